@@ -1,0 +1,44 @@
+# The platform's two commands: `make run` (demo on this machine) and `make test` (the whole suite).
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/carbon
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+DEMO_COMPANIES ?= 20
+
+.PHONY: run test install install-dev lint bench services clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+
+install-dev: $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+
+# Embedded default: SQLite under var/, Celery tasks in-process. Demo logins are printed and written to var/demo-logins.json.
+run: install
+	DEBUG=true $(BIN)/python manage.py migrate --noinput
+	DEBUG=true $(BIN)/python manage.py seed_demo --companies $(DEMO_COMPANIES) --json var/demo-logins.json
+	DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+# The whole suite against PostgreSQL and Redis (started if they are down).
+test: install-dev services
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+	SECRET_KEY=test-only-secret-key DJANGO_ALLOW_ASYNC_UNSAFE=true \
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+
+services:
+	@bash scripts/services-up.sh
+
+bench: install-dev services
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} SECRET_KEY=bench-only-secret-key \
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf var/db.sqlite3 var/static

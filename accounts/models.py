@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+from accounts.provinces import PROVINCE_CHOICES
+from accounts.validators import validate_uscc
+
+
+class User(AbstractUser):
+    """The platform's user. Roles are groups (accounts.roles); organizations come through Membership."""
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+
+
+class Organization(models.Model):
+    class Kind(models.TextChoices):
+        KEY_EMITTING_UNIT = "key_emitting_unit", "Key emitting unit"
+        INSTITUTION = "institution", "Institution"
+        SYSTEM = "system", "System"
+
+    class Sector(models.TextChoices):
+        POWER = "power", "Power generation"
+        STEEL = "steel", "Steel"
+        CEMENT = "cement", "Cement"
+        ALUMINIUM = "aluminium", "Aluminium"
+        GOVERNMENT = "government", "Government"
+        FINANCE = "finance", "Finance and exchange"
+        SERVICES = "services", "Technical services"
+        OTHER = "other", "Other"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+        CLOSED = "closed", "Closed"
+
+    name = models.CharField(max_length=200)
+    uscc = models.CharField(
+        "USCC", max_length=18, unique=True, validators=[validate_uscc], help_text="Unified Social Credit Code"
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    sector = models.CharField(max_length=32, choices=Sector.choices, default=Sector.POWER)
+    province = models.CharField(max_length=2, choices=PROVINCE_CHOICES, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [
+            ("view_all_organizations", "Can see every organization and its accounts"),
+            ("view_province_organizations", "Can see the organizations of its own province"),
+        ]
+        indexes = [models.Index(fields=["province", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.uscc})"
+
+
+class Membership(models.Model):
+    """A user acting for an organization."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="memberships")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "organization"], name="membership_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.organization.name}"

@@ -1,0 +1,84 @@
+"""The roles of RULEBOOK.md as Django groups, and the permissions each role holds.
+
+Permissions are named by string so that this module imports no other app. `roles_sync` (run after
+every migrate) makes the groups match this table exactly.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    NATIONAL_REGULATOR = "national_regulator", "National regulator"
+    PROVINCIAL_REGULATOR = "provincial_regulator", "Provincial regulator"
+    EXCHANGE_OPERATOR = "exchange_operator", "Exchange operator"
+    COMPANY_TRADER = "company_trader", "Company trader"
+    COMPLIANCE_OFFICER = "compliance_officer", "Company compliance officer"
+    VERIFIER = "verifier", "Verifier"
+    AUDITOR = "auditor", "Auditor"
+
+
+# Roles whose staff may never trade (RULEBOOK.md: Actors and roles).
+NON_TRADING_ROLES = frozenset(
+    {Role.NATIONAL_REGULATOR, Role.PROVINCIAL_REGULATOR, Role.EXCHANGE_OPERATOR, Role.VERIFIER, Role.AUDITOR}
+)
+
+_READ_REGISTRY = [
+    "accounts.view_organization",
+    "accounts.view_membership",
+    "registry.view_asset",
+    "registry.view_account",
+    "registry.view_balance",
+    "registry.view_transfer",
+    "core.view_auditevent",
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.NATIONAL_REGULATOR: _READ_REGISTRY
+    + [
+        "accounts.view_all_organizations",
+        "accounts.add_organization",
+        "accounts.change_organization",
+        "accounts.view_user",
+        "registry.issue_allowances",
+        "registry.freeze_holdings",
+        "registry.add_asset",
+    ],
+    Role.PROVINCIAL_REGULATOR: _READ_REGISTRY
+    + [
+        "accounts.view_province_organizations",
+        "accounts.add_organization",
+        "accounts.change_organization",
+        "registry.freeze_holdings",
+    ],
+    Role.EXCHANGE_OPERATOR: _READ_REGISTRY + ["accounts.view_all_organizations", "registry.manage_cash"],
+    Role.AUDITOR: _READ_REGISTRY + ["accounts.view_all_organizations", "accounts.view_user"],
+    Role.VERIFIER: [],
+    # Company staff act only on their own organization's accounts (accounts.selectors); the trading
+    # and compliance apps grant their own permissions to these roles.
+    Role.COMPANY_TRADER: [],
+    Role.COMPLIANCE_OFFICER: [],
+}
+
+
+def roles_sync(**kwargs: object) -> None:
+    """Creates the role groups and sets their permissions to exactly ROLE_PERMISSIONS."""
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Group, Permission
+
+    # post_migrate reaches apps one at a time: make every app's permissions exist before naming them.
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0)
+
+    for role, names in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        wanted = []
+        for name in names:
+            app_label, codename = name.split(".")
+            permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if permission is None:
+                raise LookupError(f"role {role} names unknown permission {name}")
+            wanted.append(permission)
+        group.permissions.set(wanted)

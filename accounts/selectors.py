@@ -1,0 +1,59 @@
+"""Who belongs where and who may see which organizations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from accounts.models import Membership, Organization
+from accounts.roles import Role
+
+
+def user_roles(user: Any) -> set[str]:
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    cached = getattr(user, "_role_names", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True))
+        user._role_names = cached
+    return cached
+
+
+def user_organization_ids(user: Any) -> set[int]:
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    cached = getattr(user, "_organization_ids", None)
+    if cached is None:
+        cached = set(Membership.objects.filter(user=user).values_list("organization_id", flat=True))
+        user._organization_ids = cached
+    return cached
+
+
+def user_province(user: Any) -> str | None:
+    """The province a provincial regulator is scoped to: that of its own organization."""
+    if Role.PROVINCIAL_REGULATOR not in user_roles(user):
+        return None
+    provinces = set(
+        Organization.objects.filter(pk__in=user_organization_ids(user)).exclude(province="").values_list("province", flat=True)
+    )
+    return provinces.pop() if len(provinces) == 1 else None
+
+
+def sees_all_organizations(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and (
+        user.is_superuser or user.has_perm("accounts.view_all_organizations")
+    )
+
+
+def organizations_visible_to(user: Any) -> QuerySet[Organization]:
+    if sees_all_organizations(user):
+        return Organization.objects.all()
+    if user.has_perm("accounts.view_province_organizations"):
+        province = user_province(user)
+        return Organization.objects.filter(province=province) if province else Organization.objects.none()
+    return Organization.objects.filter(pk__in=user_organization_ids(user))
+
+
+def organization_in_scope(user: Any, organization: Organization) -> bool:
+    return organizations_visible_to(user).filter(pk=organization.pk).exists()

@@ -1,0 +1,103 @@
+"""Domain errors: one hierarchy, each class with a stable `code` that API clients may rely on.
+
+Services raise these; the API exception handler (core.api) turns them into
+`{"code", "message", "field"}` and the pages into form errors. Never return error strings.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "domain_error"
+    status = 400
+    default_message = "The request could not be carried out."
+
+    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+        self.message = message or self.default_message
+        self.field = field
+        super().__init__(self.message)
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"code": self.code, "message": self.message, "field": self.field}
+
+
+# --- bad input (400) ---
+class InvalidInput(DomainError):
+    code = "invalid"
+    default_message = "The value is not valid."
+
+
+class NonPositiveAmount(DomainError):
+    code = "non_positive_amount"
+    default_message = "The amount must be a positive whole number."
+
+
+class UnknownAsset(DomainError):
+    code = "unknown_asset"
+    default_message = "No such asset."
+
+
+class UnknownAccount(DomainError):
+    code = "unknown_account"
+    status = 404
+    default_message = "No such account."
+
+
+class AssetNotAllowed(DomainError):
+    code = "asset_not_allowed"
+    default_message = "This account cannot hold this asset."
+
+
+class InvalidUSCC(DomainError):
+    code = "invalid_uscc"
+    default_message = "Not a valid Unified Social Credit Code."
+
+
+# --- refused by the state of things (409) ---
+class InsufficientBalance(DomainError):
+    code = "insufficient_balance"
+    status = 409
+    default_message = "The balance is too small for this movement."
+
+
+class AccountFrozen(DomainError):
+    code = "account_frozen"
+    status = 409
+    default_message = "The account is frozen."
+
+
+class AccountClosed(DomainError):
+    code = "account_closed"
+    status = 409
+    default_message = "The account is closed."
+
+
+class AccountNotEmpty(DomainError):
+    code = "account_not_empty"
+    status = 409
+    default_message = "An account closes only at zero balance."
+
+
+class AlreadyExists(DomainError):
+    code = "already_exists"
+    status = 409
+    default_message = "This already exists."
+
+
+class IdempotencyConflict(DomainError):
+    code = "idempotency_conflict"
+    status = 409
+    default_message = "This key was already used for a different request."
+
+
+# --- who may do what ---
+class PermissionDenied(DomainError):
+    code = "permission_denied"
+    status = 403
+    default_message = "You are not allowed to do this."
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+    default_message = "Not found."

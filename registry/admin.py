@@ -1,0 +1,175 @@
+"""The regulators' and operators' admin for the registry. Ledger records are read-only here; every
+change goes through a registry service (actions with a confirmation page)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from accounts.models import Organization
+from accounts.selectors import organizations_visible_to
+from core.admin import AuditedModelAdmin, ReadOnlyAdmin
+from core.errors import DomainError
+from registry import services
+from registry.models import Account, Asset, Balance, LedgerCheck, Transfer
+from registry.selectors import accounts_visible_to
+
+
+class AccountInline(admin.TabularInline):
+    model = Account
+    fields = ["number", "kind", "status", "status_reason"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Organization)
+class OrganizationAdmin(AuditedModelAdmin):
+    list_display = ["name", "uscc", "kind", "sector", "province", "status"]
+    list_filter = ["kind", "sector", "province", "status"]
+    search_fields = ["name", "uscc"]
+    inlines = [AccountInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Organization]:
+        return organizations_visible_to(request.user)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Organization | None = None) -> list[str]:
+        return ["uscc", "created_at"] if obj else ["created_at"]
+
+    def save_model(self, request: HttpRequest, obj: Organization, form: forms.ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change and obj.kind != Organization.Kind.SYSTEM:
+            services.accounts_open(organization=obj, actor=request.user)
+
+
+class BalanceInline(admin.TabularInline):
+    model = Balance
+    fields = ["asset", "available", "reserved", "pending", "frozen"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}), help_text="Recorded in the audit trail.")
+
+
+def _action_with_reason(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Account], *, title: str,
+    service: Callable[..., Any],
+) -> HttpResponse | None:
+    """Shows a confirmation page asking for a reason, then calls the service once per account."""
+    form = ReasonForm(request.POST if "confirm" in request.POST else None)
+    if form.is_bound and form.is_valid():
+        done = 0
+        for account in queryset:
+            try:
+                service(account=account, reason=form.cleaned_data["reason"], actor=request.user)
+                done += 1
+            except DomainError as error:
+                modeladmin.message_user(request, f"{account.number}: {error.message}", messages.ERROR)
+        if done:
+            modeladmin.message_user(request, f"{title}: {done} account(s) done.", messages.SUCCESS)
+        return None
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "objects": queryset,
+        "form": form,
+        "action": request.POST.get("action"),
+        "opts": modeladmin.model._meta,
+        "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+    }
+    return TemplateResponse(request, "admin/registry/confirm_with_reason.html", context)
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnlyAdmin):
+    list_display = ["number", "name", "kind", "organization", "province", "status"]
+    list_filter = ["kind", "status", "organization__province", "province"]
+    search_fields = ["number", "name", "organization__name", "organization__uscc"]
+    list_select_related = ["organization"]
+    inlines = [BalanceInline]
+    actions = ["freeze_accounts", "unfreeze_accounts"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Account]:
+        return accounts_visible_to(request.user)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Freeze the selected accounts (no outgoing movements)", permissions=["freeze"])
+    def freeze_accounts(self, request: HttpRequest, queryset: QuerySet[Account]) -> HttpResponse | None:
+        return _action_with_reason(self, request, queryset, title="Freeze accounts", service=services.account_freeze)
+
+    @admin.action(description="Unfreeze the selected accounts", permissions=["freeze"])
+    def unfreeze_accounts(self, request: HttpRequest, queryset: QuerySet[Account]) -> HttpResponse | None:
+        return _action_with_reason(self, request, queryset, title="Unfreeze accounts", service=services.account_unfreeze)
+
+    def has_freeze_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("registry.freeze_holdings")
+
+
+@admin.register(Transfer)
+class TransferAdmin(ReadOnlyAdmin):
+    list_display = ["id", "created_at", "kind", "asset", "amount", "source", "source_bucket", "destination", "destination_bucket", "reference"]
+    list_filter = ["kind", "asset", "created_at"]
+    search_fields = ["reference", "external_reference", "source__number", "destination__number", "memo"]
+    list_select_related = ["asset", "source", "destination"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Transfer]:
+        visible = accounts_visible_to(request.user)
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser or request.user.has_perm("accounts.view_all_organizations"):
+            return queryset
+        return queryset.filter(Q(source__in=visible) | Q(destination__in=visible))
+
+
+class AssetForm(forms.ModelForm):
+    class Meta:
+        model = Asset
+        fields = ["code", "name", "kind", "vintage"]
+
+
+@admin.register(Asset)
+class AssetAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "kind", "vintage", "decimals"]
+    list_filter = ["kind"]
+    search_fields = ["code", "name"]
+    form = AssetForm
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Asset, form: forms.ModelForm, change: bool) -> None:
+        # Through the service: it also opens a zero balance in every account that can hold the asset.
+        created = services.asset_create(actor=request.user, **{name: form.cleaned_data[name] for name in AssetForm.Meta.fields})
+        obj.pk = created.pk
+
+
+@admin.register(LedgerCheck)
+class LedgerCheckAdmin(ReadOnlyAdmin):
+    list_display = ["checked_at", "ok", "balances_checked", "transfers_checked"]
+    list_filter = ["ok"]
+    date_hierarchy = "checked_at"

@@ -1,0 +1,188 @@
+"""Demo data: regulators, the exchange, an auditor, a verifier and N power companies with cash and
+allowances, all created through the services (so the ledger and the audit trail are real)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+from stdnum.cn import uscc as stdnum_uscc
+
+from accounts.models import Membership, Organization, User
+from accounts.roles import Role
+from accounts.services import organization_create, user_create
+from registry import services
+from registry.models import Account, Asset, Transfer
+
+GROUPS = [
+    "Huaneng", "Datang", "Huadian", "Guodian", "SPIC", "China Resources", "Zhejiang Energy", "Shenergy",
+    "Guangdong Energy", "Jingneng", "Hebei Jiantou", "Wenergy", "Sichuan Energy", "Jiangsu Guoxin", "Hubei Energy",
+]
+PLANTS = [
+    ("37", "Dezhou"), ("37", "Zouxian"), ("37", "Laiwu"), ("32", "Taicang"), ("32", "Nantong"), ("32", "Xuzhou"),
+    ("33", "Yuhuan"), ("33", "Beilun"), ("44", "Shantou"), ("44", "Zhuhai"), ("44", "Yangjiang"), ("41", "Qinbei"),
+    ("41", "Pingdingshan"), ("15", "Tuoketuo"), ("15", "Baotou"), ("14", "Yangcheng"), ("14", "Datong"),
+    ("13", "Shangan"), ("13", "Tangshan"), ("21", "Suizhong"), ("34", "Huainan"), ("34", "Pingwei"),
+    ("42", "Yangluo"), ("43", "Yueyang"), ("36", "Fengcheng"), ("35", "Kemen"), ("61", "Weihe"), ("65", "Wucaiwan"),
+    ("64", "Lingwu"), ("51", "Guang'an"), ("52", "Qianbei"), ("31", "Waigaoqiao"), ("12", "Panshan"), ("11", "Gaojing"),
+    ("45", "Qinzhou"), ("53", "Xuanwei"), ("62", "Pingliang"), ("22", "Shuangliao"), ("23", "Harbin"), ("50", "Luohuang"),
+    ("46", "Haikou"),
+]
+KINDS = ["Power Generation", "Thermal Power", "Power Plant", "Cogeneration"]
+
+MINISTRY_USCC_BODY = "11100000000013127"  # the demo's Ministry of Ecology and Environment
+
+
+def uscc_for(province: str, seed: str, authority: str = "91") -> str:
+    digest = hashlib.sha256(seed.encode()).hexdigest().upper()
+    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    organization_code = "".join(alphabet[int(digest[i : i + 2], 16) % len(alphabet)] for i in range(0, 18, 2))
+    body = f"{authority}{province}0100{organization_code}"
+    return body + stdnum_uscc.calc_check_digit(body)
+
+
+def company_names(count: int) -> list[tuple[str, str]]:
+    """Distinct, real-looking (name, province) pairs. 15 groups and 41 plants are coprime, so
+    (index % 15, index % 41) runs through every pair before one repeats."""
+    names = []
+    pairs = len(GROUPS) * len(PLANTS)
+    for index in range(count):
+        group = GROUPS[index % len(GROUPS)]
+        province, plant = PLANTS[index % len(PLANTS)]
+        kind = KINDS[(index // pairs) % len(KINDS)]
+        round_ = index // (pairs * len(KINDS))
+        suffix = f" No. {round_ + 1}" if round_ else ""
+        names.append((f"{group} {plant} {kind} Co., Ltd.{suffix}", province))
+    return names
+
+
+class Command(BaseCommand):
+    help = "Creates demo organizations, users, cash and allowances (idempotent: does nothing if already seeded)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--companies", type=int, default=20, help="How many power companies (default 20)")
+        parser.add_argument("--json", type=Path, help="Write every login (username, password, token, organization, USCC) here")
+        parser.add_argument("--password", default="carbon-demo-2026", help="The password of every demo user")
+
+    def handle(self, *args: Any, companies: int, json: Path | None, password: str, **options: Any) -> None:
+        if companies < 1:
+            raise CommandError("--companies must be at least 1")
+        ministry_uscc = MINISTRY_USCC_BODY + stdnum_uscc.calc_check_digit(MINISTRY_USCC_BODY)
+        if Organization.objects.filter(uscc=ministry_uscc).exists():
+            self.stdout.write("Demo data already present; nothing created.")
+        else:
+            self._seed(companies, password, ministry_uscc)
+        logins = self._logins(password)
+        if json:
+            json.parent.mkdir(parents=True, exist_ok=True)
+            json.write_text(_json_dumps(logins))
+            self.stdout.write(f"Wrote {len(logins)} logins to {json}")
+        staff = [login for login in logins if login["role"] not in (Role.COMPANY_TRADER,)]
+        self.stdout.write("Demo logins (password for all: %s):" % password)
+        for login in staff + [login for login in logins if login["role"] == Role.COMPANY_TRADER][:3]:
+            self.stdout.write(f"  {login['username']:22} {login['role']:22} {login['organization']}")
+
+    def _seed(self, companies: int, password: str, ministry_uscc: str) -> None:
+        with transaction.atomic():
+            admin = User.objects.create_superuser("admin", "admin@example.com", password)
+            ministry = organization_create(
+                name="Ministry of Ecology and Environment", uscc=ministry_uscc, kind=Organization.Kind.INSTITUTION,
+                sector=Organization.Sector.GOVERNMENT, province="11", actor=admin,
+            )
+            shandong = organization_create(
+                name="Shandong Department of Ecology and Environment", uscc=uscc_for("37", "shandong-dee", "11"),
+                kind=Organization.Kind.INSTITUTION, sector=Organization.Sector.GOVERNMENT, province="37", actor=admin,
+            )
+            exchange = organization_create(
+                name="Shanghai Environment and Energy Exchange", uscc=uscc_for("31", "seee"),
+                kind=Organization.Kind.INSTITUTION, sector=Organization.Sector.FINANCE, province="31", actor=admin,
+            )
+            audit_firm = organization_create(
+                name="National Audit Office Carbon Unit", uscc=uscc_for("11", "audit", "11"),
+                kind=Organization.Kind.INSTITUTION, sector=Organization.Sector.GOVERNMENT, province="11", actor=admin,
+            )
+            verifier_body = organization_create(
+                name="China Quality Certification Centre", uscc=uscc_for("11", "cqc", "12"),
+                kind=Organization.Kind.INSTITUTION, sector=Organization.Sector.SERVICES, province="11", actor=admin,
+            )
+            staff = [
+                ("regulator1", Role.NATIONAL_REGULATOR, ministry),
+                ("regulator2", Role.NATIONAL_REGULATOR, ministry),
+                ("shandong", Role.PROVINCIAL_REGULATOR, shandong),
+                ("exchange", Role.EXCHANGE_OPERATOR, exchange),
+                ("auditor", Role.AUDITOR, audit_firm),
+                ("verifier", Role.VERIFIER, verifier_body),
+            ]
+            users = {}
+            for username, role, organization in staff:
+                users[username] = user_create(
+                    username=username, password=None, roles=[role], organization=organization, actor=admin,
+                    is_staff=role != Role.VERIFIER,
+                )
+                Token.objects.create(user=users[username])
+
+            allocations = []
+            for index, (name, province) in enumerate(company_names(companies), start=1):
+                company = organization_create(
+                    name=name, uscc=uscc_for(province, name), kind=Organization.Kind.KEY_EMITTING_UNIT,
+                    sector=Organization.Sector.POWER, province=province, actor=admin,
+                )
+                services.accounts_open(organization=company, actor=admin)
+                trader = user_create(
+                    username=f"trader{index:03d}", password=None, roles=[Role.COMPANY_TRADER],
+                    organization=company, actor=admin,
+                )
+                Token.objects.create(user=trader)
+                # 0.5 to 5 Mt: the spread of real coal units' annual allocations.
+                tonnes = 500_000 + int(hashlib.sha256(name.encode()).hexdigest(), 16) % 4_500_001
+                allocations.append((company, tonnes))
+
+            # One hash for every demo user: hashing is slow on purpose, and the password is shared anyway.
+            User.objects.exclude(pk=admin.pk).update(password=make_password(password))
+
+            cea21 = Asset.objects.get(code="CEA21")
+            national = services.system_account(Account.Kind.NATIONAL_ISSUANCE)
+            services.allowances_issue(
+                asset=cea21, amount=sum(tonnes for _, tonnes in allocations), actor=users["regulator1"],
+                reference="demo:2021", memo="Demo issuance of the 2021 vintage",
+            )
+            for company, tonnes in allocations:
+                holding = Account.objects.get(organization=company, kind=Account.Kind.HOLDING)
+                cash = Account.objects.get(organization=company, kind=Account.Kind.CASH)
+                services.transfer_create(
+                    source=national, destination=holding, asset=cea21, amount=tonnes, actor=users["regulator1"],
+                    kind=Transfer.Kind.ALLOCATION, reference="demo:2021",
+                )
+                services.cash_deposit(
+                    account=cash, amount=50_000_000_00, bank_reference=f"DEMO-{company.uscc}", actor=users["exchange"]
+                )
+        self.stdout.write(self.style.SUCCESS(f"Seeded {companies} companies with CEA21 allowances and 50,000,000.00 CNY each."))
+
+    def _logins(self, password: str) -> list[dict[str, Any]]:
+        roles = {group.name: group for group in Group.objects.all()}
+        logins = []
+        memberships = {m.user_id: m.organization for m in Membership.objects.select_related("organization")}
+        tokens = dict(Token.objects.values_list("user_id", "key"))
+        for user in User.objects.filter(groups__in=roles.values()).distinct().order_by("id").prefetch_related("groups"):
+            organization = memberships.get(user.pk)
+            logins.append({
+                "username": user.username,
+                "password": password,
+                "token": tokens.get(user.pk),
+                "role": next(iter(g.name for g in user.groups.all()), None),
+                "organization": organization.name if organization else None,
+                "uscc": organization.uscc if organization else None,
+            })
+        logins.insert(0, {"username": "admin", "password": password, "token": None, "role": "superuser", "organization": None, "uscc": None})
+        return logins
+
+
+def _json_dumps(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

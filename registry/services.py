@@ -1,0 +1,537 @@
+"""Every write to the ledger. All of them end in `ledger_post`, the one place that locks balances,
+checks them, updates them and appends the transfers.
+
+Concurrency: balances are locked through `balances_lock` only, always in (account, asset) order, so
+two postings never wait on each other in a cycle. Callers that hold a transaction open (trading
+batches) may post many movements at once: one UPDATE for the balances, one INSERT for the transfers.
+
+Authorization: the privileged services (issue, freeze, cash) check the actor's permission and scope
+here. The movement services (transfer, reserve, release, retire) are called by other services
+(trading, allocation, compliance) that have already decided the actor may act on the account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from accounts.models import Organization
+from accounts.selectors import organization_in_scope
+from core.audit import audit_record
+from core.errors import (
+    AccountClosed,
+    AccountFrozen,
+    AccountNotEmpty,
+    AlreadyExists,
+    AssetNotAllowed,
+    IdempotencyConflict,
+    InsufficientBalance,
+    InvalidInput,
+    NonPositiveAmount,
+    PermissionDenied,
+)
+from registry.models import Account, Asset, Balance, Bucket, LedgerCheck, Transfer
+from registry.selectors import LedgerReport, ledger_verify
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One transfer to post: `amount` of `asset` from (source, source_bucket) to (destination, destination_bucket)."""
+
+    kind: str
+    asset: Asset
+    amount: int
+    source: Account | None = None
+    source_bucket: str = ""
+    destination: Account | None = None
+    destination_bucket: str = ""
+    reference: str = ""
+    external_reference: str = ""
+    memo: str = ""
+
+
+def _is_user(actor: Any) -> bool:
+    return getattr(actor, "pk", None) is not None
+
+
+def _require_permission(actor: Any, permission: str) -> None:
+    if not (_is_user(actor) and actor.is_active and actor.has_perm(permission)):
+        raise PermissionDenied()
+
+
+def _require_account_in_scope(actor: Any, account: Account) -> None:
+    """Provincial regulators act on their own province's organizations only."""
+    if account.organization is not None and not organization_in_scope(actor, account.organization):
+        raise PermissionDenied("This account belongs to an organization outside your scope.")
+    if account.organization is None and not (actor.is_superuser or actor.has_perm("accounts.view_all_organizations")):
+        raise PermissionDenied("Only national staff may act on system accounts.")
+
+
+def _validate_amount(amount: Any) -> None:
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise NonPositiveAmount(f"The amount must be a positive whole number, not {amount!r}.", field="amount")
+
+
+def _require_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Give the reason for this action.", field="reason")
+    return reason
+
+
+def balances_lock(keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Balance]:
+    """Locks the balance rows of these (account id, asset id) pairs in (account, asset) order.
+
+    Rows that do not exist yet are inserted first (ON CONFLICT DO NOTHING, so racing inserters both
+    go on); rows are normally created with their account or asset, so this is rare.
+    """
+    wanted = sorted(set(keys))
+    account_ids = {account_id for account_id, _ in wanted}
+    asset_ids = {asset_id for _, asset_id in wanted}
+
+    def lock() -> dict[tuple[int, int], Balance]:
+        # Locks a superset (every asset of every account named) in one query; the order stays fixed.
+        rows = list(
+            Balance.objects.select_for_update(no_key=True)
+            .filter(account_id__in=account_ids, asset_id__in=asset_ids)
+            .order_by("account_id", "asset_id")
+        )
+        return {(row.account_id, row.asset_id): row for row in rows}
+
+    locked = lock()
+    missing = [key for key in wanted if key not in locked]
+    if missing:
+        Balance.objects.bulk_create(
+            [Balance(account_id=account_id, asset_id=asset_id) for account_id, asset_id in missing], ignore_conflicts=True
+        )
+        locked = lock()
+    return locked
+
+
+def _check_movement(movement: Movement) -> None:
+    _validate_amount(movement.amount)
+    for account, bucket in ((movement.source, movement.source_bucket), (movement.destination, movement.destination_bucket)):
+        if account is None:
+            continue
+        if bucket not in Bucket.values:
+            raise InvalidInput(f"Unknown bucket {bucket!r}.")
+        if not account.holds(movement.asset):
+            raise AssetNotAllowed(f"Account {account.number} cannot hold {movement.asset.code}.", field="asset")
+        if account.status == Account.Status.CLOSED:
+            raise AccountClosed(f"Account {account.number} is closed.", field="account")
+    if movement.source is None and movement.kind not in Transfer.ENTERING_KINDS:
+        raise InvalidInput("Only issuance and deposits create value.")
+    if movement.destination is None and movement.kind not in Transfer.LEAVING_KINDS:
+        raise InvalidInput("Only withdrawals take value out of the registry.")
+    source = movement.source
+    if (
+        source is not None
+        and source.status == Account.Status.FROZEN
+        and movement.source_bucket == Bucket.AVAILABLE
+        and movement.kind != Transfer.Kind.FREEZE
+    ):
+        raise AccountFrozen(f"Account {source.number} is frozen: {source.status_reason}", field="account")
+
+
+def ledger_post(movements: Sequence[Movement], *, actor: Any = None) -> list[Transfer]:
+    """Applies the movements atomically: all or none. Raises a DomainError and writes nothing when a
+    movement is invalid or a source bucket would go below zero."""
+    if not movements:
+        return []
+    for movement in movements:
+        _check_movement(movement)
+    keys = set()
+    for movement in movements:
+        if movement.source is not None:
+            keys.add((movement.source.pk, movement.asset.pk))
+        if movement.destination is not None:
+            keys.add((movement.destination.pk, movement.asset.pk))
+    with transaction.atomic():
+        balances = balances_lock(keys)
+        changed: dict[tuple[int, int], Balance] = {}
+        for movement in movements:
+            if movement.source is not None:
+                key = (movement.source.pk, movement.asset.pk)
+                balance = balances[key]
+                held = getattr(balance, movement.source_bucket)
+                if held < movement.amount:
+                    raise InsufficientBalance(
+                        f"Account {movement.source.number} has {movement.asset.format(held)} {movement.asset.code} "
+                        f"{movement.source_bucket}, less than the {movement.asset.format(movement.amount)} needed.",
+                        field="amount",
+                    )
+                setattr(balance, movement.source_bucket, held - movement.amount)
+                changed[key] = balance
+            if movement.destination is not None:
+                key = (movement.destination.pk, movement.asset.pk)
+                balance = balances[key]
+                setattr(balance, movement.destination_bucket, getattr(balance, movement.destination_bucket) + movement.amount)
+                changed[key] = balance
+        Balance.objects.bulk_update(list(changed.values()), list(Bucket.values))
+        actor_user = actor if _is_user(actor) else None
+        return Transfer.objects.bulk_create(
+            [
+                Transfer(
+                    kind=movement.kind,
+                    asset=movement.asset,
+                    amount=movement.amount,
+                    source=movement.source,
+                    source_bucket=movement.source_bucket,
+                    destination=movement.destination,
+                    destination_bucket=movement.destination_bucket,
+                    actor=actor_user,
+                    reference=movement.reference,
+                    external_reference=movement.external_reference,
+                    memo=movement.memo,
+                )
+                for movement in movements
+            ]
+        )
+
+
+def _transfer_audit(actor: Any, action: str, transfer: Transfer, **extra: Any) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        obj=transfer,
+        after={
+            "kind": transfer.kind,
+            "asset": transfer.asset.code,
+            "amount": transfer.amount,
+            "source": transfer.source.number if transfer.source else None,
+            "source_bucket": transfer.source_bucket,
+            "destination": transfer.destination.number if transfer.destination else None,
+            "destination_bucket": transfer.destination_bucket,
+            "reference": transfer.reference,
+            **extra,
+        },
+    )
+
+
+def _post_one(movement: Movement, *, actor: Any, action: str, **audit_extra: Any) -> Transfer:
+    with transaction.atomic():
+        (transfer,) = ledger_post([movement], actor=actor)
+        _transfer_audit(actor, action, transfer, **audit_extra)
+    return transfer
+
+
+# --- system accounts and opening accounts ---
+
+
+def system_account(kind: str, *, province: str = "") -> Account:
+    if kind == Account.Kind.PROVINCIAL:
+        return Account.objects.get(kind=kind, province=province)
+    return Account.objects.get(kind=kind)
+
+
+def _balances_create(accounts: Iterable[Account], assets: Iterable[Asset]) -> None:
+    assets = list(assets)
+    Balance.objects.bulk_create(
+        [Balance(account=account, asset=asset) for account in accounts for asset in assets if account.holds(asset)],
+        ignore_conflicts=True,
+    )
+
+
+def accounts_open(*, organization: Organization, actor: Any) -> list[Account]:
+    """Opens the registry holding account and the trading funds account of an organization
+    (idempotent), with a zero balance row for every asset each can hold."""
+    if organization.kind == Organization.Kind.SYSTEM:
+        raise InvalidInput("System organizations hold no participant accounts.", field="organization")
+    with transaction.atomic():
+        opened = []
+        for kind, prefix in ((Account.Kind.HOLDING, "HA"), (Account.Kind.CASH, "CA")):
+            account, created = Account.objects.get_or_create(
+                organization=organization,
+                kind=kind,
+                defaults={"number": f"{prefix}-{organization.uscc}", "name": organization.name},
+            )
+            if created:
+                audit_record(actor=actor, action="account.open", obj=account, after={"number": account.number, "kind": kind})
+            opened.append(account)
+        _balances_create(opened, Asset.objects.all())
+    return opened
+
+
+def asset_create(*, code: str, name: str, kind: str, vintage: str = "", actor: Any) -> Asset:
+    """A new asset (a new CEA vintage), with a zero balance row in every account that can hold it."""
+    _require_permission(actor, "registry.add_asset")
+    code = code.strip().upper()
+    if not code:
+        raise InvalidInput("An asset needs a code.", field="code")
+    if kind not in Asset.Kind.values:
+        raise InvalidInput(f"Unknown asset kind {kind!r}.", field="kind")
+    with transaction.atomic():
+        if Asset.objects.filter(code=code).exists():
+            raise AlreadyExists(f"Asset {code} already exists.", field="code")
+        asset = Asset.objects.create(
+            code=code, name=name, kind=kind, vintage=vintage, decimals=2 if kind == Asset.Kind.CASH else 0
+        )
+        _balances_create(Account.objects.all(), [asset])
+        audit_record(actor=actor, action="asset.create", obj=asset, after={"code": code, "kind": kind, "vintage": vintage})
+    return asset
+
+
+# --- allowances ---
+
+
+def allowances_issue(*, asset: Asset, amount: int, actor: Any, reference: str = "", memo: str = "") -> Transfer:
+    """Creates `amount` allowances (or offsets) of `asset` in the national issuance account.
+
+    The maker-checker rule (two regulators) is enforced by the allocation app that calls this.
+    """
+    _require_permission(actor, "registry.issue_allowances")
+    if asset.kind == Asset.Kind.CASH:
+        raise AssetNotAllowed("Cash enters the registry only as a deposit.", field="asset")
+    movement = Movement(
+        kind=Transfer.Kind.ISSUANCE,
+        asset=asset,
+        amount=amount,
+        destination=system_account(Account.Kind.NATIONAL_ISSUANCE),
+        destination_bucket=Bucket.AVAILABLE,
+        reference=reference,
+        memo=memo,
+    )
+    return _post_one(movement, actor=actor, action="registry.issue")
+
+
+def transfer_create(
+    *,
+    source: Account,
+    destination: Account,
+    asset: Asset,
+    amount: int,
+    actor: Any,
+    kind: str = Transfer.Kind.TRANSFER,
+    reference: str = "",
+    memo: str = "",
+) -> Transfer:
+    """Moves available units from one account to another (allocation, claw-back, deduction ...)."""
+    if source.pk == destination.pk:
+        raise InvalidInput("Source and destination are the same account.", field="destination")
+    movement = Movement(
+        kind=kind,
+        asset=asset,
+        amount=amount,
+        source=source,
+        source_bucket=Bucket.AVAILABLE,
+        destination=destination,
+        destination_bucket=Bucket.AVAILABLE,
+        reference=reference,
+        memo=memo,
+    )
+    return _post_one(movement, actor=actor, action=f"registry.{kind}")
+
+
+def _bucket_move(
+    *, kind: str, account: Account, asset: Asset, amount: int, source_bucket: str, destination_bucket: str,
+    actor: Any, reference: str, memo: str = "", action: str,
+) -> Transfer:
+    movement = Movement(
+        kind=kind,
+        asset=asset,
+        amount=amount,
+        source=account,
+        source_bucket=source_bucket,
+        destination=account,
+        destination_bucket=destination_bucket,
+        reference=reference,
+        memo=memo,
+    )
+    return _post_one(movement, actor=actor, action=action)
+
+
+def balance_reserve(*, account: Account, asset: Asset, amount: int, actor: Any, reference: str = "") -> Transfer:
+    """Available -> reserved (an order is accepted)."""
+    return _bucket_move(
+        kind=Transfer.Kind.RESERVE, account=account, asset=asset, amount=amount, source_bucket=Bucket.AVAILABLE,
+        destination_bucket=Bucket.RESERVED, actor=actor, reference=reference, action="registry.reserve",
+    )
+
+
+def balance_release(*, account: Account, asset: Asset, amount: int, actor: Any, reference: str = "") -> Transfer:
+    """Reserved -> available (an order is cancelled, expires or fills at a better price)."""
+    return _bucket_move(
+        kind=Transfer.Kind.RELEASE, account=account, asset=asset, amount=amount, source_bucket=Bucket.RESERVED,
+        destination_bucket=Bucket.AVAILABLE, actor=actor, reference=reference, action="registry.release",
+    )
+
+
+def pending_release(*, account: Account, asset: Asset, amount: int, actor: Any = None, reference: str = "") -> Transfer:
+    """Pending -> available (T+1: allowances bought on an earlier day become sellable)."""
+    return _bucket_move(
+        kind=Transfer.Kind.PENDING_RELEASE, account=account, asset=asset, amount=amount, source_bucket=Bucket.PENDING,
+        destination_bucket=Bucket.AVAILABLE, actor=actor, reference=reference, action="registry.pending_release",
+    )
+
+
+def holdings_freeze(*, account: Account, asset: Asset, amount: int, reason: str, actor: Any) -> Transfer:
+    """Available -> frozen: a judicial or regulatory freeze of part of a holding."""
+    _require_permission(actor, "registry.freeze_holdings")
+    _require_account_in_scope(actor, account)
+    reason = _require_reason(reason)
+    return _bucket_move(
+        kind=Transfer.Kind.FREEZE, account=account, asset=asset, amount=amount, source_bucket=Bucket.AVAILABLE,
+        destination_bucket=Bucket.FROZEN, actor=actor, reference="", memo=reason, action="registry.freeze",
+    )
+
+
+def holdings_unfreeze(*, account: Account, asset: Asset, amount: int, reason: str, actor: Any) -> Transfer:
+    """Frozen -> available."""
+    _require_permission(actor, "registry.freeze_holdings")
+    _require_account_in_scope(actor, account)
+    reason = _require_reason(reason)
+    return _bucket_move(
+        kind=Transfer.Kind.UNFREEZE, account=account, asset=asset, amount=amount, source_bucket=Bucket.FROZEN,
+        destination_bucket=Bucket.AVAILABLE, actor=actor, reference="", memo=reason, action="registry.unfreeze",
+    )
+
+
+def _account_set_status(*, account: Account, status: str, reason: str, actor: Any, action: str) -> Account:
+    with transaction.atomic():
+        locked = Account.objects.select_for_update(no_key=True).get(pk=account.pk)
+        before = {"status": locked.status, "status_reason": locked.status_reason}
+        locked.status, locked.status_reason = status, reason
+        locked.save(update_fields=["status", "status_reason"])
+        audit_record(actor=actor, action=action, obj=locked, before=before, after={"status": status, "status_reason": reason})
+    account.status, account.status_reason = status, reason
+    return account
+
+
+def account_freeze(*, account: Account, reason: str, actor: Any) -> Account:
+    """No value leaves the account's available buckets until it is unfrozen; incoming value still lands."""
+    _require_permission(actor, "registry.freeze_holdings")
+    _require_account_in_scope(actor, account)
+    reason = _require_reason(reason)
+    if account.status != Account.Status.OPEN:
+        raise InvalidInput(f"Account {account.number} is {account.status}, not open.", field="account")
+    return _account_set_status(account=account, status=Account.Status.FROZEN, reason=reason, actor=actor, action="account.freeze")
+
+
+def account_unfreeze(*, account: Account, reason: str, actor: Any) -> Account:
+    _require_permission(actor, "registry.freeze_holdings")
+    _require_account_in_scope(actor, account)
+    reason = _require_reason(reason)
+    if account.status != Account.Status.FROZEN:
+        raise InvalidInput(f"Account {account.number} is not frozen.", field="account")
+    return _account_set_status(account=account, status=Account.Status.OPEN, reason=reason, actor=actor, action="account.unfreeze")
+
+
+def account_close(*, account: Account, reason: str, actor: Any) -> Account:
+    """An account closes only at zero balance in every bucket of every asset."""
+    _require_permission(actor, "registry.freeze_holdings")
+    _require_account_in_scope(actor, account)
+    reason = _require_reason(reason)
+    with transaction.atomic():
+        balances = balances_lock((account.pk, asset_id) for asset_id in Asset.objects.values_list("pk", flat=True))
+        if any(balance.total for balance in balances.values() if balance.account_id == account.pk):
+            raise AccountNotEmpty(f"Account {account.number} still holds value.", field="account")
+        return _account_set_status(account=account, status=Account.Status.CLOSED, reason=reason, actor=actor, action="account.close")
+
+
+# --- cash ---
+
+
+def _cash_movement_idempotent(*, kind: str, account: Account, amount: int, bank_reference: str) -> Transfer | None:
+    """A bank record is booked once: the same record again returns the first booking."""
+    existing = Transfer.objects.filter(kind=kind, external_reference=bank_reference).first()
+    if existing is None:
+        return None
+    same_account = existing.destination_id == account.pk if kind == Transfer.Kind.DEPOSIT else existing.source_id == account.pk
+    if not same_account or existing.amount != amount:
+        raise IdempotencyConflict(f"Bank record {bank_reference} was already booked differently.", field="bank_reference")
+    return existing
+
+
+def _cash_check(account: Account, bank_reference: str) -> tuple[Asset, str]:
+    if account.kind != Account.Kind.CASH:
+        raise AssetNotAllowed(f"Account {account.number} is not a trading funds account.", field="account")
+    bank_reference = (bank_reference or "").strip()
+    if not bank_reference:
+        raise InvalidInput("Give the settlement bank's reference for this movement.", field="bank_reference")
+    return Asset.objects.get(kind=Asset.Kind.CASH), bank_reference
+
+
+def _post_cash(movement: Movement, *, actor: Any, action: str) -> Transfer:
+    account = movement.destination or movement.source
+    assert account is not None
+    try:
+        return _post_one(movement, actor=actor, action=action)
+    except IntegrityError:
+        # Two bookings of one bank record raced: the unique constraint let one through; the other
+        # returns it (or a conflict if it differs).
+        existing = _cash_movement_idempotent(
+            kind=movement.kind, account=account, amount=movement.amount, bank_reference=movement.external_reference
+        )
+        if existing is None:
+            raise
+        return existing
+
+
+def cash_deposit(*, account: Account, amount: int, bank_reference: str, actor: Any) -> Transfer:
+    """Credits a participant's trading funds with money received by the settlement bank."""
+    _require_permission(actor, "registry.manage_cash")
+    cny, bank_reference = _cash_check(account, bank_reference)
+    _validate_amount(amount)
+    existing = _cash_movement_idempotent(kind=Transfer.Kind.DEPOSIT, account=account, amount=amount, bank_reference=bank_reference)
+    if existing:
+        return existing
+    movement = Movement(
+        kind=Transfer.Kind.DEPOSIT, asset=cny, amount=amount, destination=account,
+        destination_bucket=Bucket.AVAILABLE, external_reference=bank_reference,
+    )
+    return _post_cash(movement, actor=actor, action="cash.deposit")
+
+
+def cash_withdraw(*, account: Account, amount: int, bank_reference: str, actor: Any) -> Transfer:
+    """Pays available trading funds out to the participant's bank account."""
+    _require_permission(actor, "registry.manage_cash")
+    cny, bank_reference = _cash_check(account, bank_reference)
+    _validate_amount(amount)
+    existing = _cash_movement_idempotent(kind=Transfer.Kind.WITHDRAWAL, account=account, amount=amount, bank_reference=bank_reference)
+    if existing:
+        return existing
+    movement = Movement(
+        kind=Transfer.Kind.WITHDRAWAL, asset=cny, amount=amount, source=account,
+        source_bucket=Bucket.AVAILABLE, external_reference=bank_reference,
+    )
+    return _post_cash(movement, actor=actor, action="cash.withdraw")
+
+
+# --- leaving circulation ---
+
+
+def allowances_retire(*, account: Account, asset: Asset, amount: int, actor: Any, reference: str = "") -> Transfer:
+    """Available -> the retirement account: units surrendered for compliance. Irreversible."""
+    if asset.kind == Asset.Kind.CASH:
+        raise AssetNotAllowed("Cash cannot be surrendered.", field="asset")
+    return transfer_create(
+        source=account, destination=system_account(Account.Kind.RETIREMENT), asset=asset, amount=amount,
+        actor=actor, kind=Transfer.Kind.SURRENDER, reference=reference,
+    )
+
+
+def allowances_cancel(*, account: Account, asset: Asset, amount: int, actor: Any, reference: str = "", memo: str = "") -> Transfer:
+    """Available -> the cancellation account: voluntary cancellation by the holder. Irreversible."""
+    if asset.kind == Asset.Kind.CASH:
+        raise AssetNotAllowed("Cash cannot be cancelled.", field="asset")
+    return transfer_create(
+        source=account, destination=system_account(Account.Kind.CANCELLATION), asset=asset, amount=amount,
+        actor=actor, kind=Transfer.Kind.CANCELLATION, reference=reference, memo=memo,
+    )
+
+
+# --- the ledger's proof of itself ---
+
+
+def ledger_check_record(report: LedgerReport | None = None) -> LedgerCheck:
+    """Keeps the outcome of the ledger proof (run now unless given), so auditors see when it last passed."""
+    report = report or ledger_verify()
+    return LedgerCheck.objects.create(
+        ok=report.ok,
+        balances_checked=report.balances_checked,
+        transfers_checked=report.transfers_checked,
+        problems=report.problems[:1000],
+    )

@@ -1,0 +1,105 @@
+import pytest
+
+from accounts.models import Organization
+from accounts.roles import Role
+from registry.selectors import ledger_verify
+from tests.factories import OrganizationFactory, make_uscc, user_with_role
+
+
+def assert_ledger_conserved() -> None:
+    """Every balance equals what its transfers give, no bucket is negative, and every asset is conserved."""
+    report = ledger_verify()
+    assert report.ok, "ledger invariants broken:\n" + "\n".join(report.problems)
+
+
+@pytest.fixture(autouse=True)
+def _ledger_invariants_hold_after_each_test(request):
+    """DESIGN.md: the ledger's invariants hold after every test that moves value. Checked after every
+    test that touched the database, so no test can forget it."""
+    db_fixtures = [name for name in ("transactional_db", "db") if name in request.fixturenames]
+    if db_fixtures:
+        # Set the database up inside this fixture so that it is torn down only after the check below.
+        request.getfixturevalue(db_fixtures[0])
+    yield
+    from django.db import connection
+
+    # (A test that failed inside a broken transaction has already been reported; don't pile on.)
+    if db_fixtures and not request.node.get_closest_marker("ledger_tampered") and not connection.needs_rollback:
+        assert_ledger_conserved()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _celery_in_process(settings):
+    """Tasks run in-process unless a test starts a real worker (which switches this off)."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
+
+
+@pytest.fixture
+def company_a(db):
+    return OrganizationFactory(name="Huaneng Shandong Power Co., Ltd.", province="37", uscc=make_uscc("37"))
+
+
+@pytest.fixture
+def company_b(db):
+    return OrganizationFactory(name="Datang Jiangsu Power Co., Ltd.", province="32", uscc=make_uscc("32"))
+
+
+@pytest.fixture
+def trader_a(company_a):
+    return user_with_role(Role.COMPANY_TRADER, company_a)
+
+
+@pytest.fixture
+def trader_b(company_b):
+    return user_with_role(Role.COMPANY_TRADER, company_b)
+
+
+@pytest.fixture
+def ministry(db):
+    return OrganizationFactory(
+        name="Ministry of Ecology and Environment", kind=Organization.Kind.INSTITUTION, sector="government", province=""
+    )
+
+
+@pytest.fixture
+def national_regulator(ministry):
+    return user_with_role(Role.NATIONAL_REGULATOR, ministry)
+
+
+@pytest.fixture
+def second_national_regulator(ministry):
+    return user_with_role(Role.NATIONAL_REGULATOR, ministry)
+
+
+@pytest.fixture
+def shandong_regulator(db):
+    bureau = OrganizationFactory(
+        name="Shandong Department of Ecology and Environment", kind=Organization.Kind.INSTITUTION,
+        sector="government", province="37",
+    )
+    return user_with_role(Role.PROVINCIAL_REGULATOR, bureau)
+
+
+@pytest.fixture
+def exchange_operator(db):
+    exchange = OrganizationFactory(
+        name="Shanghai Environment and Energy Exchange", kind=Organization.Kind.INSTITUTION, sector="finance", province="31"
+    )
+    return user_with_role(Role.EXCHANGE_OPERATOR, exchange)
+
+
+@pytest.fixture
+def auditor(db):
+    firm = OrganizationFactory(name="Audit Office", kind=Organization.Kind.INSTITUTION, sector="services", province="11")
+    return user_with_role(Role.AUDITOR, firm)
