@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('registry', '0003_reference_data'),
+        ('registry', '0002_transfer_append_only'),
     ]
 
     operations = [

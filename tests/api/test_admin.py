@@ -1,0 +1,106 @@
+"""The admin: every role that works there can open its pages; edits and actions are audited."""
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import Organization
+from core.models import AuditEvent
+from registry.models import Account
+from tests.factories import make_uscc
+
+ADMIN_PAGES = [
+    "admin:accounts_organization_changelist",
+    "admin:registry_account_changelist",
+    "admin:registry_transfer_changelist",
+    "admin:registry_asset_changelist",
+    "admin:core_auditevent_changelist",
+]
+
+
+@pytest.fixture
+def staff(national_regulator, shandong_regulator, exchange_operator, auditor):
+    for user in (national_regulator, shandong_regulator, exchange_operator, auditor):
+        user.is_staff = True
+        user.save()
+    return {"national": national_regulator, "shandong": shandong_regulator, "exchange": exchange_operator, "auditor": auditor}
+
+
+@pytest.mark.parametrize("who", ["national", "shandong", "exchange", "auditor"])
+def test_staff_roles_open_the_ledger_pages(client, staff, company_a, who):
+    client.force_login(staff[who])
+    for name in ADMIN_PAGES:
+        assert client.get(reverse(name)).status_code == 200, name
+
+
+def test_the_account_page_shows_balances_read_only(client, staff, company_a):
+    client.force_login(staff["national"])
+    account = Account.objects.get(organization=company_a, kind=Account.Kind.HOLDING)
+    page = client.get(reverse("admin:registry_account_change", args=[account.pk]))
+    assert page.status_code == 200
+    assert b"CEA21" in page.content
+    assert b'name="_save"' not in page.content
+
+
+def test_a_provincial_regulator_cannot_open_another_provinces_organization(client, staff, company_a, company_b):
+    client.force_login(staff["shandong"])
+    listing = client.get(reverse("admin:accounts_organization_changelist")).content.decode()
+    assert company_a.name in listing and company_b.name not in listing
+    response = client.get(reverse("admin:accounts_organization_change", args=[company_b.pk]))
+    assert response.status_code == 302  # the admin redirects an object outside the queryset
+
+
+def test_a_company_trader_cannot_enter_the_admin(client, trader_a):
+    client.force_login(trader_a)
+    response = client.get(reverse("admin:registry_account_changelist"))
+    assert response.status_code == 302 and "/admin/login/" in response.url
+
+
+def test_adding_an_organization_opens_its_accounts_and_is_audited(client, staff):
+    client.force_login(staff["national"])
+    uscc = make_uscc("44")
+    response = client.post(
+        reverse("admin:accounts_organization_add"),
+        {"name": "Guangdong Yangjiang Power Co., Ltd.", "uscc": uscc, "kind": "key_emitting_unit", "sector": "power",
+         "province": "44", "status": "active",
+         "registry_accounts-TOTAL_FORMS": "0", "registry_accounts-INITIAL_FORMS": "0"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    organization = Organization.objects.get(uscc=uscc)
+    assert set(organization.registry_accounts.values_list("kind", flat=True)) == {"holding", "cash"}
+    event = AuditEvent.objects.get(action="organization.create", object_id=str(organization.pk))
+    assert event.actor == staff["national"] and event.after["uscc"] == uscc
+    assert event.ip == "127.0.0.1"
+
+
+def test_the_admin_refuses_a_bad_uscc_and_saves_nothing(client, staff):
+    client.force_login(staff["national"])
+    response = client.post(
+        reverse("admin:accounts_organization_add"),
+        {"name": "Bad Code Power", "uscc": "91110000600037341M", "kind": "key_emitting_unit", "sector": "power",
+         "province": "11", "status": "active",
+         "registry_accounts-TOTAL_FORMS": "0", "registry_accounts-INITIAL_FORMS": "0"},
+    )
+    assert response.status_code == 200
+    assert b"not a valid Unified Social Credit Code" in response.content
+    assert not Organization.objects.filter(name="Bad Code Power").exists()
+
+
+def test_freezing_through_the_admin_asks_for_a_reason_then_freezes(client, staff, company_a):
+    client.force_login(staff["shandong"])
+    account = Account.objects.get(organization=company_a, kind=Account.Kind.HOLDING)
+    url = reverse("admin:registry_account_changelist")
+    confirm = client.post(url, {"action": "freeze_accounts", "_selected_action": [account.pk]})
+    assert confirm.status_code == 200 and b"reason" in confirm.content
+    account.refresh_from_db()
+    assert account.status == Account.Status.OPEN
+    done = client.post(url, {"action": "freeze_accounts", "_selected_action": [account.pk], "confirm": "yes", "reason": "Court order 2026-17"})
+    assert done.status_code == 302
+    account.refresh_from_db()
+    assert account.status == Account.Status.FROZEN and account.status_reason == "Court order 2026-17"
+    assert AuditEvent.objects.filter(action="account.freeze", object_id=str(account.pk), actor=staff["shandong"]).exists()
+
+
+def test_an_auditor_has_no_freeze_action(client, staff, company_a):
+    client.force_login(staff["auditor"])
+    page = client.get(reverse("admin:registry_account_changelist")).content.decode()
+    assert "freeze_accounts" not in page
