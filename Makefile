@@ -6,9 +6,10 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/carbon
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 DEMO_COMPANIES ?= 20
 
-.PHONY: run test install install-dev lint bench services clean
+.PHONY: run test install install-dev lint bench services system-deps clean
 
 $(BIN)/python:
+	@command -v $(PYTHON) >/dev/null || bash scripts/system-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
@@ -25,7 +26,8 @@ run: install
 	DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 # The whole suite against PostgreSQL and Redis (started if they are down).
-test: install-dev services
+test: system-deps install-dev services
+	$(BIN)/ruff check .
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	SECRET_KEY=test-only-secret-key DJANGO_ALLOW_ASYNC_UNSAFE=true \
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -36,8 +38,12 @@ lint: install-dev
 services:
 	@bash scripts/services-up.sh
 
+system-deps:
+	@bash scripts/system-deps.sh
+
 bench: install-dev services
-	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} SECRET_KEY=bench-only-secret-key \
+	@createdb -h 127.0.0.1 -U postgres carbon_bench 2>/dev/null || true
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/carbon_bench} SECRET_KEY=bench-only-secret-key \
 	$(BIN)/python bench/run_all.py
 
 clean:

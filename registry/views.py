@@ -12,7 +12,8 @@ from registry.selectors import account_balances, account_get_for, account_transf
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     accounts = accounts_visible_to(request.user).prefetch_related("balances__asset")[:200]
-    return render(request, "registry/home.html", {"accounts": accounts})
+    holdings = [(account, [balance for balance in account.balances.all() if balance.total]) for account in accounts]
+    return render(request, "registry/home.html", {"holdings": holdings})
 
 
 @login_required

@@ -85,7 +85,7 @@ class Command(BaseCommand):
             json.write_text(_json_dumps(logins))
             self.stdout.write(f"Wrote {len(logins)} logins to {json}")
         staff = [login for login in logins if login["role"] not in (Role.COMPANY_TRADER,)]
-        self.stdout.write("Demo logins (password for all: %s):" % password)
+        self.stdout.write(f"Demo logins (password for all: {password}):")
         for login in staff + [login for login in logins if login["role"] == Role.COMPANY_TRADER][:3]:
             self.stdout.write(f"  {login['username']:22} {login['role']:22} {login['organization']}")
 

@@ -1,0 +1,42 @@
+"""seed_demo builds a usable demo through the services, and running it twice changes nothing."""
+
+import json
+
+from django.core.management import call_command
+
+from accounts.models import Organization, User
+from accounts.validators import validate_uscc
+from core.models import AuditEvent
+from registry.models import Account, Balance, Transfer
+
+
+def test_seed_demo_creates_companies_logins_cash_and_allowances(db, tmp_path):
+    out = tmp_path / "logins.json"
+    call_command("seed_demo", companies=5, json=out)
+
+    companies = Organization.objects.filter(kind=Organization.Kind.KEY_EMITTING_UNIT)
+    assert companies.count() == 5
+    assert len({c.name for c in companies}) == 5
+    for company in companies:
+        validate_uscc(company.uscc)
+        holding = Balance.objects.get(account__organization=company, account__kind=Account.Kind.HOLDING, asset__code="CEA21")
+        cash = Balance.objects.get(account__organization=company, account__kind=Account.Kind.CASH, asset__code="CNY")
+        assert 500_000 <= holding.available <= 5_000_000
+        assert cash.available == 50_000_000_00  # fen
+
+    logins = {login["username"]: login for login in json.loads(out.read_text())}
+    for username in ("admin", "regulator1", "regulator2", "exchange", "auditor", "verifier", "trader001", "trader005"):
+        assert username in logins
+    trader = logins["trader001"]
+    assert trader["token"] and trader["uscc"] and trader["role"] == "company_trader"
+    assert User.objects.get(username="trader001").check_password(trader["password"])
+    assert Transfer.objects.filter(kind=Transfer.Kind.ISSUANCE).count() == 1
+    assert AuditEvent.objects.filter(action="registry.issue").count() == 1
+
+
+def test_seed_demo_twice_changes_nothing(db, tmp_path):
+    call_command("seed_demo", companies=3)
+    transfers, users = Transfer.objects.count(), User.objects.count()
+    call_command("seed_demo", companies=3, json=tmp_path / "again.json")
+    assert (Transfer.objects.count(), User.objects.count()) == (transfers, users)
+    assert len(json.loads((tmp_path / "again.json").read_text())) == users
