@@ -23,13 +23,13 @@ install-dev: $(BIN)/python
 run: install
 	DEBUG=true $(BIN)/python manage.py migrate --noinput
 	DEBUG=true $(BIN)/python manage.py seed_demo --companies $(DEMO_COMPANIES) --json var/demo-logins.json
-	DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
+	DEBUG=true MARKET_HOURS=$${MARKET_HOURS:-always} $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 # The whole suite against PostgreSQL and Redis (started if they are down).
 test: system-deps install-dev services
 	$(BIN)/ruff check .
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
-	SECRET_KEY=test-only-secret-key DJANGO_ALLOW_ASYNC_UNSAFE=true \
+	SECRET_KEY=test-only-secret-key DJANGO_ALLOW_ASYNC_UNSAFE=true MARKET_HOURS=always MATCHER_INLINE=true \
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-dev

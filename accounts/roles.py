@@ -34,8 +34,17 @@ _READ_REGISTRY = [
     "core.view_auditevent",
 ]
 
+_READ_MARKET = [
+    "trading.view_instrument",
+    "trading.view_order",
+    "trading.view_trade",
+    "trading.view_dailybar",
+    "trading.view_holiday",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.NATIONAL_REGULATOR: _READ_REGISTRY
+    + _READ_MARKET
     + [
         "accounts.view_all_organizations",
         "accounts.add_organization",
@@ -46,18 +55,21 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "registry.add_asset",
     ],
     Role.PROVINCIAL_REGULATOR: _READ_REGISTRY
+    + _READ_MARKET
     + [
         "accounts.view_province_organizations",
         "accounts.add_organization",
         "accounts.change_organization",
         "registry.freeze_holdings",
     ],
-    Role.EXCHANGE_OPERATOR: _READ_REGISTRY + ["accounts.view_all_organizations", "registry.manage_cash"],
-    Role.AUDITOR: _READ_REGISTRY + ["accounts.view_all_organizations", "accounts.view_user"],
+    Role.EXCHANGE_OPERATOR: _READ_REGISTRY
+    + _READ_MARKET
+    + ["accounts.view_all_organizations", "registry.manage_cash", "trading.operate_market", "trading.add_holiday",
+       "trading.change_holiday", "trading.delete_holiday"],
+    Role.AUDITOR: _READ_REGISTRY + _READ_MARKET + ["accounts.view_all_organizations", "accounts.view_user"],
     Role.VERIFIER: [],
-    # Company staff act only on their own organization's accounts (accounts.selectors); the trading
-    # and compliance apps grant their own permissions to these roles.
-    Role.COMPANY_TRADER: [],
+    # Company staff act only on their own organization's accounts (accounts.selectors).
+    Role.COMPANY_TRADER: ["trading.trade"],
     Role.COMPLIANCE_OFFICER: [],
 }
 

@@ -1,6 +1,8 @@
 """Typed environment variables: a bad value stops start-up with the variable's name in the error."""
 
+import datetime as dt
 import os
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -42,3 +44,29 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_decimal(name: str, default: str) -> Decimal:
+    raw = os.environ.get(name, default)
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name} must be a decimal number, not {raw!r}") from None
+    if not value.is_finite() or value < 0:
+        raise ImproperlyConfigured(f"{name} must be a finite number >= 0, not {raw!r}")
+    return value
+
+
+def env_sessions(name: str, default: str) -> list[tuple[dt.time, dt.time]]:
+    """"09:30-11:30,13:00-15:00" -> [(09:30, 11:30), (13:00, 15:00)]."""
+    raw = os.environ.get(name, default)
+    sessions = []
+    try:
+        for part in raw.split(","):
+            start, end = (dt.time.fromisoformat(t.strip()) for t in part.split("-"))
+            if start >= end:
+                raise ValueError
+            sessions.append((start, end))
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must look like 09:30-11:30,13:00-15:00, not {raw!r}") from None
+    return sessions

@@ -6,9 +6,10 @@ Embedded default (no DATABASE_URL / REDIS_URL): SQLite under var/ and Celery tas
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_decimal, env_int, env_list, env_sessions, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -154,7 +155,25 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "ledger-verify-hourly": {"task": "registry.tasks.ledger_verify_task", "schedule": 3600.0},
+    "settlement-sweep": {"task": "trading.tasks.settlement_sweep_task", "schedule": 10.0},
+    "end-of-day": {
+        "task": "trading.tasks.end_of_day_task",
+        "schedule": crontab(hour=15, minute=5, day_of_week="mon-fri"),
+    },
 }
+
+# Trading (RULEBOOK.md: Trading). Prices in fen.
+MARKET_HOURS = env_str("MARKET_HOURS", "sessions")
+if MARKET_HOURS not in ("sessions", "always"):
+    raise ImproperlyConfigured(f"MARKET_HOURS must be 'sessions' or 'always', not {MARKET_HOURS!r}")
+TRADING_SESSIONS = env_sessions("TRADING_SESSIONS", "09:30-11:30,13:00-15:00")
+TRADING_FEE_RATE = env_decimal("TRADING_FEE_RATE", "0.0005")  # on traded value, each side (assumed default)
+TRADING_POSITION_LIMIT = env_int("TRADING_POSITION_LIMIT", 100_000_000, minimum=1)  # tonnes per vintage
+# In-process matching right after each order commits (the embedded default); in production a
+# `run_matcher` process does it and web requests only notify it.
+MATCHER_INLINE = env_bool("MATCHER_INLINE", default=EMBEDDED)
+MATCHER_BATCH_SIZE = env_int("MATCHER_BATCH_SIZE", 500, minimum=1)
+SETTLEMENT_BATCH_SIZE = env_int("SETTLEMENT_BATCH_SIZE", 500, minimum=1)
 
 LOGGING = {
     "version": 1,

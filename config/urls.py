@@ -7,6 +7,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("registry.api_urls")),
+    path("api/v1/", include("trading.api_urls")),
     path("", include("accounts.urls")),
     path("", include("registry.urls")),
 ]

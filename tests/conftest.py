@@ -40,9 +40,10 @@ def _celery_in_process(settings):
     """Tasks run in-process unless a test starts a real worker (which switches this off)."""
     from config.celery import app
 
-    app.conf.task_always_eager = True
+    # The configuration is namespaced (CELERY_*): only the namespaced key overrides it.
+    app.conf.CELERY_TASK_ALWAYS_EAGER = True
     yield
-    app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
+    app.conf.CELERY_TASK_ALWAYS_EAGER = settings.CELERY_TASK_ALWAYS_EAGER
 
 
 @pytest.fixture

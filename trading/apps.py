@@ -1,5 +1,13 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class TradingConfig(AppConfig):
     name = "trading"
+    verbose_name = "Exchange"
+
+    def ready(self) -> None:
+        from trading.reference import instruments_sync
+
+        # After the registry's reference data (apps are signalled in INSTALLED_APPS order).
+        post_migrate.connect(instruments_sync, sender=self, dispatch_uid="trading.instruments_sync")

@@ -1,1 +1,200 @@
-"""Models arrive with this app's issue; the app exists so the layout of DESIGN.md holds from the start."""
+"""The exchange: instruments (one per CEA vintage), orders, the sequenced event stream the matcher
+consumes, trades, daily bars and the holiday calendar. Prices are integer fen, quantities tonnes."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from accounts.models import Organization
+from core.money import format_minor_units
+from registry.models import Asset
+
+
+class Instrument(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        HALTED = "halted", "Halted"
+        CLOSED = "closed", "Closed"
+
+    symbol = models.CharField(max_length=16, unique=True)
+    asset = models.OneToOneField(Asset, on_delete=models.PROTECT, related_name="instrument")
+    tick = models.PositiveIntegerField(default=1, help_text="Price step in fen (1 = 0.01 CNY)")
+    min_quantity = models.PositiveIntegerField(default=1)
+    max_quantity = models.PositiveIntegerField(default=99_999)
+    band_percent = models.PositiveSmallIntegerField(default=10, help_text="Orders within +-this % of the reference price")
+    reference_price = models.BigIntegerField(help_text="The previous close, in fen")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    status_reason = models.CharField(max_length=500, blank=True)
+    last_sequence = models.BigIntegerField(default=0, help_text="The last sequence number handed out")
+    matched_sequence = models.BigIntegerField(default=0, help_text="The last sequence number the matcher committed")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["symbol"]
+        permissions = [
+            ("operate_market", "Can open, halt and close instruments and run the market day"),
+            ("trade", "Can place and cancel orders for its own organization"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(reference_price__gt=0), name="instrument_reference_price_positive"),
+            models.CheckConstraint(condition=Q(matched_sequence__lte=F("last_sequence")), name="instrument_matched_not_ahead"),
+        ]
+
+    def __str__(self) -> str:
+        return self.symbol
+
+    @property
+    def lower_limit(self) -> int:
+        """Lowest allowed price: reference x (1 - band), rounded up to the tick."""
+        raw = -(-self.reference_price * (100 - self.band_percent) // 100)
+        return -(-raw // self.tick) * self.tick
+
+    @property
+    def upper_limit(self) -> int:
+        """Highest allowed price: reference x (1 + band), rounded down to the tick."""
+        raw = self.reference_price * (100 + self.band_percent) // 100
+        return raw // self.tick * self.tick
+
+
+class Side(models.TextChoices):
+    BUY = "buy", "Buy"
+    SELL = "sell", "Sell"
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        ACCEPTED = "accepted", "Accepted"  # reserved and sequenced, not yet matched
+        OPEN = "open", "Open"
+        PARTIALLY_FILLED = "partially_filled", "Partially filled"
+        FILLED = "filled", "Filled"
+        CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Expired"
+
+    LIVE = (Status.ACCEPTED, Status.OPEN, Status.PARTIALLY_FILLED)
+    RESTING = (Status.OPEN, Status.PARTIALLY_FILLED)
+
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="orders")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="orders")
+    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    client_order_id = models.CharField(max_length=64)
+    side = models.CharField(max_length=4, choices=Side.choices)
+    price = models.BigIntegerField(help_text="Limit price in fen")
+    quantity = models.PositiveIntegerField()
+    filled_quantity = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACCEPTED, db_index=True)
+    sequence = models.BigIntegerField(help_text="Its place in the instrument's event sequence")
+    fee_rate = models.DecimalField(max_digits=8, decimal_places=6, help_text="Fee rate in force when accepted")
+    reserved = models.BigIntegerField(help_text="Still reserved for the unfilled rest: fen for a buy, tonnes for a sell")
+    cancel_requested = models.BooleanField(default=False)
+    trading_day = models.DateField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "client_order_id"], name="order_client_id_once"),
+            models.UniqueConstraint(fields=["instrument", "sequence"], name="order_sequence_once"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="order_quantity_positive"),
+            models.CheckConstraint(condition=Q(price__gt=0), name="order_price_positive"),
+            models.CheckConstraint(condition=Q(filled_quantity__lte=F("quantity")), name="order_not_overfilled"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="order_reserved_not_negative"),
+        ]
+        indexes = [models.Index(fields=["instrument", "status"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.side} {self.quantity} {self.instrument_id} @ {format_minor_units(self.price, 2)}"
+
+    @property
+    def remaining(self) -> int:
+        return self.quantity - self.filled_quantity
+
+
+class MarketEvent(models.Model):
+    """The instrument's sequenced stream: new orders, cancels and end-of-day expiry, in the order the
+    matcher must apply them. Sequence numbers are handed out at the end of the accepting transaction
+    under the instrument's row lock, so they commit in order and without gaps."""
+
+    class Kind(models.TextChoices):
+        ORDER = "order", "New order"
+        CANCEL = "cancel", "Cancel"
+        EXPIRE = "expire", "End-of-day expiry"
+
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="events")
+    sequence = models.BigIntegerField()
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="events")
+    trading_day = models.DateField(null=True, blank=True, help_text="For expiry: orders of this day and earlier")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["instrument_id", "sequence"]
+        constraints = [models.UniqueConstraint(fields=["instrument", "sequence"], name="market_event_sequence_once")]
+
+    def __str__(self) -> str:
+        return f"{self.instrument_id}#{self.sequence} {self.kind}"
+
+
+class Trade(models.Model):
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="trades")
+    buy_order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="buy_trades")
+    sell_order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="sell_trades")
+    buyer = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    seller = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    price = models.BigIntegerField()
+    quantity = models.PositiveIntegerField()
+    aggressor_side = models.CharField(max_length=4, choices=Side.choices)
+    buyer_fee = models.BigIntegerField(default=0)
+    seller_fee = models.BigIntegerField(default=0)
+    sequence = models.BigIntegerField(help_text="The sequence of the event that caused it")
+    trading_day = models.DateField(db_index=True)
+    executed_at = models.DateTimeField(db_index=True)
+    settled_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0) & Q(price__gt=0), name="trade_positive"),
+            models.CheckConstraint(condition=~Q(buyer=F("seller")), name="trade_no_self_trade"),
+        ]
+        indexes = [models.Index(fields=["instrument", "executed_at"])]
+
+    def __str__(self) -> str:
+        return f"trade #{self.pk} {self.quantity} t @ {format_minor_units(self.price, 2)}"
+
+    @property
+    def value(self) -> int:
+        return self.price * self.quantity
+
+
+class DailyBar(models.Model):
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="daily_bars")
+    day = models.DateField()
+    open = models.BigIntegerField(null=True)
+    high = models.BigIntegerField(null=True)
+    low = models.BigIntegerField(null=True)
+    close = models.BigIntegerField(help_text="Volume-weighted average of the day's trades, else the previous close")
+    volume = models.BigIntegerField(default=0)
+    turnover = models.BigIntegerField(default=0, help_text="Traded value in fen")
+    trade_count = models.PositiveIntegerField(default=0)
+    reference_price = models.BigIntegerField(help_text="The day's reference price")
+
+    class Meta:
+        ordering = ["instrument_id", "day"]
+        constraints = [models.UniqueConstraint(fields=["instrument", "day"], name="daily_bar_once")]
+
+    def __str__(self) -> str:
+        return f"{self.instrument_id} {self.day} close {format_minor_units(self.close, 2)}"
+
+
+class Holiday(models.Model):
+    day = models.DateField(unique=True)
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.name}"

@@ -32,7 +32,8 @@ def test_the_task_records_a_failing_check_naming_the_account(db, national_regula
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_on_redis_runs_the_task(national_regulator):
     services.allowances_issue(asset=Asset.objects.get(code="CEA21"), amount=10, actor=national_regulator)
-    app.conf.task_always_eager = False
+    app.conf.CELERY_TASK_ALWAYS_EAGER = False
+    assert not app.conf.task_always_eager
     assert app.conf.broker_url.startswith("redis://"), "the test suite runs against a real Redis"
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         ledger_verify_task.delay()

@@ -1,0 +1,165 @@
+"""The exchange's REST API. Market data is public; orders, fills and balances are one's own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.selectors import user_organization_ids
+from core.errors import InvalidInput
+from registry.serializers import BalanceOut
+from trading import selectors, services
+from trading.models import Instrument, Order, Trade
+from trading.serializers import (
+    BookOut,
+    CandleOut,
+    FillOut,
+    InstrumentOut,
+    OrderIn,
+    OrderOut,
+    TapeOut,
+)
+
+
+class InstrumentListApi(generics.ListAPIView):
+    permission_classes = [AllowAny]
+    serializer_class = InstrumentOut
+    pagination_class = None
+    queryset = Instrument.objects.select_related("asset").order_by("symbol")
+
+
+class InstrumentDetailApi(generics.GenericAPIView):
+    permission_classes = [AllowAny]
+    serializer_class = InstrumentOut
+
+    def get(self, request: Request, symbol: str) -> Response:
+        return Response(InstrumentOut(selectors.instrument_get(symbol)).data)
+
+
+def _int_param(request: Request, name: str, default: int, *, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a whole number.", field=name) from None
+    if not low <= value <= high:
+        raise InvalidInput(f"{name} must be {low} to {high}.", field=name)
+    return value
+
+
+class BookApi(generics.GenericAPIView):
+    permission_classes = [AllowAny]
+    serializer_class = BookOut
+
+    @extend_schema(parameters=[OpenApiParameter("depth", int, description="Price levels per side, 1-50 (default 10)")])
+    def get(self, request: Request, symbol: str) -> Response:
+        instrument = selectors.instrument_get(symbol)
+        depth = _int_param(request, "depth", 10, low=1, high=50)
+        last = selectors.last_trade(instrument)
+        body = {
+            "symbol": instrument.symbol,
+            **selectors.book_depth(instrument, depth),
+            "last_price": last.price if last else None,
+            "reference_price": instrument.reference_price,
+            "lower_limit": instrument.lower_limit,
+            "upper_limit": instrument.upper_limit,
+        }
+        return Response(BookOut(body).data)
+
+
+class TapeApi(generics.ListAPIView):
+    permission_classes = [AllowAny]
+    serializer_class = TapeOut
+
+    def get_queryset(self) -> QuerySet[Trade]:
+        if getattr(self, "swagger_fake_view", False):
+            return Trade.objects.none()
+        return selectors.trade_tape(selectors.instrument_get(self.kwargs["symbol"]))
+
+
+class CandlesApi(generics.GenericAPIView):
+    permission_classes = [AllowAny]
+    serializer_class = CandleOut
+
+    @extend_schema(parameters=[OpenApiParameter("interval", str, enum=["1d", "1m", "5m"], description="Default 1d")])
+    def get(self, request: Request, symbol: str) -> Response:
+        instrument = selectors.instrument_get(symbol)
+        interval = request.query_params.get("interval", "1d")
+        if interval == "1d":
+            candles = [
+                {"time": bar.day.isoformat(), "open": bar.open, "high": bar.high, "low": bar.low, "close": bar.close,
+                 "volume": bar.volume, "turnover": bar.turnover}
+                for bar in selectors.daily_candles(instrument)
+            ]
+        elif interval in ("1m", "5m"):
+            candles = [
+                {**bar, "time": bar["time"].isoformat()}
+                for bar in selectors.intraday_candles(instrument, day=timezone.localdate(), minutes=int(interval[:-1]))
+            ]
+        else:
+            raise InvalidInput("interval must be 1d, 1m or 5m.", field="interval")
+        return Response(CandleOut(candles, many=True).data)
+
+
+class OrderListApi(generics.ListCreateAPIView):
+    serializer_class = OrderOut
+    filterset_fields = ["status", "instrument__symbol", "side"]
+
+    def get_queryset(self) -> QuerySet[Order]:
+        if getattr(self, "swagger_fake_view", False):
+            return Order.objects.none()
+        queryset = selectors.orders_of(self.request.user).order_by("-id")
+        if instrument := self.request.query_params.get("instrument"):
+            queryset = queryset.filter(instrument__symbol=instrument)
+        return queryset
+
+    @extend_schema(request=OrderIn, responses={201: OrderOut, 200: OrderOut})
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        incoming = OrderIn(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        order, created = services.order_place(user=request.user, **incoming.validated_data)
+        return Response(OrderOut(order).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class OrderDetailApi(generics.GenericAPIView):
+    serializer_class = OrderOut
+
+    def get(self, request: Request, order_id: int) -> Response:
+        return Response(OrderOut(selectors.order_get_for(request.user, order_id)).data)
+
+    def delete(self, request: Request, order_id: int) -> Response:
+        order = services.order_cancel(user=request.user, order_id=order_id)
+        return Response(OrderOut(order).data)
+
+
+class FillListApi(generics.ListAPIView):
+    serializer_class = FillOut
+
+    def get_queryset(self) -> QuerySet[Trade]:
+        if getattr(self, "swagger_fake_view", False):
+            return Trade.objects.none()
+        return selectors.trades_of(self.request.user)
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "organization_ids": user_organization_ids(self.request.user)}
+
+
+class BalanceListApi(generics.ListAPIView):
+    serializer_class = BalanceOut
+    pagination_class = None
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        if getattr(self, "swagger_fake_view", False):
+            from registry.models import Balance
+
+            return Balance.objects.none()
+        return selectors.balances_of(self.request.user)

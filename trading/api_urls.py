@@ -1,0 +1,15 @@
+from django.urls import path
+
+from trading import api
+
+urlpatterns = [
+    path("instruments/", api.InstrumentListApi.as_view(), name="api-instrument-list"),
+    path("instruments/<str:symbol>/", api.InstrumentDetailApi.as_view(), name="api-instrument-detail"),
+    path("instruments/<str:symbol>/book/", api.BookApi.as_view(), name="api-instrument-book"),
+    path("instruments/<str:symbol>/trades/", api.TapeApi.as_view(), name="api-instrument-trades"),
+    path("instruments/<str:symbol>/candles/", api.CandlesApi.as_view(), name="api-instrument-candles"),
+    path("orders/", api.OrderListApi.as_view(), name="api-order-list"),
+    path("orders/<int:order_id>/", api.OrderDetailApi.as_view(), name="api-order-detail"),
+    path("trades/", api.FillListApi.as_view(), name="api-fill-list"),
+    path("balances/", api.BalanceListApi.as_view(), name="api-balance-list"),
+]

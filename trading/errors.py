@@ -1,0 +1,81 @@
+"""The exchange's refusals, each with the stable code API clients rely on."""
+
+from core.errors import DomainError
+
+
+class UnknownInstrument(DomainError):
+    code = "unknown_instrument"
+    default_message = "No such instrument."
+
+
+class InvalidPrice(DomainError):
+    code = "invalid_price"
+    default_message = "The price must be a positive amount in CNY with at most two decimals."
+
+
+class InvalidTick(DomainError):
+    code = "invalid_tick"
+    default_message = "The price is not a multiple of the tick size."
+
+
+class PriceOutOfBand(DomainError):
+    code = "price_out_of_band"
+    default_message = "The price is outside today's price limits."
+
+
+class QuantityOutOfRange(DomainError):
+    code = "quantity_out_of_range"
+    default_message = "The quantity is outside the allowed range."
+
+
+class InvalidSide(DomainError):
+    code = "invalid_side"
+    default_message = "The side must be buy or sell."
+
+
+class MarketClosed(DomainError):
+    code = "market_closed"
+    status = 409
+    default_message = "The market is closed."
+
+
+class InstrumentHalted(DomainError):
+    code = "instrument_halted"
+    status = 409
+    default_message = "Trading in this instrument is halted."
+
+
+class NotEligible(DomainError):
+    code = "not_eligible"
+    status = 403
+    default_message = "You are not eligible to trade."
+
+
+class InsufficientFunds(DomainError):
+    code = "insufficient_funds"
+    status = 409
+    default_message = "Available cash does not cover the order's value and fee."
+
+
+class InsufficientAllowances(DomainError):
+    code = "insufficient_allowances"
+    status = 409
+    default_message = "Available allowances do not cover the order."
+
+
+class PositionLimit(DomainError):
+    code = "position_limit"
+    status = 409
+    default_message = "The order would take your position above the limit."
+
+
+class OrderNotOpen(DomainError):
+    code = "order_not_open"
+    status = 409
+    default_message = "The order is no longer open."
+
+
+class EndOfDayPending(DomainError):
+    code = "end_of_day_pending"
+    status = 409
+    default_message = "The matcher has not yet applied the end-of-day expiry."

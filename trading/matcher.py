@@ -1,0 +1,293 @@
+"""The matcher: applies an instrument's sequenced events (new orders, cancels, end-of-day expiry)
+to the in-memory book of trading.matching, strictly in sequence order, and commits each batch
+(orders, trades, reservation releases and its position in the sequence) in one transaction.
+
+One matcher per instrument at a time: a PostgreSQL advisory lock (and a thread lock in-process).
+The commit is fenced on the instrument's matched_sequence, so a matcher that lost its place can
+never double-apply; after any failure the book is rebuilt from the database and the batch retried.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from core.audit import audit_record
+from registry.models import Asset, Bucket, Transfer
+from registry.services import Movement, ledger_post
+from trading.clock import trading_day
+from trading.fees import buy_reservation, fee_for
+from trading.matching import OrderBook, RestingOrder, SubmitResult
+from trading.models import Instrument, MarketEvent, Order, Side, Trade
+from trading.services import participant_accounts
+
+logger = logging.getLogger(__name__)
+
+
+class StaleMatcher(Exception):
+    """Another matcher committed past this one's position: rebuild and carry on."""
+
+
+@dataclass
+class _Batch:
+    orders: dict[int, Order] = field(default_factory=dict)  # changed orders by id
+    trades: list[Trade] = field(default_factory=list)
+    releases: list[tuple[Order, int]] = field(default_factory=list)  # (order, amount to release)
+
+
+class Matcher:
+    def __init__(self, instrument_id: int) -> None:
+        self.instrument_id = instrument_id
+        self.book: OrderBook | None = None
+        self.position = 0
+        self.resting: dict[int, Order] = {}
+        # A test hook: called inside the batch transaction, after the in-memory matching and before
+        # the writes, to simulate a crash at the worst moment.
+        self.before_commit = None
+
+    def rebuild(self) -> None:
+        """The book as the database says it is at the last committed position."""
+        instrument = Instrument.objects.get(pk=self.instrument_id)
+        book = OrderBook()
+        resting = {}
+        orders = Order.objects.filter(
+            instrument_id=self.instrument_id, status__in=Order.RESTING, sequence__lte=instrument.matched_sequence
+        ).order_by("sequence")
+        for order in orders:
+            book.restore(RestingOrder(order.pk, order.sequence, order.side, order.price, order.remaining, order.organization_id))
+            resting[order.pk] = order
+        self.book, self.resting, self.position = book, resting, instrument.matched_sequence
+
+    def run_batch(self, limit: int | None = None) -> int:
+        """Applies up to `limit` pending events; returns how many."""
+        limit = limit or settings.MATCHER_BATCH_SIZE
+        committed = Instrument.objects.filter(pk=self.instrument_id).values_list("matched_sequence", flat=True).get()
+        if self.book is None or committed != self.position:
+            self.rebuild()
+        events = list(
+            MarketEvent.objects.filter(instrument_id=self.instrument_id, sequence__gt=self.position)
+            .select_related("order").order_by("sequence")[:limit]
+        )
+        # Sequence numbers commit in order and without gaps; stop at a gap rather than skip one.
+        contiguous = []
+        for expected, event in enumerate(events, start=self.position + 1):
+            if event.sequence != expected:
+                logger.error("gap in %s's sequence at %s", self.instrument_id, expected)
+                break
+            contiguous.append(event)
+        if not contiguous:
+            return 0
+        try:
+            with transaction.atomic():
+                batch = _Batch()
+                for event in contiguous:
+                    self._apply(event, batch)
+                if self.before_commit:
+                    self.before_commit()
+                self._write(batch, contiguous[-1].sequence)
+        except BaseException:
+            self.book = None  # the in-memory book is ahead of the database: rebuild next time
+            raise
+        self.position = contiguous[-1].sequence
+        for order in batch.orders.values():
+            if order.status in Order.RESTING:
+                self.resting[order.pk] = order
+            else:
+                self.resting.pop(order.pk, None)
+        return len(contiguous)
+
+    # --- applying events in memory ---
+
+    def _apply(self, event: MarketEvent, batch: _Batch) -> None:
+        assert self.book is not None
+        if event.kind == MarketEvent.Kind.ORDER:
+            self._apply_order(event.order, batch)
+        elif event.kind == MarketEvent.Kind.CANCEL:
+            if self.book.cancel(event.order_id) is not None:
+                self._close(self._order(event.order_id, batch), Order.Status.CANCELLED, batch)
+        elif event.kind == MarketEvent.Kind.EXPIRE:
+            for resting in list(self.book.resting()):
+                order = self._order(resting.order_id, batch)
+                if order.trading_day <= event.trading_day:
+                    self.book.cancel(order.pk)
+                    self._close(order, Order.Status.EXPIRED, batch)
+
+    def _order(self, order_id: int, batch: _Batch) -> Order:
+        """The newest in-memory copy of a resting order: this batch's, else the committed one."""
+        return batch.orders.get(order_id) or self.resting[order_id]
+
+    def _apply_order(self, order: Order, batch: _Batch) -> None:
+        assert self.book is not None
+        if order.status != Order.Status.ACCEPTED:
+            return  # already applied (cannot happen past the fence; kept as a guard)
+        result: SubmitResult = self.book.submit(
+            RestingOrder(order.pk, order.sequence, order.side, order.price, order.quantity, order.organization_id)
+        )
+        batch.orders[order.pk] = order
+        now = timezone.now()
+        day = trading_day()
+        for fill in result.fills:
+            maker = self._order(fill.maker_order_id, batch)
+            batch.orders[maker.pk] = maker
+            buy, sell = (order, maker) if order.side == Side.BUY else (maker, order)
+            value = fill.price * fill.quantity
+            batch.trades.append(Trade(
+                instrument_id=self.instrument_id, buy_order=buy, sell_order=sell, buyer_id=buy.organization_id,
+                seller_id=sell.organization_id, price=fill.price, quantity=fill.quantity, aggressor_side=order.side,
+                buyer_fee=fee_for(value, buy.fee_rate), seller_fee=fee_for(value, sell.fee_rate),
+                sequence=order.sequence, trading_day=day, executed_at=now,
+            ))
+            for side_order in (buy, sell):
+                side_order.filled_quantity += fill.quantity
+            # The buyer keeps reserved exactly what the unfilled rest needs at its limit; what the fill
+            # did not use (a better price, a smaller fee) goes back to available now.
+            keep = buy_reservation(buy.price, buy.remaining, buy.fee_rate)
+            consumed = value + fee_for(value, buy.fee_rate)
+            refund = buy.reserved - consumed - keep
+            if refund < 0:
+                raise AssertionError(f"order {buy.pk} reservation short by {-refund}")
+            buy.reserved = keep
+            if refund:
+                batch.releases.append((buy, refund))
+            sell.reserved -= fill.quantity
+            maker.status = Order.Status.FILLED if maker.remaining == 0 else Order.Status.PARTIALLY_FILLED
+        if result.self_trade_cancelled:
+            self._close(order, Order.Status.CANCELLED, batch)
+        elif order.remaining == 0:
+            order.status = Order.Status.FILLED
+        else:
+            order.status = Order.Status.PARTIALLY_FILLED if order.filled_quantity else Order.Status.OPEN
+
+    def _close(self, order: Order, status: str, batch: _Batch) -> None:
+        """Cancelled or expired: whatever is still reserved for it goes back to available."""
+        order.status = status
+        if order.reserved:
+            batch.releases.append((order, order.reserved))
+            order.reserved = 0
+        batch.orders[order.pk] = order
+
+    # --- writing the batch ---
+
+    def _write(self, batch: _Batch, new_position: int) -> None:
+        fenced = Instrument.objects.filter(pk=self.instrument_id, matched_sequence=self.position).update(
+            matched_sequence=new_position
+        )
+        if fenced != 1:
+            raise StaleMatcher(f"instrument {self.instrument_id} moved past {self.position}")
+        now = timezone.now()
+        for order in batch.orders.values():
+            order.updated_at = now
+        Order.objects.bulk_update(list(batch.orders.values()), ["filled_quantity", "status", "reserved", "updated_at"])
+        Trade.objects.bulk_create(batch.trades)
+        if batch.releases:
+            ledger_post(self._release_movements(batch.releases))
+        audit_record(
+            actor=None, action="matcher.batch", object_type="trading.instrument", object_id=self.instrument_id,
+            after={"from": self.position + 1, "to": new_position, "trades": len(batch.trades)},
+        )
+        trade_ids = [trade.pk for trade in batch.trades]
+        if trade_ids:
+            from trading.tasks import settle_trades_task
+
+            transaction.on_commit(lambda: settle_trades_task.delay(trade_ids))
+
+    def _release_movements(self, releases: list[tuple[Order, int]]) -> list[Movement]:
+        accounts = participant_accounts({order.organization_id for order, _ in releases})
+        asset = Instrument.objects.select_related("asset").get(pk=self.instrument_id).asset
+        cny = Asset.objects.get(code="CNY")
+        movements = []
+        for order, amount in releases:
+            holding, cash = accounts[order.organization_id]
+            account, released = (cash, cny) if order.side == Side.BUY else (holding, asset)
+            movements.append(Movement(
+                kind=Transfer.Kind.RELEASE, asset=released, amount=amount, source=account, source_bucket=Bucket.RESERVED,
+                destination=account, destination_bucket=Bucket.AVAILABLE, reference=f"order:{order.pk}",
+            ))
+        return movements
+
+
+# --- who runs the matcher ---
+
+_matchers: dict[int, Matcher] = {}
+_thread_locks: dict[int, threading.Lock] = {}
+_registry_lock = threading.Lock()
+ADVISORY_NAMESPACE = 0x7EA0  # the first key of pg advisory locks held by matchers
+
+
+@contextmanager
+def matcher_lock(instrument_id: int, *, wait: bool) -> Iterator[bool]:
+    """Holds the right to match `instrument_id` (yields False if another matcher has it)."""
+    with _registry_lock:
+        thread_lock = _thread_locks.setdefault(instrument_id, threading.Lock())
+    if not thread_lock.acquire(blocking=wait):
+        yield False
+        return
+    try:
+        if connection.vendor != "postgresql":
+            yield True
+            return
+        with connection.cursor() as cursor:
+            function = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
+            cursor.execute(f"SELECT {function}(%s, %s)", [ADVISORY_NAMESPACE, instrument_id])
+            acquired = wait or cursor.fetchone()[0]
+        if not acquired:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [ADVISORY_NAMESPACE, instrument_id])
+    finally:
+        thread_lock.release()
+
+
+def _pending(instrument_id: int) -> bool:
+    instrument = Instrument.objects.filter(pk=instrument_id).values("last_sequence", "matched_sequence").get()
+    return instrument["last_sequence"] > instrument["matched_sequence"]
+
+
+def matcher_for(instrument_id: int) -> Matcher:
+    with _registry_lock:
+        return _matchers.setdefault(instrument_id, Matcher(instrument_id))
+
+
+def matching_drain(instrument_id: int) -> int:
+    """Matches everything pending on `instrument_id`, unless another matcher is at it. After letting
+    go it looks again: an event that committed while we held the lock found it taken and left the
+    work to us."""
+    total = 0
+    try:
+        while True:
+            with matcher_lock(instrument_id, wait=False) as acquired:
+                if not acquired:
+                    return total
+                matcher = matcher_for(instrument_id)
+                while True:
+                    try:
+                        applied = matcher.run_batch()
+                    except StaleMatcher:
+                        continue  # rebuilt on the next call
+                    if not applied:
+                        break
+                    total += applied
+            if not _pending(instrument_id):
+                return total
+    except Exception:
+        # The events are stored: the matching sweep (or the next order) picks them up. The order
+        # that triggered this was accepted and must not see an error.
+        logger.exception("matching %s failed; left for the sweep", instrument_id)
+        return total
+
+
+def matching_sweep() -> int:
+    """Drains every instrument with pending events (the safety net behind in-process matching)."""
+    pending = Instrument.objects.filter(last_sequence__gt=models.F("matched_sequence")).values_list("pk", flat=True)
+    return sum(matching_drain(instrument_id) for instrument_id in pending)

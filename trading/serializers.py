@@ -1,0 +1,122 @@
+"""API shapes of the exchange. Prices leave as strings with two decimals; quantities as integers."""
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from core.money import format_minor_units
+from trading.models import Instrument, Order, Side, Trade
+
+
+@extend_schema_field({"type": "string", "example": "48.00", "nullable": True})
+class PriceField(serializers.Field):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: int | None) -> str | None:
+        return None if value is None else format_minor_units(value, 2)
+
+
+class InstrumentOut(serializers.ModelSerializer):
+    vintage = serializers.CharField(source="asset.vintage")
+    tick = PriceField()
+    reference_price = PriceField()
+    lower_limit = PriceField()
+    upper_limit = PriceField()
+    limits = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Instrument
+        fields = ["symbol", "vintage", "tick", "limits", "reference_price", "lower_limit", "upper_limit", "status"]
+
+    @extend_schema_field({"type": "object", "properties": {"min_quantity": {"type": "integer"}, "max_quantity": {"type": "integer"}, "band_percent": {"type": "integer"}}})
+    def get_limits(self, instrument: Instrument) -> dict[str, int]:
+        return {"min_quantity": instrument.min_quantity, "max_quantity": instrument.max_quantity, "band_percent": instrument.band_percent}
+
+
+class LevelOut(serializers.Serializer):
+    price = PriceField()
+    quantity = serializers.IntegerField()
+    orders = serializers.IntegerField()
+
+
+class BookOut(serializers.Serializer):
+    symbol = serializers.CharField()
+    bids = LevelOut(many=True)
+    asks = LevelOut(many=True)
+    last_price = PriceField()
+    reference_price = PriceField()
+    lower_limit = PriceField()
+    upper_limit = PriceField()
+
+
+class TapeOut(serializers.ModelSerializer):
+    price = PriceField()
+
+    class Meta:
+        model = Trade
+        fields = ["id", "price", "quantity", "aggressor_side", "executed_at"]
+
+
+class CandleOut(serializers.Serializer):
+    time = serializers.CharField()
+    open = PriceField()
+    high = PriceField()
+    low = PriceField()
+    close = PriceField()
+    volume = serializers.IntegerField()
+    turnover = PriceField(required=False)
+
+
+class OrderIn(serializers.Serializer):
+    instrument = serializers.CharField(max_length=16)
+    side = serializers.ChoiceField(choices=Side.choices)
+    price = serializers.CharField(max_length=20, help_text='CNY per tonne with at most two decimals, e.g. "48.00"')
+    quantity = serializers.IntegerField(help_text="Whole tonnes, 1 to 99,999")
+    client_order_id = serializers.CharField(max_length=64, help_text="Your unique id: repeating it returns the same order")
+
+
+class OrderOut(serializers.ModelSerializer):
+    instrument = serializers.CharField(source="instrument.symbol")
+    price = PriceField()
+
+    class Meta:
+        model = Order
+        fields = [
+            "id", "client_order_id", "instrument", "side", "price", "quantity", "filled_quantity", "status",
+            "cancel_requested", "created_at",
+        ]
+
+
+class FillOut(serializers.ModelSerializer):
+    """One's own side of a trade."""
+
+    order_id = serializers.SerializerMethodField()
+    instrument = serializers.CharField(source="instrument.symbol")
+    side = serializers.SerializerMethodField()
+    price = PriceField()
+    fee = serializers.SerializerMethodField()
+    settled = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Trade
+        fields = ["id", "order_id", "instrument", "side", "price", "quantity", "fee", "executed_at", "settled"]
+
+    def _buying(self, trade: Trade) -> bool:
+        return trade.buyer_id in self.context["organization_ids"]
+
+    def get_order_id(self, trade: Trade) -> int:
+        return trade.buy_order_id if self._buying(trade) else trade.sell_order_id
+
+    @extend_schema_field(serializers.ChoiceField(choices=Side.choices))
+    def get_side(self, trade: Trade) -> str:
+        return Side.BUY if self._buying(trade) else Side.SELL
+
+    @extend_schema_field({"type": "string", "example": "2.40"})
+    def get_fee(self, trade: Trade) -> str:
+        return format_minor_units(trade.buyer_fee if self._buying(trade) else trade.seller_fee, 2)
+
+    def get_settled(self, trade: Trade) -> bool:
+        return trade.settled_at is not None

@@ -1,0 +1,413 @@
+"""Writes of the exchange: order entry and cancel, market status, settlement and the end of day.
+
+Order entry is one short transaction: validate, reserve in the ledger, store the order, and last of
+all take the instrument's next sequence number (its row lock is held only for that update and the
+commit, so sequence numbers commit in order and without gaps). Matching happens after commit, in
+the matcher (trading.matcher), strictly in sequence order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from accounts.models import Organization
+from accounts.roles import NON_TRADING_ROLES
+from accounts.selectors import user_organization_ids, user_roles
+from core.audit import audit_record
+from core.errors import IdempotencyConflict, InsufficientBalance, InvalidInput, NotFound, PermissionDenied
+from core.money import parse_minor_units
+from registry.models import Account, Asset, Balance, Bucket, Transfer
+from registry.services import Movement, balances_lock, ledger_post
+from trading import errors
+from trading.clock import is_trading_time, trading_day
+from trading.fees import buy_reservation
+from trading.models import DailyBar, Instrument, MarketEvent, Order, Side, Trade
+
+logger = logging.getLogger(__name__)
+
+
+# --- participants ---
+
+
+def participant_accounts(organization_ids: set[int]) -> dict[int, tuple[Account, Account]]:
+    """{organization id: (holding account, cash account)}."""
+    found: dict[int, dict[str, Account]] = {}
+    for account in Account.objects.filter(organization_id__in=organization_ids, kind__in=[Account.Kind.HOLDING, Account.Kind.CASH]):
+        found.setdefault(account.organization_id, {})[account.kind] = account
+    return {
+        org_id: (kinds[Account.Kind.HOLDING], kinds[Account.Kind.CASH])
+        for org_id, kinds in found.items()
+        if Account.Kind.HOLDING in kinds and Account.Kind.CASH in kinds
+    }
+
+
+def _trading_organization(user: Any) -> Organization:
+    """The organization `user` trades for, or NotEligible (RULEBOOK: staff of regulators, the
+    exchange and verifiers may not trade)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        raise errors.NotEligible("Log in to trade.")
+    if user_roles(user) & set(NON_TRADING_ROLES):
+        raise errors.NotEligible("Staff of regulators, the exchange, verifiers and auditors may not trade.")
+    if not user.has_perm("trading.trade"):
+        raise errors.NotEligible("Your role does not include trading.")
+    organization_ids = user_organization_ids(user)
+    if len(organization_ids) != 1:
+        raise errors.NotEligible("You must belong to exactly one participant organization to trade.")
+    organization = Organization.objects.get(pk=next(iter(organization_ids)))
+    if organization.status != Organization.Status.ACTIVE or organization.kind == Organization.Kind.SYSTEM:
+        raise errors.NotEligible(f"{organization.name} is not an active participant.")
+    return organization
+
+
+# --- order entry ---
+
+
+def parse_price(text: Any) -> int:
+    """"48.00" -> 4800 fen. More than two decimals cannot be on the 0.01 tick."""
+    try:
+        price = parse_minor_units(text, 2, field="price")
+    except Exception:
+        if isinstance(text, (str, int, Decimal)) and _is_number(text):
+            raise errors.InvalidTick("Prices have at most two decimals (tick 0.01).", field="price") from None
+        raise errors.InvalidPrice(f"{text!r} is not a price.", field="price") from None
+    if price <= 0:
+        raise errors.InvalidPrice("The price must be positive.", field="price")
+    return price
+
+
+def _is_number(text: Any) -> bool:
+    try:
+        return Decimal(str(text)).is_finite()
+    except Exception:
+        return False
+
+
+def _fingerprint(**body: Any) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _validate_order(instrument: Instrument, side: str, price: int, quantity: Any) -> None:
+    if side not in Side.values:
+        raise errors.InvalidSide(f"The side must be buy or sell, not {side!r}.", field="side")
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise errors.QuantityOutOfRange("The quantity must be a whole number of tonnes.", field="quantity")
+    if not instrument.min_quantity <= quantity <= instrument.max_quantity:
+        raise errors.QuantityOutOfRange(
+            f"The quantity must be {instrument.min_quantity:,} to {instrument.max_quantity:,} t.", field="quantity"
+        )
+    if price % instrument.tick:
+        raise errors.InvalidTick(f"The price must be a multiple of {instrument.tick / 100:.2f}.", field="price")
+    if not instrument.lower_limit <= price <= instrument.upper_limit:
+        raise errors.PriceOutOfBand(
+            f"Today's limits are {instrument.lower_limit / 100:.2f} to {instrument.upper_limit / 100:.2f}.", field="price"
+        )
+    if instrument.status == Instrument.Status.HALTED:
+        raise errors.InstrumentHalted(f"Trading in {instrument.symbol} is halted.")
+    if instrument.status == Instrument.Status.CLOSED or not is_trading_time():
+        raise errors.MarketClosed(f"{instrument.symbol} is not trading now.")
+
+
+def _next_sequence(instrument_id: int) -> int:
+    """Takes the instrument's next sequence number. Call it last in the transaction: the row lock it
+    takes is held until commit, which is what keeps sequence numbers committing in order."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE trading_instrument SET last_sequence = last_sequence + 1 WHERE id = %s RETURNING last_sequence",
+            [instrument_id],
+        )
+        return cursor.fetchone()[0]
+
+
+def _notify_matcher(instrument_id: int) -> None:
+    if settings.MATCHER_INLINE:
+        from trading.matcher import matching_drain
+
+        transaction.on_commit(lambda: matching_drain(instrument_id))
+    elif connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # delivered at commit
+            cursor.execute("SELECT pg_notify('market_events', %s)", [str(instrument_id)])
+
+
+def order_place(
+    *, user: Any, instrument: Instrument | str, side: str, price: Any, quantity: Any, client_order_id: str
+) -> tuple[Order, bool]:
+    """Accepts a limit order: validates it, reserves cash (value + fee) or allowances, and queues it
+    for matching. Returns (order, created). The same client_order_id with the same body returns the
+    first order; with a different body it is an idempotency conflict."""
+    organization = _trading_organization(user)
+    client_order_id = (client_order_id or "").strip()
+    if not client_order_id or len(client_order_id) > 64:
+        raise InvalidInput("Give a client_order_id of 1 to 64 characters.", field="client_order_id")
+    if isinstance(instrument, str):
+        instrument = Instrument.objects.select_related("asset").filter(symbol=instrument).first() or _unknown(instrument)
+    price_fen = parse_price(price)
+    fingerprint = dict(instrument=instrument.symbol, side=side, price=price_fen, quantity=quantity)
+    existing = Order.objects.filter(organization=organization, client_order_id=client_order_id).first()
+    if existing is not None:
+        return _replay(existing, fingerprint), False
+    _validate_order(instrument, side, price_fen, quantity)
+
+    accounts = participant_accounts({organization.pk}).get(organization.pk)
+    if accounts is None:
+        raise errors.NotEligible(f"{organization.name} has no registry and trading funds accounts.")
+    holding, cash = accounts
+    rate = settings.TRADING_FEE_RATE
+    cny = Asset.objects.get(code="CNY")
+    today = trading_day()
+    with transaction.atomic():
+        if side == Side.BUY:
+            reserve_asset, reserve_account, amount = cny, cash, buy_reservation(price_fen, quantity, rate)
+            # Lock the holding too, so that two buys cannot both pass the position check.
+            balances_lock([(cash.pk, cny.pk), (holding.pk, instrument.asset_id)])
+            _check_position(organization, holding, instrument, quantity)
+        else:
+            reserve_asset, reserve_account, amount = instrument.asset, holding, quantity
+        order = Order.objects.create(
+            instrument=instrument, organization=organization, placed_by=user, client_order_id=client_order_id,
+            side=side, price=price_fen, quantity=quantity, sequence=-1, fee_rate=rate, reserved=amount,
+            trading_day=today,
+        )
+        try:
+            ledger_post(
+                [Movement(kind=Transfer.Kind.RESERVE, asset=reserve_asset, amount=amount, source=reserve_account,
+                          source_bucket=Bucket.AVAILABLE, destination=reserve_account, destination_bucket=Bucket.RESERVED,
+                          reference=f"order:{order.pk}")],
+                actor=user,
+            )
+        except InsufficientBalance:
+            if side == Side.BUY:
+                raise errors.InsufficientFunds(
+                    f"The order needs {amount / 100:,.2f} CNY (value and fee) available.", field="quantity"
+                ) from None
+            raise errors.InsufficientAllowances(
+                f"The order needs {amount:,} t of {instrument.asset.code} available.", field="quantity"
+            ) from None
+        audit_record(
+            actor=user, action="order.place", obj=order,
+            after={"instrument": instrument.symbol, "side": side, "price": price_fen, "quantity": quantity,
+                   "client_order_id": client_order_id, "reserved": amount},
+        )
+        order.sequence = _next_sequence(instrument.pk)
+        Order.objects.filter(pk=order.pk).update(sequence=order.sequence)
+        MarketEvent.objects.create(instrument=instrument, sequence=order.sequence, kind=MarketEvent.Kind.ORDER, order=order)
+        _notify_matcher(instrument.pk)
+    if settings.MATCHER_INLINE:
+        order.refresh_from_db()
+    return order, True
+
+
+def _unknown(symbol: str) -> Instrument:
+    raise errors.UnknownInstrument(f"No instrument {symbol!r}.", field="instrument")
+
+
+def _replay(existing: Order, fingerprint: dict[str, Any]) -> Order:
+    first = dict(instrument=existing.instrument.symbol, side=existing.side, price=existing.price, quantity=existing.quantity)
+    if _fingerprint(**first) != _fingerprint(**fingerprint):
+        raise IdempotencyConflict(
+            f"client_order_id {existing.client_order_id!r} was already used for a different order.", field="client_order_id"
+        )
+    return existing
+
+
+def _check_position(organization: Organization, holding: Account, instrument: Instrument, quantity: int) -> None:
+    held = Balance.objects.filter(account=holding, asset_id=instrument.asset_id).values_list(
+        F("available") + F("reserved") + F("pending") + F("frozen"), flat=True
+    ).first() or 0
+    open_buys = Order.objects.filter(
+        organization=organization, instrument=instrument, side=Side.BUY, status__in=Order.LIVE
+    ).aggregate(total=Sum(F("quantity") - F("filled_quantity")))["total"] or 0
+    limit = settings.TRADING_POSITION_LIMIT
+    if held + open_buys + quantity > limit:
+        raise errors.PositionLimit(
+            f"Holding {held:,} t with {open_buys:,} t on open buys, this order would exceed the {limit:,} t limit.",
+            field="quantity",
+        )
+
+
+def order_cancel(*, user: Any, order_id: int) -> Order:
+    """Asks the matcher to cancel an open order of the user's own organization. The matcher releases
+    what is left of its reservation, in sequence with the orders that may be trading against it."""
+    organization_ids = user_organization_ids(user)
+    with transaction.atomic():
+        order = Order.objects.select_for_update(of=("self",)).filter(pk=order_id, organization_id__in=organization_ids).first()
+        if order is None:
+            raise NotFound("No such order.", field="id")
+        if order.status not in Order.LIVE:
+            raise errors.OrderNotOpen(f"The order is {order.status}.", field="id")
+        if order.cancel_requested:
+            return order
+        order.cancel_requested = True
+        order.save(update_fields=["cancel_requested", "updated_at"])
+        audit_record(actor=user, action="order.cancel", obj=order, before={"status": order.status})
+        sequence = _next_sequence(order.instrument_id)
+        MarketEvent.objects.create(instrument_id=order.instrument_id, sequence=sequence, kind=MarketEvent.Kind.CANCEL, order=order)
+        _notify_matcher(order.instrument_id)
+    if settings.MATCHER_INLINE:
+        order.refresh_from_db()
+    return order
+
+
+# --- market status ---
+
+
+def instrument_set_status(*, instrument: Instrument, status: str, reason: str, actor: Any) -> Instrument:
+    """Open, halt or close an instrument (the exchange operator)."""
+    if not (getattr(actor, "pk", None) and actor.has_perm("trading.operate_market")):
+        raise PermissionDenied()
+    if status not in Instrument.Status.values:
+        raise InvalidInput(f"Unknown status {status!r}.", field="status")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Give the reason for this change.", field="reason")
+    with transaction.atomic():
+        locked = Instrument.objects.select_for_update().get(pk=instrument.pk)
+        before = {"status": locked.status}
+        Instrument.objects.filter(pk=locked.pk).update(status=status, status_reason=reason)
+        audit_record(actor=actor, action="instrument.status", obj=locked, before=before, after={"status": status, "reason": reason})
+    instrument.status, instrument.status_reason = status, reason
+    return instrument
+
+
+# --- settlement ---
+
+
+def trades_settle(*, trade_ids: list[int] | None = None, limit: int | None = None) -> int:
+    """Settles unsettled trades, delivery versus payment, exactly once: the rows are claimed with
+    FOR UPDATE SKIP LOCKED, so racing workers take disjoint sets, and a settled trade is skipped.
+
+    Per trade: seller's reserved allowances -> buyer's pending (T+1); buyer's reserved cash -> seller's
+    available; each side's fee -> the exchange fee account. Returns how many trades it settled."""
+    limit = limit or settings.SETTLEMENT_BATCH_SIZE
+    with transaction.atomic():
+        claim = Trade.objects.filter(settled_at__isnull=True)
+        if trade_ids is not None:
+            claim = claim.filter(pk__in=trade_ids)
+        trades = list(claim.select_for_update(skip_locked=True, of=("self",)).order_by("pk")[:limit])
+        if not trades:
+            return 0
+        accounts = participant_accounts({t.buyer_id for t in trades} | {t.seller_id for t in trades})
+        assets = {i.pk: i.asset for i in Instrument.objects.select_related("asset").filter(pk__in={t.instrument_id for t in trades})}
+        cny = Asset.objects.get(code="CNY")
+        fees = Account.objects.get(kind=Account.Kind.EXCHANGE_FEES)
+        movements = []
+        for trade in trades:
+            buyer_holding, buyer_cash = accounts[trade.buyer_id]
+            seller_holding, seller_cash = accounts[trade.seller_id]
+            reference = f"trade:{trade.pk}"
+            movements.append(Movement(kind=Transfer.Kind.TRADE_SETTLEMENT, asset=assets[trade.instrument_id], amount=trade.quantity,
+                                      source=seller_holding, source_bucket=Bucket.RESERVED,
+                                      destination=buyer_holding, destination_bucket=Bucket.PENDING, reference=reference))
+            movements.append(Movement(kind=Transfer.Kind.TRADE_SETTLEMENT, asset=cny, amount=trade.value,
+                                      source=buyer_cash, source_bucket=Bucket.RESERVED,
+                                      destination=seller_cash, destination_bucket=Bucket.AVAILABLE, reference=reference))
+            if trade.buyer_fee:
+                movements.append(Movement(kind=Transfer.Kind.FEE, asset=cny, amount=trade.buyer_fee, source=buyer_cash,
+                                          source_bucket=Bucket.RESERVED, destination=fees, destination_bucket=Bucket.AVAILABLE,
+                                          reference=reference))
+            if trade.seller_fee:
+                movements.append(Movement(kind=Transfer.Kind.FEE, asset=cny, amount=trade.seller_fee, source=seller_cash,
+                                          source_bucket=Bucket.AVAILABLE, destination=fees, destination_bucket=Bucket.AVAILABLE,
+                                          reference=reference))
+        ledger_post(movements)
+        Trade.objects.filter(pk__in=[t.pk for t in trades]).update(settled_at=timezone.now())
+        audit_record(actor=None, action="trade.settle", object_type="trading.trade", object_id=f"{trades[0].pk}-{trades[-1].pk}",
+                     after={"trades": [t.pk for t in trades]})
+    return len(trades)
+
+
+def trades_settle_all(*, deadline_seconds: float = 40.0) -> int:
+    """Settles everything left, batch by batch, stopping before the task time limit."""
+    import time
+
+    started, total = time.monotonic(), 0
+    while time.monotonic() - started < deadline_seconds:
+        settled = trades_settle()
+        if not settled:
+            break
+        total += settled
+    return total
+
+
+# --- end of day ---
+
+
+def end_of_day_expire(*, day: dt.date, actor: Any = None) -> list[int]:
+    """Queues end-of-day expiry on every instrument: the matcher expires the day's resting orders
+    in sequence and releases their reservations. Returns the expiry events' sequence numbers."""
+    sequences = []
+    with transaction.atomic():
+        for instrument in Instrument.objects.order_by("pk"):
+            if DailyBar.objects.filter(instrument=instrument, day=day).exists() or MarketEvent.objects.filter(
+                instrument=instrument, kind=MarketEvent.Kind.EXPIRE, trading_day=day
+            ).exists():
+                continue
+            sequence = _next_sequence(instrument.pk)
+            MarketEvent.objects.create(instrument=instrument, sequence=sequence, kind=MarketEvent.Kind.EXPIRE, trading_day=day)
+            sequences.append(sequence)
+            _notify_matcher(instrument.pk)
+        audit_record(actor=actor, action="market.expire", object_type="trading.day", object_id=str(day))
+    return sequences
+
+
+def end_of_day_close(*, day: dt.date, actor: Any = None) -> list[DailyBar]:
+    """After expiry has been matched: settles what is left, computes each instrument's close (the
+    day's volume-weighted average price, else the previous close) as the next reference price,
+    stores the daily bar and releases pending allowances to available (T+1). Once per day: an
+    instrument that has its bar is skipped, so running it twice changes nothing."""
+    for instrument in Instrument.objects.exclude(daily_bars__day=day):
+        expiry = MarketEvent.objects.filter(instrument=instrument, kind=MarketEvent.Kind.EXPIRE, trading_day=day).order_by("-sequence").first()
+        if expiry is None or expiry.sequence > instrument.matched_sequence:
+            raise errors.EndOfDayPending(f"The end-of-day expiry of {instrument.symbol} has not been matched yet.")
+    trades_settle_all()
+    if Trade.objects.filter(trading_day__lte=day, settled_at__isnull=True).exists():
+        raise errors.EndOfDayPending("Some trades of the day are still unsettled.")
+    bars = []
+    for instrument in Instrument.objects.select_related("asset").order_by("pk"):
+        with transaction.atomic():
+            locked = Instrument.objects.select_for_update().get(pk=instrument.pk)
+            if DailyBar.objects.filter(instrument=locked, day=day).exists():
+                continue
+            bar = _daily_bar(locked, day)
+            Instrument.objects.filter(pk=locked.pk).update(reference_price=bar.close)
+            _pending_release_all(instrument.asset, actor=actor, reference=f"eod:{day}")
+            audit_record(actor=actor, action="market.close", obj=locked,
+                         before={"reference_price": locked.reference_price}, after={"reference_price": bar.close, "day": str(day)})
+            bars.append(bar)
+    return bars
+
+
+def _daily_bar(instrument: Instrument, day: dt.date) -> DailyBar:
+    trades = list(Trade.objects.filter(instrument=instrument, trading_day=day).order_by("executed_at", "pk").values_list("price", "quantity"))
+    volume = sum(q for _, q in trades)
+    turnover = sum(p * q for p, q in trades)
+    if volume:
+        close = (2 * turnover + volume) // (2 * volume)  # VWAP rounded half up to the fen
+        close = close // instrument.tick * instrument.tick
+    else:
+        close = instrument.reference_price
+    return DailyBar.objects.create(
+        instrument=instrument, day=day, open=trades[0][0] if trades else None,
+        high=max((p for p, _ in trades), default=None), low=min((p for p, _ in trades), default=None),
+        close=close, volume=volume, turnover=turnover, trade_count=len(trades), reference_price=instrument.reference_price,
+    )
+
+
+def _pending_release_all(asset: Asset, *, actor: Any, reference: str) -> None:
+    rows = list(Balance.objects.filter(asset=asset, pending__gt=0).select_related("account"))
+    ledger_post(
+        [Movement(kind=Transfer.Kind.PENDING_RELEASE, asset=asset, amount=row.pending, source=row.account,
+                  source_bucket=Bucket.PENDING, destination=row.account, destination_bucket=Bucket.AVAILABLE, reference=reference)
+         for row in rows],
+        actor=actor,
+    )
+

@@ -1,0 +1,41 @@
+"""Celery tasks: thin, take ids, safe to run twice. None is the only record of its work: trades
+without settled_at, and events past matched_sequence, are found again by the sweeps."""
+
+import logging
+
+from celery import shared_task
+
+from trading import services
+from trading.clock import is_trading_day, trading_day
+from trading.errors import EndOfDayPending
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task
+def settle_trades_task(trade_ids: list[int]) -> int:
+    return services.trades_settle(trade_ids=trade_ids)
+
+
+@shared_task
+def settlement_sweep_task() -> int:
+    from trading.matcher import matching_sweep
+
+    matching_sweep()
+    return services.trades_settle_all()
+
+
+@shared_task(bind=True, max_retries=30, default_retry_delay=10)
+def end_of_day_task(self, day: str | None = None) -> int:  # type: ignore[no-untyped-def]
+    """Expires the day's orders, then (once the matcher has applied the expiry) closes the day."""
+    import datetime as dt
+
+    when = dt.date.fromisoformat(day) if day else trading_day()
+    if not is_trading_day(when):
+        return 0
+    services.end_of_day_expire(day=when)
+    try:
+        return len(services.end_of_day_close(day=when))
+    except EndOfDayPending as pending:
+        logger.info("end of day %s waits: %s", when, pending.message)
+        raise self.retry(kwargs={"day": when.isoformat()}) from None
