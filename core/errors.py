@@ -32,6 +32,11 @@ class NonPositiveAmount(DomainError):
     default_message = "The amount must be a positive whole number."
 
 
+class AmountTooLarge(DomainError):
+    code = "amount_too_large"
+    default_message = "The amount is larger than the registry accepts."
+
+
 class UnknownAsset(DomainError):
     code = "unknown_asset"
     default_message = "No such asset."

@@ -166,6 +166,12 @@ class Transfer(models.Model):
 
     ENTERING_KINDS = frozenset({Kind.ISSUANCE, Kind.DEPOSIT})
     LEAVING_KINDS = frozenset({Kind.WITHDRAWAL})
+    # Between two buckets of one account.
+    BUCKET_KINDS = frozenset({Kind.RESERVE, Kind.RELEASE, Kind.PENDING_RELEASE, Kind.FREEZE, Kind.UNFREEZE})
+    # Available to available, between two accounts (transfer_create).
+    ACCOUNT_TO_ACCOUNT_KINDS = frozenset(
+        {Kind.TRANSFER, Kind.ALLOCATION, Kind.CLAWBACK, Kind.DEDUCTION, Kind.SURRENDER, Kind.CANCELLATION}
+    )
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     kind = models.CharField(max_length=32, choices=Kind.choices)

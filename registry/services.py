@@ -26,6 +26,7 @@ from core.errors import (
     AccountFrozen,
     AccountNotEmpty,
     AlreadyExists,
+    AmountTooLarge,
     AssetNotAllowed,
     IdempotencyConflict,
     InsufficientBalance,
@@ -70,9 +71,15 @@ def _require_account_in_scope(actor: Any, account: Account) -> None:
         raise PermissionDenied("Only national staff may act on system accounts.")
 
 
+# 10^15 fen is ten trillion yuan; 10^15 t is far beyond any cap. Keeps every sum inside BIGINT.
+MAX_AMOUNT = 10**15
+
+
 def _validate_amount(amount: Any) -> None:
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise NonPositiveAmount(f"The amount must be a positive whole number, not {amount!r}.", field="amount")
+    if amount > MAX_AMOUNT:
+        raise AmountTooLarge(f"The amount must be at most {MAX_AMOUNT:,}.", field="amount")
 
 
 def _require_reason(reason: str) -> str:
@@ -83,7 +90,8 @@ def _require_reason(reason: str) -> str:
 
 
 def balances_lock(keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Balance]:
-    """Locks the balance rows of these (account id, asset id) pairs in (account, asset) order.
+    """Locks the balance rows of these (account id, asset id) pairs in (account, asset) order, and
+    returns them with their accounts read fresh in the same query (for the frozen/closed checks).
 
     Rows that do not exist yet are inserted first (ON CONFLICT DO NOTHING, so racing inserters both
     go on); rows are normally created with their account or asset, so this is rare.
@@ -94,8 +102,11 @@ def balances_lock(keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Bala
 
     def lock() -> dict[tuple[int, int], Balance]:
         # Locks a superset (every asset of every account named) in one query; the order stays fixed.
+        # The account rows are locked too (in the same order), so a status change (freeze, close),
+        # which locks the same way, is either seen by a posting or waits for it.
         rows = list(
-            Balance.objects.select_for_update(no_key=True)
+            Balance.objects.select_for_update(no_key=True, of=("self", "account"))
+            .select_related("account")
             .filter(account_id__in=account_ids, asset_id__in=asset_ids)
             .order_by("account_id", "asset_id")
         )
@@ -112,6 +123,7 @@ def balances_lock(keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Bala
 
 
 def _check_movement(movement: Movement) -> None:
+    """What can be checked before locking: the amount, the buckets, which assets an account holds."""
     _validate_amount(movement.amount)
     for account, bucket in ((movement.source, movement.source_bucket), (movement.destination, movement.destination_bucket)):
         if account is None:
@@ -120,25 +132,45 @@ def _check_movement(movement: Movement) -> None:
             raise InvalidInput(f"Unknown bucket {bucket!r}.")
         if not account.holds(movement.asset):
             raise AssetNotAllowed(f"Account {account.number} cannot hold {movement.asset.code}.", field="asset")
-        if account.status == Account.Status.CLOSED:
-            raise AccountClosed(f"Account {account.number} is closed.", field="account")
     if movement.source is None and movement.kind not in Transfer.ENTERING_KINDS:
         raise InvalidInput("Only issuance and deposits create value.")
     if movement.destination is None and movement.kind not in Transfer.LEAVING_KINDS:
         raise InvalidInput("Only withdrawals take value out of the registry.")
-    source = movement.source
+    if movement.source is not None and movement.source.kind in Account.OUT_OF_CIRCULATION_KINDS:
+        raise InvalidInput(f"Units in {movement.source.number} have left circulation for good.", field="source")
+    if movement.kind in Transfer.BUCKET_KINDS and movement.source != movement.destination:
+        raise InvalidInput(f"A {movement.kind} moves units between the buckets of one account.", field="kind")
+
+
+def _check_status(movement: Movement, source: Account | None, destination: Account | None) -> None:
+    """Checks on the accounts as read under the balance lock: closed accounts take part in nothing;
+    a frozen account lets nothing leave its available bucket (but a freeze)."""
+    for account in (source, destination):
+        if account is not None and account.status == Account.Status.CLOSED:
+            raise AccountClosed(f"Account {account.number} is closed.", field="account")
     if (
         source is not None
         and source.status == Account.Status.FROZEN
         and movement.source_bucket == Bucket.AVAILABLE
-        and movement.kind != Transfer.Kind.FREEZE
+        and not (movement.kind == Transfer.Kind.FREEZE and source == destination)
     ):
         raise AccountFrozen(f"Account {source.number} is frozen: {source.status_reason}", field="account")
 
 
-def ledger_post(movements: Sequence[Movement], *, actor: Any = None) -> list[Transfer]:
+def ledger_post(
+    movements: Sequence[Movement],
+    *,
+    actor: Any = None,
+    locked: dict[tuple[int, int], Balance] | None = None,
+    savepoint: bool = True,
+) -> list[Transfer]:
     """Applies the movements atomically: all or none. Raises a DomainError and writes nothing when a
-    movement is invalid or a source bucket would go below zero."""
+    movement is invalid or a source bucket would go below zero.
+
+    `locked`: balances the caller already holds from `balances_lock` in this transaction (they must
+    cover every movement). `savepoint=False` saves two round trips on hot paths whose callers let any
+    error end their transaction anyway.
+    """
     if not movements:
         return []
     for movement in movements:
@@ -149,27 +181,40 @@ def ledger_post(movements: Sequence[Movement], *, actor: Any = None) -> list[Tra
             keys.add((movement.source.pk, movement.asset.pk))
         if movement.destination is not None:
             keys.add((movement.destination.pk, movement.asset.pk))
-    with transaction.atomic():
-        balances = balances_lock(keys)
-        changed: dict[tuple[int, int], Balance] = {}
+    with transaction.atomic(savepoint=savepoint):
+        balances = locked if locked is not None and keys <= locked.keys() else balances_lock(keys)
+        # Work on copies of the bucket values: the caller's Balance objects change only once every
+        # movement has passed (a refusal leaves them as they were, like the database).
+        values = {key: {bucket: getattr(balance, bucket) for bucket in Bucket.values} for key, balance in balances.items()}
+        touched: set[tuple[int, int]] = set()
         for movement in movements:
-            if movement.source is not None:
-                key = (movement.source.pk, movement.asset.pk)
-                balance = balances[key]
-                held = getattr(balance, movement.source_bucket)
+            source_key = (movement.source.pk, movement.asset.pk) if movement.source is not None else None
+            destination_key = (movement.destination.pk, movement.asset.pk) if movement.destination is not None else None
+            _check_status(
+                movement,
+                balances[source_key].account if source_key else None,
+                balances[destination_key].account if destination_key else None,
+            )
+            if source_key is not None:
+                held = values[source_key][movement.source_bucket]
                 if held < movement.amount:
                     raise InsufficientBalance(
-                        f"Account {movement.source.number} has {movement.asset.format(held)} {movement.asset.code} "
-                        f"{movement.source_bucket}, less than the {movement.asset.format(movement.amount)} needed.",
+                        f"Account {balances[source_key].account.number} has {movement.asset.format(held)} "
+                        f"{movement.asset.code} {movement.source_bucket}, less than the "
+                        f"{movement.asset.format(movement.amount)} needed.",
                         field="amount",
                     )
-                setattr(balance, movement.source_bucket, held - movement.amount)
-                changed[key] = balance
-            if movement.destination is not None:
-                key = (movement.destination.pk, movement.asset.pk)
-                balance = balances[key]
-                setattr(balance, movement.destination_bucket, getattr(balance, movement.destination_bucket) + movement.amount)
-                changed[key] = balance
+                values[source_key][movement.source_bucket] = held - movement.amount
+                touched.add(source_key)
+            if destination_key is not None:
+                values[destination_key][movement.destination_bucket] += movement.amount
+                touched.add(destination_key)
+        changed = {}
+        for key in touched:
+            balance = balances[key]
+            for bucket, value in values[key].items():
+                setattr(balance, bucket, value)
+            changed[key] = balance
         Balance.objects.bulk_update(list(changed.values()), list(Bucket.values))
         actor_user = actor if _is_user(actor) else None
         return Transfer.objects.bulk_create(
@@ -309,6 +354,8 @@ def transfer_create(
     memo: str = "",
 ) -> Transfer:
     """Moves available units from one account to another (allocation, claw-back, deduction ...)."""
+    if kind not in Transfer.ACCOUNT_TO_ACCOUNT_KINDS:
+        raise InvalidInput(f"{kind!r} is not a transfer between accounts.", field="kind")
     if source.pk == destination.pk:
         raise InvalidInput("Source and destination are the same account.", field="destination")
     movement = Movement(
@@ -389,12 +436,36 @@ def holdings_unfreeze(*, account: Account, asset: Asset, amount: int, reason: st
     )
 
 
-def _account_set_status(*, account: Account, status: str, reason: str, actor: Any, action: str) -> Account:
+def _account_lock(account: Account) -> Account:
+    """Locks an account the way postings do (its balance rows with it, in the same order), and
+    returns the row as it is now."""
+    keys = list(Balance.objects.filter(account=account).values_list("account_id", "asset_id"))
+    if keys:
+        balances = balances_lock(keys)
+        return next(iter(balances.values())).account
+    return Account.objects.select_for_update(no_key=True).get(pk=account.pk)
+
+
+_STATUS_TRANSITIONS = {
+    "account.freeze": ({Account.Status.OPEN}, Account.Status.FROZEN),
+    "account.unfreeze": ({Account.Status.FROZEN}, Account.Status.OPEN),
+    "account.close": ({Account.Status.OPEN, Account.Status.FROZEN}, Account.Status.CLOSED),
+}
+
+
+def _account_set_status(*, account: Account, reason: str, actor: Any, action: str) -> Account:
+    """Moves an account to its next status, checked against the locked row (not the caller's copy)."""
+    allowed_from, status = _STATUS_TRANSITIONS[action]
     with transaction.atomic():
-        locked = Account.objects.select_for_update(no_key=True).get(pk=account.pk)
+        locked = _account_lock(account)
+        if locked.status not in allowed_from:
+            raise InvalidInput(f"Account {locked.number} is {locked.status}; cannot {action.split('.')[1]} it.", field="account")
+        if action == "account.close" and any(
+            balance.total for balance in Balance.objects.filter(account=locked)
+        ):
+            raise AccountNotEmpty(f"Account {locked.number} still holds value.", field="account")
         before = {"status": locked.status, "status_reason": locked.status_reason}
-        locked.status, locked.status_reason = status, reason
-        locked.save(update_fields=["status", "status_reason"])
+        Account.objects.filter(pk=locked.pk).update(status=status, status_reason=reason)
         audit_record(actor=actor, action=action, obj=locked, before=before, after={"status": status, "status_reason": reason})
     account.status, account.status_reason = status, reason
     return account
@@ -404,31 +475,20 @@ def account_freeze(*, account: Account, reason: str, actor: Any) -> Account:
     """No value leaves the account's available buckets until it is unfrozen; incoming value still lands."""
     _require_permission(actor, "registry.freeze_holdings")
     _require_account_in_scope(actor, account)
-    reason = _require_reason(reason)
-    if account.status != Account.Status.OPEN:
-        raise InvalidInput(f"Account {account.number} is {account.status}, not open.", field="account")
-    return _account_set_status(account=account, status=Account.Status.FROZEN, reason=reason, actor=actor, action="account.freeze")
+    return _account_set_status(account=account, reason=_require_reason(reason), actor=actor, action="account.freeze")
 
 
 def account_unfreeze(*, account: Account, reason: str, actor: Any) -> Account:
     _require_permission(actor, "registry.freeze_holdings")
     _require_account_in_scope(actor, account)
-    reason = _require_reason(reason)
-    if account.status != Account.Status.FROZEN:
-        raise InvalidInput(f"Account {account.number} is not frozen.", field="account")
-    return _account_set_status(account=account, status=Account.Status.OPEN, reason=reason, actor=actor, action="account.unfreeze")
+    return _account_set_status(account=account, reason=_require_reason(reason), actor=actor, action="account.unfreeze")
 
 
 def account_close(*, account: Account, reason: str, actor: Any) -> Account:
     """An account closes only at zero balance in every bucket of every asset."""
     _require_permission(actor, "registry.freeze_holdings")
     _require_account_in_scope(actor, account)
-    reason = _require_reason(reason)
-    with transaction.atomic():
-        balances = balances_lock((account.pk, asset_id) for asset_id in Asset.objects.values_list("pk", flat=True))
-        if any(balance.total for balance in balances.values() if balance.account_id == account.pk):
-            raise AccountNotEmpty(f"Account {account.number} still holds value.", field="account")
-        return _account_set_status(account=account, status=Account.Status.CLOSED, reason=reason, actor=actor, action="account.close")
+    return _account_set_status(account=account, reason=_require_reason(reason), actor=actor, action="account.close")
 
 
 # --- cash ---
@@ -451,6 +511,9 @@ def _cash_check(account: Account, bank_reference: str) -> tuple[Asset, str]:
     bank_reference = (bank_reference or "").strip()
     if not bank_reference:
         raise InvalidInput("Give the settlement bank's reference for this movement.", field="bank_reference")
+    max_length = Transfer._meta.get_field("external_reference").max_length
+    if len(bank_reference) > max_length:
+        raise InvalidInput(f"The bank reference is at most {max_length} characters.", field="bank_reference")
     return Asset.objects.get(kind=Asset.Kind.CASH), bank_reference
 
 

@@ -8,6 +8,8 @@ class TradingConfig(AppConfig):
 
     def ready(self) -> None:
         from trading.reference import instruments_sync
+        from trading.services import caches_clear
 
         # After the registry's reference data (apps are signalled in INSTALLED_APPS order).
         post_migrate.connect(instruments_sync, sender=self, dispatch_uid="trading.instruments_sync")
+        post_migrate.connect(caches_clear, sender=self, dispatch_uid="trading.caches_clear")

@@ -176,22 +176,26 @@ class Matcher:
     # --- writing the batch ---
 
     def _write(self, batch: _Batch, new_position: int) -> None:
+        # Lock order, the same as order entry's: balances first, the instrument row last. So the
+        # position fence comes at the end; if it fails, everything above rolls back with it.
+        now = timezone.now()
+        for order in batch.orders.values():
+            order.updated_at = now
+        Order.objects.bulk_update(
+            list(batch.orders.values()), ["filled_quantity", "status", "reserved", "updated_at"]
+        )
+        Trade.objects.bulk_create(batch.trades)
+        if batch.releases:
+            ledger_post(self._release_movements(batch.releases), savepoint=False)
+        audit_record(
+            actor=None, action="matcher.batch", object_type="trading.instrument", object_id=self.instrument_id,
+            after={"from": self.position + 1, "to": new_position, "trades": len(batch.trades)},
+        )
         fenced = Instrument.objects.filter(pk=self.instrument_id, matched_sequence=self.position).update(
             matched_sequence=new_position
         )
         if fenced != 1:
             raise StaleMatcher(f"instrument {self.instrument_id} moved past {self.position}")
-        now = timezone.now()
-        for order in batch.orders.values():
-            order.updated_at = now
-        Order.objects.bulk_update(list(batch.orders.values()), ["filled_quantity", "status", "reserved", "updated_at"])
-        Trade.objects.bulk_create(batch.trades)
-        if batch.releases:
-            ledger_post(self._release_movements(batch.releases))
-        audit_record(
-            actor=None, action="matcher.batch", object_type="trading.instrument", object_id=self.instrument_id,
-            after={"from": self.position + 1, "to": new_position, "trades": len(batch.trades)},
-        )
         trade_ids = [trade.pk for trade in batch.trades]
         if trade_ids:
             from trading.tasks import settle_trades_task

@@ -84,7 +84,7 @@ class Order(models.Model):
     quantity = models.PositiveIntegerField()
     filled_quantity = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACCEPTED, db_index=True)
-    sequence = models.BigIntegerField(help_text="Its place in the instrument's event sequence")
+    sequence = models.BigIntegerField(null=True, blank=True, help_text="Its place in the instrument's event sequence")
     fee_rate = models.DecimalField(max_digits=8, decimal_places=6, help_text="Fee rate in force when accepted")
     reserved = models.BigIntegerField(help_text="Still reserved for the unfilled rest: fen for a buy, tonnes for a sell")
     cancel_requested = models.BooleanField(default=False)

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -63,7 +63,9 @@ def _trading_organization(user: Any) -> Organization:
     organization_ids = user_organization_ids(user)
     if len(organization_ids) != 1:
         raise errors.NotEligible("You must belong to exactly one participant organization to trade.")
-    organization = Organization.objects.get(pk=next(iter(organization_ids)))
+    organization = getattr(user, "_trading_organization", None)
+    if organization is None:
+        organization = user._trading_organization = Organization.objects.get(pk=next(iter(organization_ids)))
     if organization.status != Organization.Status.ACTIVE or organization.kind == Organization.Kind.SYSTEM:
         raise errors.NotEligible(f"{organization.name} is not an active participant.")
     return organization
@@ -117,15 +119,38 @@ def _validate_order(instrument: Instrument, side: str, price: int, quantity: Any
         raise errors.MarketClosed(f"{instrument.symbol} is not trading now.")
 
 
-def _next_sequence(instrument_id: int) -> int:
-    """Takes the instrument's next sequence number. Call it last in the transaction: the row lock it
-    takes is held until commit, which is what keeps sequence numbers committing in order."""
+_SEQUENCE_EVENT_POSTGRES = """
+WITH taken AS (
+    UPDATE trading_instrument SET last_sequence = last_sequence + 1 WHERE id = %(instrument)s RETURNING last_sequence
+), stamped AS (
+    UPDATE trading_order SET sequence = (SELECT last_sequence FROM taken)
+    WHERE id = %(order)s AND %(kind)s = 'order'
+)
+INSERT INTO trading_marketevent (instrument_id, sequence, kind, order_id, trading_day, created_at)
+SELECT %(instrument)s, last_sequence, %(kind)s, %(order)s, %(day)s, now() FROM taken
+RETURNING sequence
+"""
+
+
+def _sequence_event(instrument_id: int, kind: str, *, order_id: int | None = None, day: dt.date | None = None) -> int:
+    """Appends an event to the instrument's sequence and returns its number (a new order also gets
+    it as its own sequence). Call it last in the transaction: the instrument row lock it takes is
+    held until commit, which is what makes sequence numbers commit in order and without gaps. On
+    PostgreSQL it is one round trip."""
+    params = {"instrument": instrument_id, "kind": kind, "order": order_id, "day": day}
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_SEQUENCE_EVENT_POSTGRES, params)
+            return cursor.fetchone()[0]
         cursor.execute(
             "UPDATE trading_instrument SET last_sequence = last_sequence + 1 WHERE id = %s RETURNING last_sequence",
             [instrument_id],
         )
-        return cursor.fetchone()[0]
+        sequence = cursor.fetchone()[0]
+    if kind == MarketEvent.Kind.ORDER:
+        Order.objects.filter(pk=order_id).update(sequence=sequence)
+    MarketEvent.objects.create(instrument_id=instrument_id, sequence=sequence, kind=kind, order_id=order_id, trading_day=day)
+    return sequence
 
 
 def _notify_matcher(instrument_id: int) -> None:
@@ -152,37 +177,43 @@ def order_place(
         instrument = Instrument.objects.select_related("asset").filter(symbol=instrument).first() or _unknown(instrument)
     price_fen = parse_price(price)
     fingerprint = dict(instrument=instrument.symbol, side=side, price=price_fen, quantity=quantity)
-    existing = Order.objects.filter(organization=organization, client_order_id=client_order_id).first()
-    if existing is not None:
+    try:
+        return _order_accept(user, organization, instrument, side, price_fen, quantity, client_order_id), True
+    except IntegrityError as error:
+        # The client_order_id was used before (the unique constraint says so without a look-up on
+        # the hot path): the same body is a replay, another body a conflict.
+        existing = Order.objects.filter(organization=organization, client_order_id=client_order_id).first()
+        if existing is None:
+            raise error
         return _replay(existing, fingerprint), False
-    _validate_order(instrument, side, price_fen, quantity)
 
-    accounts = participant_accounts({organization.pk}).get(organization.pk)
-    if accounts is None:
-        raise errors.NotEligible(f"{organization.name} has no registry and trading funds accounts.")
-    holding, cash = accounts
+
+def _order_accept(
+    user: Any, organization: Organization, instrument: Instrument, side: str, price: int, quantity: Any, client_order_id: str
+) -> Order:
+    _validate_order(instrument, side, price, quantity)
+    holding, cash = _accounts_of(organization)
     rate = settings.TRADING_FEE_RATE
-    cny = Asset.objects.get(code="CNY")
-    today = trading_day()
+    cny = cash_asset()
+    if side == Side.BUY:
+        reserve_asset, reserve_account, amount = cny, cash, buy_reservation(price, quantity, rate)
+    else:
+        reserve_asset, reserve_account, amount = instrument.asset, holding, quantity
     with transaction.atomic():
+        # The holding is locked for buys too, so that two buys cannot both pass the position check.
+        locked = balances_lock([(reserve_account.pk, reserve_asset.pk), (holding.pk, instrument.asset_id)])
         if side == Side.BUY:
-            reserve_asset, reserve_account, amount = cny, cash, buy_reservation(price_fen, quantity, rate)
-            # Lock the holding too, so that two buys cannot both pass the position check.
-            balances_lock([(cash.pk, cny.pk), (holding.pk, instrument.asset_id)])
-            _check_position(organization, holding, instrument, quantity)
-        else:
-            reserve_asset, reserve_account, amount = instrument.asset, holding, quantity
+            _check_position(organization, locked[(holding.pk, instrument.asset_id)].total, instrument, quantity)
         order = Order.objects.create(
             instrument=instrument, organization=organization, placed_by=user, client_order_id=client_order_id,
-            side=side, price=price_fen, quantity=quantity, sequence=-1, fee_rate=rate, reserved=amount,
-            trading_day=today,
+            side=side, price=price, quantity=quantity, fee_rate=rate, reserved=amount, trading_day=trading_day(),
         )
         try:
             ledger_post(
                 [Movement(kind=Transfer.Kind.RESERVE, asset=reserve_asset, amount=amount, source=reserve_account,
                           source_bucket=Bucket.AVAILABLE, destination=reserve_account, destination_bucket=Bucket.RESERVED,
                           reference=f"order:{order.pk}")],
-                actor=user,
+                actor=user, locked=locked, savepoint=False,
             )
         except InsufficientBalance:
             if side == Side.BUY:
@@ -194,16 +225,42 @@ def order_place(
             ) from None
         audit_record(
             actor=user, action="order.place", obj=order,
-            after={"instrument": instrument.symbol, "side": side, "price": price_fen, "quantity": quantity,
+            after={"instrument": instrument.symbol, "side": side, "price": price, "quantity": quantity,
                    "client_order_id": client_order_id, "reserved": amount},
         )
-        order.sequence = _next_sequence(instrument.pk)
-        Order.objects.filter(pk=order.pk).update(sequence=order.sequence)
-        MarketEvent.objects.create(instrument=instrument, sequence=order.sequence, kind=MarketEvent.Kind.ORDER, order=order)
         _notify_matcher(instrument.pk)
+        order.sequence = _sequence_event(instrument.pk, MarketEvent.Kind.ORDER, order_id=order.pk)
     if settings.MATCHER_INLINE:
         order.refresh_from_db()
-    return order, True
+    return order
+
+
+_account_cache: dict[int, tuple[Account, Account]] = {}
+_cash_asset: list[Asset] = []
+
+
+def _accounts_of(organization: Organization) -> tuple[Account, Account]:
+    """(holding, cash) of a participant. Which accounts an organization has never changes, so they
+    are cached; their status is read fresh under the balance lock by the ledger."""
+    accounts = _account_cache.get(organization.pk)
+    if accounts is None:
+        accounts = participant_accounts({organization.pk}).get(organization.pk)
+        if accounts is None:
+            raise errors.NotEligible(f"{organization.name} has no registry and trading funds accounts.")
+        _account_cache[organization.pk] = accounts
+    return accounts
+
+
+def cash_asset() -> Asset:
+    if not _cash_asset:
+        _cash_asset.append(Asset.objects.get(code="CNY"))
+    return _cash_asset[0]
+
+
+def caches_clear(**kwargs: Any) -> None:
+    """Forgets cached rows (after migrate, and after the test runner flushes the database)."""
+    _account_cache.clear()
+    _cash_asset.clear()
 
 
 def _unknown(symbol: str) -> Instrument:
@@ -219,10 +276,7 @@ def _replay(existing: Order, fingerprint: dict[str, Any]) -> Order:
     return existing
 
 
-def _check_position(organization: Organization, holding: Account, instrument: Instrument, quantity: int) -> None:
-    held = Balance.objects.filter(account=holding, asset_id=instrument.asset_id).values_list(
-        F("available") + F("reserved") + F("pending") + F("frozen"), flat=True
-    ).first() or 0
+def _check_position(organization: Organization, held: int, instrument: Instrument, quantity: int) -> None:
     open_buys = Order.objects.filter(
         organization=organization, instrument=instrument, side=Side.BUY, status__in=Order.LIVE
     ).aggregate(total=Sum(F("quantity") - F("filled_quantity")))["total"] or 0
@@ -249,9 +303,8 @@ def order_cancel(*, user: Any, order_id: int) -> Order:
         order.cancel_requested = True
         order.save(update_fields=["cancel_requested", "updated_at"])
         audit_record(actor=user, action="order.cancel", obj=order, before={"status": order.status})
-        sequence = _next_sequence(order.instrument_id)
-        MarketEvent.objects.create(instrument_id=order.instrument_id, sequence=sequence, kind=MarketEvent.Kind.CANCEL, order=order)
         _notify_matcher(order.instrument_id)
+        _sequence_event(order.instrument_id, MarketEvent.Kind.CANCEL, order_id=order.pk)
     if settings.MATCHER_INLINE:
         order.refresh_from_db()
     return order
@@ -351,10 +404,8 @@ def end_of_day_expire(*, day: dt.date, actor: Any = None) -> list[int]:
                 instrument=instrument, kind=MarketEvent.Kind.EXPIRE, trading_day=day
             ).exists():
                 continue
-            sequence = _next_sequence(instrument.pk)
-            MarketEvent.objects.create(instrument=instrument, sequence=sequence, kind=MarketEvent.Kind.EXPIRE, trading_day=day)
-            sequences.append(sequence)
             _notify_matcher(instrument.pk)
+            sequences.append(_sequence_event(instrument.pk, MarketEvent.Kind.EXPIRE, day=day))
         audit_record(actor=actor, action="market.expire", object_type="trading.day", object_id=str(day))
     return sequences
 
@@ -373,13 +424,16 @@ def end_of_day_close(*, day: dt.date, actor: Any = None) -> list[DailyBar]:
         raise errors.EndOfDayPending("Some trades of the day are still unsettled.")
     bars = []
     for instrument in Instrument.objects.select_related("asset").order_by("pk"):
+        if DailyBar.objects.filter(instrument=instrument, day=day).exists():
+            continue
         with transaction.atomic():
+            # Balances before the instrument row: the lock order of order entry.
+            _pending_release_all(instrument.asset, actor=actor, reference=f"eod:{day}")
             locked = Instrument.objects.select_for_update().get(pk=instrument.pk)
             if DailyBar.objects.filter(instrument=locked, day=day).exists():
-                continue
+                raise errors.EndOfDayPending(f"{locked.symbol} was closed by a concurrent run.")
             bar = _daily_bar(locked, day)
             Instrument.objects.filter(pk=locked.pk).update(reference_price=bar.close)
-            _pending_release_all(instrument.asset, actor=actor, reference=f"eod:{day}")
             audit_record(actor=actor, action="market.close", obj=locked,
                          before={"reference_price": locked.reference_price}, after={"reference_price": bar.close, "day": str(day)})
             bars.append(bar)
@@ -404,7 +458,7 @@ def _daily_bar(instrument: Instrument, day: dt.date) -> DailyBar:
 
 def _pending_release_all(asset: Asset, *, actor: Any, reference: str) -> None:
     rows = list(Balance.objects.filter(asset=asset, pending__gt=0).select_related("account"))
-    ledger_post(
+    ledger_post(  # (the ledger re-reads each balance under its lock; pending only grows meanwhile)
         [Movement(kind=Transfer.Kind.PENDING_RELEASE, asset=asset, amount=row.pending, source=row.account,
                   source_bucket=Bucket.PENDING, destination=row.account, destination_bucket=Bucket.AVAILABLE, reference=reference)
          for row in rows],

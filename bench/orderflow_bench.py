@@ -1,0 +1,210 @@
+"""Order flow on one instrument (CEA21), PostgreSQL with synchronous commit on. Prints JSON.
+
+Three measurements, each on a fresh book:
+1. accepted/s: orders placed through `trading.services.order_place` by several client processes;
+2. matched/s: the matcher applying those accepted orders and committing them in batches (durable);
+3. latency: orders offered at a fixed rate (default 500/s) while `run_matcher` runs; accept-to-matched
+   is the time from order_place returning to the matcher's write of the order (its commit follows
+   within about a millisecond).
+And the baseline: matching each order inside its own locked transaction (the naive design), with the
+same clients and the same order mix.
+
+The mix: about half the orders cross the spread, the rest rest in the book, and one action in ten
+is a cancel of an earlier resting order.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/carbon_bench python bench/orderflow_bench.py [--orders 4000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("MARKET_HOURS", "always")
+os.environ["MATCHER_INLINE"] = "false"
+
+from _setup import django_ready  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+MID = 54_22  # fen: CEA21's starting reference
+RUN = f"{time.time():.0f}"  # client order ids are unique per run (a repeated id is an idempotent replay)
+
+
+def mix(count: int, seed: int) -> list[tuple[str, int, int] | tuple[str]]:
+    """(side, price, quantity) orders and ("cancel",) actions."""
+    rng = random.Random(seed)
+    actions: list[tuple[str, int, int] | tuple[str]] = []
+    for _ in range(count):
+        if rng.random() < 0.1:
+            actions.append(("cancel",))
+            continue
+        side = rng.choice(["buy", "sell"])
+        crossing = rng.random() < 0.5
+        offset = rng.randint(1, 40)
+        price = MID + offset if (side == "buy") == crossing else MID - offset
+        actions.append((side, price, rng.randint(1, 200)))
+    return actions
+
+
+def _client(args: tuple[int, int, int, float, str]) -> list[tuple[int, float]]:
+    """One client process: places its share of the mix; returns (order id, accept time) pairs."""
+    worker, count, seed, rate, mode = args
+    django_ready(migrate=False)
+    from django.db import connection
+
+    from accounts.models import User
+    from trading.errors import OrderNotOpen
+    from trading.services import order_cancel, order_place
+
+    trader = User.objects.get(username=f"bench-trader-{worker}")
+    naive = mode == "naive"
+    if naive:
+        from naive_matching import naive_place
+
+    placed, resting = [], []
+    interval = 1.0 / rate if rate else 0.0
+    start = time.perf_counter()
+    for index, action in enumerate(mix(count, seed)):
+        if interval:
+            delay = start + index * interval - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+        if action[0] == "cancel":
+            if resting and not naive:
+                try:
+                    order_cancel(user=trader, order_id=resting.pop(random.Random(index).randrange(len(resting))))
+                except OrderNotOpen:
+                    pass
+            continue
+        side, price, quantity = action
+        client_id = f"{mode}-{RUN}-{seed}-{index}"
+        if naive:
+            order_id = naive_place(trader, side, price, quantity, client_id)
+        else:
+            order, _ = order_place(user=trader, instrument="CEA21", side=side, price=f"{price / 100:.2f}",
+                                   quantity=quantity, client_order_id=client_id)
+            order_id = order.pk
+        placed.append((order_id, time.time()))
+        resting.append(order_id)
+    connection.close()
+    return placed
+
+
+def run_clients(processes: int, per_client: int, *, rate_per_client: float = 0.0, mode: str = "service",
+                seed: int = 0) -> tuple[list[tuple[int, float]], float]:
+    started = time.perf_counter()
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        results = pool.map(_client, [(w, per_client, seed * 100 + w, rate_per_client, mode) for w in range(processes)])
+    return [item for result in results for item in result], time.perf_counter() - started
+
+
+def fresh_book() -> None:
+    """Cancels every live CEA21 order through the service and lets the matcher apply it, so each
+    measurement starts from an empty book; then settles what traded."""
+    from trading.matcher import Matcher
+    from trading.models import Instrument, Order
+    from trading.services import order_cancel, trades_settle_all
+
+    instrument = Instrument.objects.get(symbol="CEA21")
+    matcher = Matcher(instrument.pk)
+    while matcher.run_batch():
+        pass
+    for order in Order.objects.filter(instrument=instrument, status__in=Order.LIVE, cancel_requested=False).select_related("placed_by"):
+        order_cancel(user=order.placed_by, order_id=order.pk)
+    while matcher.run_batch():
+        pass
+    trades_settle_all(deadline_seconds=600)
+
+
+def percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--orders", type=int, default=4000, help="orders in the throughput runs")
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--rate", type=float, default=500.0, help="orders/s offered in the latency run")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of the latency run")
+    options = parser.parse_args()
+
+    django_ready()
+    from bench_fixtures import participants
+    from django.db import connection
+
+    from trading.matcher import Matcher
+    from trading.models import Instrument, Order
+
+    participants(options.clients)
+    connection.close()
+    instrument = Instrument.objects.get(symbol="CEA21")
+    result: dict[str, object] = {"benchmark": "orderflow", "clients": options.clients, "database": connection.vendor}
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        result["synchronous_commit"] = cursor.fetchone()[0]
+
+    # 1 and 2: accept everything with no matcher running, then let the matcher drain it.
+    fresh_book()
+    connection.close()
+    placed, seconds = run_clients(options.clients, options.orders // options.clients, seed=1)
+    result["accepted"] = len(placed)
+    result["accepted_per_second"] = round(len(placed) / seconds)
+    instrument.refresh_from_db()
+    result["pending_before_drain"] = instrument.last_sequence - instrument.matched_sequence
+    matcher = Matcher(instrument.pk)
+    started = time.perf_counter()
+    events = 0
+    while applied := matcher.run_batch():
+        events += applied
+    drain = time.perf_counter() - started
+    result["matched_per_second"] = round(len(placed) / drain)
+    result["events_per_second"] = round(events / drain)
+
+    # 3: a fixed offered rate with the matcher process running.
+    fresh_book()
+    connection.close()
+    matcher_process = subprocess.Popen([sys.executable, str(HERE.parent / "manage.py"), "run_matcher", "--poll", "0.2"],
+                                       stdout=subprocess.DEVNULL, env={**os.environ})
+    try:
+        time.sleep(2)
+        per_client = int(options.rate * options.seconds / options.clients)
+        placed, seconds = run_clients(options.clients, per_client, rate_per_client=options.rate / options.clients, seed=2)
+        deadline = time.time() + 30
+        ids = [order_id for order_id, _ in placed]
+        while Order.objects.filter(pk__in=ids, status=Order.Status.ACCEPTED).exists() and time.time() < deadline:
+            time.sleep(0.2)
+    finally:
+        matcher_process.terminate()
+        matcher_process.wait(10)
+    matched_at = dict(Order.objects.filter(pk__in=ids).values_list("pk", "updated_at"))
+    latencies = [(matched_at[order_id].timestamp() - accepted_at) * 1000 for order_id, accepted_at in placed]
+    result["offered_per_second"] = options.rate
+    result["achieved_per_second"] = round(len(placed) / seconds)
+    result["latency_ms"] = {
+        "p50": round(statistics.median(latencies), 1),
+        "p99": round(percentile(latencies, 0.99), 1),
+        "max": round(max(latencies), 1),
+    }
+
+    # Baseline: each order matched in its own locked transaction.
+    fresh_book()
+    connection.close()
+    placed, seconds = run_clients(options.clients, options.orders // options.clients, mode="naive", seed=3)
+    result["baseline_locked_per_second"] = round(len(placed) / seconds)
+    end_to_end = len(placed) / seconds
+    result["speedup_matched_vs_baseline"] = round(result["matched_per_second"] / end_to_end, 1)  # type: ignore[operator]
+    fresh_book()
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

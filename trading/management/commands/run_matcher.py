@@ -1,0 +1,88 @@
+"""The matcher process: holds every instrument's matcher lock (a second copy waits as a hot
+standby) and applies events as they commit, woken by NOTIFY on PostgreSQL, polling otherwise."""
+
+from __future__ import annotations
+
+import logging
+import select
+import signal
+import time
+from contextlib import ExitStack
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError, InterfaceError, connection
+
+from trading.matcher import StaleMatcher, matcher_for, matcher_lock
+from trading.models import Instrument
+
+logger = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Runs the matcher for every instrument (or those named) until stopped."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--instrument", action="append", help="Symbol to match (repeatable); default all")
+        parser.add_argument("--once", action="store_true", help="Drain what is pending and exit")
+        parser.add_argument("--poll", type=float, default=1.0, help="Seconds between checks without a notification")
+
+    def handle(self, *args: Any, instrument: list[str] | None, once: bool, poll: float, **options: Any) -> None:
+        self.stopping = False
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        instruments = Instrument.objects.order_by("pk")
+        if instrument:
+            instruments = instruments.filter(symbol__in=instrument)
+        ids = list(instruments.values_list("pk", flat=True))
+        if not ids:
+            raise CommandError("no instruments to match")
+        while not self.stopping:
+            try:
+                self._serve(ids, once=once, poll=poll)
+                if once:
+                    return
+            except (DatabaseError, InterfaceError):
+                # Losing the connection loses the advisory locks too: start over with a new one.
+                logger.exception("matcher lost the database; reconnecting")
+                connection.close()
+                time.sleep(1)
+
+    def _stop(self, *args: Any) -> None:
+        self.stopping = True
+
+    def _serve(self, ids: list[int], *, once: bool, poll: float) -> None:
+        with ExitStack() as locks:
+            for instrument_id in ids:
+                locks.enter_context(matcher_lock(instrument_id, wait=True))
+            listening = connection.vendor == "postgresql"
+            if listening:
+                with connection.cursor() as cursor:
+                    cursor.execute("LISTEN market_events")
+            self.stdout.write(f"matching {len(ids)} instrument(s)")
+            while not self.stopping:
+                applied = sum(self._drain(instrument_id) for instrument_id in ids)
+                if once and not applied:
+                    return
+                if not applied:
+                    self._wait(listening, poll)
+
+    def _drain(self, instrument_id: int) -> int:
+        matcher, total = matcher_for(instrument_id), 0
+        while True:
+            try:
+                applied = matcher.run_batch()
+            except StaleMatcher:
+                continue
+            if not applied:
+                return total
+            total += applied
+
+    def _wait(self, listening: bool, poll: float) -> None:
+        if not listening:
+            time.sleep(min(poll, 0.05))
+            return
+        raw = connection.connection
+        if select.select([raw], [], [], poll)[0]:
+            raw.poll()
+            raw.notifies.clear()
