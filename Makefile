@@ -22,7 +22,7 @@ install-dev: $(BIN)/python
 # Embedded default: SQLite under var/, Celery tasks in-process. Demo logins are printed and written to var/demo-logins.json.
 run: install
 	DEBUG=true $(BIN)/python manage.py migrate --noinput
-	DEBUG=true $(BIN)/python manage.py seed_demo --companies $(DEMO_COMPANIES) --json var/demo-logins.json
+	DEBUG=true MARKET_HOURS=$${MARKET_HOURS:-always} $(BIN)/python manage.py seed_demo --companies $(DEMO_COMPANIES) --json var/demo-logins.json
 	DEBUG=true MARKET_HOURS=$${MARKET_HOURS:-always} $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 # The whole suite against PostgreSQL and Redis (started if they are down).

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "allocation",
     "trading",
     "compliance",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -4,7 +4,7 @@ every refusal raises its DomainError and writes nothing (no transfer, no audit e
 from decimal import Decimal
 
 import pytest
-from django.db import DataError, transaction
+from django.db import transaction
 from django.db.models import Q
 
 from core.errors import (

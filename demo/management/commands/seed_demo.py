@@ -164,6 +164,29 @@ class Command(BaseCommand):
                     account=cash, amount=50_000_000_00, bank_reference=f"DEMO-{company.uscc}", actor=users["exchange"]
                 )
         self.stdout.write(self.style.SUCCESS(f"Seeded {companies} companies with CEA21 allowances and 50,000,000.00 CNY each."))
+        self._resting_orders(companies)
+
+    def _resting_orders(self, companies: int) -> None:
+        """A few bids below and offers above CEA21's reference price, so the book is not empty."""
+        from trading.errors import MarketClosed
+        from trading.models import Instrument
+        from trading.services import order_place
+
+        reference = Instrument.objects.get(symbol="CEA21").reference_price
+        placed = 0
+        for index in range(1, min(companies, 10) + 1):
+            trader = User.objects.get(username=f"trader{index:03d}")
+            side = "buy" if index % 2 else "sell"
+            steps = (index + 1) // 2
+            price = reference - 10 * steps if side == "buy" else reference + 10 * steps
+            try:
+                order_place(user=trader, instrument="CEA21", side=side, price=f"{price / 100:.2f}",
+                            quantity=500 * index, client_order_id=f"demo-{index}")
+                placed += 1
+            except MarketClosed:
+                self.stdout.write("The market is closed (MARKET_HOURS=sessions): no demo orders placed.")
+                return
+        self.stdout.write(f"Placed {placed} resting CEA21 orders around {reference / 100:.2f}.")
 
     def _logins(self, password: str) -> list[dict[str, Any]]:
         roles = {group.name: group for group in Group.objects.all()}
