@@ -8,6 +8,7 @@ from accounts.models import Organization, User
 from accounts.validators import validate_uscc
 from core.models import AuditEvent
 from registry.models import Account, Balance, Transfer
+from trading.models import Order
 
 
 def test_seed_demo_creates_companies_logins_cash_and_allowances(db, tmp_path):
@@ -21,8 +22,8 @@ def test_seed_demo_creates_companies_logins_cash_and_allowances(db, tmp_path):
         validate_uscc(company.uscc)
         holding = Balance.objects.get(account__organization=company, account__kind=Account.Kind.HOLDING, asset__code="CEA21")
         cash = Balance.objects.get(account__organization=company, account__kind=Account.Kind.CASH, asset__code="CNY")
-        assert 500_000 <= holding.available <= 5_000_000
-        assert cash.available == 50_000_000_00  # fen
+        assert 500_000 <= holding.total <= 5_000_000
+        assert cash.total == 50_000_000_00  # fen (some of it reserved by the demo's resting bids)
 
     logins = {login["username"]: login for login in json.loads(out.read_text())}
     for username in ("admin", "regulator1", "regulator2", "exchange", "auditor", "verifier", "trader001", "trader005"):
@@ -31,6 +32,7 @@ def test_seed_demo_creates_companies_logins_cash_and_allowances(db, tmp_path):
     assert trader["token"] and trader["uscc"] and trader["role"] == "company_trader"
     assert User.objects.get(username="trader001").check_password(trader["password"])
     assert Transfer.objects.filter(kind=Transfer.Kind.ISSUANCE).count() == 1
+    assert Order.objects.filter(status__in=Order.LIVE).count() == 5  # resting demo orders (matched after commit)
     assert AuditEvent.objects.filter(action="registry.issue").count() == 1
 
 
