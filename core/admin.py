@@ -1,11 +1,15 @@
+from collections.abc import Callable
 from typing import Any
 
-from django.contrib import admin
-from django.db.models import Model
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Model, QuerySet
 from django.forms import ModelForm
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 
 from core.audit import audit_record
+from core.errors import DomainError
 from core.models import AuditEvent
 
 
@@ -48,3 +52,37 @@ class AuditEventAdmin(ReadOnlyAdmin):
     search_fields = ["actor_label", "action", "object_id"]
     date_hierarchy = "created_at"
     list_select_related = ["actor"]
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}), help_text="Recorded in the audit trail.")
+
+
+def action_with_reason(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Any], *, title: str,
+    apply: Callable[[Any, str], Any],
+) -> HttpResponse | None:
+    """An admin action in two steps: a confirmation page that lists the objects and asks for a
+    reason, then `apply(obj, reason)` (a service call) for each object, with one message per outcome."""
+    form = ReasonForm(request.POST if "confirm" in request.POST else None)
+    if form.is_bound and form.is_valid():
+        done = 0
+        for obj in queryset:
+            try:
+                apply(obj, form.cleaned_data["reason"])
+                done += 1
+            except DomainError as error:
+                modeladmin.message_user(request, f"{obj}: {error.message}", messages.ERROR)
+        if done:
+            modeladmin.message_user(request, f"{title}: {done} done.", messages.SUCCESS)
+        return None
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "objects": queryset,
+        "form": form,
+        "action": request.POST.get("action"),
+        "opts": modeladmin.model._meta,
+        "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+    }
+    return TemplateResponse(request, "admin/confirm_with_reason.html", context)

@@ -3,19 +3,16 @@ change goes through a registry service (actions with a confirmation page)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
 
 from accounts.models import Organization
 from accounts.selectors import organizations_visible_to
-from core.admin import AuditedModelAdmin, ReadOnlyAdmin
-from core.errors import DomainError
+from core.admin import AuditedModelAdmin, ReadOnlyAdmin, action_with_reason
 from registry import services
 from registry.models import Account, Asset, Balance, LedgerCheck, Transfer
 from registry.selectors import accounts_visible_to
@@ -66,39 +63,6 @@ class BalanceInline(admin.TabularInline):
         return False
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}), help_text="Recorded in the audit trail.")
-
-
-def _action_with_reason(
-    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Account], *, title: str,
-    service: Callable[..., Any],
-) -> HttpResponse | None:
-    """Shows a confirmation page asking for a reason, then calls the service once per account."""
-    form = ReasonForm(request.POST if "confirm" in request.POST else None)
-    if form.is_bound and form.is_valid():
-        done = 0
-        for account in queryset:
-            try:
-                service(account=account, reason=form.cleaned_data["reason"], actor=request.user)
-                done += 1
-            except DomainError as error:
-                modeladmin.message_user(request, f"{account.number}: {error.message}", messages.ERROR)
-        if done:
-            modeladmin.message_user(request, f"{title}: {done} account(s) done.", messages.SUCCESS)
-        return None
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "objects": queryset,
-        "form": form,
-        "action": request.POST.get("action"),
-        "opts": modeladmin.model._meta,
-        "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
-    }
-    return TemplateResponse(request, "admin/registry/confirm_with_reason.html", context)
-
-
 @admin.register(Account)
 class AccountAdmin(ReadOnlyAdmin):
     list_display = ["number", "name", "kind", "organization", "province", "status"]
@@ -116,11 +80,17 @@ class AccountAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Freeze the selected accounts (no outgoing movements)", permissions=["freeze"])
     def freeze_accounts(self, request: HttpRequest, queryset: QuerySet[Account]) -> HttpResponse | None:
-        return _action_with_reason(self, request, queryset, title="Freeze accounts", service=services.account_freeze)
+        return action_with_reason(
+            self, request, queryset, title="Freeze accounts",
+            apply=lambda account, reason: services.account_freeze(account=account, reason=reason, actor=request.user),
+        )
 
     @admin.action(description="Unfreeze the selected accounts", permissions=["freeze"])
     def unfreeze_accounts(self, request: HttpRequest, queryset: QuerySet[Account]) -> HttpResponse | None:
-        return _action_with_reason(self, request, queryset, title="Unfreeze accounts", service=services.account_unfreeze)
+        return action_with_reason(
+            self, request, queryset, title="Unfreeze accounts",
+            apply=lambda account, reason: services.account_unfreeze(account=account, reason=reason, actor=request.user),
+        )
 
     def has_freeze_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("registry.freeze_holdings")

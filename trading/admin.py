@@ -5,44 +5,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
 
-from core.admin import AuditedModelAdmin, ReadOnlyAdmin
-from core.errors import DomainError
+from core.admin import AuditedModelAdmin, ReadOnlyAdmin, action_with_reason
 from core.money import format_minor_units
 from trading import services
 from trading.models import DailyBar, Holiday, Instrument, Order, Trade
 
 
-class StatusForm(forms.Form):
-    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}), help_text="Recorded in the audit trail.")
-
-
 def _set_status(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Instrument], status: str) -> HttpResponse | None:
-    form = StatusForm(request.POST if "confirm" in request.POST else None)
-    if form.is_bound and form.is_valid():
-        for instrument in queryset:
-            try:
-                services.instrument_set_status(instrument=instrument, status=status, reason=form.cleaned_data["reason"], actor=request.user)
-            except DomainError as error:
-                modeladmin.message_user(request, f"{instrument.symbol}: {error.message}", messages.ERROR)
-            else:
-                modeladmin.message_user(request, f"{instrument.symbol} is now {status}.", messages.SUCCESS)
-        return None
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": f"Set {status}: {', '.join(i.symbol for i in queryset)}",
-        "objects": queryset,
-        "form": form,
-        "action": request.POST.get("action"),
-        "opts": modeladmin.model._meta,
-        "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
-    }
-    return TemplateResponse(request, "admin/registry/confirm_with_reason.html", context)
+    return action_with_reason(
+        modeladmin, request, queryset, title=f"Set {status}",
+        apply=lambda instrument, reason: services.instrument_set_status(
+            instrument=instrument, status=status, reason=reason, actor=request.user
+        ),
+    )
 
 
 @admin.register(Instrument)
