@@ -104,3 +104,23 @@ def test_an_auditor_has_no_freeze_action(client, staff, company_a):
     client.force_login(staff["auditor"])
     page = client.get(reverse("admin:registry_account_changelist")).content.decode()
     assert "freeze_accounts" not in page
+
+
+def test_the_exchange_operator_halts_an_instrument_with_a_reason(client, staff):
+    from trading.models import Instrument
+
+    client.force_login(staff["exchange"])
+    instrument = Instrument.objects.get(symbol="CEA21")
+    url = reverse("admin:trading_instrument_changelist")
+    assert b"halt_market" in client.get(url).content
+    client.post(url, {"action": "halt_market", "_selected_action": [instrument.pk], "confirm": "yes", "reason": "Abnormal trading"})
+    instrument.refresh_from_db()
+    assert instrument.status == Instrument.Status.HALTED and instrument.status_reason == "Abnormal trading"
+    assert AuditEvent.objects.filter(action="instrument.status", actor=staff["exchange"]).exists()
+
+
+def test_a_regulator_sees_the_market_but_cannot_halt_it(client, staff):
+    client.force_login(staff["national"])
+    page = client.get(reverse("admin:trading_instrument_changelist"))
+    assert page.status_code == 200 and b"CEA21" in page.content
+    assert b"halt_market" not in page.content
