@@ -53,6 +53,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "registry.issue_allowances",
         "registry.freeze_holdings",
         "registry.add_asset",
+        "trading.halt_market",
     ],
     Role.PROVINCIAL_REGULATOR: _READ_REGISTRY
     + _READ_MARKET
@@ -64,7 +65,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     Role.EXCHANGE_OPERATOR: _READ_REGISTRY
     + _READ_MARKET
-    + ["accounts.view_all_organizations", "registry.manage_cash", "trading.operate_market", "trading.add_holiday",
+    + ["accounts.view_all_organizations", "registry.manage_cash", "trading.operate_market", "trading.halt_market", "trading.add_holiday",
        "trading.change_holiday", "trading.delete_holiday"],
     Role.AUDITOR: _READ_REGISTRY + _READ_MARKET + ["accounts.view_all_organizations", "accounts.view_user"],
     Role.VERIFIER: [],

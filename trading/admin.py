@@ -41,11 +41,14 @@ class InstrumentAdmin(ReadOnlyAdmin):
     def has_operate_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("trading.operate_market")
 
+    def has_halt_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("trading.operate_market") or request.user.has_perm("trading.halt_market")
+
     @admin.action(description="Open trading in the selected instruments", permissions=["operate"])
     def open_market(self, request: HttpRequest, queryset: QuerySet[Instrument]) -> HttpResponse | None:
         return _set_status(self, request, queryset, Instrument.Status.OPEN)
 
-    @admin.action(description="Halt trading in the selected instruments", permissions=["operate"])
+    @admin.action(description="Halt trading in the selected instruments", permissions=["halt"])
     def halt_market(self, request: HttpRequest, queryset: QuerySet[Instrument]) -> HttpResponse | None:
         return _set_status(self, request, queryset, Instrument.Status.HALTED)
 

@@ -35,6 +35,7 @@ class Instrument(models.Model):
         ordering = ["symbol"]
         permissions = [
             ("operate_market", "Can open, halt and close instruments and run the market day"),
+            ("halt_market", "Can halt trading in an instrument"),
             ("trade", "Can place and cancel orders for its own organization"),
         ]
         constraints = [

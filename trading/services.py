@@ -24,7 +24,7 @@ from accounts.models import Organization
 from accounts.roles import NON_TRADING_ROLES
 from accounts.selectors import user_organization_ids, user_roles
 from core.audit import audit_record
-from core.errors import IdempotencyConflict, InsufficientBalance, InvalidInput, NotFound, PermissionDenied
+from core.errors import DomainError, IdempotencyConflict, InsufficientBalance, InvalidInput, NotFound, PermissionDenied
 from core.money import parse_minor_units
 from registry.models import Account, Asset, Balance, Bucket, Transfer
 from registry.services import Movement, balances_lock, ledger_post
@@ -179,9 +179,10 @@ def order_place(
     fingerprint = dict(instrument=instrument.symbol, side=side, price=price_fen, quantity=quantity)
     try:
         return _order_accept(user, organization, instrument, side, price_fen, quantity, client_order_id), True
-    except IntegrityError as error:
-        # The client_order_id was used before (the unique constraint says so without a look-up on
-        # the hot path): the same body is a replay, another body a conflict.
+    except (IntegrityError, DomainError) as error:
+        # Was the client_order_id used before? The hot path does not look (the unique constraint
+        # tells); a refusal might only be a retry whose first attempt succeeded, when the market
+        # has moved on since. The same body is a replay, another body a conflict.
         existing = Order.objects.filter(organization=organization, client_order_id=client_order_id).first()
         if existing is None:
             raise error
@@ -314,8 +315,10 @@ def order_cancel(*, user: Any, order_id: int) -> Order:
 
 
 def instrument_set_status(*, instrument: Instrument, status: str, reason: str, actor: Any) -> Instrument:
-    """Open, halt or close an instrument (the exchange operator)."""
-    if not (getattr(actor, "pk", None) and actor.has_perm("trading.operate_market")):
+    """Open, halt or close an instrument (the exchange operator); the national regulator may halt."""
+    may_operate = bool(getattr(actor, "pk", None)) and actor.has_perm("trading.operate_market")
+    may_halt = may_operate or (bool(getattr(actor, "pk", None)) and actor.has_perm("trading.halt_market"))
+    if not (may_operate or (status == Instrument.Status.HALTED and may_halt)):
         raise PermissionDenied()
     if status not in Instrument.Status.values:
         raise InvalidInput(f"Unknown status {status!r}.", field="status")
@@ -338,8 +341,9 @@ def trades_settle(*, trade_ids: list[int] | None = None, limit: int | None = Non
     """Settles unsettled trades, delivery versus payment, exactly once: the rows are claimed with
     FOR UPDATE SKIP LOCKED, so racing workers take disjoint sets, and a settled trade is skipped.
 
-    Per trade: seller's reserved allowances -> buyer's pending (T+1); buyer's reserved cash -> seller's
-    available; each side's fee -> the exchange fee account. Returns how many trades it settled."""
+    Per trade: seller's reserved allowances -> buyer's pending (T+1); buyer's reserved cash -> the
+    seller's available (value less the seller's fee) and both fees -> the exchange fee account.
+    Returns how many trades it settled."""
     limit = limit or settings.SETTLEMENT_BATCH_SIZE
     with transaction.atomic():
         claim = Trade.objects.filter(settled_at__isnull=True)
@@ -360,17 +364,16 @@ def trades_settle(*, trade_ids: list[int] | None = None, limit: int | None = Non
             movements.append(Movement(kind=Transfer.Kind.TRADE_SETTLEMENT, asset=assets[trade.instrument_id], amount=trade.quantity,
                                       source=seller_holding, source_bucket=Bucket.RESERVED,
                                       destination=buyer_holding, destination_bucket=Bucket.PENDING, reference=reference))
-            movements.append(Movement(kind=Transfer.Kind.TRADE_SETTLEMENT, asset=cny, amount=trade.value,
+            # The seller is paid net of its fee, so nothing leaves its available cash: a frozen
+            # seller's trades settle like any other.
+            movements.append(Movement(kind=Transfer.Kind.TRADE_SETTLEMENT, asset=cny, amount=trade.value - trade.seller_fee,
                                       source=buyer_cash, source_bucket=Bucket.RESERVED,
                                       destination=seller_cash, destination_bucket=Bucket.AVAILABLE, reference=reference))
-            if trade.buyer_fee:
-                movements.append(Movement(kind=Transfer.Kind.FEE, asset=cny, amount=trade.buyer_fee, source=buyer_cash,
-                                          source_bucket=Bucket.RESERVED, destination=fees, destination_bucket=Bucket.AVAILABLE,
-                                          reference=reference))
-            if trade.seller_fee:
-                movements.append(Movement(kind=Transfer.Kind.FEE, asset=cny, amount=trade.seller_fee, source=seller_cash,
-                                          source_bucket=Bucket.AVAILABLE, destination=fees, destination_bucket=Bucket.AVAILABLE,
-                                          reference=reference))
+            for fee, memo in ((trade.buyer_fee, "buyer's fee"), (trade.seller_fee, "seller's fee, withheld from the proceeds")):
+                if fee:
+                    movements.append(Movement(kind=Transfer.Kind.FEE, asset=cny, amount=fee, source=buyer_cash,
+                                              source_bucket=Bucket.RESERVED, destination=fees,
+                                              destination_bucket=Bucket.AVAILABLE, reference=reference, memo=memo))
         ledger_post(movements)
         Trade.objects.filter(pk__in=[t.pk for t in trades]).update(settled_at=timezone.now())
         audit_record(actor=None, action="trade.settle", object_type="trading.trade", object_id=f"{trades[0].pk}-{trades[-1].pk}",

@@ -119,8 +119,16 @@ def test_the_exchange_operator_halts_an_instrument_with_a_reason(client, staff):
     assert AuditEvent.objects.filter(action="instrument.status", actor=staff["exchange"]).exists()
 
 
-def test_a_regulator_sees_the_market_but_cannot_halt_it(client, staff):
+def test_a_national_regulator_may_halt_but_not_open_or_close_the_market(client, staff):
     client.force_login(staff["national"])
+    page = client.get(reverse("admin:trading_instrument_changelist"))
+    assert page.status_code == 200 and b"CEA21" in page.content
+    assert b"halt_market" in page.content
+    assert b"open_market" not in page.content and b"close_market" not in page.content
+
+
+def test_an_auditor_sees_the_market_but_cannot_change_it(client, staff):
+    client.force_login(staff["auditor"])
     page = client.get(reverse("admin:trading_instrument_changelist"))
     assert page.status_code == 200 and b"CEA21" in page.content
     assert b"halt_market" not in page.content

@@ -67,3 +67,84 @@ def cancel(user, order):
         order_cancel(user=user, order_id=order.pk)
     order.refresh_from_db()
     return order
+
+
+@pytest.fixture(autouse=True)
+def _fresh_matchers():
+    """The matcher registry is process-wide: a matcher left by an earlier test (whose writes were
+    rolled back) must not carry its in-memory book into this one."""
+    from trading import matcher
+
+    matcher._matchers.clear()
+    yield
+    matcher._matchers.clear()
+
+
+@pytest.fixture
+def company_c(db):
+    from tests.factories import OrganizationFactory, make_uscc
+
+    return OrganizationFactory(name="Guodian Zhejiang Power Co., Ltd.", province="33", uscc=make_uscc("33"))
+
+
+@pytest.fixture
+def trader_c(company_c):
+    from accounts.roles import Role
+    from tests.factories import user_with_role
+
+    return user_with_role(Role.COMPANY_TRADER, company_c)
+
+
+@pytest.fixture
+def trader_a2(company_a):
+    """A second trader of company A (self-trade prevention works per organization, not per user)."""
+    from accounts.roles import Role
+    from tests.factories import user_with_role
+
+    return user_with_role(Role.COMPANY_TRADER, company_a)
+
+
+def run_on_commit(function, *args, **kwargs):
+    """Calls a service and runs its after-commit work (matching, settlement) at once, like `place`."""
+    from django.test import TestCase
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        result = function(*args, **kwargs)
+    return result
+
+
+def api_client(user=None):
+    """A DRF client authenticated with the user's API token (anonymous without a user)."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    if user is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+class _HeldSettlement:
+    """Stands in for the settlement task: records the trade ids the matcher queues, settles nothing."""
+
+    def __init__(self) -> None:
+        self.queued: list[list[int]] = []
+
+    def delay(self, trade_ids):
+        self.queued.append(list(trade_ids))
+
+
+@pytest.fixture
+def settlement_held(monkeypatch):
+    """Trades stay unsettled (as when no worker is running) so that the state between matching and
+    settlement can be seen. The matcher imports the task at call time, so the module attribute is it."""
+    held = _HeldSettlement()
+    monkeypatch.setattr("trading.tasks.settle_trades_task", held)
+    return held
+
+
+@pytest.fixture
+def funded3(funded, company_c, national_regulator, exchange_operator):
+    """Companies A, B and C with cash and CEA21."""
+    fund(company_c, regulator=national_regulator, operator=exchange_operator)
