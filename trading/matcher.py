@@ -132,6 +132,7 @@ class Matcher:
         )
         batch.orders[order.pk] = order
         now = timezone.now()
+        order.matched_at = now
         day = trading_day()
         for fill in result.fills:
             maker = self._order(fill.maker_order_id, batch)
@@ -182,7 +183,7 @@ class Matcher:
         for order in batch.orders.values():
             order.updated_at = now
         Order.objects.bulk_update(
-            list(batch.orders.values()), ["filled_quantity", "status", "reserved", "updated_at"]
+            list(batch.orders.values()), ["filled_quantity", "status", "reserved", "matched_at", "updated_at"]
         )
         Trade.objects.bulk_create(batch.trades)
         if batch.releases:

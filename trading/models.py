@@ -89,6 +89,7 @@ class Order(models.Model):
     fee_rate = models.DecimalField(max_digits=8, decimal_places=6, help_text="Fee rate in force when accepted")
     reserved = models.BigIntegerField(help_text="Still reserved for the unfilled rest: fen for a buy, tonnes for a sell")
     cancel_requested = models.BooleanField(default=False)
+    matched_at = models.DateTimeField(null=True, blank=True, help_text="When the matcher first applied it")
     trading_day = models.DateField(db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -83,6 +83,9 @@ class Command(BaseCommand):
             time.sleep(min(poll, 0.05))
             return
         raw = connection.connection
-        if select.select([raw], [], [], poll)[0]:
+        # A notification may already have been read during the last drain's queries: then it is in
+        # raw.notifies and the socket stays quiet, so look there before sleeping on the socket.
+        raw.poll()
+        if not raw.notifies and select.select([raw], [], [], poll)[0]:
             raw.poll()
-            raw.notifies.clear()
+        raw.notifies.clear()
