@@ -16,7 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from accounts.models import Organization
 from accounts.selectors import organization_in_scope
@@ -89,6 +90,61 @@ def _require_reason(reason: str) -> str:
     return reason
 
 
+_BALANCE_FIELDS = ["id", "account_id", "asset_id", *Bucket.values]
+_ACCOUNT_FIELDS = ["id", "number", "name", "kind", "organization_id", "province", "status", "status_reason"]
+_BALANCE_SELECT = ", ".join(f"b.{name}" for name in _BALANCE_FIELDS)
+_ACCOUNT_SELECT = ", ".join(f"a.{name}" for name in _ACCOUNT_FIELDS)
+_TRANSFER_COLUMNS = [
+    "created_at", "kind", "asset_id", "amount", "source_id", "source_bucket", "destination_id", "destination_bucket",
+    "actor_id", "reference", "external_reference", "memo",
+]
+
+
+def _balances_write(rows: list[Balance]) -> None:
+    """One UPDATE for any number of balance rows (plain SQL, as for the lock)."""
+    if not rows:
+        return
+    if len(rows) == 1:
+        row = rows[0]
+        sql = f"UPDATE registry_balance SET {', '.join(f'{b} = %s' for b in Bucket.values)} WHERE id = %s"
+        params = [getattr(row, bucket) for bucket in Bucket.values] + [row.pk]
+    else:
+        cases = " ".join(["WHEN %s THEN %s"] * len(rows))
+        sets = ", ".join(f"{bucket} = CASE id {cases} END" for bucket in Bucket.values)
+        params = [value for bucket in Bucket.values for row in rows for value in (row.pk, getattr(row, bucket))]
+        params += [row.pk for row in rows]
+        sql = f"UPDATE registry_balance SET {sets} WHERE id IN ({', '.join(['%s'] * len(rows))})"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _transfers_insert(transfers: list[Transfer]) -> list[Transfer]:
+    """One INSERT for all the transfers; sets their ids (RETURNING keeps the rows' order)."""
+    created_at = timezone.now()
+    stored_at = connection.ops.adapt_datetimefield_value(created_at)
+    row = "(" + ", ".join(["%s"] * len(_TRANSFER_COLUMNS)) + ")"
+    params: list[Any] = []
+    for transfer in transfers:
+        transfer.created_at = created_at
+        params += [
+            stored_at, transfer.kind, transfer.asset_id, transfer.amount, transfer.source_id, transfer.source_bucket,
+            transfer.destination_id, transfer.destination_bucket, transfer.actor_id, transfer.reference,
+            transfer.external_reference, transfer.memo,
+        ]
+    sql = (
+        f"INSERT INTO registry_transfer ({', '.join(_TRANSFER_COLUMNS)}) "
+        f"VALUES {', '.join([row] * len(transfers))} RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = [returned[0] for returned in cursor.fetchall()]
+    for transfer, pk in zip(transfers, ids, strict=True):
+        transfer.pk = transfer.id = pk
+        transfer._state.adding = False
+        transfer._state.db = connection.alias
+    return transfers
+
+
 def balances_lock(keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Balance]:
     """Locks the balance rows of these (account id, asset id) pairs in (account, asset) order, and
     returns them with their accounts read fresh in the same query (for the frozen/closed checks).
@@ -104,13 +160,27 @@ def balances_lock(keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Bala
         # Locks a superset (every asset of every account named) in one query; the order stays fixed.
         # The account rows are locked too (in the same order), so a status change (freeze, close),
         # which locks the same way, is either seen by a posting or waits for it.
-        rows = list(
-            Balance.objects.select_for_update(no_key=True, of=("self", "account"))
-            .select_related("account")
-            .filter(account_id__in=account_ids, asset_id__in=asset_ids)
-            .order_by("account_id", "asset_id")
+        # Plain SQL: this runs for every posting, and the ORM spends more time building it than the
+        # database spends answering it.
+        accounts_in = ", ".join(["%s"] * len(account_ids))
+        assets_in = ", ".join(["%s"] * len(asset_ids))
+        sql = (
+            f"SELECT {_BALANCE_SELECT}, {_ACCOUNT_SELECT} FROM registry_balance b "
+            f"JOIN registry_account a ON a.id = b.account_id "
+            f"WHERE b.account_id IN ({accounts_in}) AND b.asset_id IN ({assets_in}) ORDER BY b.account_id, b.asset_id"
         )
-        return {(row.account_id, row.asset_id): row for row in rows}
+        if connection.vendor == "postgresql":
+            sql += " FOR NO KEY UPDATE OF b, a"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*account_ids, *asset_ids])
+            rows = cursor.fetchall()
+        locked = {}
+        width = len(_BALANCE_FIELDS)
+        for row in rows:
+            balance = Balance.from_db(connection.alias, _BALANCE_FIELDS, row[:width])
+            balance.account = Account.from_db(connection.alias, _ACCOUNT_FIELDS, row[width:])
+            locked[(balance.account_id, balance.asset_id)] = balance
+        return locked
 
     locked = lock()
     missing = [key for key in wanted if key not in locked]
@@ -215,9 +285,9 @@ def ledger_post(
             for bucket, value in values[key].items():
                 setattr(balance, bucket, value)
             changed[key] = balance
-        Balance.objects.bulk_update(list(changed.values()), list(Bucket.values))
+        _balances_write(list(changed.values()))
         actor_user = actor if _is_user(actor) else None
-        return Transfer.objects.bulk_create(
+        return _transfers_insert(
             [
                 Transfer(
                     kind=movement.kind,

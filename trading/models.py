@@ -104,7 +104,10 @@ class Order(models.Model):
             models.CheckConstraint(condition=Q(filled_quantity__lte=F("quantity")), name="order_not_overfilled"),
             models.CheckConstraint(condition=Q(reserved__gte=0), name="order_reserved_not_negative"),
         ]
-        indexes = [models.Index(fields=["instrument", "status"])]
+        indexes = [
+            models.Index(fields=["instrument", "status"]),
+            models.Index(fields=["organization", "instrument", "status"]),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.side} {self.quantity} {self.instrument_id} @ {format_minor_units(self.price, 2)}"

@@ -17,7 +17,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Sum
 from django.utils import timezone
 
 from accounts.models import Organization
@@ -278,9 +277,13 @@ def _replay(existing: Order, fingerprint: dict[str, Any]) -> Order:
 
 
 def _check_position(organization: Organization, held: int, instrument: Instrument, quantity: int) -> None:
-    open_buys = Order.objects.filter(
-        organization=organization, instrument=instrument, side=Side.BUY, status__in=Order.LIVE
-    ).aggregate(total=Sum(F("quantity") - F("filled_quantity")))["total"] or 0
+    with connection.cursor() as cursor:  # plain SQL: on every buy's path
+        cursor.execute(
+            "SELECT COALESCE(SUM(quantity - filled_quantity), 0) FROM trading_order "
+            "WHERE organization_id = %s AND instrument_id = %s AND side = %s AND status IN (%s, %s, %s)",
+            [organization.pk, instrument.pk, Side.BUY, *Order.LIVE],
+        )
+        open_buys = cursor.fetchone()[0]
     limit = settings.TRADING_POSITION_LIMIT
     if held + open_buys + quantity > limit:
         raise errors.PositionLimit(
