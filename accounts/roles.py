@@ -34,6 +34,13 @@ _READ_REGISTRY = [
     "core.view_auditevent",
 ]
 
+_READ_ALLOCATION = [
+    "allocation.view_complianceperiod",
+    "allocation.view_benchmark",
+    "allocation.view_allocationplan",
+    "allocation.view_allocationline",
+]
+
 _READ_MARKET = [
     "trading.view_instrument",
     "trading.view_order",
@@ -54,6 +61,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "registry.freeze_holdings",
         "registry.add_asset",
         "trading.halt_market",
+    ]
+    + _READ_ALLOCATION
+    + [
+        "allocation.add_complianceperiod",
+        "allocation.change_complianceperiod",
+        "allocation.add_benchmark",
+        "allocation.change_benchmark",
+        "allocation.add_allocationplan",
+        "allocation.approve_allocationplan",
     ],
     Role.PROVINCIAL_REGULATOR: _READ_REGISTRY
     + _READ_MARKET
@@ -62,12 +78,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "accounts.add_organization",
         "accounts.change_organization",
         "registry.freeze_holdings",
-    ],
+    ]
+    + _READ_ALLOCATION
+    + ["allocation.add_allocationplan"],  # proposes for its province; national regulators approve
     Role.EXCHANGE_OPERATOR: _READ_REGISTRY
     + _READ_MARKET
     + ["accounts.view_all_organizations", "registry.manage_cash", "trading.operate_market", "trading.halt_market", "trading.add_holiday",
        "trading.change_holiday", "trading.delete_holiday"],
-    Role.AUDITOR: _READ_REGISTRY + _READ_MARKET + ["accounts.view_all_organizations", "accounts.view_user"],
+    Role.AUDITOR: _READ_REGISTRY + _READ_MARKET + _READ_ALLOCATION + ["accounts.view_all_organizations", "accounts.view_user"],
     Role.VERIFIER: [],
     # Company staff act only on their own organization's accounts (accounts.selectors).
     Role.COMPANY_TRADER: ["trading.trade"],

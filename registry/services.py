@@ -101,47 +101,53 @@ _TRANSFER_COLUMNS = [
 
 
 def _balances_write(rows: list[Balance]) -> None:
-    """One UPDATE for any number of balance rows (plain SQL, as for the lock)."""
-    if not rows:
-        return
-    if len(rows) == 1:
-        row = rows[0]
-        sql = f"UPDATE registry_balance SET {', '.join(f'{b} = %s' for b in Bucket.values)} WHERE id = %s"
-        params = [getattr(row, bucket) for bucket in Bucket.values] + [row.pk]
-    else:
-        cases = " ".join(["WHEN %s THEN %s"] * len(rows))
-        sets = ", ".join(f"{bucket} = CASE id {cases} END" for bucket in Bucket.values)
-        params = [value for bucket in Bucket.values for row in rows for value in (row.pk, getattr(row, bucket))]
-        params += [row.pk for row in rows]
-        sql = f"UPDATE registry_balance SET {sets} WHERE id IN ({', '.join(['%s'] * len(rows))})"
+    """Writes the balance rows' buckets: one UPDATE per chunk (plain SQL, as for the lock)."""
+    columns = ["id", *Bucket.values]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        for start in range(0, len(rows), 1000):
+            chunk = rows[start : start + 1000]
+            params = [getattr(row, column) for row in chunk for column in columns]
+            if len(chunk) == 1:
+                sql = f"UPDATE registry_balance SET {', '.join(f'{b} = %s' for b in Bucket.values)} WHERE id = %s"
+                params = params[1:] + params[:1]
+            elif connection.vendor == "postgresql":
+                values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(chunk))
+                sets = ", ".join(f"{b} = v.{b}" for b in Bucket.values)
+                sql = f"UPDATE registry_balance AS b SET {sets} FROM (VALUES {values}) AS v({', '.join(columns)}) WHERE b.id = v.id"
+            else:
+                cases = " ".join(["WHEN %s THEN %s"] * len(chunk))
+                sets = ", ".join(f"{bucket} = CASE id {cases} END" for bucket in Bucket.values)
+                params = [value for bucket in Bucket.values for row in chunk for value in (row.pk, getattr(row, bucket))]
+                params += [row.pk for row in chunk]
+                sql = f"UPDATE registry_balance SET {sets} WHERE id IN ({', '.join(['%s'] * len(chunk))})"
+            cursor.execute(sql, params)
 
 
 def _transfers_insert(transfers: list[Transfer]) -> list[Transfer]:
-    """One INSERT for all the transfers; sets their ids (RETURNING keeps the rows' order)."""
+    """Inserts the transfers, up to 1,000 per INSERT, and sets their ids (RETURNING keeps the order)."""
     created_at = timezone.now()
     stored_at = connection.ops.adapt_datetimefield_value(created_at)
     row = "(" + ", ".join(["%s"] * len(_TRANSFER_COLUMNS)) + ")"
-    params: list[Any] = []
-    for transfer in transfers:
-        transfer.created_at = created_at
-        params += [
-            stored_at, transfer.kind, transfer.asset_id, transfer.amount, transfer.source_id, transfer.source_bucket,
-            transfer.destination_id, transfer.destination_bucket, transfer.actor_id, transfer.reference,
-            transfer.external_reference, transfer.memo,
-        ]
-    sql = (
-        f"INSERT INTO registry_transfer ({', '.join(_TRANSFER_COLUMNS)}) "
-        f"VALUES {', '.join([row] * len(transfers))} RETURNING id"
-    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        ids = [returned[0] for returned in cursor.fetchall()]
-    for transfer, pk in zip(transfers, ids, strict=True):
-        transfer.pk = transfer.id = pk
-        transfer._state.adding = False
-        transfer._state.db = connection.alias
+        for start in range(0, len(transfers), 1000):
+            chunk = transfers[start : start + 1000]
+            params: list[Any] = []
+            for transfer in chunk:
+                transfer.created_at = created_at
+                params += [
+                    stored_at, transfer.kind, transfer.asset_id, transfer.amount, transfer.source_id, transfer.source_bucket,
+                    transfer.destination_id, transfer.destination_bucket, transfer.actor_id, transfer.reference,
+                    transfer.external_reference, transfer.memo,
+                ]
+            cursor.execute(
+                f"INSERT INTO registry_transfer ({', '.join(_TRANSFER_COLUMNS)}) "
+                f"VALUES {', '.join([row] * len(chunk))} RETURNING id",
+                params,
+            )
+            for transfer, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
+                transfer.pk = transfer.id = pk
+                transfer._state.adding = False
+                transfer._state.db = connection.alias
     return transfers
 
 
@@ -410,6 +416,34 @@ def allowances_issue(*, asset: Asset, amount: int, actor: Any, reference: str = 
         memo=memo,
     )
     return _post_one(movement, actor=actor, action="registry.issue")
+
+
+def allowances_issue_and_allocate(
+    *, asset: Asset, allocations: list[tuple[Account, int]], actor: Any, reference: str, memo: str = ""
+) -> list[Transfer]:
+    """Creates the allowances of an approved plan in the national issuance account and hands them to
+    the units' holding accounts, all in one posting (one lock pass, one UPDATE, one INSERT), or not
+    at all. The maker-checker rule is the allocation app's, which calls this on approval."""
+    _require_permission(actor, "registry.issue_allowances")
+    if asset.kind == Asset.Kind.CASH:
+        raise AssetNotAllowed("Cash enters the registry only as a deposit.", field="asset")
+    allocations = [(account, amount) for account, amount in allocations if amount]
+    total = sum(amount for _, amount in allocations)
+    if not total:
+        raise InvalidInput("Nothing to issue.", field="allocations")
+    national = system_account(Account.Kind.NATIONAL_ISSUANCE)
+    movements = [Movement(kind=Transfer.Kind.ISSUANCE, asset=asset, amount=total, destination=national,
+                          destination_bucket=Bucket.AVAILABLE, reference=reference, memo=memo)]
+    movements += [
+        Movement(kind=Transfer.Kind.ALLOCATION, asset=asset, amount=amount, source=national, source_bucket=Bucket.AVAILABLE,
+                 destination=account, destination_bucket=Bucket.AVAILABLE, reference=reference, memo=memo)
+        for account, amount in allocations
+    ]
+    with transaction.atomic():
+        transfers = ledger_post(movements, actor=actor)
+        audit_record(actor=actor, action="registry.issue_and_allocate", object_type="registry.asset", object_id=asset.pk,
+                     after={"asset": asset.code, "total": total, "units": len(allocations), "reference": reference})
+    return transfers
 
 
 def transfer_create(

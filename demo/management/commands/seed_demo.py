@@ -163,6 +163,9 @@ class Command(BaseCommand):
                 services.cash_deposit(
                     account=cash, amount=50_000_000_00, bank_reference=f"DEMO-{company.uscc}", actor=users["exchange"]
                 )
+            from allocation.services import period_create
+
+            period_create(code="2021", first_year=2021, last_year=2021, vintages=[cea21], actor=users["regulator1"])
         self.stdout.write(self.style.SUCCESS(f"Seeded {companies} companies with CEA21 allowances and 50,000,000.00 CNY each."))
         self._resting_orders(companies)
 

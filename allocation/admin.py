@@ -1,0 +1,163 @@
+"""Regulators' admin for allocation: periods and their benchmark tables, plans with their lines,
+and the maker-checker actions (with a confirmation page and a reason)."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from accounts.models import Organization
+from accounts.selectors import organizations_visible_to
+from allocation import services
+from allocation.importing import read_rows
+from allocation.models import AllocationLine, AllocationPlan, Benchmark, CompliancePeriod
+from core.admin import AuditedModelAdmin, ReadOnlyAdmin, action_with_reason
+from core.errors import DomainError
+from registry.models import Asset
+
+
+class BenchmarkInline(admin.TabularInline):
+    model = Benchmark
+    extra = 0
+
+
+@admin.register(CompliancePeriod)
+class CompliancePeriodAdmin(AuditedModelAdmin):
+    list_display = ["code", "first_year", "last_year", "surrender_deadline", "status"]
+    list_filter = ["status"]
+    inlines = [BenchmarkInline]
+    filter_horizontal = ["vintages"]
+
+
+class AllocationLineInline(admin.TabularInline):
+    model = AllocationLine
+    fields = ["organization", "unit_category", "electricity_mwh", "heat_gj", "correction_factor", "computed_allocation", "issue_amount"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AllocationLine]:
+        return super().get_queryset(request).select_related("organization")
+
+
+class ImportForm(forms.Form):
+    period = forms.ModelChoiceField(queryset=CompliancePeriod.objects.all())
+    vintage = forms.ModelChoiceField(queryset=Asset.objects.filter(kind=Asset.Kind.ALLOWANCE))
+    issue_percent = forms.DecimalField(initial=Decimal("70"), min_value=Decimal("0.01"), max_value=Decimal("100"),
+                                       help_text="Share of the computed allocation issued by this plan (pre-allocation: 70)")
+    file = forms.FileField(required=False, help_text="CSV or XLSX: uscc,unit_category,electricity_mwh,heat_gj,correction_factor")
+    upload = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+UPLOADS = Path(settings.BASE_DIR) / "var" / "uploads"
+
+
+@admin.register(AllocationPlan)
+class AllocationPlanAdmin(ReadOnlyAdmin):
+    list_display = ["id", "period", "vintage", "status", "units", "total_computed", "total_issue", "created_by", "submitted_by", "decided_by"]
+    list_filter = ["period", "status", "lines__organization__province"]
+    list_select_related = ["period", "vintage", "created_by", "submitted_by", "decided_by"]
+    inlines = [AllocationLineInline]
+    actions = ["submit_plans", "approve_plans", "reject_plans"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AllocationPlan]:
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser or request.user.has_perm("accounts.view_all_organizations"):
+            return queryset
+        # A provincial regulator sees the plans all of whose units are in its province.
+        outside = Organization.objects.exclude(pk__in=organizations_visible_to(request.user))
+        return queryset.exclude(lines__organization__in=outside)
+
+    @admin.display(description="Units")
+    def units(self, plan: AllocationPlan) -> int:
+        return plan.lines.count()
+
+    def get_urls(self) -> list[Any]:
+        return [path("import/", self.admin_site.admin_view(self.import_view), name="allocation_allocationplan_import"),
+                *super().get_urls()]
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Upload -> a dry-run preview of every row (figures and errors, nothing saved) -> confirm,
+        which saves all rows or none. The upload waits under var/uploads between the two steps."""
+        if not request.user.has_perm("allocation.add_allocationplan"):
+            raise PermissionDenied
+        form = ImportForm(request.POST or None, request.FILES or None)
+        context: dict[str, Any] = {**self.admin_site.each_context(request), "title": "Import an allocation plan",
+                                   "opts": self.model._meta, "form": form}
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            upload = data["upload"]
+            if data["file"]:
+                UPLOADS.mkdir(parents=True, exist_ok=True)
+                suffix = Path(data["file"].name).suffix.lower()
+                upload = f"{uuid.uuid4().hex}{suffix if suffix in ('.csv', '.xlsx') else '.bad'}"
+                (UPLOADS / upload).write_bytes(data["file"].read())
+                context["source_name"] = data["file"].name
+            stored = UPLOADS / upload if upload and "/" not in upload and upload[:1] != "." else None
+            if stored is None or not stored.exists():
+                form.add_error("file", "Choose a file to import.")
+                return TemplateResponse(request, "admin/allocation/import.html", context)
+            try:
+                if "confirm" in request.POST:
+                    with stored.open("rb") as stream:
+                        plan = services.allocation_import(period=data["period"], vintage=data["vintage"], stream=stream,
+                                                          filename=request.POST.get("source_name", stored.name),
+                                                          actor=request.user, issue_percent=data["issue_percent"])
+                    stored.unlink(missing_ok=True)
+                    self.message_user(request, f"Plan {plan.pk} saved as a draft: {plan.lines.count()} units, "
+                                               f"{plan.total_issue:,} t to issue. Submit it for approval when ready.",
+                                      messages.SUCCESS)
+                    return redirect("admin:allocation_allocationplan_change", plan.pk)
+                with stored.open("rb") as stream:
+                    rows = read_rows(stream, stored.name)
+                preview = services.allocation_preview(period=data["period"], rows=rows, issue_percent=data["issue_percent"],
+                                                      actor=request.user)
+            except services.ImportRefused as refused:
+                context["refused"] = refused.errors
+                return TemplateResponse(request, "admin/allocation/import.html", context)
+            except DomainError as error:
+                form.add_error(None, error.message)
+                return TemplateResponse(request, "admin/allocation/import.html", context)
+            errors_by_row: dict[int, list[str]] = {}
+            for error in preview.errors:
+                errors_by_row.setdefault(error.row, []).append(f"{error.field}: {error.message}")
+            context.update(preview=preview, upload=upload, errors_by_row=errors_by_row,
+                           source_name=context.get("source_name") or request.POST.get("source_name", ""))
+        return TemplateResponse(request, "admin/allocation/import.html", context)
+
+    def has_maker_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("allocation.add_allocationplan")
+
+    def has_checker_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("allocation.approve_allocationplan")
+
+    @admin.action(description="Submit the selected plans for approval", permissions=["maker"])
+    def submit_plans(self, request: HttpRequest, queryset: QuerySet[AllocationPlan]) -> HttpResponse | None:
+        return action_with_reason(self, request, queryset, title="Submit plans",
+                                  apply=lambda plan, reason: services.plan_submit(plan=plan, actor=request.user))
+
+    @admin.action(description="Approve and issue the selected plans", permissions=["checker"])
+    def approve_plans(self, request: HttpRequest, queryset: QuerySet[AllocationPlan]) -> HttpResponse | None:
+        return action_with_reason(self, request, queryset, title="Approve and issue plans",
+                                  apply=lambda plan, reason: services.plan_approve(plan=plan, actor=request.user, reason=reason))
+
+    @admin.action(description="Reject the selected plans", permissions=["checker"])
+    def reject_plans(self, request: HttpRequest, queryset: QuerySet[AllocationPlan]) -> HttpResponse | None:
+        return action_with_reason(self, request, queryset, title="Reject plans",
+                                  apply=lambda plan, reason: services.plan_reject(plan=plan, actor=request.user, reason=reason))

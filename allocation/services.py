@@ -1,0 +1,296 @@
+"""Allocation: compliance periods, importing plans, and maker-checker issuance (RULEBOOK.md:
+Allocation; DESIGN.md: Allocation and compliance).
+
+Issuance goes national issuance account -> the unit's holding account directly (not through the
+provincial accounts): the provincial regulator's part is proposing and checking its units, which
+the plan records; routing the units through a provincial account would add a transfer per unit and
+prove nothing more.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import IO, Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Organization
+from accounts.selectors import organizations_visible_to
+from allocation.formula import DEFAULT_BENCHMARKS, allocation_for, issue_share
+from allocation.importing import RawRow, read_rows
+from allocation.models import AllocationLine, AllocationPlan, Benchmark, CompliancePeriod, UnitCategory
+from core.audit import audit_record
+from core.errors import AlreadyExists, DomainError, InvalidInput, PermissionDenied
+from registry.models import Account, Asset
+from registry.services import allowances_issue_and_allocate
+
+
+class ImportRefused(DomainError):
+    code = "import_refused"
+    default_message = "The file has errors; nothing was saved."
+
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__(f"{len(errors)} row(s) have errors; nothing was saved.", field="file")
+        self.errors = errors
+
+
+class PlanNotInState(DomainError):
+    code = "plan_state"
+    status = 409
+    default_message = "The plan is not in a state that allows this."
+
+
+class SameRegulator(DomainError):
+    code = "maker_checker"
+    status = 403
+    default_message = "A plan must be approved by a regulator other than the one who drafted or submitted it."
+
+
+def _require(actor: Any, permission: str) -> None:
+    if not (getattr(actor, "pk", None) and actor.is_active and actor.has_perm(permission)):
+        raise PermissionDenied()
+
+
+# --- periods ---
+
+
+def period_create(
+    *, code: str, first_year: int, last_year: int, vintages: list[Asset], surrender_deadline: dt.date | None = None,
+    actor: Any,
+) -> CompliancePeriod:
+    """A compliance period with its benchmark table seeded from RULEBOOK.md (editable in the admin)."""
+    _require(actor, "allocation.add_complianceperiod")
+    if last_year < first_year:
+        raise InvalidInput("The last year comes before the first.", field="last_year")
+    table = DEFAULT_BENCHMARKS.get(code) or DEFAULT_BENCHMARKS.get(str(last_year)) or DEFAULT_BENCHMARKS["2022"]
+    following = last_year + 1
+    with transaction.atomic():
+        if CompliancePeriod.objects.filter(code=code).exists():
+            raise AlreadyExists(f"Period {code} exists.", field="code")
+        period = CompliancePeriod.objects.create(
+            code=code, first_year=first_year, last_year=last_year,
+            emission_report_deadline=dt.date(following, 3, 31), verification_deadline=dt.date(following, 6, 30),
+            surrender_deadline=surrender_deadline or dt.date(following, 12, 31),
+        )
+        period.vintages.set(vintages)
+        Benchmark.objects.bulk_create(
+            [Benchmark(period=period, unit_category=category, electricity=Decimal(e), heat=Decimal(h))
+             for category, (e, h) in table.items()]
+        )
+        audit_record(actor=actor, action="period.create", obj=period,
+                     after={"code": code, "vintages": [v.code for v in vintages]})
+    return period
+
+
+# --- importing a plan ---
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    field: str
+    message: str
+
+
+@dataclass
+class PreviewLine:
+    row: int
+    uscc: str
+    organization: Organization | None
+    unit_category: str
+    electricity_mwh: Decimal | None
+    heat_gj: Decimal | None
+    correction_factor: Decimal | None
+    computed_allocation: int | None = None
+    issue_amount: int | None = None
+
+
+@dataclass
+class ImportPreview:
+    lines: list[PreviewLine] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def total_computed(self) -> int:
+        return sum(line.computed_allocation or 0 for line in self.lines)
+
+    @property
+    def total_issue(self) -> int:
+        return sum(line.issue_amount or 0 for line in self.lines)
+
+
+def _decimal(raw: str, field_name: str, row: int, errors: list[RowError], *, default: Decimal | None = None) -> Decimal | None:
+    if raw == "" and default is not None:
+        return default
+    try:
+        value = Decimal(raw.replace(",", ""))
+    except InvalidOperation:
+        errors.append(RowError(row, field_name, f"{raw!r} is not a number"))
+        return None
+    if not value.is_finite():
+        errors.append(RowError(row, field_name, f"{raw!r} is not a number"))
+        return None
+    return value
+
+
+def allocation_preview(*, period: CompliancePeriod, rows: list[RawRow], issue_percent: Decimal, actor: Any) -> ImportPreview:
+    """Every row's computed figures and every row's error, without saving anything."""
+    preview = ImportPreview()
+    benchmarks = {b.unit_category: b for b in period.benchmarks.all()}
+    usccs = {row.values.get("uscc", "").upper() for row in rows}
+    organizations = {o.uscc: o for o in Organization.objects.filter(uscc__in=usccs)}
+    in_scope = set(organizations_visible_to(actor).filter(uscc__in=usccs).values_list("uscc", flat=True)) if actor else set(organizations)
+    seen: dict[str, int] = {}
+    for row in rows:
+        errors: list[RowError] = []
+        uscc = row.values.get("uscc", "").upper()
+        organization = organizations.get(uscc)
+        if not uscc:
+            errors.append(RowError(row.number, "uscc", "missing"))
+        elif organization is None:
+            errors.append(RowError(row.number, "uscc", f"no registered organization has USCC {uscc}"))
+        elif organization.kind != Organization.Kind.KEY_EMITTING_UNIT:
+            errors.append(RowError(row.number, "uscc", f"{organization.name} is not a key emitting unit"))
+        elif uscc not in in_scope:
+            errors.append(RowError(row.number, "uscc", f"{organization.name} is outside your province"))
+        if uscc and uscc in seen:
+            errors.append(RowError(row.number, "uscc", f"duplicate unit: also on row {seen[uscc]}"))
+        seen.setdefault(uscc, row.number)
+        category = row.values.get("unit_category", "").strip().lower()
+        if category not in UnitCategory.values:
+            errors.append(RowError(row.number, "unit_category", f"unknown category {category!r}; use {', '.join(UnitCategory.values)}"))
+        elif category not in benchmarks:
+            errors.append(RowError(row.number, "unit_category", f"period {period} has no benchmark for {category}"))
+        electricity = _decimal(row.values.get("electricity_mwh", ""), "electricity_mwh", row.number, errors)
+        heat = _decimal(row.values.get("heat_gj", ""), "heat_gj", row.number, errors)
+        factor = _decimal(row.values.get("correction_factor", ""), "correction_factor", row.number, errors, default=Decimal(1))
+        for name, value in (("electricity_mwh", electricity), ("heat_gj", heat)):
+            if value is not None and value < 0:
+                errors.append(RowError(row.number, name, "must not be negative"))
+        if factor is not None and not Decimal("0") < factor <= Decimal("2"):
+            errors.append(RowError(row.number, "correction_factor", "must be above 0 and at most 2"))
+        line = PreviewLine(row.number, uscc, organization, category, electricity, heat, factor)
+        if not errors:
+            benchmark = benchmarks[category]
+            line.computed_allocation = allocation_for(
+                electricity_mwh=electricity, heat_gj=heat, correction_factor=factor,
+                electricity_benchmark=benchmark.electricity, heat_benchmark=benchmark.heat,
+            )
+            line.issue_amount = issue_share(line.computed_allocation, issue_percent)
+        preview.lines.append(line)
+        preview.errors.extend(errors)
+    return preview
+
+
+def allocation_import(
+    *, period: CompliancePeriod, vintage: Asset, stream: IO[bytes], filename: str, actor: Any,
+    issue_percent: Decimal = Decimal("70"),
+) -> AllocationPlan:
+    """Saves a draft plan from a file: all rows or none (ImportRefused lists every row's error)."""
+    _require(actor, "allocation.add_allocationplan")
+    if not period.vintages.filter(pk=vintage.pk).exists():
+        raise InvalidInput(f"Period {period} does not allocate {vintage}.", field="vintage")
+    if not Decimal(0) < issue_percent <= Decimal(100):
+        raise InvalidInput("The issue share must be above 0 and at most 100 %.", field="issue_percent")
+    preview = allocation_preview(period=period, rows=read_rows(stream, filename), issue_percent=issue_percent, actor=actor)
+    if not preview.ok:
+        raise ImportRefused(preview.errors)
+    with transaction.atomic():
+        plan = AllocationPlan.objects.create(
+            period=period, vintage=vintage, issue_percent=issue_percent, source_name=filename[:200], created_by=actor,
+            total_computed=preview.total_computed, total_issue=preview.total_issue,
+        )
+        AllocationLine.objects.bulk_create(
+            [AllocationLine(plan=plan, organization=line.organization, unit_category=line.unit_category,
+                            electricity_mwh=line.electricity_mwh, heat_gj=line.heat_gj, correction_factor=line.correction_factor,
+                            computed_allocation=line.computed_allocation, issue_amount=line.issue_amount)
+             for line in preview.lines],
+            batch_size=2000,
+        )
+        audit_record(actor=actor, action="plan.import", obj=plan,
+                     after={"file": filename, "units": len(preview.lines), "total_computed": plan.total_computed,
+                            "total_issue": plan.total_issue})
+    return plan
+
+
+# --- maker-checker ---
+
+
+def _transition(plan: AllocationPlan, *, from_status: str, **changes: Any) -> bool:
+    """A conditional update: True for the one caller that moved the plan on (races lose cleanly)."""
+    return AllocationPlan.objects.filter(pk=plan.pk, status=from_status).update(**changes) == 1
+
+
+def plan_submit(*, plan: AllocationPlan, actor: Any) -> AllocationPlan:
+    _require(actor, "allocation.add_allocationplan")
+    _require_plan_in_scope(plan, actor)
+    with transaction.atomic():
+        if not _transition(plan, from_status=AllocationPlan.Status.DRAFT, status=AllocationPlan.Status.SUBMITTED, submitted_by=actor):
+            raise PlanNotInState(f"Plan {plan.pk} is {plan.get_status_display().lower()}, not a draft.")
+        audit_record(actor=actor, action="plan.submit", obj=plan, before={"status": plan.status},
+                     after={"status": AllocationPlan.Status.SUBMITTED})
+    plan.refresh_from_db()
+    return plan
+
+
+def plan_approve(*, plan: AllocationPlan, actor: Any, reason: str = "") -> AllocationPlan:
+    """The checker's approval: issues the plan's allowances once (the status moves from submitted to
+    issued in the same transaction as the issuance, by a conditional update only one caller wins)."""
+    _require(actor, "allocation.approve_allocationplan")
+    _check_checker(plan, actor)
+    with transaction.atomic():
+        if not _transition(plan, from_status=AllocationPlan.Status.SUBMITTED, status=AllocationPlan.Status.ISSUED,
+                           decided_by=actor, decided_at=timezone.now(), decision_reason=reason.strip()):
+            raise PlanNotInState(f"Plan {plan.pk} is not awaiting approval.")
+        lines = list(plan.lines.filter(issue_amount__gt=0).values_list("organization_id", "issue_amount"))
+        holdings = dict(
+            Account.objects.filter(organization_id__in=[org for org, _ in lines], kind=Account.Kind.HOLDING)
+            .values_list("organization_id", "pk")
+        )
+        missing = [org for org, _ in lines if org not in holdings]
+        if missing:
+            raise InvalidInput(f"{len(missing)} unit(s) have no registry holding account.", field="plan")
+        accounts = Account.objects.in_bulk(list(holdings.values()))
+        allowances_issue_and_allocate(
+            asset=plan.vintage, allocations=[(accounts[holdings[org]], amount) for org, amount in lines], actor=actor,
+            reference=f"plan:{plan.pk}", memo=f"Allocation plan {plan.pk}, period {plan.period}",
+        )
+        audit_record(actor=actor, action="plan.approve", obj=plan, before={"status": AllocationPlan.Status.SUBMITTED},
+                     after={"status": AllocationPlan.Status.ISSUED, "total_issue": plan.total_issue, "reason": reason})
+    plan.refresh_from_db()
+    return plan
+
+
+def plan_reject(*, plan: AllocationPlan, actor: Any, reason: str) -> AllocationPlan:
+    _require(actor, "allocation.approve_allocationplan")
+    _check_checker(plan, actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Give the reason for the rejection.", field="reason")
+    with transaction.atomic():
+        if not _transition(plan, from_status=AllocationPlan.Status.SUBMITTED, status=AllocationPlan.Status.REJECTED,
+                           decided_by=actor, decided_at=timezone.now(), decision_reason=reason):
+            raise PlanNotInState(f"Plan {plan.pk} is not awaiting approval.")
+        audit_record(actor=actor, action="plan.reject", obj=plan, before={"status": AllocationPlan.Status.SUBMITTED},
+                     after={"status": AllocationPlan.Status.REJECTED, "reason": reason})
+    plan.refresh_from_db()
+    return plan
+
+
+def _check_checker(plan: AllocationPlan, actor: Any) -> None:
+    if actor.pk in {plan.created_by_id, plan.submitted_by_id}:
+        raise SameRegulator()
+    _require_plan_in_scope(plan, actor)
+
+
+def _require_plan_in_scope(plan: AllocationPlan, actor: Any) -> None:
+    outside = plan.lines.exclude(organization__in=organizations_visible_to(actor)).exists()
+    if outside:
+        raise PermissionDenied("The plan has units outside your province.")
