@@ -57,10 +57,11 @@ class AllocationLineInline(admin.TabularInline):
 
 
 class ImportForm(forms.Form):
+    kind = forms.ChoiceField(choices=AllocationPlan.Kind.choices, initial=AllocationPlan.Kind.PRE_ALLOCATION)
     period = forms.ModelChoiceField(queryset=CompliancePeriod.objects.all())
     vintage = forms.ModelChoiceField(queryset=Asset.objects.filter(kind=Asset.Kind.ALLOWANCE))
     issue_percent = forms.DecimalField(initial=Decimal("70"), min_value=Decimal("0.01"), max_value=Decimal("100"),
-                                       help_text="Share of the computed allocation issued by this plan (pre-allocation: 70)")
+                                       help_text="Pre-allocation: the share of the computed allocation issued now (a true-up always settles on 100)")
     file = forms.FileField(required=False, help_text="CSV or XLSX: uscc,unit_category,electricity_mwh,heat_gj,correction_factor")
     upload = forms.CharField(required=False, widget=forms.HiddenInput)
 
@@ -70,8 +71,10 @@ UPLOADS = Path(settings.BASE_DIR) / "var" / "uploads"
 
 @admin.register(AllocationPlan)
 class AllocationPlanAdmin(ReadOnlyAdmin):
-    list_display = ["id", "period", "vintage", "status", "units", "total_computed", "total_issue", "created_by", "submitted_by", "decided_by"]
-    list_filter = ["period", "status", "lines__organization__province"]
+    list_display = ["id", "period", "kind", "vintage", "status", "units", "total_computed", "total_issue", "total_clawback",
+                    "created_by", "submitted_by", "decided_by"]
+    list_filter = ["period", "kind", "status", "lines__organization__province"]
+    readonly_fields = ["audit_trail"]
     list_select_related = ["period", "vintage", "created_by", "submitted_by", "decided_by"]
     inlines = [AllocationLineInline]
     actions = ["submit_plans", "approve_plans", "reject_plans"]
@@ -83,6 +86,18 @@ class AllocationPlanAdmin(ReadOnlyAdmin):
         # A provincial regulator sees the plans all of whose units are in its province.
         outside = Organization.objects.exclude(pk__in=organizations_visible_to(request.user))
         return queryset.exclude(lines__organization__in=outside)
+
+    @admin.display(description="History (audit trail)")
+    def audit_trail(self, plan: AllocationPlan) -> str:
+        from django.utils.html import format_html_join
+
+        from core.models import AuditEvent
+
+        events = AuditEvent.objects.filter(object_type="allocation.allocationplan", object_id=str(plan.pk)).order_by("id")
+        return format_html_join(
+            "", "<div>{} &middot; {} &middot; {}</div>",
+            ((f"{e.created_at:%Y-%m-%d %H:%M:%S}", e.actor_label, e.action) for e in events),
+        ) or "—"
 
     @admin.display(description="Units")
     def units(self, plan: AllocationPlan) -> int:
@@ -118,7 +133,8 @@ class AllocationPlanAdmin(ReadOnlyAdmin):
                     with stored.open("rb") as stream:
                         plan = services.allocation_import(period=data["period"], vintage=data["vintage"], stream=stream,
                                                           filename=request.POST.get("source_name", stored.name),
-                                                          actor=request.user, issue_percent=data["issue_percent"])
+                                                          actor=request.user, issue_percent=data["issue_percent"],
+                                                          kind=data["kind"])
                     stored.unlink(missing_ok=True)
                     self.message_user(request, f"Plan {plan.pk} saved as a draft: {plan.lines.count()} units, "
                                                f"{plan.total_issue:,} t to issue. Submit it for approval when ready.",
@@ -126,8 +142,11 @@ class AllocationPlanAdmin(ReadOnlyAdmin):
                     return redirect("admin:allocation_allocationplan_change", plan.pk)
                 with stored.open("rb") as stream:
                     rows = read_rows(stream, stored.name)
-                preview = services.allocation_preview(period=data["period"], rows=rows, issue_percent=data["issue_percent"],
-                                                      actor=request.user)
+                true_up = data["kind"] == AllocationPlan.Kind.TRUE_UP
+                preview = services.allocation_preview(
+                    period=data["period"], rows=rows, issue_percent=Decimal(100) if true_up else data["issue_percent"],
+                    actor=request.user, kind=data["kind"], vintage=data["vintage"],
+                )
             except services.ImportRefused as refused:
                 context["refused"] = refused.errors
                 return TemplateResponse(request, "admin/allocation/import.html", context)
@@ -137,7 +156,7 @@ class AllocationPlanAdmin(ReadOnlyAdmin):
             errors_by_row: dict[int, list[str]] = {}
             for error in preview.errors:
                 errors_by_row.setdefault(error.row, []).append(f"{error.field}: {error.message}")
-            context.update(preview=preview, upload=upload, errors_by_row=errors_by_row,
+            context.update(preview=preview, upload=upload, errors_by_row=errors_by_row, true_up=true_up,
                            source_name=context.get("source_name") or request.POST.get("source_name", ""))
         return TemplateResponse(request, "admin/allocation/import.html", context)
 

@@ -66,6 +66,10 @@ class Benchmark(models.Model):
 
 
 class AllocationPlan(models.Model):
+    class Kind(models.TextChoices):
+        PRE_ALLOCATION = "pre_allocation", "Pre-allocation (a share of the estimate)"
+        TRUE_UP = "true_up", "True-up to the final allocation (top-up or claw-back)"
+
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         SUBMITTED = "submitted", "Submitted for approval"
@@ -73,6 +77,7 @@ class AllocationPlan(models.Model):
         REJECTED = "rejected", "Rejected"
 
     period = models.ForeignKey(CompliancePeriod, on_delete=models.PROTECT, related_name="plans")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PRE_ALLOCATION)
     vintage = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
     issue_percent = models.DecimalField(
         max_digits=5, decimal_places=2, default=Decimal("70.00"), help_text="Share of the computed allocation issued now"
@@ -86,6 +91,7 @@ class AllocationPlan(models.Model):
     decision_reason = models.CharField(max_length=500, blank=True)
     total_computed = models.BigIntegerField(default=0)
     total_issue = models.BigIntegerField(default=0)
+    total_clawback = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -104,7 +110,8 @@ class AllocationLine(models.Model):
     heat_gj = models.DecimalField(max_digits=16, decimal_places=3)
     correction_factor = models.DecimalField(max_digits=6, decimal_places=4, default=Decimal("1"))
     computed_allocation = models.BigIntegerField(help_text="Whole tonnes, by the benchmark formula")
-    issue_amount = models.BigIntegerField(help_text="What this plan issues: the issue share of the computed allocation")
+    issue_amount = models.BigIntegerField(help_text="What this plan issues to the unit")
+    clawback_amount = models.BigIntegerField(default=0, help_text="What a true-up takes back from the unit")
 
     class Meta:
         ordering = ["plan", "organization__name"]
@@ -112,7 +119,7 @@ class AllocationLine(models.Model):
             models.UniqueConstraint(fields=["plan", "organization"], name="allocation_line_once_per_unit"),
             models.CheckConstraint(
                 condition=Q(electricity_mwh__gte=0) & Q(heat_gj__gte=0) & Q(correction_factor__gt=0)
-                & Q(computed_allocation__gte=0) & Q(issue_amount__gte=0),
+                & Q(computed_allocation__gte=0) & Q(issue_amount__gte=0) & Q(clawback_amount__gte=0),
                 name="allocation_line_not_negative",
             ),
         ]

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import Organization
@@ -25,7 +26,7 @@ from allocation.models import AllocationLine, AllocationPlan, Benchmark, Complia
 from core.audit import audit_record
 from core.errors import AlreadyExists, DomainError, InvalidInput, PermissionDenied
 from registry.models import Account, Asset
-from registry.services import allowances_issue_and_allocate
+from registry.services import allowances_clawback, allowances_issue_and_allocate
 
 
 class ImportRefused(DomainError):
@@ -105,7 +106,9 @@ class PreviewLine:
     heat_gj: Decimal | None
     correction_factor: Decimal | None
     computed_allocation: int | None = None
+    issued_before: int = 0  # true-up: what earlier issued plans of the period gave the unit
     issue_amount: int | None = None
+    clawback_amount: int = 0
 
 
 @dataclass
@@ -125,6 +128,21 @@ class ImportPreview:
     def total_issue(self) -> int:
         return sum(line.issue_amount or 0 for line in self.lines)
 
+    @property
+    def total_clawback(self) -> int:
+        return sum(line.clawback_amount for line in self.lines)
+
+
+def issued_to_date(period: CompliancePeriod, vintage: Asset, organization_ids: set[int]) -> dict[int, int]:
+    """Net tonnes the issued plans of a period have given each unit (issued less clawed back)."""
+    rows = (
+        AllocationLine.objects.filter(plan__period=period, plan__vintage=vintage, plan__status=AllocationPlan.Status.ISSUED,
+                                      organization_id__in=organization_ids)
+        .values("organization_id")
+        .annotate(issued=Sum("issue_amount"), clawed=Sum("clawback_amount"))
+    )
+    return {row["organization_id"]: row["issued"] - row["clawed"] for row in rows}
+
 
 def _decimal(raw: str, field_name: str, row: int, errors: list[RowError], *, default: Decimal | None = None) -> Decimal | None:
     if raw == "" and default is not None:
@@ -140,8 +158,15 @@ def _decimal(raw: str, field_name: str, row: int, errors: list[RowError], *, def
     return value
 
 
-def allocation_preview(*, period: CompliancePeriod, rows: list[RawRow], issue_percent: Decimal, actor: Any) -> ImportPreview:
-    """Every row's computed figures and every row's error, without saving anything."""
+def allocation_preview(
+    *, period: CompliancePeriod, rows: list[RawRow], issue_percent: Decimal, actor: Any,
+    kind: str = AllocationPlan.Kind.PRE_ALLOCATION, vintage: Asset | None = None,
+) -> ImportPreview:
+    """Every row's computed figures and every row's error, without saving anything.
+
+    A pre-allocation issues `issue_percent` of each computed allocation. A true-up computes the final
+    allocation (from verified output) and issues the difference to what the period's issued plans
+    already gave the unit, or claws back the excess."""
     preview = ImportPreview()
     benchmarks = {b.unit_category: b for b in period.benchmarks.all()}
     usccs = {row.values.get("uscc", "").upper() for row in rows}
@@ -186,37 +211,54 @@ def allocation_preview(*, period: CompliancePeriod, rows: list[RawRow], issue_pe
             line.issue_amount = issue_share(line.computed_allocation, issue_percent)
         preview.lines.append(line)
         preview.errors.extend(errors)
+    if kind == AllocationPlan.Kind.TRUE_UP:
+        if vintage is None:
+            raise InvalidInput("A true-up needs the vintage it corrects.", field="vintage")
+        before = issued_to_date(period, vintage, {line.organization.pk for line in preview.lines if line.organization})
+        for line in preview.lines:
+            if line.computed_allocation is None or line.organization is None:
+                continue
+            line.issued_before = before.get(line.organization.pk, 0)
+            difference = line.computed_allocation - line.issued_before
+            line.issue_amount, line.clawback_amount = max(difference, 0), max(-difference, 0)
     return preview
 
 
 def allocation_import(
     *, period: CompliancePeriod, vintage: Asset, stream: IO[bytes], filename: str, actor: Any,
-    issue_percent: Decimal = Decimal("70"),
+    issue_percent: Decimal = Decimal("70"), kind: str = AllocationPlan.Kind.PRE_ALLOCATION,
 ) -> AllocationPlan:
     """Saves a draft plan from a file: all rows or none (ImportRefused lists every row's error)."""
     _require(actor, "allocation.add_allocationplan")
+    if kind not in AllocationPlan.Kind.values:
+        raise InvalidInput(f"Unknown plan kind {kind!r}.", field="kind")
+    if kind == AllocationPlan.Kind.TRUE_UP:
+        issue_percent = Decimal(100)  # a true-up settles on the whole final allocation
     if not period.vintages.filter(pk=vintage.pk).exists():
         raise InvalidInput(f"Period {period} does not allocate {vintage}.", field="vintage")
     if not Decimal(0) < issue_percent <= Decimal(100):
         raise InvalidInput("The issue share must be above 0 and at most 100 %.", field="issue_percent")
-    preview = allocation_preview(period=period, rows=read_rows(stream, filename), issue_percent=issue_percent, actor=actor)
+    preview = allocation_preview(period=period, rows=read_rows(stream, filename), issue_percent=issue_percent,
+                                 actor=actor, kind=kind, vintage=vintage)
     if not preview.ok:
         raise ImportRefused(preview.errors)
     with transaction.atomic():
         plan = AllocationPlan.objects.create(
-            period=period, vintage=vintage, issue_percent=issue_percent, source_name=filename[:200], created_by=actor,
-            total_computed=preview.total_computed, total_issue=preview.total_issue,
+            period=period, kind=kind, vintage=vintage, issue_percent=issue_percent, source_name=filename[:200],
+            created_by=actor, total_computed=preview.total_computed, total_issue=preview.total_issue,
+            total_clawback=preview.total_clawback,
         )
         AllocationLine.objects.bulk_create(
             [AllocationLine(plan=plan, organization=line.organization, unit_category=line.unit_category,
                             electricity_mwh=line.electricity_mwh, heat_gj=line.heat_gj, correction_factor=line.correction_factor,
-                            computed_allocation=line.computed_allocation, issue_amount=line.issue_amount)
+                            computed_allocation=line.computed_allocation, issue_amount=line.issue_amount,
+                            clawback_amount=line.clawback_amount)
              for line in preview.lines],
             batch_size=2000,
         )
         audit_record(actor=actor, action="plan.import", obj=plan,
-                     after={"file": filename, "units": len(preview.lines), "total_computed": plan.total_computed,
-                            "total_issue": plan.total_issue})
+                     after={"file": filename, "kind": kind, "units": len(preview.lines), "total_computed": plan.total_computed,
+                            "total_issue": plan.total_issue, "total_clawback": plan.total_clawback})
     return plan
 
 
@@ -249,21 +291,27 @@ def plan_approve(*, plan: AllocationPlan, actor: Any, reason: str = "") -> Alloc
         if not _transition(plan, from_status=AllocationPlan.Status.SUBMITTED, status=AllocationPlan.Status.ISSUED,
                            decided_by=actor, decided_at=timezone.now(), decision_reason=reason.strip()):
             raise PlanNotInState(f"Plan {plan.pk} is not awaiting approval.")
-        lines = list(plan.lines.filter(issue_amount__gt=0).values_list("organization_id", "issue_amount"))
+        lines = list(plan.lines.values_list("organization_id", "issue_amount", "clawback_amount"))
         holdings = dict(
-            Account.objects.filter(organization_id__in=[org for org, _ in lines], kind=Account.Kind.HOLDING)
+            Account.objects.filter(organization_id__in=[org for org, _, _ in lines], kind=Account.Kind.HOLDING)
             .values_list("organization_id", "pk")
         )
-        missing = [org for org, _ in lines if org not in holdings]
+        missing = [org for org, _, _ in lines if org not in holdings]
         if missing:
             raise InvalidInput(f"{len(missing)} unit(s) have no registry holding account.", field="plan")
         accounts = Account.objects.in_bulk(list(holdings.values()))
-        allowances_issue_and_allocate(
-            asset=plan.vintage, allocations=[(accounts[holdings[org]], amount) for org, amount in lines], actor=actor,
-            reference=f"plan:{plan.pk}", memo=f"Allocation plan {plan.pk}, period {plan.period}",
-        )
+        reference, memo = f"plan:{plan.pk}", f"Allocation plan {plan.pk}, period {plan.period}"
+        issues = [(accounts[holdings[org]], amount) for org, amount, _ in lines if amount]
+        clawbacks = [(accounts[holdings[org]], amount) for org, _, amount in lines if amount]
+        if issues:
+            allowances_issue_and_allocate(asset=plan.vintage, allocations=issues, actor=actor, reference=reference, memo=memo)
+        if clawbacks:
+            # All or none: a unit that no longer holds enough stops the whole approval (InsufficientBalance
+            # names it); the regulators then freeze, or deduct the rest at the next allocation.
+            allowances_clawback(asset=plan.vintage, clawbacks=clawbacks, actor=actor, reference=reference, memo=memo)
         audit_record(actor=actor, action="plan.approve", obj=plan, before={"status": AllocationPlan.Status.SUBMITTED},
-                     after={"status": AllocationPlan.Status.ISSUED, "total_issue": plan.total_issue, "reason": reason})
+                     after={"status": AllocationPlan.Status.ISSUED, "total_issue": plan.total_issue,
+                            "total_clawback": plan.total_clawback, "reason": reason})
     plan.refresh_from_db()
     return plan
 

@@ -446,6 +446,28 @@ def allowances_issue_and_allocate(
     return transfers
 
 
+def allowances_clawback(
+    *, asset: Asset, clawbacks: list[tuple[Account, int]], actor: Any, reference: str, memo: str = ""
+) -> list[Transfer]:
+    """Takes allowances back from units' available holdings into the national issuance account (a
+    true-up below what was pre-allocated), in one posting, all or none."""
+    _require_permission(actor, "registry.issue_allowances")
+    national = system_account(Account.Kind.NATIONAL_ISSUANCE)
+    movements = [
+        Movement(kind=Transfer.Kind.CLAWBACK, asset=asset, amount=amount, source=account, source_bucket=Bucket.AVAILABLE,
+                 destination=national, destination_bucket=Bucket.AVAILABLE, reference=reference, memo=memo)
+        for account, amount in clawbacks if amount
+    ]
+    if not movements:
+        raise InvalidInput("Nothing to claw back.", field="clawbacks")
+    with transaction.atomic():
+        transfers = ledger_post(movements, actor=actor)
+        audit_record(actor=actor, action="registry.clawback", object_type="registry.asset", object_id=asset.pk,
+                     after={"asset": asset.code, "total": sum(m.amount for m in movements), "units": len(movements),
+                            "reference": reference})
+    return transfers
+
+
 def transfer_create(
     *,
     source: Account,

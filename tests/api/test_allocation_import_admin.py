@@ -27,7 +27,7 @@ def regulator_client(client, national_regulator):
 
 def upload(client, period, text, name="plan.csv"):
     return client.post(reverse(URL), {
-        "period": period.pk, "vintage": Asset.objects.get(code="CEA21").pk, "issue_percent": "70",
+        "kind": "pre_allocation", "period": period.pk, "vintage": Asset.objects.get(code="CEA21").pk, "issue_percent": "70",
         "file": SimpleUploadedFile(name, text.encode()),
     })
 
@@ -45,7 +45,7 @@ def test_the_preview_shows_every_rows_figures_and_saves_nothing(regulator_client
 
     upload_token = page.context["upload"]
     saved = regulator_client.post(reverse(URL), {
-        "period": period.pk, "vintage": Asset.objects.get(code="CEA21").pk, "issue_percent": "70",
+        "kind": "pre_allocation", "period": period.pk, "vintage": Asset.objects.get(code="CEA21").pk, "issue_percent": "70",
         "upload": upload_token, "source_name": "plan.csv", "confirm": "yes",
     })
     plan = AllocationPlan.objects.get()

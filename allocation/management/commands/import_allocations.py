@@ -18,10 +18,14 @@ class Command(BaseCommand):
         parser.add_argument("--vintage", help="CEA vintage to issue (default: the period's only or latest vintage)")
         parser.add_argument("--user", required=True, help="The regulator drafting the plan (username)")
         parser.add_argument("--issue-percent", default="70", help="Share of the computed allocation to issue (default 70)")
+        parser.add_argument("--true-up", action="store_true",
+                            help="A true-up: the file holds verified output; issue or claw back the difference to the final allocation")
 
     def handle(self, *args: Any, file: Path, period: str, vintage: str | None, user: str, issue_percent: str,
-               **options: Any) -> None:
+               true_up: bool = False, **options: Any) -> None:
         from decimal import Decimal, InvalidOperation
+
+        from allocation.models import AllocationPlan
 
         compliance_period = CompliancePeriod.objects.filter(code=period).first()
         if compliance_period is None:
@@ -41,8 +45,11 @@ class Command(BaseCommand):
             raise CommandError(f"no file {file}")
         try:
             with file.open("rb") as stream:
-                plan = allocation_import(period=compliance_period, vintage=asset, stream=stream, filename=file.name,
-                                         actor=actor, issue_percent=percent)
+                plan = allocation_import(
+                    period=compliance_period, vintage=asset, stream=stream, filename=file.name, actor=actor,
+                    issue_percent=percent,
+                    kind=AllocationPlan.Kind.TRUE_UP if true_up else AllocationPlan.Kind.PRE_ALLOCATION,
+                )
         except ImportRefused as refused:
             for error in refused.errors:
                 self.stderr.write(f"row {error.row}: {error.field}: {error.message}")
@@ -50,6 +57,6 @@ class Command(BaseCommand):
         except DomainError as error:
             raise CommandError(f"{error.code}: {error.message}") from None
         self.stdout.write(
-            f"plan {plan.pk}: {plan.lines.count()} units, computed {plan.total_computed:,} t, "
-            f"to issue now {plan.total_issue:,} t of {asset.code} ({percent}%); status draft"
+            f"plan {plan.pk} ({plan.get_kind_display()}): {plan.lines.count()} units, computed {plan.total_computed:,} t, "
+            f"to issue {plan.total_issue:,} t and claw back {plan.total_clawback:,} t of {asset.code}; status draft"
         )
