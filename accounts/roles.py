@@ -39,6 +39,7 @@ _READ_ALLOCATION = [
     "allocation.view_benchmark",
     "allocation.view_allocationplan",
     "allocation.view_allocationline",
+    "allocation.view_deduction",
 ]
 
 _READ_MARKET = [

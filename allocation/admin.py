@@ -22,7 +22,7 @@ from accounts.models import Organization
 from accounts.selectors import organizations_visible_to
 from allocation import services
 from allocation.importing import read_rows
-from allocation.models import AllocationLine, AllocationPlan, Benchmark, CompliancePeriod
+from allocation.models import AllocationLine, AllocationPlan, Benchmark, CompliancePeriod, Deduction
 from core.admin import AuditedModelAdmin, ReadOnlyAdmin, action_with_reason
 from core.errors import DomainError
 from registry.models import Asset
@@ -43,7 +43,8 @@ class CompliancePeriodAdmin(AuditedModelAdmin):
 
 class AllocationLineInline(admin.TabularInline):
     model = AllocationLine
-    fields = ["organization", "unit_category", "electricity_mwh", "heat_gj", "correction_factor", "computed_allocation", "issue_amount"]
+    fields = ["organization", "unit_category", "electricity_mwh", "heat_gj", "correction_factor", "computed_allocation",
+              "deduction_amount", "issue_amount", "clawback_amount"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -180,3 +181,14 @@ class AllocationPlanAdmin(ReadOnlyAdmin):
     def reject_plans(self, request: HttpRequest, queryset: QuerySet[AllocationPlan]) -> HttpResponse | None:
         return action_with_reason(self, request, queryset, title="Reject plans",
                                   apply=lambda plan, reason: services.plan_reject(plan=plan, actor=request.user, reason=reason))
+
+
+@admin.register(Deduction)
+class DeductionAdmin(ReadOnlyAdmin):
+    list_display = ["organization", "period", "tonnes", "remaining", "reason", "created_at"]
+    list_filter = ["period", "organization__province"]
+    search_fields = ["organization__name", "organization__uscc"]
+    list_select_related = ["organization", "period"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Deduction]:
+        return super().get_queryset(request).filter(organization__in=organizations_visible_to(request.user))

@@ -112,6 +112,7 @@ class AllocationLine(models.Model):
     computed_allocation = models.BigIntegerField(help_text="Whole tonnes, by the benchmark formula")
     issue_amount = models.BigIntegerField(help_text="What this plan issues to the unit")
     clawback_amount = models.BigIntegerField(default=0, help_text="What a true-up takes back from the unit")
+    deduction_amount = models.BigIntegerField(default=0, help_text="Earlier shortfalls withheld from this plan's issue")
 
     class Meta:
         ordering = ["plan", "organization__name"]
@@ -119,10 +120,35 @@ class AllocationLine(models.Model):
             models.UniqueConstraint(fields=["plan", "organization"], name="allocation_line_once_per_unit"),
             models.CheckConstraint(
                 condition=Q(electricity_mwh__gte=0) & Q(heat_gj__gte=0) & Q(correction_factor__gt=0)
-                & Q(computed_allocation__gte=0) & Q(issue_amount__gte=0) & Q(clawback_amount__gte=0),
+                & Q(computed_allocation__gte=0) & Q(issue_amount__gte=0) & Q(clawback_amount__gte=0)
+                & Q(deduction_amount__gte=0),
                 name="allocation_line_not_negative",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.organization.uscc}: {self.computed_allocation} t"
+
+
+class Deduction(models.Model):
+    """A unit's earlier shortfall, withheld from its allocation of `period` (RULEBOOK.md: equal
+    quantity). Entered by the compliance deadline job (or a regulator); applied, in whole or in part,
+    when a plan of the period that includes the unit is approved, so the plan's maker-checker covers it."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="deductions")
+    period = models.ForeignKey(CompliancePeriod, on_delete=models.PROTECT, related_name="deductions")
+    tonnes = models.BigIntegerField()
+    remaining = models.BigIntegerField(help_text="Not yet withheld by an approved plan")
+    reason = models.CharField(max_length=500)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(tonnes__gt=0) & Q(remaining__gte=0) & Q(remaining__lte=models.F("tonnes")),
+                                   name="deduction_amounts_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization.uscc} {self.period}: {self.remaining} of {self.tonnes} t to withhold"

@@ -22,7 +22,7 @@ from accounts.models import Organization
 from accounts.selectors import organizations_visible_to
 from allocation.formula import DEFAULT_BENCHMARKS, allocation_for, issue_share
 from allocation.importing import RawRow, read_rows
-from allocation.models import AllocationLine, AllocationPlan, Benchmark, CompliancePeriod, UnitCategory
+from allocation.models import AllocationLine, AllocationPlan, Benchmark, CompliancePeriod, Deduction, UnitCategory
 from core.audit import audit_record
 from core.errors import AlreadyExists, DomainError, InvalidInput, PermissionDenied
 from registry.models import Account, Asset
@@ -109,6 +109,7 @@ class PreviewLine:
     issued_before: int = 0  # true-up: what earlier issued plans of the period gave the unit
     issue_amount: int | None = None
     clawback_amount: int = 0
+    deduction_amount: int = 0
 
 
 @dataclass
@@ -134,14 +135,15 @@ class ImportPreview:
 
 
 def issued_to_date(period: CompliancePeriod, vintage: Asset, organization_ids: set[int]) -> dict[int, int]:
-    """Net tonnes the issued plans of a period have given each unit (issued less clawed back)."""
+    """Net tonnes of allocation the issued plans of a period have settled for each unit: issued, or
+    withheld against an earlier shortfall, less clawed back."""
     rows = (
         AllocationLine.objects.filter(plan__period=period, plan__vintage=vintage, plan__status=AllocationPlan.Status.ISSUED,
                                       organization_id__in=organization_ids)
         .values("organization_id")
-        .annotate(issued=Sum("issue_amount"), clawed=Sum("clawback_amount"))
+        .annotate(issued=Sum("issue_amount"), withheld=Sum("deduction_amount"), clawed=Sum("clawback_amount"))
     )
-    return {row["organization_id"]: row["issued"] - row["clawed"] for row in rows}
+    return {row["organization_id"]: row["issued"] + row["withheld"] - row["clawed"] for row in rows}
 
 
 def _decimal(raw: str, field_name: str, row: int, errors: list[RowError], *, default: Decimal | None = None) -> Decimal | None:
@@ -221,7 +223,52 @@ def allocation_preview(
             line.issued_before = before.get(line.organization.pk, 0)
             difference = line.computed_allocation - line.issued_before
             line.issue_amount, line.clawback_amount = max(difference, 0), max(-difference, 0)
+    pending = pending_deductions(period, {line.organization.pk for line in preview.lines if line.organization})
+    for line in preview.lines:
+        if line.issue_amount and line.organization and pending.get(line.organization.pk):
+            line.deduction_amount = min(pending[line.organization.pk], line.issue_amount)
+            line.issue_amount -= line.deduction_amount
     return preview
+
+
+def pending_deductions(period: CompliancePeriod, organization_ids: set[int]) -> dict[int, int]:
+    rows = (
+        Deduction.objects.filter(period=period, organization_id__in=organization_ids, remaining__gt=0)
+        .values("organization_id").annotate(total=Sum("remaining"))
+    )
+    return {row["organization_id"]: row["total"] for row in rows}
+
+
+def deduction_enter(*, organization: Organization, period: CompliancePeriod, tonnes: int, reason: str, actor: Any) -> Deduction:
+    """Records a shortfall to withhold from the unit's allocation of `period` (applied by the next
+    approved plan of that period, whose maker-checker covers it)."""
+    if actor is not None:  # the compliance job enters them as the system
+        _require(actor, "allocation.add_allocationplan")
+    if isinstance(tonnes, bool) or not isinstance(tonnes, int) or tonnes <= 0:
+        raise InvalidInput("The deduction must be a positive whole number of tonnes.", field="tonnes")
+    if not (reason or "").strip():
+        raise InvalidInput("Give the reason (the shortfall it carries).", field="reason")
+    with transaction.atomic():
+        deduction = Deduction.objects.create(organization=organization, period=period, tonnes=tonnes, remaining=tonnes,
+                                             reason=reason.strip(), created_by=actor)
+        audit_record(actor=actor, action="deduction.enter", obj=deduction,
+                     after={"uscc": organization.uscc, "period": period.code, "tonnes": tonnes, "reason": reason})
+    return deduction
+
+
+def _deductions_apply(plan: AllocationPlan) -> None:
+    """Consumes the deductions a plan's lines withheld, oldest first (under row locks)."""
+    for organization_id, withheld in plan.lines.filter(deduction_amount__gt=0).values_list("organization_id", "deduction_amount"):
+        for deduction in Deduction.objects.select_for_update().filter(
+            period=plan.period, organization_id=organization_id, remaining__gt=0
+        ).order_by("id"):
+            if not withheld:
+                break
+            take = min(withheld, deduction.remaining)
+            Deduction.objects.filter(pk=deduction.pk).update(remaining=deduction.remaining - take)
+            withheld -= take
+        if withheld:
+            raise PlanNotInState("A deduction the plan withholds was applied elsewhere meanwhile; import the plan again.")
 
 
 def allocation_import(
@@ -252,7 +299,7 @@ def allocation_import(
             [AllocationLine(plan=plan, organization=line.organization, unit_category=line.unit_category,
                             electricity_mwh=line.electricity_mwh, heat_gj=line.heat_gj, correction_factor=line.correction_factor,
                             computed_allocation=line.computed_allocation, issue_amount=line.issue_amount,
-                            clawback_amount=line.clawback_amount)
+                            clawback_amount=line.clawback_amount, deduction_amount=line.deduction_amount)
              for line in preview.lines],
             batch_size=2000,
         )
@@ -300,6 +347,7 @@ def plan_approve(*, plan: AllocationPlan, actor: Any, reason: str = "") -> Alloc
         if missing:
             raise InvalidInput(f"{len(missing)} unit(s) have no registry holding account.", field="plan")
         accounts = Account.objects.in_bulk(list(holdings.values()))
+        _deductions_apply(plan)
         reference, memo = f"plan:{plan.pk}", f"Allocation plan {plan.pk}, period {plan.period}"
         issues = [(accounts[holdings[org]], amount) for org, amount, _ in lines if amount]
         clawbacks = [(accounts[holdings[org]], amount) for org, _, amount in lines if amount]
