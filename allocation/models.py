@@ -113,6 +113,7 @@ class AllocationLine(models.Model):
     issue_amount = models.BigIntegerField(help_text="What this plan issues to the unit")
     clawback_amount = models.BigIntegerField(default=0, help_text="What a true-up takes back from the unit")
     deduction_amount = models.BigIntegerField(default=0, help_text="Earlier shortfalls withheld from this plan's issue")
+    issued_before = models.BigIntegerField(default=0, help_text="True-up: what earlier plans had settled when it was drafted")
 
     class Meta:
         ordering = ["plan", "organization__name"]

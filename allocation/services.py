@@ -134,19 +134,25 @@ class ImportPreview:
         return sum(line.clawback_amount for line in self.lines)
 
 
-def issued_to_date(period: CompliancePeriod, vintage: Asset, organization_ids: set[int]) -> dict[int, int]:
+def issued_to_date(
+    period: CompliancePeriod, vintage: Asset, organization_ids: set[int], *, excluding: AllocationPlan | None = None
+) -> dict[int, int]:
     """Net tonnes of allocation the issued plans of a period have settled for each unit: issued, or
     withheld against an earlier shortfall, less clawed back."""
     rows = (
         AllocationLine.objects.filter(plan__period=period, plan__vintage=vintage, plan__status=AllocationPlan.Status.ISSUED,
                                       organization_id__in=organization_ids)
+        .exclude(plan=excluding)
         .values("organization_id")
         .annotate(issued=Sum("issue_amount"), withheld=Sum("deduction_amount"), clawed=Sum("clawback_amount"))
     )
     return {row["organization_id"]: row["issued"] + row["withheld"] - row["clawed"] for row in rows}
 
 
-def _decimal(raw: str, field_name: str, row: int, errors: list[RowError], *, default: Decimal | None = None) -> Decimal | None:
+def _decimal(
+    raw: str, field_name: str, row: int, errors: list[RowError], *, places: int, default: Decimal | None = None
+) -> Decimal | None:
+    """A number that fits its column exactly: at most `places` decimals, below 10^13."""
     if raw == "" and default is not None:
         return default
     try:
@@ -156,6 +162,12 @@ def _decimal(raw: str, field_name: str, row: int, errors: list[RowError], *, def
         return None
     if not value.is_finite():
         errors.append(RowError(row, field_name, f"{raw!r} is not a number"))
+        return None
+    if value != value.quantize(Decimal(1).scaleb(-places)):
+        errors.append(RowError(row, field_name, f"{raw!r} has more than {places} decimals"))
+        return None
+    if abs(value) >= Decimal(10) ** 13:
+        errors.append(RowError(row, field_name, f"{raw!r} is too large"))
         return None
     return value
 
@@ -174,6 +186,15 @@ def allocation_preview(
     usccs = {row.values.get("uscc", "").upper() for row in rows}
     organizations = {o.uscc: o for o in Organization.objects.filter(uscc__in=usccs)}
     in_scope = set(organizations_visible_to(actor).filter(uscc__in=usccs).values_list("uscc", flat=True)) if actor else set(organizations)
+    pre_allocated: dict[int, int] = {}
+    if kind == AllocationPlan.Kind.PRE_ALLOCATION:
+        pre_allocated = dict(
+            AllocationLine.objects.filter(
+                plan__period=period, plan__kind=AllocationPlan.Kind.PRE_ALLOCATION,
+                plan__status__in=[AllocationPlan.Status.DRAFT, AllocationPlan.Status.SUBMITTED, AllocationPlan.Status.ISSUED],
+                organization__uscc__in=usccs,
+            ).values_list("organization_id", "plan_id")
+        )
     seen: dict[str, int] = {}
     for row in rows:
         errors: list[RowError] = []
@@ -187,6 +208,11 @@ def allocation_preview(
             errors.append(RowError(row.number, "uscc", f"{organization.name} is not a key emitting unit"))
         elif uscc not in in_scope:
             errors.append(RowError(row.number, "uscc", f"{organization.name} is outside your province"))
+        elif organization.status != Organization.Status.ACTIVE:
+            errors.append(RowError(row.number, "uscc", f"{organization.name} is {organization.status}, not active"))
+        elif organization.pk in pre_allocated:
+            errors.append(RowError(row.number, "uscc", f"{organization.name} already has a pre-allocation for "
+                                                       f"{period}: plan {pre_allocated[organization.pk]}"))
         if uscc and uscc in seen:
             errors.append(RowError(row.number, "uscc", f"duplicate unit: also on row {seen[uscc]}"))
         seen.setdefault(uscc, row.number)
@@ -195,9 +221,10 @@ def allocation_preview(
             errors.append(RowError(row.number, "unit_category", f"unknown category {category!r}; use {', '.join(UnitCategory.values)}"))
         elif category not in benchmarks:
             errors.append(RowError(row.number, "unit_category", f"period {period} has no benchmark for {category}"))
-        electricity = _decimal(row.values.get("electricity_mwh", ""), "electricity_mwh", row.number, errors)
-        heat = _decimal(row.values.get("heat_gj", ""), "heat_gj", row.number, errors)
-        factor = _decimal(row.values.get("correction_factor", ""), "correction_factor", row.number, errors, default=Decimal(1))
+        electricity = _decimal(row.values.get("electricity_mwh", ""), "electricity_mwh", row.number, errors, places=3)
+        heat = _decimal(row.values.get("heat_gj", ""), "heat_gj", row.number, errors, places=3)
+        factor = _decimal(row.values.get("correction_factor", ""), "correction_factor", row.number, errors, places=4,
+                          default=Decimal(1))
         for name, value in (("electricity_mwh", electricity), ("heat_gj", heat)):
             if value is not None and value < 0:
                 errors.append(RowError(row.number, name, "must not be negative"))
@@ -283,8 +310,8 @@ def allocation_import(
         issue_percent = Decimal(100)  # a true-up settles on the whole final allocation
     if not period.vintages.filter(pk=vintage.pk).exists():
         raise InvalidInput(f"Period {period} does not allocate {vintage}.", field="vintage")
-    if not Decimal(0) < issue_percent <= Decimal(100):
-        raise InvalidInput("The issue share must be above 0 and at most 100 %.", field="issue_percent")
+    if not Decimal(0) < issue_percent <= Decimal(100) or issue_percent != issue_percent.quantize(Decimal("0.01")):
+        raise InvalidInput("The issue share must be above 0 and at most 100 %, with at most two decimals.", field="issue_percent")
     preview = allocation_preview(period=period, rows=read_rows(stream, filename), issue_percent=issue_percent,
                                  actor=actor, kind=kind, vintage=vintage)
     if not preview.ok:
@@ -299,7 +326,8 @@ def allocation_import(
             [AllocationLine(plan=plan, organization=line.organization, unit_category=line.unit_category,
                             electricity_mwh=line.electricity_mwh, heat_gj=line.heat_gj, correction_factor=line.correction_factor,
                             computed_allocation=line.computed_allocation, issue_amount=line.issue_amount,
-                            clawback_amount=line.clawback_amount, deduction_amount=line.deduction_amount)
+                            clawback_amount=line.clawback_amount, deduction_amount=line.deduction_amount,
+                            issued_before=line.issued_before)
              for line in preview.lines],
             batch_size=2000,
         )
@@ -312,9 +340,18 @@ def allocation_import(
 # --- maker-checker ---
 
 
-def _transition(plan: AllocationPlan, *, from_status: str, **changes: Any) -> bool:
-    """A conditional update: True for the one caller that moved the plan on (races lose cleanly)."""
-    return AllocationPlan.objects.filter(pk=plan.pk, status=from_status).update(**changes) == 1
+def _transition(plan: AllocationPlan, *, from_status: str, checker: Any = None, **changes: Any) -> bool:
+    """A conditional update: True for the one caller that moved the plan on (races lose cleanly).
+    With a checker, the row itself must say someone else drafted and submitted it (not the caller's
+    possibly stale copy of the plan)."""
+    rows = AllocationPlan.objects.filter(pk=plan.pk, status=from_status)
+    if checker is not None:
+        rows = rows.exclude(created_by=checker).exclude(submitted_by=checker)
+    if rows.update(**changes) == 1:
+        return True
+    if checker is not None and AllocationPlan.objects.filter(pk=plan.pk, status=from_status).exists():
+        raise SameRegulator()
+    return False
 
 
 def plan_submit(*, plan: AllocationPlan, actor: Any) -> AllocationPlan:
@@ -335,7 +372,7 @@ def plan_approve(*, plan: AllocationPlan, actor: Any, reason: str = "") -> Alloc
     _require(actor, "allocation.approve_allocationplan")
     _check_checker(plan, actor)
     with transaction.atomic():
-        if not _transition(plan, from_status=AllocationPlan.Status.SUBMITTED, status=AllocationPlan.Status.ISSUED,
+        if not _transition(plan, from_status=AllocationPlan.Status.SUBMITTED, checker=actor, status=AllocationPlan.Status.ISSUED,
                            decided_by=actor, decided_at=timezone.now(), decision_reason=reason.strip()):
             raise PlanNotInState(f"Plan {plan.pk} is not awaiting approval.")
         lines = list(plan.lines.values_list("organization_id", "issue_amount", "clawback_amount"))
@@ -347,6 +384,8 @@ def plan_approve(*, plan: AllocationPlan, actor: Any, reason: str = "") -> Alloc
         if missing:
             raise InvalidInput(f"{len(missing)} unit(s) have no registry holding account.", field="plan")
         accounts = Account.objects.in_bulk(list(holdings.values()))
+        if plan.kind == AllocationPlan.Kind.TRUE_UP:
+            _check_true_up_still_current(plan)
         _deductions_apply(plan)
         reference, memo = f"plan:{plan.pk}", f"Allocation plan {plan.pk}, period {plan.period}"
         issues = [(accounts[holdings[org]], amount) for org, amount, _ in lines if amount]
@@ -364,6 +403,17 @@ def plan_approve(*, plan: AllocationPlan, actor: Any, reason: str = "") -> Alloc
     return plan
 
 
+def _check_true_up_still_current(plan: AllocationPlan) -> None:
+    """A true-up's differences were worked out against what had been settled when it was drafted;
+    if another plan of the period has been approved since, they are stale."""
+    lines = list(plan.lines.values_list("organization_id", "issued_before"))
+    now = issued_to_date(plan.period, plan.vintage, {org for org, _ in lines}, excluding=plan)
+    if any(now.get(org, 0) != before for org, before in lines):
+        raise PlanNotInState(
+            f"Another plan of {plan.period} was approved after true-up plan {plan.pk} was drafted; import it again."
+        )
+
+
 def plan_reject(*, plan: AllocationPlan, actor: Any, reason: str) -> AllocationPlan:
     _require(actor, "allocation.approve_allocationplan")
     _check_checker(plan, actor)
@@ -371,7 +421,7 @@ def plan_reject(*, plan: AllocationPlan, actor: Any, reason: str) -> AllocationP
     if not reason:
         raise InvalidInput("Give the reason for the rejection.", field="reason")
     with transaction.atomic():
-        if not _transition(plan, from_status=AllocationPlan.Status.SUBMITTED, status=AllocationPlan.Status.REJECTED,
+        if not _transition(plan, from_status=AllocationPlan.Status.SUBMITTED, checker=actor, status=AllocationPlan.Status.REJECTED,
                            decided_by=actor, decided_at=timezone.now(), decision_reason=reason):
             raise PlanNotInState(f"Plan {plan.pk} is not awaiting approval.")
         audit_record(actor=actor, action="plan.reject", obj=plan, before={"status": AllocationPlan.Status.SUBMITTED},
