@@ -302,8 +302,10 @@ def allocation_import(
     *, period: CompliancePeriod, vintage: Asset, stream: IO[bytes], filename: str, actor: Any,
     issue_percent: Decimal = Decimal("70"), kind: str = AllocationPlan.Kind.PRE_ALLOCATION,
 ) -> AllocationPlan:
-    """Saves a draft plan from a file: all rows or none (ImportRefused lists every row's error)."""
-    _require(actor, "allocation.add_allocationplan")
+    """Saves a draft plan from a file: all rows or none (ImportRefused lists every row's error).
+    `actor=None` is the system (an operator's batch import); it is only ever the maker."""
+    if actor is not None:
+        _require(actor, "allocation.add_allocationplan")
     if kind not in AllocationPlan.Kind.values:
         raise InvalidInput(f"Unknown plan kind {kind!r}.", field="kind")
     if kind == AllocationPlan.Kind.TRUE_UP:

@@ -56,7 +56,6 @@ def main() -> None:
 
     from accounts.models import User
     from accounts.roles import Role
-    from allocation.models import CompliancePeriod
     from allocation.services import allocation_import, period_create, plan_approve, plan_submit
     from registry.models import Asset
     from registry.selectors import ledger_verify
@@ -68,8 +67,8 @@ def main() -> None:
         regulators.append(User.objects.get(pk=user.pk))
     maker, checker = regulators
     cea = Asset.objects.get(code="CEA22")
-    period = CompliancePeriod.objects.filter(code="2022").first() or period_create(
-        code="2022", first_year=2022, last_year=2022, vintages=[cea], actor=maker)
+    # A fresh period each run: a unit gets one pre-allocation per period.
+    period = period_create(code=f"B{int(time.time()) % 10**8}", first_year=2022, last_year=2022, vintages=[cea], actor=maker)
     codes = units(options.units)
     rng = random.Random(7)
     categories = ["coal_gt300", "coal_le300", "coal_unconventional", "gas"]

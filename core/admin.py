@@ -27,6 +27,25 @@ class AuditedModelAdmin(admin.ModelAdmin):
         action = f"{obj._meta.model_name}.{'change' if change else 'create'}"
         audit_record(actor=request.user, action=action, obj=obj, before=before, after=_snapshot(obj, fields))
 
+    def save_formset(self, request: HttpRequest, form: ModelForm, formset: Any, change: bool) -> None:
+        """Inline rows (a period's benchmark table ...) are audited one by one like the object itself."""
+        changed = [(inline_form, list(inline_form.changed_data)) for inline_form in formset.forms
+                   if inline_form.has_changed() and inline_form not in formset.deleted_forms]
+        deleted = [(inline_form.instance._meta.model_name, str(inline_form.instance), inline_form.instance.pk)
+                   for inline_form in formset.deleted_forms if inline_form.instance.pk]
+        super().save_formset(request, form, formset, change)
+        for inline_form, fields in changed:
+            obj = inline_form.instance
+            created = not inline_form.initial
+            audit_record(
+                actor=request.user, action=f"{obj._meta.model_name}.{'create' if created else 'change'}", obj=obj,
+                before=None if created else {name: str(inline_form.initial.get(name)) for name in fields},
+                after=_snapshot(obj, fields),
+            )
+        for model_name, text, pk in deleted:
+            audit_record(actor=request.user, action=f"{model_name}.delete", object_type=model_name, object_id=pk,
+                         before={"repr": text})
+
     def delete_model(self, request: HttpRequest, obj: Model) -> None:
         audit_record(actor=request.user, action=f"{obj._meta.model_name}.delete", obj=obj, before={"repr": str(obj)})
         super().delete_model(request, obj)

@@ -167,3 +167,32 @@ def test_the_submit_and_reject_actions_call_the_services(client, shandong_only_p
     assert shandong_only_plan.status == AllocationPlan.Status.REJECTED
     assert shandong_only_plan.decision_reason == "Heat output missing"
     assert not Transfer.objects.filter(reference=f"plan:{shandong_only_plan.pk}").exists()
+
+
+def test_editing_the_benchmark_table_in_the_admin_is_audited(client, staff, period_2021, national_regulator):
+    from core.models import AuditEvent
+
+    client.force_login(national_regulator)
+    url = reverse("admin:allocation_complianceperiod_change", args=[period_2021.pk])
+    page = client.get(url)
+    formset = page.context["inline_admin_formsets"][0].formset
+    data = {
+        "code": period_2021.code, "first_year": 2021, "last_year": 2021, "vintages": [v.pk for v in period_2021.vintages.all()],
+        "emission_report_deadline": "2022-03-31", "verification_deadline": "2022-06-30", "surrender_deadline": "2022-12-31",
+        "status": period_2021.status,
+        f"{formset.prefix}-TOTAL_FORMS": str(len(formset.forms)), f"{formset.prefix}-INITIAL_FORMS": str(len(formset.forms)),
+        f"{formset.prefix}-MIN_NUM_FORMS": "0", f"{formset.prefix}-MAX_NUM_FORMS": "1000",
+    }
+    for index, form in enumerate(formset.forms):
+        benchmark = form.instance
+        electricity = "0.8300" if benchmark.unit_category == "coal_gt300" else str(benchmark.electricity)
+        data.update({
+            f"{formset.prefix}-{index}-id": benchmark.pk, f"{formset.prefix}-{index}-period": period_2021.pk,
+            f"{formset.prefix}-{index}-unit_category": benchmark.unit_category,
+            f"{formset.prefix}-{index}-electricity": electricity, f"{formset.prefix}-{index}-heat": str(benchmark.heat),
+        })
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    event = AuditEvent.objects.get(action="benchmark.change")
+    assert event.actor == national_regulator
+    assert event.before == {"electricity": "0.8218"} and event.after == {"electricity": "0.8300"}

@@ -465,3 +465,14 @@ def test_a_suspended_unit_is_a_row_error(period_2021, cea21, company_a, national
     with pytest.raises(ImportRefused) as refused:
         import_csv(period=period_2021, vintage=cea21, rows=[[company_a.uscc, "gas", "100", "0", "1"]], actor=national_regulator)
     assert "not active" in refused.value.errors[0].message
+
+
+def test_the_command_without_a_user_drafts_the_plan_as_the_system(period_2021, company_a, scratch_dir):
+    from core.models import AuditEvent
+
+    path = scratch_dir / "plan.csv"
+    path.write_bytes(csv_bytes([[company_a.uscc, "gas", "1000", "0", "1"]]))
+    out, _ = run_import_command(path, "--period", "2021")
+    plan = AllocationPlan.objects.get()
+    assert f"plan {plan.pk}" in out and plan.created_by is None
+    assert AuditEvent.objects.get(action="plan.import").actor_label == "system"

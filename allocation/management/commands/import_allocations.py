@@ -16,12 +16,12 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path)
         parser.add_argument("--period", required=True, help="Compliance period code, e.g. 2021")
         parser.add_argument("--vintage", help="CEA vintage to issue (default: the period's only or latest vintage)")
-        parser.add_argument("--user", required=True, help="The regulator drafting the plan (username)")
+        parser.add_argument("--user", help="The regulator drafting the plan (username); default: the system (an operator's batch)")
         parser.add_argument("--issue-percent", default="70", help="Share of the computed allocation to issue (default 70)")
         parser.add_argument("--true-up", action="store_true",
                             help="A true-up: the file holds verified output; issue or claw back the difference to the final allocation")
 
-    def handle(self, *args: Any, file: Path, period: str, vintage: str | None, user: str, issue_percent: str,
+    def handle(self, *args: Any, file: Path, period: str, vintage: str | None, user: str | None, issue_percent: str,
                true_up: bool = False, **options: Any) -> None:
         from decimal import Decimal, InvalidOperation
 
@@ -30,9 +30,11 @@ class Command(BaseCommand):
         compliance_period = CompliancePeriod.objects.filter(code=period).first()
         if compliance_period is None:
             raise CommandError(f"no compliance period {period}")
-        actor = User.objects.filter(username=user).first()
-        if actor is None:
-            raise CommandError(f"no user {user}")
+        actor = None
+        if user is not None:
+            actor = User.objects.filter(username=user).first()
+            if actor is None:
+                raise CommandError(f"no user {user}")
         vintages = compliance_period.vintages.order_by("code")
         asset = vintages.filter(code=vintage).first() if vintage else vintages.last()
         if asset is None:
