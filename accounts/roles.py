@@ -71,6 +71,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "allocation.change_benchmark",
         "allocation.add_allocationplan",
         "allocation.approve_allocationplan",
+        "compliance.add_verifiedemission",
+        "compliance.view_verifiedemission",
+        "compliance.view_surrender",
+        "compliance.view_complianceresult",
     ],
     Role.PROVINCIAL_REGULATOR: _READ_REGISTRY
     + _READ_MARKET
@@ -81,16 +85,20 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "registry.freeze_holdings",
     ]
     + _READ_ALLOCATION
-    + ["allocation.add_allocationplan"],  # proposes for its province; national regulators approve
+    + ["allocation.add_allocationplan"]  # proposes for its province; national regulators approve
+    + ["compliance.add_verifiedemission", "compliance.view_verifiedemission", "compliance.view_surrender",
+       "compliance.view_complianceresult"],
     Role.EXCHANGE_OPERATOR: _READ_REGISTRY
     + _READ_MARKET
     + ["accounts.view_all_organizations", "registry.manage_cash", "trading.operate_market", "trading.halt_market", "trading.add_holiday",
        "trading.change_holiday", "trading.delete_holiday"],
-    Role.AUDITOR: _READ_REGISTRY + _READ_MARKET + _READ_ALLOCATION + ["accounts.view_all_organizations", "accounts.view_user"],
+    Role.AUDITOR: _READ_REGISTRY + _READ_MARKET + _READ_ALLOCATION
+    + ["accounts.view_all_organizations", "accounts.view_user", "compliance.view_verifiedemission",
+       "compliance.view_surrender", "compliance.view_complianceresult"],
     Role.VERIFIER: [],
     # Company staff act only on their own organization's accounts (accounts.selectors).
     Role.COMPANY_TRADER: ["trading.trade"],
-    Role.COMPLIANCE_OFFICER: [],
+    Role.COMPLIANCE_OFFICER: ["compliance.surrender"],
 }
 
 

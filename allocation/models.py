@@ -38,6 +38,12 @@ class CompliancePeriod(models.Model):
     surrender_deadline = models.DateField()
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
 
+    class FineRegime(models.TextChoices):
+        INTERIM_REGULATIONS = "interim_2024", "Interim Regulations (2024): 5-10 x shortfall x average price"
+        MEASURES_2021 = "measures_2021", "2021 Measures: 20,000-30,000 CNY"
+
+    fine_regime = models.CharField(max_length=16, choices=FineRegime.choices, default=FineRegime.INTERIM_REGULATIONS)
+
     class Meta:
         ordering = ["-first_year"]
         constraints = [models.CheckConstraint(condition=Q(last_year__gte=models.F("first_year")), name="period_years_ordered")]

@@ -24,18 +24,9 @@ from allocation.formula import DEFAULT_BENCHMARKS, allocation_for, issue_share
 from allocation.importing import RawRow, read_rows
 from allocation.models import AllocationLine, AllocationPlan, Benchmark, CompliancePeriod, Deduction, UnitCategory
 from core.audit import audit_record
-from core.errors import AlreadyExists, DomainError, InvalidInput, PermissionDenied
+from core.errors import AlreadyExists, DomainError, ImportRefused, InvalidInput, PermissionDenied
 from registry.models import Account, Asset
 from registry.services import allowances_clawback, allowances_issue_and_allocate
-
-
-class ImportRefused(DomainError):
-    code = "import_refused"
-    default_message = "The file has errors; nothing was saved."
-
-    def __init__(self, errors: list[RowError]) -> None:
-        super().__init__(f"{len(errors)} row(s) have errors; nothing was saved.", field="file")
-        self.errors = errors
 
 
 class PlanNotInState(DomainError):

@@ -158,6 +158,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "ledger-verify-hourly": {"task": "registry.tasks.ledger_verify_task", "schedule": 3600.0},
     "settlement-sweep": {"task": "trading.tasks.settlement_sweep_task", "schedule": 10.0},
+    "compliance-deadline": {"task": "compliance.tasks.compliance_deadline_sweep_task", "schedule": crontab(hour=0, minute=30)},
     "end-of-day": {
         "task": "trading.tasks.end_of_day_task",
         "schedule": crontab(hour=15, minute=5, day_of_week="mon-fri"),
@@ -176,6 +177,12 @@ TRADING_POSITION_LIMIT = env_int("TRADING_POSITION_LIMIT", 100_000_000, minimum=
 MATCHER_INLINE = env_bool("MATCHER_INLINE", default=EMBEDDED)
 MATCHER_BATCH_SIZE = env_int("MATCHER_BATCH_SIZE", 500, minimum=1)
 SETTLEMENT_BATCH_SIZE = env_int("SETTLEMENT_BATCH_SIZE", 500, minimum=1)
+
+# Compliance (RULEBOOK.md: Compliance cycle).
+COMPLIANCE_OFFSET_SHARE = env_decimal("COMPLIANCE_OFFSET_SHARE", "0.05")  # CCER cover at most 5 % of the obligation
+COMPLIANCE_SHORTFALL_CAP_SHARE = env_decimal("COMPLIANCE_SHORTFALL_CAP_SHARE", "0.20")  # obligation <= allocation + 20 %
+COMPLIANCE_FINE_MULTIPLE = (env_int("COMPLIANCE_FINE_MULTIPLE_LOW", 5, minimum=0), env_int("COMPLIANCE_FINE_MULTIPLE_HIGH", 10, minimum=0))
+COMPLIANCE_FINE_FIXED = (env_int("COMPLIANCE_FINE_FIXED_LOW", 20_000_00, minimum=0), env_int("COMPLIANCE_FINE_FIXED_HIGH", 30_000_00, minimum=0))  # fen
 
 LOGGING = {
     "version": 1,

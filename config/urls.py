@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("registry.api_urls")),
     path("api/v1/", include("trading.api_urls")),
+    path("api/v1/", include("compliance.api_urls")),
     path("", include("accounts.urls")),
     path("", include("registry.urls")),
 ]

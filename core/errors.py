@@ -95,11 +95,28 @@ class IdempotencyConflict(DomainError):
     default_message = "This key was already used for a different request."
 
 
+class ImportRefused(DomainError):
+    """A file of rows with errors: nothing was saved. `errors` lists every row's error."""
+
+    code = "import_refused"
+    default_message = "The file has errors; nothing was saved."
+
+    def __init__(self, errors: list) -> None:  # type: ignore[type-arg]
+        super().__init__(f"{len(errors)} row(s) have errors; nothing was saved.", field="file")
+        self.errors = errors
+
+
 # --- who may do what ---
 class PermissionDenied(DomainError):
     code = "permission_denied"
     status = 403
     default_message = "You are not allowed to do this."
+
+
+class NotEligible(DomainError):
+    code = "not_eligible"
+    status = 403
+    default_message = "Your role or organization does not allow this."
 
 
 class NotFound(DomainError):

@@ -1,6 +1,7 @@
 """The exchange's refusals, each with the stable code API clients rely on."""
 
 from core.errors import DomainError
+from core.errors import NotEligible as NotEligible  # one code, one class: re-exported for trading
 
 
 class UnknownInstrument(DomainError):
@@ -43,12 +44,6 @@ class InstrumentHalted(DomainError):
     code = "instrument_halted"
     status = 409
     default_message = "Trading in this instrument is halted."
-
-
-class NotEligible(DomainError):
-    code = "not_eligible"
-    status = 403
-    default_message = "You are not eligible to trade."
 
 
 class InsufficientFunds(DomainError):

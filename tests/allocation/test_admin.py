@@ -179,7 +179,7 @@ def test_editing_the_benchmark_table_in_the_admin_is_audited(client, staff, peri
     data = {
         "code": period_2021.code, "first_year": 2021, "last_year": 2021, "vintages": [v.pk for v in period_2021.vintages.all()],
         "emission_report_deadline": "2022-03-31", "verification_deadline": "2022-06-30", "surrender_deadline": "2022-12-31",
-        "status": period_2021.status,
+        "status": period_2021.status, "fine_regime": period_2021.fine_regime,
         f"{formset.prefix}-TOTAL_FORMS": str(len(formset.forms)), f"{formset.prefix}-INITIAL_FORMS": str(len(formset.forms)),
         f"{formset.prefix}-MIN_NUM_FORMS": "0", f"{formset.prefix}-MAX_NUM_FORMS": "1000",
     }

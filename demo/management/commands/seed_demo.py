@@ -140,6 +140,11 @@ class Command(BaseCommand):
                     organization=company, actor=admin,
                 )
                 Token.objects.create(user=trader)
+                officer = user_create(
+                    username=f"officer{index:03d}", password=None, roles=[Role.COMPLIANCE_OFFICER],
+                    organization=company, actor=admin,
+                )
+                Token.objects.create(user=officer)
                 # 0.5 to 5 Mt: the spread of real coal units' annual allocations.
                 tonnes = 500_000 + int(hashlib.sha256(name.encode()).hexdigest(), 16) % 4_500_001
                 allocations.append((company, tonnes))

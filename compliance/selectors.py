@@ -1,0 +1,100 @@
+"""Obligations: what each unit owes for a period, worked out from the allocation, the verified
+emissions and the surrenders (RULEBOOK.md: Allocation (shortfall cap), Compliance cycle)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Sum
+
+from accounts.models import Organization
+from accounts.selectors import organizations_visible_to
+from allocation.models import AllocationLine, AllocationPlan, CompliancePeriod, UnitCategory
+from compliance.models import ComplianceResult, Surrender, VerifiedEmission
+from registry.models import Asset
+
+
+@dataclass
+class Obligation:
+    organization: Organization
+    period: CompliancePeriod
+    allocated: int
+    verified_emissions: int | None
+    obligation: int
+    surrendered_allowances: int
+    surrendered_offsets: int
+    gas: bool
+    status: str = "open"
+
+    @property
+    def surrendered(self) -> int:
+        return self.surrendered_allowances + self.surrendered_offsets
+
+    @property
+    def shortfall(self) -> int:
+        return max(self.obligation - self.surrendered, 0)
+
+    @property
+    def offset_cap(self) -> int:
+        """CCER may cover at most this share of the obligation (whole tonnes, rounded down)."""
+        return int((Decimal(self.obligation) * settings.COMPLIANCE_OFFSET_SHARE).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def obligation_amount(*, allocated: int, verified: int | None, gas: bool) -> int:
+    """The verified emissions, capped at the free allocation plus 20 % of them; a gas unit's at its
+    allocation (it pays nothing for a shortfall). No verified emissions: nothing is known yet."""
+    if verified is None:
+        return 0
+    if gas:
+        return min(verified, allocated)
+    cap = allocated + int((Decimal(verified) * settings.COMPLIANCE_SHORTFALL_CAP_SHARE).to_integral_value(rounding=ROUND_FLOOR))
+    return min(verified, cap)
+
+
+def obligations(period: CompliancePeriod, organization_ids: set[int] | None = None) -> list[Obligation]:
+    """One per unit that was allocated in the period or has verified emissions for it."""
+    lines = AllocationLine.objects.filter(plan__period=period, plan__status=AllocationPlan.Status.ISSUED)
+    verified_rows = VerifiedEmission.objects.filter(period=period)
+    surrenders = Surrender.objects.filter(period=period)
+    if organization_ids is not None:
+        lines = lines.filter(organization_id__in=organization_ids)
+        verified_rows = verified_rows.filter(organization_id__in=organization_ids)
+        surrenders = surrenders.filter(organization_id__in=organization_ids)
+    allocated: dict[int, int] = {}
+    for row in lines.values("organization_id").annotate(
+        issued=Sum("issue_amount"), withheld=Sum("deduction_amount"), clawed=Sum("clawback_amount")
+    ):
+        allocated[row["organization_id"]] = row["issued"] + row["withheld"] - row["clawed"]
+    categories = dict(lines.order_by("plan_id").values_list("organization_id", "unit_category"))
+    verified = dict(verified_rows.values_list("organization_id", "tonnes"))
+    surrendered: dict[tuple[int, str], int] = {}
+    for row in surrenders.values("organization_id", "asset__kind").annotate(total=Sum("quantity")):
+        surrendered[(row["organization_id"], row["asset__kind"])] = row["total"]
+    results = dict(ComplianceResult.objects.filter(period=period).values_list("organization_id", "status"))
+    organization_ids = set(allocated) | set(verified)
+    out = []
+    for organization in Organization.objects.filter(pk__in=organization_ids).order_by("name"):
+        gas = categories.get(organization.pk) == UnitCategory.GAS
+        given = allocated.get(organization.pk, 0)
+        emitted = verified.get(organization.pk)
+        out.append(Obligation(
+            organization=organization, period=period, allocated=given, verified_emissions=emitted,
+            obligation=obligation_amount(allocated=given, verified=emitted, gas=gas),
+            surrendered_allowances=surrendered.get((organization.pk, Asset.Kind.ALLOWANCE), 0),
+            surrendered_offsets=surrendered.get((organization.pk, Asset.Kind.OFFSET), 0),
+            gas=gas, status=results.get(organization.pk, "open"),
+        ))
+    return out
+
+
+def obligation_of(period: CompliancePeriod, organization: Organization) -> Obligation | None:
+    found = obligations(period, {organization.pk})
+    return found[0] if found else None
+
+
+def obligations_visible_to(user: Any, period: CompliancePeriod) -> list[Obligation]:
+    """Own obligations for company users; all within scope for regulators and auditors."""
+    return obligations(period, set(organizations_visible_to(user).values_list("pk", flat=True)))

@@ -1,0 +1,223 @@
+"""Writes of the compliance cycle: verified emissions, surrenders and the deadline job."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import logging
+from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
+from typing import IO, Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+
+from accounts.models import Organization
+from accounts.roles import Role
+from accounts.selectors import user_organization_ids, user_roles
+from allocation.models import CompliancePeriod
+from allocation.services import deduction_enter
+from compliance import errors
+from compliance.models import ComplianceResult, Surrender, VerifiedEmission
+from compliance.selectors import Obligation, obligation_of, obligations
+from core.audit import audit_record
+from core.errors import IdempotencyConflict, InsufficientBalance, InvalidInput, NotEligible, PermissionDenied
+from registry.models import Account, Asset
+from registry.services import allowances_retire
+
+logger = logging.getLogger(__name__)
+
+
+# --- verified emissions ---
+
+
+def verified_emissions_import(*, period: CompliancePeriod, stream: IO[bytes], filename: str, actor: Any) -> int:
+    """Records confirmed verified emissions from a CSV `uscc,verified_emissions`: every row or none.
+    A unit already recorded for the period is a row error (a correction is its own, audited act)."""
+    if actor is not None and not actor.has_perm("compliance.add_verifiedemission"):
+        raise PermissionDenied()
+    try:
+        text = stream.read().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("The CSV file is not UTF-8.", field="file") from None
+    lines = list(csv.reader(io.StringIO(text)))
+    if not lines or [cell.strip().lower() for cell in lines[0]][:2] != ["uscc", "verified_emissions"]:
+        raise InvalidInput("The header must be uscc,verified_emissions.", field="file")
+    rows = [(number, line) for number, line in enumerate(lines[1:], start=2) if any(cell.strip() for cell in line)]
+    if not rows:
+        raise InvalidInput("The file has a header but no rows.", field="file")
+    usccs = {line[0].strip().upper() for _, line in rows if line}
+    organizations = {o.uscc: o for o in Organization.objects.filter(uscc__in=usccs)}
+    recorded = set(VerifiedEmission.objects.filter(period=period, organization__uscc__in=usccs).values_list("organization__uscc", flat=True))
+    problems, records, seen = [], [], {}
+    for number, line in rows:
+        uscc = line[0].strip().upper() if line else ""
+        raw = line[1].strip().replace(",", "") if len(line) > 1 else ""
+        organization = organizations.get(uscc)
+        if organization is None:
+            problems.append(f"row {number}: uscc: no registered organization has USCC {uscc or '(empty)'}")
+        elif uscc in recorded:
+            problems.append(f"row {number}: uscc: {organization.name} already has verified emissions for {period}")
+        if uscc in seen:
+            problems.append(f"row {number}: uscc: duplicate unit: also on row {seen[uscc]}")
+        seen.setdefault(uscc, number)
+        if not raw.isdigit():
+            problems.append(f"row {number}: verified_emissions: {raw!r} is not a whole number of tonnes >= 0")
+        elif organization is not None:
+            records.append(VerifiedEmission(period=period, organization=organization, tonnes=int(raw),
+                                            confirmed_by=actor, source=filename[:200]))
+    if problems:
+        raise errors.VerifiedEmissionsRefused(problems)
+    with transaction.atomic():
+        VerifiedEmission.objects.bulk_create(records, batch_size=2000)
+        audit_record(actor=actor, action="verified_emissions.import", object_type="allocation.complianceperiod",
+                     object_id=period.pk, after={"file": filename, "units": len(records),
+                                                 "tonnes": sum(r.tonnes for r in records)})
+    return len(records)
+
+
+# --- surrender ---
+
+
+def surrender_create(
+    *, user: Any, period: CompliancePeriod | str, asset: Asset | str, quantity: Any, client_request_id: str
+) -> tuple[Surrender, bool]:
+    """Surrenders allowances of an eligible vintage, or CCER offsets within 5 % of the obligation,
+    from the user's organization's available holding into the retirement account. Atomic and
+    irreversible; the same client_request_id returns the first surrender."""
+    if Role.COMPLIANCE_OFFICER not in user_roles(user) or not user.has_perm("compliance.surrender"):
+        raise NotEligible("Only a company compliance officer surrenders for its own organization.")
+    organization_ids = user_organization_ids(user)
+    if len(organization_ids) != 1:
+        raise NotEligible("You must belong to exactly one unit to surrender.")
+    organization = Organization.objects.get(pk=next(iter(organization_ids)))
+    if isinstance(period, str):
+        period = CompliancePeriod.objects.filter(code=period).first() or _missing("period", period)
+    if isinstance(asset, str):
+        asset = Asset.objects.filter(code=asset).first() or _missing("asset", asset)
+    client_request_id = (client_request_id or "").strip()
+    if not client_request_id or len(client_request_id) > 64:
+        raise InvalidInput("Give a client_request_id of 1 to 64 characters.", field="client_request_id")
+    existing = Surrender.objects.filter(organization=organization, client_request_id=client_request_id).first()
+    if existing is not None:
+        if (existing.period_id, existing.asset_id, existing.quantity) != (period.pk, asset.pk, quantity):
+            raise IdempotencyConflict("This client_request_id was used for a different surrender.", field="client_request_id")
+        return existing, False
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        raise InvalidInput("The quantity must be a positive whole number of tonnes.", field="quantity")
+    if ComplianceResult.objects.filter(period=period).exists():
+        raise errors.PeriodClosed(f"The {period} deadline has been processed.")
+    eligible_vintage = asset.kind == Asset.Kind.ALLOWANCE and period.vintages.filter(pk=asset.pk).exists()
+    if not (eligible_vintage or asset.kind == Asset.Kind.OFFSET):
+        raise errors.IneligibleAsset(f"{asset.code} cannot be surrendered for {period}.", field="asset")
+    holding = Account.objects.filter(organization=organization, kind=Account.Kind.HOLDING).first()
+    if holding is None:
+        raise NotEligible(f"{organization.name} has no registry holding account.")
+    try:
+        with transaction.atomic():
+            # One surrender at a time per unit: the obligation check and the retirement see the same state.
+            Organization.objects.select_for_update().filter(pk=organization.pk).first()
+            _check_against_obligation(obligation_of(period, organization), asset, quantity)
+            transfer = allowances_retire(account=holding, asset=asset, amount=quantity, actor=user,
+                                         reference=f"surrender:{period.code}:{client_request_id}"[:64])
+            surrender = Surrender.objects.create(period=period, organization=organization, asset=asset, quantity=quantity,
+                                                 client_request_id=client_request_id, transfer=transfer, created_by=user)
+            audit_record(actor=user, action="surrender.create", obj=surrender,
+                         after={"period": period.code, "asset": asset.code, "quantity": quantity})
+    except IntegrityError:
+        existing = Surrender.objects.filter(organization=organization, client_request_id=client_request_id).first()
+        if existing is None:
+            raise
+        return existing, False
+    except InsufficientBalance as short:
+        raise InsufficientBalance(short.message, field="quantity") from None
+    return surrender, True
+
+
+def _missing(field: str, value: str) -> Any:
+    raise InvalidInput(f"No {field} {value!r}.", field=field)
+
+
+def _check_against_obligation(obligation: Obligation | None, asset: Asset, quantity: int) -> None:
+    if obligation is None or obligation.verified_emissions is None:
+        raise errors.NoObligation()
+    if asset.kind == Asset.Kind.OFFSET and obligation.surrendered_offsets + quantity > obligation.offset_cap:
+        raise errors.OffsetCapExceeded(
+            f"Offsets may cover {obligation.offset_cap:,} t of the {obligation.obligation:,} t obligation; "
+            f"{obligation.surrendered_offsets:,} t already surrendered.", field="quantity")
+    if obligation.surrendered + quantity > obligation.obligation:
+        raise errors.OverSurrender(
+            f"The obligation is {obligation.obligation:,} t and {obligation.surrendered:,} t are surrendered.", field="quantity")
+
+
+# --- the deadline job ---
+
+
+def average_price_before(period: CompliancePeriod) -> int | None:
+    """Volume-weighted average price (fen) of the period's vintages in the calendar month before the
+    surrender deadline, from the daily bars; None without trades."""
+    from trading.models import DailyBar
+
+    month_end = period.surrender_deadline.replace(day=1)
+    month_start = (month_end - dt.timedelta(days=1)).replace(day=1)
+    totals = DailyBar.objects.filter(
+        instrument__asset__in=period.vintages.all(), day__gte=month_start, day__lt=month_end
+    ).aggregate(volume=Sum("volume"), turnover=Sum("turnover"))
+    if not totals["volume"]:
+        return None
+    return int((Decimal(totals["turnover"]) / totals["volume"]).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def compliance_deadline_run(
+    *, period: CompliancePeriod, actor: Any = None, progress: Callable[[int, int], None] | None = None
+) -> dict[str, int]:
+    """Status A / B / C per unit, the shortfall, the fine basis under the period's regime, and the
+    shortfall entered as a deduction from the next period's allocation (approved with that plan).
+    Running it again changes nothing: results are rewritten with the same values and each
+    deduction is entered once."""
+    if actor is not None and not actor.has_perm("allocation.approve_allocationplan"):
+        raise PermissionDenied()
+    price = average_price_before(period)
+    next_period = CompliancePeriod.objects.filter(first_year=period.last_year + 1).first()
+    found = obligations(period)
+    counts = {"A": 0, "B": 0, "C": 0}
+    for done, obligation in enumerate(found, start=1):
+        status = _status(obligation)
+        counts[status] += 1
+        low, high = _fine_basis(period, obligation, status, price)
+        with transaction.atomic():
+            result, _ = ComplianceResult.objects.select_for_update().update_or_create(
+                period=period, organization=obligation.organization,
+                defaults=dict(allocated=obligation.allocated, verified_emissions=obligation.verified_emissions,
+                              obligation=obligation.obligation, surrendered_allowances=obligation.surrendered_allowances,
+                              surrendered_offsets=obligation.surrendered_offsets, shortfall=obligation.shortfall,
+                              status=status, fine_basis_low=low, fine_basis_high=high),
+            )
+            if status == "B" and obligation.shortfall and next_period and not result.deduction_entered:
+                deduction_enter(organization=obligation.organization, period=next_period, tonnes=obligation.shortfall,
+                                reason=f"Shortfall of {period}", actor=None)
+                ComplianceResult.objects.filter(pk=result.pk).update(deduction_entered=True)
+        if progress:
+            progress(done, len(found))
+    with transaction.atomic():
+        audit_record(actor=actor, action="compliance.deadline", obj=period, after={**counts, "average_price": price})
+    return counts
+
+
+def _status(obligation: Obligation) -> str:
+    if obligation.verified_emissions is None:
+        return "C"
+    return "A" if obligation.surrendered >= obligation.obligation else "B"
+
+
+def _fine_basis(period: CompliancePeriod, obligation: Obligation, status: str, price: int | None) -> tuple[int, int]:
+    if status != "B" or not obligation.shortfall:
+        return 0, 0
+    if period.fine_regime == CompliancePeriod.FineRegime.MEASURES_2021:
+        return settings.COMPLIANCE_FINE_FIXED
+    low, high = settings.COMPLIANCE_FINE_MULTIPLE
+    basis = obligation.shortfall * (price or 0)
+    return low * basis, high * basis
+
