@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models, transaction
+from django.utils import timezone
 
 from core.context import request_ip
+from core.db import row_insert
 from core.models import AuditEvent
 
 
@@ -27,7 +29,8 @@ def audit_record(
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or obj.pk
     user = actor if getattr(actor, "pk", None) else None
-    return AuditEvent.objects.create(
+    return row_insert(AuditEvent(
+        created_at=timezone.now(),
         actor=user,
         actor_label=user.get_username() if user else "system",
         action=action,
@@ -36,4 +39,4 @@ def audit_record(
         before=before,
         after=after,
         ip=request_ip.get(),
-    )
+    ))

@@ -23,6 +23,7 @@ from accounts.models import Organization
 from accounts.roles import NON_TRADING_ROLES
 from accounts.selectors import user_organization_ids, user_roles
 from core.audit import audit_record
+from core.db import row_insert
 from core.errors import DomainError, IdempotencyConflict, InsufficientBalance, InvalidInput, NotFound, PermissionDenied
 from core.money import parse_minor_units
 from registry.models import Account, Asset, Balance, Bucket, Transfer
@@ -118,34 +119,58 @@ def _validate_order(instrument: Instrument, side: str, price: int, quantity: Any
         raise errors.MarketClosed(f"{instrument.symbol} is not trading now.")
 
 
-_SEQUENCE_EVENT_POSTGRES = """
+# The instrument's fields an order was validated against. Sequencing re-checks them under the
+# instrument's row lock, so a halt, a close or a new reference price committed meanwhile is never
+# missed: the order is either sequenced before the change or validated again after it.
+_VALIDATED_FIELDS = ("status", "reference_price", "band_percent", "tick", "min_quantity", "max_quantity")
+_UNCHANGED = " AND ".join(f"{field} = %({field})s" for field in _VALIDATED_FIELDS)
+
+_SEQUENCE_EVENT_POSTGRES = f"""
 WITH taken AS (
-    UPDATE trading_instrument SET last_sequence = last_sequence + 1 WHERE id = %(instrument)s RETURNING last_sequence
+    UPDATE trading_instrument SET last_sequence = last_sequence + 1
+    WHERE id = %(instrument)s AND (%(kind)s <> 'order' OR ({_UNCHANGED}))
+    RETURNING last_sequence
 ), stamped AS (
     UPDATE trading_order SET sequence = (SELECT last_sequence FROM taken)
     WHERE id = %(order)s AND %(kind)s = 'order'
+), event AS (
+    INSERT INTO trading_marketevent (instrument_id, sequence, kind, order_id, trading_day, created_at)
+    SELECT %(instrument)s, last_sequence, %(kind)s, %(order)s, %(day)s, now() FROM taken
+    RETURNING sequence
 )
-INSERT INTO trading_marketevent (instrument_id, sequence, kind, order_id, trading_day, created_at)
-SELECT %(instrument)s, last_sequence, %(kind)s, %(order)s, %(day)s, now() FROM taken
-RETURNING sequence
+SELECT sequence, CASE WHEN %(notify)s THEN pg_notify('market_events', %(instrument)s::text) END FROM event
 """
 
 
-def _sequence_event(instrument_id: int, kind: str, *, order_id: int | None = None, day: dt.date | None = None) -> int:
+def _sequence_event(
+    instrument_id: int, kind: str, *, order_id: int | None = None, day: dt.date | None = None,
+    validated: Instrument | None = None,
+) -> int | None:
     """Appends an event to the instrument's sequence and returns its number (a new order also gets
     it as its own sequence). Call it last in the transaction: the instrument row lock it takes is
-    held until commit, which is what makes sequence numbers commit in order and without gaps. On
-    PostgreSQL it is one round trip."""
-    params = {"instrument": instrument_id, "kind": kind, "order": order_id, "day": day}
+    held until commit, which is what makes sequence numbers commit in order and without gaps.
+    A new order passes the instrument it was `validated` against; if the row has changed since,
+    nothing is written and None comes back. On PostgreSQL it is one round trip, with the matcher's
+    notification (delivered at commit) included."""
+    checked = {field: getattr(validated, field) for field in _VALIDATED_FIELDS} if validated else {}
+    if kind == MarketEvent.Kind.ORDER and not validated:
+        raise ValueError("a new order is sequenced with the instrument it was validated against")
+    params = {"instrument": instrument_id, "kind": kind, "order": order_id, "day": day,
+              "notify": not settings.MATCHER_INLINE, **dict.fromkeys(_VALIDATED_FIELDS), **checked}
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(_SEQUENCE_EVENT_POSTGRES, params)
-            return cursor.fetchone()[0]
+            row = cursor.fetchone()
+            return row[0] if row else None
         cursor.execute(
-            "UPDATE trading_instrument SET last_sequence = last_sequence + 1 WHERE id = %s RETURNING last_sequence",
-            [instrument_id],
+            "UPDATE trading_instrument SET last_sequence = last_sequence + 1 "
+            f"WHERE id = %(instrument)s AND (%(kind)s <> 'order' OR ({_UNCHANGED})) RETURNING last_sequence",
+            params,
         )
-        sequence = cursor.fetchone()[0]
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    sequence = row[0]
     if kind == MarketEvent.Kind.ORDER:
         Order.objects.filter(pk=order_id).update(sequence=sequence)
     MarketEvent.objects.create(instrument_id=instrument_id, sequence=sequence, kind=kind, order_id=order_id, trading_day=day)
@@ -153,13 +178,12 @@ def _sequence_event(instrument_id: int, kind: str, *, order_id: int | None = Non
 
 
 def _notify_matcher(instrument_id: int) -> None:
+    """Inline matching (the embedded default) runs after commit; otherwise `_sequence_event`'s
+    statement notifies the matcher process."""
     if settings.MATCHER_INLINE:
         from trading.matcher import matching_drain
 
         transaction.on_commit(lambda: matching_drain(instrument_id))
-    elif connection.vendor == "postgresql":
-        with connection.cursor() as cursor:  # delivered at commit
-            cursor.execute("SELECT pg_notify('market_events', %s)", [str(instrument_id)])
 
 
 def order_place(
@@ -173,7 +197,7 @@ def order_place(
     if not client_order_id or len(client_order_id) > 64:
         raise InvalidInput("Give a client_order_id of 1 to 64 characters.", field="client_order_id")
     if isinstance(instrument, str):
-        instrument = Instrument.objects.select_related("asset").filter(symbol=instrument).first() or _unknown(instrument)
+        instrument = _instrument_cached(instrument)
     price_fen = parse_price(price)
     fingerprint = dict(instrument=instrument.symbol, side=side, price=price_fen, quantity=quantity)
     try:
@@ -191,7 +215,7 @@ def order_place(
 def _order_accept(
     user: Any, organization: Organization, instrument: Instrument, side: str, price: int, quantity: Any, client_order_id: str
 ) -> Order:
-    _validate_order(instrument, side, price, quantity)
+    instrument = _validated(instrument, side, price, quantity)
     holding, cash = _accounts_of(organization)
     rate = settings.TRADING_FEE_RATE
     cny = cash_asset()
@@ -204,7 +228,7 @@ def _order_accept(
         locked = balances_lock([(reserve_account.pk, reserve_asset.pk), (holding.pk, instrument.asset_id)])
         if side == Side.BUY:
             _check_position(organization, locked[(holding.pk, instrument.asset_id)].total, instrument, quantity)
-        order = Order.objects.create(
+        order = _order_insert(
             instrument=instrument, organization=organization, placed_by=user, client_order_id=client_order_id,
             side=side, price=price, quantity=quantity, fee_rate=rate, reserved=amount, trading_day=trading_day(),
         )
@@ -229,10 +253,47 @@ def _order_accept(
                    "client_order_id": client_order_id, "reserved": amount},
         )
         _notify_matcher(instrument.pk)
-        order.sequence = _sequence_event(instrument.pk, MarketEvent.Kind.ORDER, order_id=order.pk)
+        order.sequence = _sequence_event(instrument.pk, MarketEvent.Kind.ORDER, order_id=order.pk, validated=instrument)
+        while order.sequence is None:  # the instrument changed after validation: validate again
+            instrument = _validated(instrument, side, price, quantity, fresh=True)
+            order.sequence = _sequence_event(instrument.pk, MarketEvent.Kind.ORDER, order_id=order.pk, validated=instrument)
     if settings.MATCHER_INLINE:
         order.refresh_from_db()
     return order
+
+
+_instrument_cache: dict[str, Instrument] = {}
+
+
+def _instrument_cached(symbol: str) -> Instrument:
+    """The instrument by symbol, as last read by this process. A stale copy is harmless: order
+    entry validates again against a fresh row whenever the copy refuses an order or the row has
+    changed by the time the order is sequenced."""
+    instrument = _instrument_cache.get(symbol)
+    if instrument is None:
+        instrument = Instrument.objects.select_related("asset").filter(symbol=symbol).first() or _unknown(symbol)
+        _instrument_cache[symbol] = instrument
+    return instrument
+
+
+def _validated(instrument: Instrument, side: str, price: int, quantity: Any, *, fresh: bool = False) -> Instrument:
+    """`instrument` if the order is valid on it; else the order is validated on a fresh read,
+    which raises the refusal or comes back as the instrument to use."""
+    if not fresh:
+        try:
+            _validate_order(instrument, side, price, quantity)
+            return instrument
+        except DomainError:
+            pass
+    instrument = Instrument.objects.select_related("asset").get(pk=instrument.pk)
+    _instrument_cache[instrument.symbol] = instrument
+    _validate_order(instrument, side, price, quantity)
+    return instrument
+
+
+def _order_insert(**fields: Any) -> Order:
+    now = timezone.now()
+    return row_insert(Order(**fields, created_at=now, updated_at=now))
 
 
 _account_cache: dict[int, tuple[Account, Account]] = {}
@@ -261,6 +322,7 @@ def caches_clear(**kwargs: Any) -> None:
     """Forgets cached rows (after migrate, and after the test runner flushes the database)."""
     _account_cache.clear()
     _cash_asset.clear()
+    _instrument_cache.clear()
 
 
 def _unknown(symbol: str) -> Instrument:

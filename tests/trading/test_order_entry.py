@@ -192,6 +192,32 @@ def test_it_refuses_orders_on_a_halted_instrument_until_it_reopens(path, funded,
     accept(path, trader_a)
 
 
+def test_a_halt_committed_after_validation_is_seen_when_the_order_is_sequenced(funded, cea21, trader_a, exchange_operator):
+    # Order entry validates on a cached copy of the instrument; the sequencing statement checks the
+    # row again under its lock, so an order validated before a halt cannot slip in after it.
+    stale = Instrument.objects.select_related("asset").get(pk=cea21.pk)
+    services.instrument_set_status(instrument=cea21, status="halted", reason="abnormal trading", actor=exchange_operator)
+    before = _ledger_and_orders()
+    with pytest.raises(DomainError) as caught:
+        services.order_place(user=trader_a, **_body(instrument=stale))
+    assert caught.value.code == "instrument_halted"
+    assert _ledger_and_orders() == before
+
+
+def test_a_new_reference_price_after_validation_revalidates_the_order(funded, cea21, trader_a):
+    stale = Instrument.objects.select_related("asset").get(pk=cea21.pk)  # 54.22: limits 48.80 to 59.64
+    Instrument.objects.filter(pk=cea21.pk).update(reference_price=50_00)  # limits 45.00 to 55.00
+    before = _ledger_and_orders()
+    with pytest.raises(DomainError) as caught:
+        services.order_place(user=trader_a, **_body(instrument=stale, price="59.00"))
+    assert (caught.value.code, caught.value.field) == ("price_out_of_band", "price")
+    assert _ledger_and_orders() == before
+    # Still inside the new band: accepted and sequenced once.
+    order, created = services.order_place(user=trader_a, **_body(instrument=stale, price="54.00"))
+    assert created and order.sequence == Instrument.objects.get(pk=cea21.pk).last_sequence == before[-1] + 1
+    assert MarketEvent.objects.filter(order=order).count() == 1
+
+
 def test_a_trader_cannot_halt_an_instrument(funded, cea21, trader_a):
     with pytest.raises(DomainError) as caught:
         services.instrument_set_status(instrument=cea21, status="halted", reason="mine", actor=trader_a)
