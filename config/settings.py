@@ -9,7 +9,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_decimal, env_int, env_list, env_sessions, env_str
+from config.env import env_bool, env_decimal, env_int, env_list, env_rate, env_sessions, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -49,6 +49,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.middleware.ApiRequestSizeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -129,6 +130,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
+# API hygiene. Order entry (new orders and cancels) is limited per user, counted in Redis (in-process
+# without REDIS_URL); if Redis is unreachable the limit is not applied (logged), so an outage of the
+# broker never stops trading. Bodies larger than API_MAX_BODY_SIZE bytes are refused with 413.
+API_ORDER_RATE = env_rate("API_ORDER_RATE", "1200/min")
+API_MAX_BODY_SIZE = env_int("API_MAX_BODY_SIZE", 64 * 1024, minimum=1024)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "National carbon allowance registry and exchange API",
     "VERSION": "1.0.0",

@@ -16,3 +16,6 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("registry.urls")),
 ]
+
+handler404 = "core.views.page_not_found"
+handler500 = "core.views.server_error"
