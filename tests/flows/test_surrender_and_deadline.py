@@ -4,6 +4,7 @@ import datetime as dt
 import io
 
 import pytest
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -22,8 +23,10 @@ from trading.models import DailyBar, Instrument
 
 @pytest.fixture
 def period(national_regulator):
+    # Surrender is open until the deadline: keep it ahead while units surrender; tests that run the
+    # deadline job set the past deadline explicitly.
     return period_create(code="2021", first_year=2021, last_year=2021, vintages=[Asset.objects.get(code="CEA21")],
-                         actor=national_regulator)
+                         surrender_deadline=timezone.localdate() + dt.timedelta(days=60), actor=national_regulator)
 
 
 @pytest.fixture
@@ -128,6 +131,8 @@ def test_the_deadline_job_gives_a_b_c_fines_and_deductions_once(
     officer_b = user_with_role(Role.COMPLIANCE_OFFICER, company_b)
     surrender_create(user=officer_b, period="2021", asset="CEA21", quantity=57_526, client_request_id="some")
     # B: obligation min(100,000, 57,526 + 20,000) = 77,526; surrendered 57,526: shortfall 20,000.
+    CompliancePeriod.objects.filter(pk=period.pk).update(surrender_deadline=dt.date(2022, 12, 31))  # time passes
+    period.refresh_from_db()
     instrument = Instrument.objects.get(symbol="CEA21")
     DailyBar.objects.create(instrument=instrument, day=dt.date(2022, 11, 15), close=60_00, volume=1_000,
                             turnover=1_000 * 60_00, reference_price=60_00)  # the month before 31 Dec 2022

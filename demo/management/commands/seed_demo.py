@@ -3,6 +3,7 @@ allowances, all created through the services (so the ledger and the audit trail 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from pathlib import Path
@@ -12,6 +13,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from stdnum.cn import uscc as stdnum_uscc
 
@@ -170,7 +172,10 @@ class Command(BaseCommand):
                 )
             from allocation.services import period_create
 
-            period_create(code="2021", first_year=2021, last_year=2021, vintages=[cea21], actor=users["regulator1"])
+            # The real 2021 deadline (31 Dec 2022) has passed; the demo keeps it a year ahead so that
+            # surrenders (refused after the deadline) can be tried.
+            period_create(code="2021", first_year=2021, last_year=2021, vintages=[cea21],
+                          surrender_deadline=timezone.localdate() + dt.timedelta(days=365), actor=users["regulator1"])
         self.stdout.write(self.style.SUCCESS(f"Seeded {companies} companies with CEA21 allowances and 50,000,000.00 CNY each."))
         self._resting_orders(companies)
 
