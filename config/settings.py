@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "allocation",
     "trading",
     "compliance",
+    "reports",
     "demo",
 ]
 
