@@ -13,7 +13,7 @@ from allocation.models import CompliancePeriod
 from compliance.models import Surrender
 from compliance.selectors import obligations_visible_to
 from compliance.services import surrender_create
-from core.errors import InvalidInput
+from core.errors import InvalidInput, PermissionDenied
 
 
 class SurrenderIn(serializers.Serializer):
@@ -63,6 +63,8 @@ class ObligationListApi(generics.GenericAPIView):
     @extend_schema(parameters=[OpenApiParameter("period", str, required=True, description='"2021"')],
                    responses=ObligationOut(many=True))
     def get(self, request: Request) -> Response:
+        if not request.user.has_perm("compliance.view_obligation"):
+            raise PermissionDenied("Your role does not see obligations.")
         code = request.query_params.get("period", "")
         period = CompliancePeriod.objects.filter(code=code).first()
         if period is None:

@@ -81,6 +81,8 @@ class ComplianceResult(models.Model):
 
     class Meta:
         ordering = ["period", "organization__name"]
+        # Obligations are worked out, not stored; reading them (and the verdicts) is this right.
+        permissions = [("view_obligation", "Can see the obligations of the units within its scope")]
         constraints = [models.UniqueConstraint(fields=["period", "organization"], name="compliance_result_once")]
 
     def __str__(self) -> str:

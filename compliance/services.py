@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import logging
+import re
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import IO, Any
@@ -13,10 +14,11 @@ from typing import IO, Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.utils import timezone
 
 from accounts.models import Organization
 from accounts.roles import Role
-from accounts.selectors import user_organization_ids, user_roles
+from accounts.selectors import organizations_visible_to, user_organization_ids, user_roles
 from allocation.models import CompliancePeriod
 from allocation.services import deductions_enter_many
 from compliance import errors
@@ -25,9 +27,12 @@ from compliance.selectors import Obligation, obligation_of, obligations
 from core.audit import audit_record
 from core.errors import IdempotencyConflict, InsufficientBalance, InvalidInput, NotEligible, PermissionDenied
 from registry.models import Account, Asset
-from registry.services import allowances_retire
+from registry.services import MAX_AMOUNT, allowances_retire
 
 logger = logging.getLogger(__name__)
+
+# ASCII digits only: str.isdigit() also accepts superscripts and other scripts' digits.
+TONNES = re.compile(r"[0-9]+")
 
 
 # --- verified emissions ---
@@ -50,6 +55,7 @@ def verified_emissions_import(*, period: CompliancePeriod, stream: IO[bytes], fi
         raise InvalidInput("The file has a header but no rows.", field="file")
     usccs = {line[0].strip().upper() for _, line in rows if line}
     organizations = {o.uscc: o for o in Organization.objects.filter(uscc__in=usccs)}
+    scope = set(organizations_visible_to(actor).filter(uscc__in=usccs).values_list("uscc", flat=True)) if actor else None
     recorded = set(VerifiedEmission.objects.filter(period=period, organization__uscc__in=usccs).values_list("organization__uscc", flat=True))
     problems, records, seen = [], [], {}
     for number, line in rows:
@@ -58,13 +64,19 @@ def verified_emissions_import(*, period: CompliancePeriod, stream: IO[bytes], fi
         organization = organizations.get(uscc)
         if organization is None:
             problems.append(f"row {number}: uscc: no registered organization has USCC {uscc or '(empty)'}")
+        elif organization.kind != Organization.Kind.KEY_EMITTING_UNIT:
+            problems.append(f"row {number}: uscc: {organization.name} is not a key emitting unit")
+        elif scope is not None and uscc not in scope:
+            problems.append(f"row {number}: uscc: {organization.name} is outside your province")
         elif uscc in recorded:
             problems.append(f"row {number}: uscc: {organization.name} already has verified emissions for {period}")
         if uscc in seen:
             problems.append(f"row {number}: uscc: duplicate unit: also on row {seen[uscc]}")
         seen.setdefault(uscc, number)
-        if not raw.isdigit():
+        if not TONNES.fullmatch(raw):
             problems.append(f"row {number}: verified_emissions: {raw!r} is not a whole number of tonnes >= 0")
+        elif int(raw) > MAX_AMOUNT:
+            problems.append(f"row {number}: verified_emissions: {raw} is more than the registry accepts ({MAX_AMOUNT:,} t)")
         elif organization is not None:
             records.append(VerifiedEmission(period=period, organization=organization, tonnes=int(raw),
                                             confirmed_by=actor, source=filename[:200]))
@@ -109,6 +121,8 @@ def surrender_create(
         raise InvalidInput("The quantity must be a positive whole number of tonnes.", field="quantity")
     if ComplianceResult.objects.filter(period=period).exists():
         raise errors.PeriodClosed(f"The {period} deadline has been processed.")
+    if timezone.localdate() > period.surrender_deadline:
+        raise errors.PeriodClosed(f"The {period} surrender deadline ({period.surrender_deadline}) has passed.")
     eligible_vintage = asset.kind == Asset.Kind.ALLOWANCE and period.vintages.filter(pk=asset.pk).exists()
     if not (eligible_vintage or asset.kind == Asset.Kind.OFFSET):
         raise errors.IneligibleAsset(f"{asset.code} cannot be surrendered for {period}.", field="asset")
