@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "allocation",
     "trading",
     "compliance",
+    "reports",
     "demo",
 ]
 
@@ -189,6 +190,11 @@ COMPLIANCE_OFFSET_SHARE = env_decimal("COMPLIANCE_OFFSET_SHARE", "0.05")  # CCER
 COMPLIANCE_SHORTFALL_CAP_SHARE = env_decimal("COMPLIANCE_SHORTFALL_CAP_SHARE", "0.20")  # obligation <= allocation + 20 %
 COMPLIANCE_FINE_MULTIPLE = (env_int("COMPLIANCE_FINE_MULTIPLE_LOW", 5, minimum=0), env_int("COMPLIANCE_FINE_MULTIPLE_HIGH", 10, minimum=0))
 COMPLIANCE_FINE_FIXED = (env_int("COMPLIANCE_FINE_FIXED_LOW", 20_000_00, minimum=0), env_int("COMPLIANCE_FINE_FIXED_HIGH", 30_000_00, minimum=0))  # fen
+COMPLIANCE_DEADLINE_CHUNK = env_int("COMPLIANCE_DEADLINE_CHUNK", 1000, minimum=1)  # units the deadline job writes per transaction
+
+# Reports (auditors' exports). A PDF of more rows than this is refused with a pointer to the XLSX:
+# laying out thousands of table rows takes the PDF engine minutes.
+REPORTS_PDF_MAX_ROWS = env_int("REPORTS_PDF_MAX_ROWS", 1000, minimum=1)
 
 LOGGING = {
     "version": 1,

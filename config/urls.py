@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/v1/", include("trading.api_urls")),
     path("api/v1/", include("compliance.api_urls")),
     path("", include("accounts.urls")),
+    path("", include("reports.urls")),
     path("", include("registry.urls")),
 ]
 
