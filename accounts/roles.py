@@ -34,6 +34,9 @@ _READ_REGISTRY = [
     "core.view_auditevent",
 ]
 
+# The ledger seal chain's page (/audit/seal-chain/).
+_READ_SEAL = ["registry.view_sealblock", "registry.view_sealcheck"]
+
 _READ_ALLOCATION = [
     "allocation.view_complianceperiod",
     "allocation.view_benchmark",
@@ -75,7 +78,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "compliance.view_verifiedemission",
         "compliance.view_surrender",
         "compliance.view_complianceresult",
-    ],
+    ]
+    + _READ_SEAL,
     Role.PROVINCIAL_REGULATOR: _READ_REGISTRY
     + _READ_MARKET
     + [
@@ -94,7 +98,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
        "trading.change_holiday", "trading.delete_holiday"],
     Role.AUDITOR: _READ_REGISTRY + _READ_MARKET + _READ_ALLOCATION
     + ["accounts.view_all_organizations", "accounts.view_user", "compliance.view_verifiedemission",
-       "compliance.view_surrender", "compliance.view_complianceresult"],
+       "compliance.view_surrender", "compliance.view_complianceresult"]
+    + _READ_SEAL + ["registry.run_seal_check"],
     Role.VERIFIER: [],
     # Company staff act only on their own organization's accounts (accounts.selectors).
     Role.COMPANY_TRADER: ["trading.trade"],

@@ -8,6 +8,7 @@ from accounts.models import Organization, User
 from accounts.validators import validate_uscc
 from core.models import AuditEvent
 from registry.models import Account, Balance, Transfer
+from registry.seal import ledger_seal_verify
 from trading.models import Order
 
 
@@ -34,6 +35,9 @@ def test_seed_demo_creates_companies_logins_cash_and_allowances(db, tmp_path):
     assert Transfer.objects.filter(kind=Transfer.Kind.ISSUANCE).count() == 1
     assert Order.objects.filter(status__in=Order.LIVE).count() == 5  # resting demo orders (matched after commit)
     assert AuditEvent.objects.filter(action="registry.issue").count() == 1
+    # The demo ledger ends sealed: every transfer is in the chain, and the chain holds.
+    report = ledger_seal_verify()
+    assert report.ok and report.transfers_checked == Transfer.objects.count() and report.unsealed == 0
 
 
 def test_seed_demo_twice_changes_nothing(db, tmp_path):
