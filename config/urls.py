@@ -16,5 +16,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("accounts.urls")),
     path("", include("web.urls")),
+    path("", include("reports.urls")),
     path("", include("registry.urls")),
 ]
+
+handler404 = "core.views.page_not_found"
+handler500 = "core.views.server_error"
