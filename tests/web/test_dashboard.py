@@ -63,3 +63,10 @@ def test_the_dashboard_runs_a_bounded_number_of_queries(client, trader_a, traded
     client.get("/")
     with django_assert_max_num_queries(25):
         assert client.get("/").status_code == 200
+
+
+def test_the_dashboard_links_each_account_to_its_statement(client, trader_a, company_a, funded):
+    client.force_login(trader_a)
+    page = client.get("/").content.decode()
+    assert f'href="/reports/accounts/HA-{company_a.uscc}/statement/"' in page
+    assert client.get(f"/reports/accounts/HA-{company_a.uscc}/statement/").status_code == 200
