@@ -12,7 +12,12 @@ from core.db import row_insert
 from core.models import AuditEvent
 
 
-def audit_record(
+def audit_record(**event: Any) -> AuditEvent:
+    """Writes the audit event of a change (arguments as for `audit_event`) in its transaction."""
+    return row_insert(audit_event(**event))
+
+
+def audit_event(
     *,
     actor: Any,
     action: str,
@@ -22,6 +27,8 @@ def audit_record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
+    """The audit event of a change, not yet written: `audit_record` writes it; a hot path may write it
+    together with its own statements (core.db.row_insert_statement)."""
     if not transaction.get_connection().in_atomic_block:
         # An audit row written outside the change's transaction could survive a rolled-back change.
         raise RuntimeError("audit_record must run inside the transaction of the change it records")
@@ -29,7 +36,7 @@ def audit_record(
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or obj.pk
     user = actor if getattr(actor, "pk", None) else None
-    return row_insert(AuditEvent(
+    return AuditEvent(
         created_at=timezone.now(),
         actor=user,
         actor_label=user.get_username() if user else "system",
@@ -39,4 +46,4 @@ def audit_record(
         before=before,
         after=after,
         ip=request_ip.get(),
-    ))
+    )
