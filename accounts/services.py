@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from accounts.models import Membership, Organization, User
+from accounts.models import ApiToken, Membership, Organization, User
 from accounts.roles import Role
+from accounts.tokens import key_generate, key_hash, token_create_otp_check
 from accounts.validators import validate_uscc
 from core.audit import audit_record
 from core.errors import AlreadyExists, InvalidInput, InvalidUSCC
@@ -64,3 +67,67 @@ def user_create(
             after={"username": username, "roles": sorted(roles), "organization": organization.uscc if organization else None},
         )
     return user
+
+
+# --- API tokens ---------------------------------------------------------------------------------
+API_TOKEN_NAME_MAX = 100
+API_TOKENS_PER_USER_MAX = 50
+API_TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+def api_token_create(
+    *, user: User, name: str, actor: Any, expires_at: datetime | None = None, otp_verified_at: datetime | None = None
+) -> tuple[ApiToken, str]:
+    """A new API token for `user`, and its key: the only time the key exists outside the client."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("Give the token a name, e.g. the program that will use it.", field="name")
+    if len(name) > API_TOKEN_NAME_MAX:
+        raise InvalidInput(f"A token's name has at most {API_TOKEN_NAME_MAX} characters.", field="name")
+    now = timezone.now()
+    if expires_at is not None and expires_at <= now:
+        raise InvalidInput("The expiry must be in the future.", field="expires_at")
+    if not user.is_active:
+        raise InvalidInput("An inactive user cannot have API tokens.", field="user")
+    token_create_otp_check(user=user, otp_verified_at=otp_verified_at)
+    key, prefix = key_generate()
+    with transaction.atomic():
+        # The user's row lock serialises its token creations, so the cap below holds under concurrency.
+        User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()
+        live = ApiToken.objects.filter(user=user, revoked_at__isnull=True).exclude(expires_at__lte=now).count()
+        if live >= API_TOKENS_PER_USER_MAX:
+            raise InvalidInput(
+                f"You already have {live} active tokens; revoke one you no longer use first.", field="name"
+            )
+        token = ApiToken.objects.create(
+            user=user, name=name, prefix=prefix, key_hash=key_hash(key), expires_at=expires_at,
+            created_by=actor if getattr(actor, "pk", None) else None, otp_verified_at=otp_verified_at,
+        )
+        audit_record(
+            actor=actor, action="api_token.create", obj=token,
+            after={"user": user.get_username(), "name": name, "prefix": prefix,
+                   "expires_at": expires_at.isoformat() if expires_at else None},
+        )
+    return token, key
+
+
+def api_token_revoke(*, token: ApiToken, actor: Any) -> ApiToken:
+    """Revokes the token at once (its next request is refused). Revoking twice changes nothing."""
+    with transaction.atomic():
+        now = timezone.now()
+        # A conditional update: of two concurrent revocations exactly one writes (and is audited).
+        changed = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now)
+        token.refresh_from_db(fields=["revoked_at"])
+        if changed:
+            audit_record(
+                actor=actor, action="api_token.revoke", obj=token,
+                before={"revoked_at": None}, after={"revoked_at": now.isoformat(), "name": token.name, "prefix": token.prefix},
+            )
+    return token
+
+
+def api_token_touch(*, token: ApiToken, now: datetime) -> None:
+    """Records a token's use, at most once a minute (not an audited change: bookkeeping of reads)."""
+    if token.last_used_at is None or now - token.last_used_at >= API_TOKEN_TOUCH_INTERVAL:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now

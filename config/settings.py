@@ -9,7 +9,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_decimal, env_int, env_list, env_sessions, env_str
+from config.env import env_bool, env_decimal, env_int, env_list, env_rate, env_sessions, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -36,7 +36,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "core",
@@ -45,10 +44,12 @@ INSTALLED_APPS = [
     "allocation",
     "trading",
     "compliance",
+    "reports",
     "demo",
 ]
 
 MIDDLEWARE = [
+    "core.middleware.ApiRequestSizeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -121,7 +122,7 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -131,6 +132,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
+# API hygiene. Order entry (new orders and cancels) is limited per user, counted in Redis (in-process
+# without REDIS_URL); if Redis is unreachable the limit is not applied (logged), so an outage of the
+# broker never stops trading. Bodies larger than API_MAX_BODY_SIZE bytes are refused with 413.
+API_ORDER_RATE = env_rate("API_ORDER_RATE", "1200/min")
+API_MAX_BODY_SIZE = env_int("API_MAX_BODY_SIZE", 64 * 1024, minimum=1024)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "National carbon allowance registry and exchange API",
     "VERSION": "1.0.0",
@@ -188,6 +195,11 @@ COMPLIANCE_FINE_FIXED = (env_int("COMPLIANCE_FINE_FIXED_LOW", 20_000_00, minimum
 COMPLIANCE_OBJECTION_WORKING_DAYS = env_int("COMPLIANCE_OBJECTION_WORKING_DAYS", 7, minimum=0)  # to object, from verification
 COMPLIANCE_DECISION_WORKING_DAYS = env_int("COMPLIANCE_DECISION_WORKING_DAYS", 10, minimum=0)  # to decide, from the objection
 COMPLIANCE_REPORT_MAX_BYTES = env_int("COMPLIANCE_REPORT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)  # an attachment's size
+COMPLIANCE_DEADLINE_CHUNK = env_int("COMPLIANCE_DEADLINE_CHUNK", 1000, minimum=1)  # units the deadline job writes per transaction
+
+# Reports (auditors' exports). A PDF of more rows than this is refused with a pointer to the XLSX:
+# laying out thousands of table rows takes the PDF engine minutes.
+REPORTS_PDF_MAX_ROWS = env_int("REPORTS_PDF_MAX_ROWS", 1000, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -14,5 +14,9 @@ urlpatterns = [
     path("api/v1/", include("trading.api_urls")),
     path("api/v1/", include("compliance.api_urls")),
     path("", include("accounts.urls")),
+    path("", include("reports.urls")),
     path("", include("registry.urls")),
 ]
+
+handler404 = "core.views.page_not_found"
+handler500 = "core.views.server_error"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import models, transaction
@@ -10,6 +11,17 @@ from django.utils import timezone
 from core.context import request_ip
 from core.db import row_insert
 from core.models import AuditEvent
+
+
+def _require_transaction() -> None:
+    if not transaction.get_connection().in_atomic_block:
+        # An audit row written outside the change's transaction could survive a rolled-back change.
+        raise RuntimeError("audit_record must run inside the transaction of the change it records")
+
+
+def _actor_fields(actor: Any) -> dict[str, Any]:
+    user = actor if getattr(actor, "pk", None) else None
+    return {"actor": user, "actor_label": user.get_username() if user else "system"}
 
 
 def audit_record(
@@ -22,17 +34,13 @@ def audit_record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    if not transaction.get_connection().in_atomic_block:
-        # An audit row written outside the change's transaction could survive a rolled-back change.
-        raise RuntimeError("audit_record must run inside the transaction of the change it records")
+    _require_transaction()
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or obj.pk
-    user = actor if getattr(actor, "pk", None) else None
     return row_insert(AuditEvent(
         created_at=timezone.now(),
-        actor=user,
-        actor_label=user.get_username() if user else "system",
+        **_actor_fields(actor),
         action=action,
         object_type=object_type,
         object_id=str(object_id),
@@ -40,3 +48,19 @@ def audit_record(
         after=after,
         ip=request_ip.get(),
     ))
+
+
+def audit_record_many(
+    *, actor: Any, action: str, objects: Iterable[models.Model], after: Callable[[Any], dict[str, Any] | None] | None = None
+) -> int:
+    """One audit event per object, as `audit_record` would write them, in one INSERT: for jobs that
+    change thousands of rows in a transaction. `after(obj)` gives each event's after-state."""
+    _require_transaction()
+    now, who, ip = timezone.now(), _actor_fields(actor), request_ip.get()
+    events = [
+        AuditEvent(created_at=now, **who, action=action, object_type=obj._meta.label_lower, object_id=str(obj.pk),
+                   before=None, after=after(obj) if after else None, ip=ip)
+        for obj in objects
+    ]
+    AuditEvent.objects.bulk_create(events, batch_size=2000)
+    return len(events)

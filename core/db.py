@@ -53,3 +53,31 @@ def row_insert(instance: models.Model) -> models.Model:
         instance.pk = cursor.fetchone()[0]
     instance._state.adding, instance._state.db = False, connection.alias
     return instance
+
+
+def rows_update(instances: list[models.Model], field_names: list[str]) -> None:
+    """Writes `field_names` of many saved instances: on PostgreSQL one `UPDATE ... FROM (VALUES ...)`
+    statement, which costs a fraction of `bulk_update`'s CASE expression (quadratic in the rows, and
+    slow to build in Python); elsewhere `bulk_update`."""
+    if not instances:
+        return
+    model = type(instances[0])
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_update(instances, field_names)
+        return
+    meta = model._meta
+    quote = connection.ops.quote_name
+    fields = [meta.pk, *(meta.get_field(name) for name in field_names)]
+    row = "(" + ", ".join(f"%s::{field.db_type(connection)}" for field in fields) + ")"
+    values = [
+        field.get_db_prep_save(getattr(instance, field.attname), connection) for instance in instances for field in fields
+    ]
+    columns = [quote(field.column) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(meta.db_table)} AS t SET "
+            + ", ".join(f"{column} = v.{column}" for column in columns[1:])
+            + f" FROM (VALUES {', '.join([row] * len(instances))}) AS v({', '.join(columns)})"
+            f" WHERE t.{columns[0]} = v.{columns[0]}",
+            values,
+        )

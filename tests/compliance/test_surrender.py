@@ -191,8 +191,9 @@ def test_the_obligation_counts_everything_already_surrendered(allocated, period,
 
 
 def test_a_unit_without_verified_emissions_cannot_surrender(allocated, shandong_unverified):
+    client = api_as(officer_of(shandong_unverified))
     before = state()
-    response = api_as(officer_of(shandong_unverified)).post(URL, body(), format="json")
+    response = client.post(URL, body(), format="json")
     assert (response.status_code, response.json()["code"]) == (409, "no_verified_emissions")
     assert state() == before
 
@@ -219,8 +220,9 @@ def test_only_the_available_bucket_can_be_surrendered(officer, company_a, nation
 
 @pytest.mark.parametrize("role", [Role.COMPANY_TRADER, Role.NATIONAL_REGULATOR, Role.AUDITOR])
 def test_only_a_compliance_officer_may_surrender(allocated, company_a, role):
+    client = api_as(user_with_role(role, company_a))
     before = state()
-    response = api_as(user_with_role(role, company_a)).post(URL, body(), format="json")
+    response = client.post(URL, body(), format="json")
     assert (response.status_code, response.json()["code"]) == (403, "not_eligible")
     assert state() == before
 

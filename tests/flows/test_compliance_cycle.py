@@ -4,8 +4,6 @@ import datetime as dt
 import io
 
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from accounts.roles import Role
 from allocation.models import CompliancePeriod
@@ -13,7 +11,7 @@ from allocation.services import allocation_import, period_create, plan_approve, 
 from compliance.models import ComplianceResult
 from compliance.services import compliance_deadline_run, verified_emissions_import
 from registry.models import Account, Asset, Balance
-from tests.factories import user_with_role
+from tests.factories import api_client_for, user_with_role
 
 
 def test_a_period_from_allocation_to_verdict(db, company_a, company_b, national_regulator, second_national_regulator):
@@ -33,8 +31,7 @@ def test_a_period_from_allocation_to_verdict(db, company_a, company_b, national_
                               stream=io.BytesIO(f"uscc,verified_emissions\n{company_a.uscc},50000\n{company_b.uscc},60000\n".encode()))
 
     officer = user_with_role(Role.COMPLIANCE_OFFICER, company_a)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=officer).key}")
+    client = api_client_for(officer)
     response = client.post("/api/v1/surrenders/", {"period": "2021", "asset": "CEA21", "quantity": 50_000,
                                                    "client_request_id": "s-1"}, format="json")
     assert response.status_code == 201, response.json()
