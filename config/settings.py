@@ -117,6 +117,8 @@ LOGOUT_REDIRECT_URL = "login"
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files (emission report attachments): served only through views that check access.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -194,6 +196,9 @@ COMPLIANCE_OFFSET_SHARE = env_decimal("COMPLIANCE_OFFSET_SHARE", "0.05")  # CCER
 COMPLIANCE_SHORTFALL_CAP_SHARE = env_decimal("COMPLIANCE_SHORTFALL_CAP_SHARE", "0.20")  # obligation <= allocation + 20 %
 COMPLIANCE_FINE_MULTIPLE = (env_int("COMPLIANCE_FINE_MULTIPLE_LOW", 5, minimum=0), env_int("COMPLIANCE_FINE_MULTIPLE_HIGH", 10, minimum=0))
 COMPLIANCE_FINE_FIXED = (env_int("COMPLIANCE_FINE_FIXED_LOW", 20_000_00, minimum=0), env_int("COMPLIANCE_FINE_FIXED_HIGH", 30_000_00, minimum=0))  # fen
+COMPLIANCE_OBJECTION_WORKING_DAYS = env_int("COMPLIANCE_OBJECTION_WORKING_DAYS", 7, minimum=0)  # to object, from verification
+COMPLIANCE_DECISION_WORKING_DAYS = env_int("COMPLIANCE_DECISION_WORKING_DAYS", 10, minimum=0)  # to decide, from the objection
+COMPLIANCE_REPORT_MAX_BYTES = env_int("COMPLIANCE_REPORT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)  # an attachment's size
 COMPLIANCE_DEADLINE_CHUNK = env_int("COMPLIANCE_DEADLINE_CHUNK", 1000, minimum=1)  # units the deadline job writes per transaction
 
 # Reports (auditors' exports). A PDF of more rows than this is refused with a pointer to the XLSX:

@@ -50,6 +50,19 @@ def test_seed_demo_twice_changes_nothing(db, tmp_path):
     assert len(json.loads((tmp_path / "again.json").read_text())) == users
 
 
+def test_seed_demo_assigns_the_verifier_to_every_unit_and_keeps_the_2021_deadline_ahead(db):
+    from allocation.models import CompliancePeriod
+    from compliance.models import VerifierAssignment
+
+    call_command("seed_demo", companies=3)
+    period = CompliancePeriod.objects.get(code="2021")
+    assert period.surrender_deadline > timezone.localdate()
+    assigned = VerifierAssignment.objects.filter(period=period, verifier__username="verifier")
+    assert set(assigned.values_list("organization__uscc", flat=True)) == set(
+        Organization.objects.filter(kind=Organization.Kind.KEY_EMITTING_UNIT).values_list("uscc", flat=True))
+    assert len(assigned) == 3
+
+
 def test_seed_demo_again_keeps_the_working_keys_of_its_logins_file(db, tmp_path):
     """Keys exist in clear only when created: a second run copies those of the earlier file that still work."""
     out = tmp_path / "logins.json"
