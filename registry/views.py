@@ -1,4 +1,5 @@
-"""Pages: the holdings overview after login, an account's statement, and the auditors' seal chain."""
+"""Pages: an account's balances and statement (the dashboard is web.views.dashboard), and the
+auditors' seal chain."""
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
@@ -10,21 +11,7 @@ from django.views.decorators.http import require_http_methods
 from core.errors import NotFound
 from registry.models import SealCheck
 from registry.seal import seal_check_record
-from registry.selectors import (
-    account_balances,
-    account_get_for,
-    account_transfers,
-    accounts_visible_to,
-    seal_chain_overview,
-    seal_check_get,
-)
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    accounts = accounts_visible_to(request.user).prefetch_related("balances__asset")[:200]
-    holdings = [(account, [balance for balance in account.balances.all() if balance.total]) for account in accounts]
-    return render(request, "registry/home.html", {"holdings": holdings})
+from registry.selectors import account_balances, account_get_for, account_transfers, seal_chain_overview, seal_check_get
 
 
 @login_required
