@@ -101,8 +101,9 @@ class Stack:
         env.update(
             DATABASE_URL=database_url, REDIS_URL=self.redis_url, SECRET_KEY="faults-test-only", DEBUG="false",
             MARKET_HOURS="always", MATCHER_INLINE="false", CELERY_TASK_ALWAYS_EAGER="false", LOG_LEVEL="INFO",
-            ALLOWED_HOSTS="127.0.0.1,localhost", PYTHONUNBUFFERED="1", **extra,
+            ALLOWED_HOSTS="127.0.0.1,localhost", PYTHONUNBUFFERED="1",
         )
+        env.update(extra)
         return env
 
     def start(self, name: str, argv: list[str], **extra: str) -> subprocess.Popen:
@@ -148,12 +149,15 @@ class Stack:
             process.wait(30)
 
     def stop_all(self) -> None:
+        """SIGTERM, and SIGKILL after 3 s: a warm shutdown (a worker finishing its task, gunicorn its
+        graceful timeout) is not what these tests are about, and the database is flushed next."""
         for process in reversed(self.processes):
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 3
         for process in self.processes:
             try:
-                process.wait(15)
+                process.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(10)
