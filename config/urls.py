@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/v1/", include("compliance.api_urls")),
     path("", include("accounts.urls")),
     path("", include("reports.urls")),
+    path("", include("compliance.urls")),
     path("", include("registry.urls")),
 ]
 
