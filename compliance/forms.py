@@ -30,7 +30,7 @@ class SurrenderForm(forms.Form):
     asset = forms.ChoiceField(label=_("Asset"), help_text=_("An allowance vintage of the period, or CCER offsets (at most 5 % of the obligation)"))
     quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1)
     # One id per form shown: submitting the same form twice surrenders once.
-    client_request_id = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    client_request_id = forms.CharField(label="", widget=forms.HiddenInput, max_length=64)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -39,6 +39,10 @@ class SurrenderForm(forms.Form):
             kind__in=[Asset.Kind.ALLOWANCE, Asset.Kind.OFFSET]).order_by("kind", "code").values_list("code", flat=True)]
         if not self.is_bound:
             self.initial["client_request_id"] = uuid.uuid4().hex
+            latest = CompliancePeriod.objects.order_by("-first_year").first()
+            vintage = latest.vintages.order_by("code").first() if latest else None
+            if vintage is not None:  # the usual choice: the latest period's own vintage
+                self.initial["asset"] = vintage.code
 
 
 class EmissionReportForm(forms.Form):
