@@ -185,7 +185,16 @@ class Command(BaseCommand):
                 verifier_assign(period=period, organization=company, verifier=users["verifier"], actor=users["regulator1"])
         self.stdout.write(self.style.SUCCESS(f"Seeded {companies} companies with CEA21 allowances and 50,000,000.00 CNY each."))
         self._resting_orders(companies)
+        self._seal()
         return keys
+
+    def _seal(self) -> None:
+        """Seals the demo ledger, so the auditors' seal chain page starts with blocks to check."""
+        from registry.seal import ledger_seal
+
+        result = ledger_seal()
+        if result.blocks:
+            self.stdout.write(f"Sealed {result.transfers_sealed} transfers into {len(result.blocks)} seal blocks.")
 
     def _resting_orders(self, companies: int) -> None:
         """A few bids below and offers above CEA21's reference price, so the book is not empty."""
