@@ -14,13 +14,14 @@ again: publish or keep the head hash elsewhere (each SealCheck keeps the head it
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -45,12 +46,22 @@ SEALED_FIELDS = (
 BLOCKS_PER_TRANSACTION = 20
 
 
+@functools.lru_cache(maxsize=256)
+def _utc_text(moment: datetime) -> str:
+    # Cached: the transfers of one posting share their timestamp, and formatting costs more than hashing.
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# One encoder for every line (json.dumps with options builds a new one per call).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def transfer_canonical(row: tuple[Any, ...]) -> bytes:
     """One transfer (a `SEALED_FIELDS` tuple) as one line of bytes: the same on every database and
     Python version (timestamps in UTC with microseconds, no whitespace, UTF-8)."""
     values = list(row)
-    values[1] = values[1].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+    values[1] = _utc_text(values[1])
+    return (_ENCODER.encode(values) + "\n").encode()
 
 
 class _BlockHasher:
