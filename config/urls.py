@@ -15,4 +15,5 @@ urlpatterns = [
     path("api/v1/", include("compliance.api_urls")),
     path("", include("accounts.urls")),
     path("", include("registry.urls")),
+    path("", include("trading.urls")),
 ]
