@@ -1,4 +1,4 @@
-"""Pages: the holdings overview after login and an account's statement."""
+"""Pages: an account's balances and statement (the dashboard is web.views.dashboard)."""
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -6,14 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from core.errors import NotFound
-from registry.selectors import account_balances, account_get_for, account_transfers, accounts_visible_to
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    accounts = accounts_visible_to(request.user).prefetch_related("balances__asset")[:200]
-    holdings = [(account, [balance for balance in account.balances.all() if balance.total]) for account in accounts]
-    return render(request, "registry/home.html", {"holdings": holdings})
+from registry.selectors import account_balances, account_get_for, account_transfers
 
 
 @login_required

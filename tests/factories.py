@@ -63,3 +63,23 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 def user_with_role(role: Role, organization: Organization | None = None, **kwargs) -> User:
     return UserFactory(roles=[role], organization=organization, **kwargs)
+
+
+def api_key_for(user: User) -> str:
+    """An API token key for the user, made through the service once per user object (the key is
+    shown only when it is created, so it is kept on the object for the test's later clients)."""
+    from accounts.services import api_token_create
+
+    key = getattr(user, "_test_api_key", None)
+    if key is None:
+        key = user._test_api_key = api_token_create(user=user, name="test", actor=user)[1]
+    return key
+
+
+def api_client_for(user: User):  # type: ignore[no-untyped-def]
+    """A DRF test client that authenticates with the user's API token."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
+    return client

@@ -1,17 +1,15 @@
 """The read-only ledger API: every user sees exactly the accounts its role and organization allow."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from registry import services
 from registry.models import Account, Asset, Transfer
+from tests.factories import api_client_for
 
 
 def client_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
-    return client
+    return api_client_for(user)
 
 
 def holding(organization) -> Account:
