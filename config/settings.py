@@ -168,8 +168,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": BROKER_VISIBILITY_TIMEO
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TIMEZONE = TIME_ZONE
+# The ledger seal chain (registry.seal): new transfers are sealed into hash-chained blocks by a beat job.
+SEAL_INTERVAL_SECONDS = env_int("SEAL_INTERVAL_SECONDS", 300, minimum=1)
+SEAL_BLOCK_SIZE = env_int("SEAL_BLOCK_SIZE", 1000, minimum=1)  # transfers per block at most
+# How long the sealer waits for transactions that may still commit transfer ids below the newest one.
+SEAL_HORIZON_WAIT_SECONDS = env_int("SEAL_HORIZON_WAIT_SECONDS", 10, minimum=0)
 CELERY_BEAT_SCHEDULE = {
     "ledger-verify-hourly": {"task": "registry.tasks.ledger_verify_task", "schedule": 3600.0},
+    "ledger-seal": {"task": "registry.tasks.ledger_seal_task", "schedule": float(SEAL_INTERVAL_SECONDS)},
     "settlement-sweep": {"task": "trading.tasks.settlement_sweep_task", "schedule": 10.0},
     "compliance-deadline": {"task": "compliance.tasks.compliance_deadline_sweep_task", "schedule": crontab(hour=0, minute=30)},
     "end-of-day": {

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("web.urls")),
     path("", include("reports.urls")),
+    path("", include("compliance.urls")),
     path("", include("registry.urls")),
     path("", include("trading.urls")),
 ]

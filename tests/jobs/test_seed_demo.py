@@ -10,6 +10,7 @@ from accounts.models import ApiToken, Organization, User
 from accounts.validators import validate_uscc
 from core.models import AuditEvent
 from registry.models import Account, Balance, Transfer
+from registry.seal import ledger_seal_verify
 from trading.models import Order
 
 
@@ -40,6 +41,9 @@ def test_seed_demo_creates_companies_logins_cash_and_allowances(db, tmp_path):
     client.credentials(HTTP_AUTHORIZATION=f"Token {trader['token']}")
     accounts = client.get("/api/v1/accounts/").json()["results"]
     assert {row["number"] for row in accounts} == {f"HA-{trader['uscc']}", f"CA-{trader['uscc']}"}
+    # The demo ledger ends sealed: every transfer is in the chain, and the chain holds.
+    report = ledger_seal_verify()
+    assert report.ok and report.transfers_checked == Transfer.objects.count() and report.unsealed == 0
 
 
 def test_seed_demo_twice_changes_nothing(db, tmp_path):

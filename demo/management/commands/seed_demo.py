@@ -186,6 +186,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Seeded {companies} companies with CEA21 allowances and 50,000,000.00 CNY each."))
         self._price_history()
         self._resting_orders(companies)
+        self._seal()
         return keys
 
     def _price_history(self, days: int = 90) -> None:
@@ -218,6 +219,14 @@ class Command(BaseCommand):
             bars.extend(walk)
         DailyBar.objects.bulk_create(bars, ignore_conflicts=True)
         self.stdout.write(f"Wrote {len(weekdays)} days of price history for each instrument.")
+
+    def _seal(self) -> None:
+        """Seals the demo ledger, so the auditors' seal chain page starts with blocks to check."""
+        from registry.seal import ledger_seal
+
+        result = ledger_seal()
+        if result.blocks:
+            self.stdout.write(f"Sealed {result.transfers_sealed} transfers into {len(result.blocks)} seal blocks.")
 
     def _resting_orders(self, companies: int) -> None:
         """A few bids below and offers above CEA21's reference price, so the book is not empty."""
