@@ -212,6 +212,8 @@ COMPLIANCE_FINE_FIXED = (env_int("COMPLIANCE_FINE_FIXED_LOW", 20_000_00, minimum
 COMPLIANCE_OBJECTION_WORKING_DAYS = env_int("COMPLIANCE_OBJECTION_WORKING_DAYS", 7, minimum=0)  # to object, from verification
 COMPLIANCE_DECISION_WORKING_DAYS = env_int("COMPLIANCE_DECISION_WORKING_DAYS", 10, minimum=0)  # to decide, from the objection
 COMPLIANCE_REPORT_MAX_BYTES = env_int("COMPLIANCE_REPORT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)  # an attachment's size
+# API paths that take a file upload, with their own body limit (the file plus the other fields).
+API_UPLOAD_LIMITS = {"/api/v1/emission-reports/": COMPLIANCE_REPORT_MAX_BYTES + API_MAX_BODY_SIZE}
 COMPLIANCE_DEADLINE_CHUNK = env_int("COMPLIANCE_DEADLINE_CHUNK", 1000, minimum=1)  # units the deadline job writes per transaction
 
 # Reports (auditors' exports). A PDF of more rows than this is refused with a pointer to the XLSX:
