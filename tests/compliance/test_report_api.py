@@ -86,3 +86,20 @@ def test_a_step_repeated_with_the_same_idempotency_key_is_answered_once(report, 
                         HTTP_IDEMPOTENCY_KEY="verify-1")
     assert (first.status_code, again.status_code, again["Idempotent-Replayed"]) == (200, 200, "true")
     assert again.json() == first.json()
+
+
+def test_an_attachment_larger_than_the_api_body_limit_is_accepted_up_to_its_own_limit(period, officer, settings):
+    big = b"unit,tonnes\n" + b"Unit 1,52000\n" * 20_000  # about 260 KB, over the API's usual 64 KB
+    assert len(big) > settings.API_MAX_BODY_SIZE
+    response = api_as(officer).post(URL, {"period": "2021", "emissions": 1, "attachment": SimpleUploadedFile("big.csv", big)},
+                                    format="multipart")
+    assert response.status_code == 201, response.json()
+    assert response.json()["attachment_size"] == len(big)
+
+
+def test_an_attachment_over_its_limit_is_refused_before_it_is_read(period, officer, settings):
+    settings.API_UPLOAD_LIMITS = {URL: 4096}
+    response = api_as(officer).post(URL, {"period": "2021", "emissions": 1,
+                                          "attachment": SimpleUploadedFile("big.csv", b"a,b\n" * 2000)}, format="multipart")
+    assert (response.status_code, response.json()["code"]) == (413, "request_too_large")
+    assert not EmissionReport.objects.exists()
