@@ -1,7 +1,8 @@
 """The compliance deadline and the auditors' export at national scale: 10,000 units allocated (a plan
 issued through maker-checker), verified (90 %; the rest are C), some surrendering in full (A), the
 rest short (B); then the deadline job is timed (and timed again: the idempotent second run), and the
-compliance table's XLSX and CSV exports as an auditor downloads them. Prints JSON.
+compliance table's XLSX and CSV exports as an auditor downloads them, and one province's PDF.
+Prints JSON.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/carbon_bench python bench/compliance_bench.py [--units 10000] [--surrendering 1000]
 
@@ -119,6 +120,16 @@ def main() -> None:
         timings[f"{file_format}_export_seconds"] = round(time.perf_counter() - started, 2)
         timings[f"{file_format}_bytes"] = size
         assert response.status_code == 200, response.status_code
+
+    # The PDF of one province (a tenth of the units: at most REPORTS_PDF_MAX_ROWS rows).
+    request = factory.get(f"/reports/compliance/{period.code}/", {"format": "pdf", "province": "37"})
+    request.user = auditor
+    started, cpu = time.perf_counter(), time.process_time()
+    response = views.compliance(request, period=period.code)
+    timings["pdf_export_seconds"] = round(time.perf_counter() - started, 2)
+    timings["pdf_export_cpu_seconds"] = round(time.process_time() - cpu, 2)
+    timings["pdf_rows"] = ComplianceResult.objects.filter(period=period, organization__province="37").count()
+    timings["pdf_status"] = response.status_code
 
     report = ledger_verify()
     print(json.dumps({
