@@ -13,6 +13,11 @@ from accounts.validators import validate_uscc
 class User(AbstractUser):
     """The platform's user. Roles are groups (accounts.roles); organizations come through Membership."""
 
+    language = models.CharField(
+        max_length=10, choices=settings.LANGUAGES, blank=True,
+        help_text="The pages' language; empty: the browser's (or the language switcher's) choice.",
+    )
+
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
 

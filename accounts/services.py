@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
@@ -131,3 +134,47 @@ def api_token_touch(*, token: ApiToken, now: datetime) -> None:
     if token.last_used_at is None or now - token.last_used_at >= API_TOKEN_TOUCH_INTERVAL:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
+
+
+# --- profile ------------------------------------------------------------------------------------
+def user_profile_update(
+    *, user: User, first_name: str, last_name: str, email: str, language: str, actor: Any
+) -> User:
+    """The user's own name, email and page language."""
+    fields = {"first_name": first_name.strip(), "last_name": last_name.strip(), "email": email.strip(), "language": language}
+    if language and language not in dict(settings.LANGUAGES):
+        raise InvalidInput(f"Unknown language {language!r}.", field="language")
+    if fields["email"]:
+        try:
+            validate_email(fields["email"])
+        except ValidationError:
+            raise InvalidInput("Not a valid email address.", field="email") from None
+    for name in ("first_name", "last_name"):
+        if len(fields[name]) > 150:
+            raise InvalidInput("At most 150 characters.", field=name)
+    with transaction.atomic():
+        locked = User.objects.select_for_update(no_key=True).get(pk=user.pk)
+        before = {name: getattr(locked, name) for name in fields}
+        changed = {name: value for name, value in fields.items() if before[name] != value}
+        if changed:
+            User.objects.filter(pk=user.pk).update(**changed)
+            audit_record(actor=actor, action="user.profile_update", obj=locked,
+                         before={name: before[name] for name in changed}, after=changed)
+    for name, value in fields.items():
+        setattr(user, name, value)
+    return user
+
+
+def user_password_change(*, user: User, old_password: str, new_password: str, actor: Any) -> User:
+    """Changes the user's password after checking the current one and the password rules."""
+    if not user.check_password(old_password):
+        raise InvalidInput("The current password is not right.", field="old_password")
+    try:
+        validate_password(new_password, user)
+    except ValidationError as error:
+        raise InvalidInput(" ".join(error.messages), field="new_password1") from None
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        audit_record(actor=actor, action="user.password_change", obj=user)  # never the password itself
+    return user

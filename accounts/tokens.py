@@ -61,3 +61,9 @@ def token_create_otp_check(*, user: Any, otp_verified_at: datetime | None) -> No
 def token_use_check(*, token: Any) -> None:
     """Raise a core.errors.DomainError to refuse a request made with this (otherwise valid) token."""
     return None
+
+
+def otp_verified_at_of(request: Any) -> datetime | None:
+    """When this browser session last proved a one-time password (None: never, or no two-factor yet).
+    The token page passes it to api_token_create; the security work reads it from the session."""
+    return None

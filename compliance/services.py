@@ -38,6 +38,28 @@ TONNES = re.compile(r"[0-9]+")
 # --- verified emissions ---
 
 
+def tonnes_refusal(raw: str) -> str | None:
+    """Why a text is not a whole number of tonnes the registry can store, or None."""
+    if not TONNES.fullmatch(raw):
+        return f"{raw!r} is not a whole number of tonnes >= 0"
+    if int(raw) > MAX_AMOUNT:
+        return f"{raw} is more than the registry accepts ({MAX_AMOUNT:,} t)"
+    return None
+
+
+def verified_emission_refusal(organization: Organization, period: CompliancePeriod, *, in_scope: bool,
+                              recorded: bool) -> str | None:
+    """Why a unit cannot get verified emissions recorded for a period (by a file or by confirming a
+    report), or None: only key emitting units, within the actor's scope, once."""
+    if organization.kind != Organization.Kind.KEY_EMITTING_UNIT:
+        return f"{organization.name} is not a key emitting unit"
+    if not in_scope:
+        return f"{organization.name} is outside your province"
+    if recorded:
+        return f"{organization.name} already has verified emissions for {period}"
+    return None
+
+
 def verified_emissions_import(*, period: CompliancePeriod, stream: IO[bytes], filename: str, actor: Any) -> int:
     """Records confirmed verified emissions from a CSV `uscc,verified_emissions`: every row or none.
     A unit already recorded for the period is a row error (a correction is its own, audited act)."""
@@ -62,21 +84,17 @@ def verified_emissions_import(*, period: CompliancePeriod, stream: IO[bytes], fi
         uscc = line[0].strip().upper() if line else ""
         raw = line[1].strip().replace(",", "") if len(line) > 1 else ""
         organization = organizations.get(uscc)
-        if organization is None:
-            problems.append(f"row {number}: uscc: no registered organization has USCC {uscc or '(empty)'}")
-        elif organization.kind != Organization.Kind.KEY_EMITTING_UNIT:
-            problems.append(f"row {number}: uscc: {organization.name} is not a key emitting unit")
-        elif scope is not None and uscc not in scope:
-            problems.append(f"row {number}: uscc: {organization.name} is outside your province")
-        elif uscc in recorded:
-            problems.append(f"row {number}: uscc: {organization.name} already has verified emissions for {period}")
+        unit_problem = (f"no registered organization has USCC {uscc or '(empty)'}" if organization is None else
+                        verified_emission_refusal(organization, period, in_scope=scope is None or uscc in scope,
+                                                  recorded=uscc in recorded))
+        if unit_problem:
+            problems.append(f"row {number}: uscc: {unit_problem}")
         if uscc in seen:
             problems.append(f"row {number}: uscc: duplicate unit: also on row {seen[uscc]}")
         seen.setdefault(uscc, number)
-        if not TONNES.fullmatch(raw):
-            problems.append(f"row {number}: verified_emissions: {raw!r} is not a whole number of tonnes >= 0")
-        elif int(raw) > MAX_AMOUNT:
-            problems.append(f"row {number}: verified_emissions: {raw} is more than the registry accepts ({MAX_AMOUNT:,} t)")
+        tonnes_problem = tonnes_refusal(raw)
+        if tonnes_problem:
+            problems.append(f"row {number}: verified_emissions: {tonnes_problem}")
         elif organization is not None:
             records.append(VerifiedEmission(period=period, organization=organization, tonnes=int(raw),
                                             confirmed_by=actor, source=filename[:200]))
@@ -93,18 +111,23 @@ def verified_emissions_import(*, period: CompliancePeriod, stream: IO[bytes], fi
 # --- surrender ---
 
 
+def officer_unit(user: Any, permission: str, doing: str) -> Organization:
+    """The one unit a company compliance officer acts for, if it holds `permission`."""
+    if Role.COMPLIANCE_OFFICER not in user_roles(user) or not user.has_perm(permission):
+        raise NotEligible(f"Only a company compliance officer may {doing}, for its own organization.")
+    organization_ids = user_organization_ids(user)
+    if len(organization_ids) != 1:
+        raise NotEligible(f"You must belong to exactly one unit to {doing}.")
+    return Organization.objects.get(pk=next(iter(organization_ids)))
+
+
 def surrender_create(
     *, user: Any, period: CompliancePeriod | str, asset: Asset | str, quantity: Any, client_request_id: str
 ) -> tuple[Surrender, bool]:
     """Surrenders allowances of an eligible vintage, or CCER offsets within 5 % of the obligation,
     from the user's organization's available holding into the retirement account. Atomic and
     irreversible; the same client_request_id returns the first surrender."""
-    if Role.COMPLIANCE_OFFICER not in user_roles(user) or not user.has_perm("compliance.surrender"):
-        raise NotEligible("Only a company compliance officer surrenders for its own organization.")
-    organization_ids = user_organization_ids(user)
-    if len(organization_ids) != 1:
-        raise NotEligible("You must belong to exactly one unit to surrender.")
-    organization = Organization.objects.get(pk=next(iter(organization_ids)))
+    organization = officer_unit(user, "compliance.surrender", "surrender")
     if isinstance(period, str):
         period = CompliancePeriod.objects.filter(code=period).first() or _missing("period", period)
     if isinstance(asset, str):
@@ -156,7 +179,7 @@ def _missing(field: str, value: str) -> Any:
 
 def _check_against_obligation(obligation: Obligation | None, asset: Asset, quantity: int) -> None:
     if obligation is None or obligation.verified_emissions is None:
-        raise errors.NoObligation()
+        raise errors.NoObligation(field="period")
     if asset.kind == Asset.Kind.OFFSET and obligation.surrendered_offsets + quantity > obligation.offset_cap:
         raise errors.OffsetCapExceeded(
             f"Offsets may cover {obligation.offset_cap:,} t of the {obligation.obligation:,} t obligation; "

@@ -24,7 +24,12 @@ def _actor_fields(actor: Any) -> dict[str, Any]:
     return {"actor": user, "actor_label": user.get_username() if user else "system"}
 
 
-def audit_record(
+def audit_record(**event: Any) -> AuditEvent:
+    """Writes the audit event of a change (arguments as for `audit_event`) in its transaction."""
+    return row_insert(audit_event(**event))
+
+
+def audit_event(
     *,
     actor: Any,
     action: str,
@@ -34,11 +39,13 @@ def audit_record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
+    """The audit event of a change, not yet written: `audit_record` writes it; a hot path may write it
+    together with its own statements (core.db.row_insert_statement)."""
     _require_transaction()
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or obj.pk
-    return row_insert(AuditEvent(
+    return AuditEvent(
         created_at=timezone.now(),
         **_actor_fields(actor),
         action=action,
@@ -47,7 +54,7 @@ def audit_record(
         before=before,
         after=after,
         ip=request_ip.get(),
-    ))
+    )
 
 
 def audit_record_many(

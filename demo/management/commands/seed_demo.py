@@ -176,11 +176,25 @@ class Command(BaseCommand):
 
             # The real 2021 deadline (31 Dec 2022) has passed; the demo keeps it a year ahead so that
             # surrenders (refused after the deadline) can be tried.
-            period_create(code="2021", first_year=2021, last_year=2021, vintages=[cea21],
-                          surrender_deadline=timezone.localdate() + dt.timedelta(days=365), actor=users["regulator1"])
+            period = period_create(code="2021", first_year=2021, last_year=2021, vintages=[cea21],
+                                   surrender_deadline=timezone.localdate() + dt.timedelta(days=365),
+                                   actor=users["regulator1"])
+            from compliance.verification import verifier_assign
+
+            for company, _ in allocations:  # the demo verifier verifies every unit's 2021 report
+                verifier_assign(period=period, organization=company, verifier=users["verifier"], actor=users["regulator1"])
         self.stdout.write(self.style.SUCCESS(f"Seeded {companies} companies with CEA21 allowances and 50,000,000.00 CNY each."))
         self._resting_orders(companies)
+        self._seal()
         return keys
+
+    def _seal(self) -> None:
+        """Seals the demo ledger, so the auditors' seal chain page starts with blocks to check."""
+        from registry.seal import ledger_seal
+
+        result = ledger_seal()
+        if result.blocks:
+            self.stdout.write(f"Sealed {result.transfers_sealed} transfers into {len(result.blocks)} seal blocks.")
 
     def _resting_orders(self, companies: int) -> None:
         """A few bids below and offers above CEA21's reference price, so the book is not empty."""
