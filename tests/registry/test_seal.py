@@ -205,3 +205,25 @@ def test_a_failed_check_is_recorded_with_the_broken_block(sealed):
     check = seal_check_record(source=SealCheck.Source.JOB)
     assert (check.ok, check.broken_height, check.blocks_checked, check.head_height) == (False, 1, 0, None)
     assert check.problem.startswith("Block 1:")
+
+
+def _rewrite_from_block_2(sealed) -> None:
+    """Changes a transfer of block 2, then rebuilds blocks 2 and 3 over it: a consistent new chain."""
+    tamper("UPDATE registry_transfer SET amount = amount + 1 WHERE id = %s", [sealed[4].pk])
+    tamper("DELETE FROM registry_sealblock WHERE height >= 2", [], table="registry_sealblock")
+    ledger_seal(block_size=3)
+
+
+@pytest.mark.ledger_tampered
+def test_a_chain_rewritten_to_its_head_recomputes_without_an_earlier_check(sealed):
+    _rewrite_from_block_2(sealed)
+    assert ledger_seal_verify().ok  # the limit of a chain kept beside what it seals
+
+
+@pytest.mark.ledger_tampered
+def test_a_chain_rewritten_to_its_head_is_caught_by_the_head_an_earlier_check_saw(sealed):
+    earlier = seal_check_record(source=SealCheck.Source.JOB)
+    _rewrite_from_block_2(sealed)
+    report = ledger_seal_verify()
+    assert (report.ok, report.broken_height, report.blocks_checked, report.head_height) == (False, 3, 2, 2)
+    assert f"not the one check {earlier.pk} saw" in report.problem
