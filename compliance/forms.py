@@ -27,7 +27,7 @@ def _period_choices() -> list[tuple[str, str]]:
 
 class SurrenderForm(forms.Form):
     period = forms.ChoiceField(label=_("Compliance period"))
-    asset = forms.ChoiceField(label=_("Asset"), help_text=_("An allowance vintage of the period, or CCER offsets (at most 5 per cent of the obligation)"))
+    asset = forms.ChoiceField(label=_("Asset"), help_text=_("An allowance vintage of the period, or CCER offsets (at most 5 % of the obligation)"))
     quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1)
     # One id per form shown: submitting the same form twice surrenders once.
     client_request_id = forms.CharField(label="", widget=forms.HiddenInput, max_length=64)
