@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("reports.urls")),
     path("", include("compliance.urls")),
     path("", include("registry.urls")),
+    path("", include("trading.urls")),
 ]
 
 handler404 = "core.views.page_not_found"
