@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
 from accounts.provinces import PROVINCE_CHOICES
@@ -41,8 +42,8 @@ class Asset(models.Model):
 
 class Account(models.Model):
     class Kind(models.TextChoices):
-        HOLDING = "holding", "Registry holding account"
-        CASH = "cash", "Trading funds account"
+        HOLDING = "holding", _("Registry holding account")
+        CASH = "cash", _("Trading funds account")
         NATIONAL_ISSUANCE = "national_issuance", "National issuance account"
         PROVINCIAL = "provincial", "Provincial account"
         RETIREMENT = "retirement", "Retirement account"
@@ -50,9 +51,9 @@ class Account(models.Model):
         EXCHANGE_FEES = "exchange_fees", "Exchange fee account"
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        FROZEN = "frozen", "Frozen"
-        CLOSED = "closed", "Closed"
+        OPEN = "open", _("Open")
+        FROZEN = "frozen", _("Frozen")
+        CLOSED = "closed", _("Closed")
 
     ORGANIZATION_KINDS = frozenset({Kind.HOLDING, Kind.CASH})
     CASH_KINDS = frozenset({Kind.CASH, Kind.EXCHANGE_FEES})
