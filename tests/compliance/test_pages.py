@@ -233,3 +233,10 @@ def test_a_pdf_attachment_downloads_as_pdf(client, report, officer):
     download = as_user(client, officer).get(f"/compliance/reports/{report.pk}/file/")
     assert download["Content-Type"] == "application/pdf"
     assert b"".join(download.streaming_content) == PDF
+
+
+def test_the_compliance_pages_speak_chinese(client, officer, verifier, report):
+    page = as_user(client, officer).get("/compliance/surrender/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "履约义务" in page and "可用持仓" in page and "提交排放报告" in page and "Obligations" not in page
+    queue = as_user(client, verifier).get("/compliance/verifier/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "待核查" in queue and "核查排放量（吨二氧化碳当量）" in queue

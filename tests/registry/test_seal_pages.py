@@ -13,7 +13,7 @@ URL = "/audit/seal-chain/"
 @pytest.fixture
 def sealed(cea, national_regulator):
     transfers = issue(5, asset=cea, regulator=national_regulator)
-    ledger_seal(block_size=2)
+    assert ledger_seal(block_size=2).complete
     return transfers
 
 

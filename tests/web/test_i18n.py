@@ -63,6 +63,7 @@ def test_the_compiled_catalogue_holds_every_translated_entry():
         catalogue = gettext.GNUTranslations(compiled)
     msgids = re.findall(r'^msgid "(.+)"$', po, flags=re.M)
     assert len(msgids) > 200
+    assert not re.search(r"^#,.*fuzzy", po, flags=re.M), "fuzzy entries are left out of the .mo: check and unmark them"
     untranslated = re.findall(r'^msgid "(.+)"\nmsgstr ""\n\n', po, flags=re.M)
     assert untranslated == []
     missing = [msgid for msgid in msgids if msgid.replace('\\"', '"') not in catalogue._catalog
