@@ -195,7 +195,7 @@ def test_halted_instrument_shows_its_status(client, trader_a, exchange_operator,
 def test_the_trading_and_market_pages_in_chinese(client, trader_a, funded):
     client.force_login(trader_a)
     page = client.get("/trade/CEA21/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
-    for label in ("委托单", "订单簿", "今日涨跌停价", "我的余额", "我的未成交委托", "下单", "价格（元/吨）"):
+    for label in ("委托簿", "今日涨跌停价", "我的余额", "我的未成交委托", "下单", "价格（元/吨）"):
         assert label in page, label
     market = client.get("/market/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
-    assert "全国碳排放权交易市场" in market and "成交额（元）" in market
+    assert "全国碳排放配额行情" in market and "成交额（元）" in market
