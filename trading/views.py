@@ -195,6 +195,8 @@ def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
     except NotFound:
         raise Http404("No such order") from None
     except DomainError as error:
+        if error.status == 403:  # a role that may see orders but not cancel them
+            raise PermissionDenied from None
         if request.headers.get("HX-Request"):
             response = HttpResponse(status=204)
             response["HX-Trigger"] = "live-org"

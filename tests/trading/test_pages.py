@@ -199,3 +199,11 @@ def test_the_trading_and_market_pages_in_chinese(client, trader_a, funded):
         assert label in page, label
     market = client.get("/market/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "全国碳排放配额行情" in market and "成交额（元）" in market
+
+
+def test_cancelling_a_finished_order_says_so(client, trader_a, trader_b, funded):
+    order = place(trader_a, "buy", "54.00", 100)
+    place(trader_b, "sell", "54.00", 100)  # fills it
+    client.force_login(trader_a)
+    response = client.post(f"/trade/orders/{order.pk}/cancel/", follow=True)
+    assert "The order is filled." in response.content.decode()
