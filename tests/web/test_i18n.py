@@ -70,3 +70,11 @@ def test_the_compiled_catalogue_holds_every_translated_entry():
                and not any(isinstance(key, tuple) and key[0] == msgid for key in catalogue._catalog)
                and not any(key.endswith("\x04" + msgid) for key in catalogue._catalog if isinstance(key, str))]
     assert missing == [], "run python manage.py compilemessages and commit the .mo"
+
+
+def test_the_trading_and_market_pages_in_chinese(client, trader_a, funded):
+    client.force_login(trader_a)
+    trade = client.get("/trade/CEA21/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    for label in ("委托簿", "下单", "我的未成交委托", "今日涨跌停价"):
+        assert label in trade, label
+    assert "行情" in client.get("/market/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
