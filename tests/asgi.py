@@ -63,7 +63,7 @@ def asgi_server(**environment: str) -> Iterator[str]:
     log = tempfile.TemporaryFile()  # not a pipe: a full pipe would stall the server
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning", "--no-access-log"],
+         "--log-level", "warning", "--no-access-log", "--timeout-graceful-shutdown", "1"],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"

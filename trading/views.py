@@ -86,6 +86,7 @@ def _ticket(instrument: Instrument, *, values: dict[str, str] | None = None, err
         "errors": errors or {},
         "accepted": accepted,
         "client_order_id": uuid.uuid4().hex,  # a fresh one per ticket: a double submit is one order
+        "fee_ppm": int(settings.TRADING_FEE_RATE * 1_000_000),  # for the ticket's estimate, in whole numbers
     }
 
 
@@ -195,6 +196,8 @@ def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
     except NotFound:
         raise Http404("No such order") from None
     except DomainError as error:
+        if error.status == 403:  # a role that may see orders but not cancel them
+            raise PermissionDenied from None
         if request.headers.get("HX-Request"):
             response = HttpResponse(status=204)
             response["HX-Trigger"] = "live-org"

@@ -32,6 +32,7 @@
   function connect() {
     var source = new EventSource(root.dataset.streamUrl);
     source.addEventListener("hello", function () {
+      root.dataset.connections = String((parseInt(root.dataset.connections, 10) || 0) + 1);
       show("connected", status ? status.dataset.textLive || "Live" : "Live");
       schedule("market");
       schedule("org");

@@ -3,6 +3,7 @@ Events streams are live: two traders cross, both pages follow without reload; a 
 its reservation on screen; the server's band refusal shows next to the price; another company's
 order is out of reach. The screenshots of docs/screenshots/ come from here."""
 
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -64,6 +65,9 @@ def test_two_traders_cross_and_both_pages_follow_live(browser, server, traders, 
     page_a = trading_page(browser, server, trader_a)
     page_b = trading_page(browser, server, trader_b)
 
+    page_a.get_by_label("Price (CNY per tonne)").fill("54.00")
+    page_a.get_by_label("Quantity (tonnes)").fill("300")
+    expect(page_a.locator("#ticket-estimate")).to_have_text("Reserves 16,208.10 CNY: 16,200.00 and a 8.10 fee.")
     place_on(page_a, "buy", "54.00", 300)
     expect(page_a.locator("#ticket-accepted")).to_contain_text("accepted")
     expect(page_a.locator("#orders")).to_contain_text("54.00")
@@ -119,8 +123,16 @@ def test_a_price_outside_the_band_shows_the_error_next_to_the_price(browser, ser
     expect(price_error).to_have_text("Today's limits are 48.80 to 59.64.")
     expect(page.get_by_label("Price (CNY per tonne)")).to_have_attribute("aria-invalid", "true")
     # The reference price moved since the page was drawn: the server refuses, next to the price.
+    # (Typed and sent from the keyboard alone.)
     Instrument.objects.filter(symbol="CEA21").update(reference_price=60_00)
-    place_on(page, "buy", "50.00", 10)
+    page.get_by_label("Price (CNY per tonne)").focus()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("50.00")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Quantity (tonnes)")).to_be_focused()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("10")
+    page.keyboard.press("Enter")
     expect(price_error).to_have_text("Today's limits are 54.00 to 66.00.")
     assert not Order.objects.exists()
 
@@ -145,22 +157,25 @@ def test_a_regulator_watches_without_a_ticket(browser, server, national_regulato
     expect(page.locator("#ticket-form")).to_have_count(0)
 
 
-def test_the_public_market_page_follows_trades_live(browser, server, traders):
+def test_the_public_market_page_follows_trades_live_across_reconnects(browser, traders):
     SeedDemo()._price_history()
     trader_a, trader_b = traders
-    page = browser.new_context(viewport=DESKTOP).new_page()
-    page.goto(f"{server.url}/market/")
-    expect(page.locator("#live-status")).to_have_attribute("data-state", "connected")
-    expect(page.locator("#chart")).not_to_have_attribute("data-bars", "0")
-    expect(page.locator("#chart canvas").first).to_be_visible()
-    order_place(user=trader_a, instrument="CEA21", side="buy", price="55.00", quantity=300, client_order_id="a-1")
-    order_place(user=trader_b, instrument="CEA21", side="sell", price="55.00", quantity=300, client_order_id="b-1")
-    row = page.locator("#row-CEA21")
-    expect(row.locator("[data-col=last]")).to_have_text("55.00")
-    expect(row.locator("[data-col=volume]")).to_have_text("300")
-    expect(row.locator("[data-col=turnover]")).to_have_text("16,500.00")
-    page.screenshot(path=str(SCREENSHOTS / "market-page.png"), full_page=True)
-    phone = browser.new_context(viewport=PHONE).new_page()
-    phone.goto(f"{server.url}/market/")
-    expect(phone.locator("#chart")).not_to_have_attribute("data-bars", "0")
-    phone.screenshot(path=str(SCREENSHOTS / "market-page-phone.png"), full_page=True)
+    with asgi_server(LIVE_STREAM_SECONDS="2", LIVE_RETRY_MS="200") as url:
+        page = browser.new_context(viewport=DESKTOP).new_page()
+        page.goto(f"{url}/market/")
+        # Each stream ends after 2 s; the browser reconnects on its own and stays live.
+        expect(page.locator("#market")).to_have_attribute("data-connections", re.compile(r"^([3-9]|\d\d+)$"), timeout=10_000)
+        expect(page.locator("#live-status")).to_have_attribute("data-state", "connected")
+        expect(page.locator("#chart")).not_to_have_attribute("data-bars", "0")
+        expect(page.locator("#chart canvas").first).to_be_visible()
+        order_place(user=trader_a, instrument="CEA21", side="buy", price="55.00", quantity=300, client_order_id="a-1")
+        order_place(user=trader_b, instrument="CEA21", side="sell", price="55.00", quantity=300, client_order_id="b-1")
+        row = page.locator("#row-CEA21")
+        expect(row.locator("[data-col=last]")).to_have_text("55.00")
+        expect(row.locator("[data-col=volume]")).to_have_text("300")
+        expect(row.locator("[data-col=turnover]")).to_have_text("16,500.00")
+        page.screenshot(path=str(SCREENSHOTS / "market-page.png"), full_page=True)
+        phone = browser.new_context(viewport=PHONE).new_page()
+        phone.goto(f"{url}/market/")
+        expect(phone.locator("#chart")).not_to_have_attribute("data-bars", "0")
+        phone.screenshot(path=str(SCREENSHOTS / "market-page-phone.png"), full_page=True)

@@ -190,3 +190,20 @@ def test_halted_instrument_shows_its_status(client, trader_a, exchange_operator,
     client.force_login(trader_a)
     summary = client.get("/trade/CEA21/part/summary/").content.decode()
     assert "Halted" in summary and "Price investigation" in summary
+
+
+def test_the_trading_and_market_pages_in_chinese(client, trader_a, funded):
+    client.force_login(trader_a)
+    page = client.get("/trade/CEA21/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    for label in ("委托簿", "今日涨跌停价", "我的余额", "我的未成交委托", "下单", "价格（元/吨）"):
+        assert label in page, label
+    market = client.get("/market/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "全国碳排放配额行情" in market and "成交额（元）" in market
+
+
+def test_cancelling_a_finished_order_says_so(client, trader_a, trader_b, funded):
+    order = place(trader_a, "buy", "54.00", 100)
+    place(trader_b, "sell", "54.00", 100)  # fills it
+    client.force_login(trader_a)
+    response = client.post(f"/trade/orders/{order.pk}/cancel/", follow=True)
+    assert "The order is filled." in response.content.decode()
