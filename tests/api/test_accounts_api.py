@@ -1,16 +1,16 @@
 """The read-only ledger API: every user sees exactly the accounts its role and organization allow."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from registry import services
 from registry.models import Account, Asset, Transfer
+from tests.auth import api_token
 
 
 def client_for(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
     return client
 
 

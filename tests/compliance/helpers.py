@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import Organization
@@ -19,6 +18,7 @@ from compliance.services import verified_emissions_import
 from core.models import AuditEvent
 from registry import services as registry
 from registry.models import Account, Asset, Balance, Transfer
+from tests.auth import api_token
 from tests.factories import user_with_role
 
 PLAN_HEADER = "uscc,unit_category,electricity_mwh,heat_gj,correction_factor\n"
@@ -76,7 +76,7 @@ def officer_of(organization: Organization) -> Any:
 
 def api_as(user: Any) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
     return client
 
 

@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 from accounts.roles import Role
 from registry import services
 from registry.models import Account, Asset, Transfer
+from tests.auth import browser_second_factor
 from tests.factories import user_with_role
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -53,6 +54,7 @@ def test_a_regulator_logs_into_the_admin(page, live_server, screenshot, company_
     page.fill("#id_username", regulator.username)
     page.fill("#id_password", "correct-horse-battery")
     page.click("input[type=submit]")
+    browser_second_factor(page, regulator)
     page.goto(f"{live_server.url}/admin/registry/account/?q={company_a.uscc}")
     expect(page.get_by_text(f"HA-{company_a.uscc}")).to_be_visible()
     screenshot(page, "admin-accounts")

@@ -2,7 +2,6 @@
 
 import io
 
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.roles import Role
@@ -10,6 +9,7 @@ from allocation.services import allocation_import, period_create, plan_approve, 
 from compliance.models import ComplianceResult
 from compliance.services import compliance_deadline_run, verified_emissions_import
 from registry.models import Account, Asset, Balance
+from tests.auth import api_token
 from tests.factories import user_with_role
 
 
@@ -30,7 +30,7 @@ def test_a_period_from_allocation_to_verdict(db, company_a, company_b, national_
 
     officer = user_with_role(Role.COMPLIANCE_OFFICER, company_a)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=officer).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(officer)}")
     response = client.post("/api/v1/surrenders/", {"period": "2021", "asset": "CEA21", "quantity": 50_000,
                                                    "client_request_id": "s-1"}, format="json")
     assert response.status_code == 201, response.json()

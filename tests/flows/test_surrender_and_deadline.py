@@ -4,7 +4,6 @@ import datetime as dt
 import io
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.roles import Role
@@ -16,6 +15,7 @@ from compliance.services import compliance_deadline_run, surrender_create, verif
 from core.errors import DomainError
 from registry import services as registry
 from registry.models import Account, Asset, Transfer
+from tests.auth import api_token
 from tests.factories import OrganizationFactory, make_uscc, user_with_role
 from trading.models import DailyBar, Instrument
 
@@ -106,7 +106,7 @@ def test_a_surrender_is_idempotent_through_the_api(allocated, period, company_a,
     give_ccer(company_a, 5_000, national_regulator)
     client = APIClient()
     officer = user_with_role(Role.COMPLIANCE_OFFICER, company_a)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=officer).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(officer)}")
     body = {"period": "2021", "asset": "CCER", "quantity": 2_500, "client_request_id": "ccer-1"}
     first = client.post("/api/v1/surrenders/", body, format="json")
     again = client.post("/api/v1/surrenders/", body, format="json")
@@ -168,13 +168,13 @@ def test_obligations_api_scopes_rows(allocated, period, company_a, company_b, au
 
     def rows(user):
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
         return client.get("/api/v1/obligations/?period=2021").json()
 
     assert [r["uscc"] for r in rows(officer)] == [company_a.uscc]
     assert {r["uscc"] for r in rows(auditor)} >= {company_a.uscc, company_b.uscc}
     assert len(obligations(period)) == 3
     bad = APIClient()
-    bad.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=auditor)[0].key}")
+    bad.credentials(HTTP_AUTHORIZATION=f"Token {api_token(auditor)}")
     response = bad.get("/api/v1/obligations/?period=1999")
     assert response.status_code == 400 and response.json()["code"] == "invalid"

@@ -2,6 +2,7 @@ import pytest
 
 from registry import services
 from registry.models import Account, Asset, Balance, Transfer
+from tests.auth import api_token
 from trading.models import Instrument
 
 CASH = 10_000_000_00  # 10 million CNY in fen
@@ -115,13 +116,11 @@ def run_on_commit(function, *args, **kwargs):
 
 def api_client(user=None):
     """A DRF client authenticated with the user's API token (anonymous without a user)."""
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
     client = APIClient()
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
     return client
 
 
