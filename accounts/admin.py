@@ -1,8 +1,11 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
-from accounts.models import Membership, User
-from core.admin import AuditedModelAdmin
+from accounts.models import ApiToken, Membership, User
+from accounts.services import api_token_revoke
+from core.admin import AuditedModelAdmin, ReadOnlyAdmin
 
 
 class MembershipInline(admin.TabularInline):
@@ -32,3 +35,25 @@ class MembershipAdmin(AuditedModelAdmin):
     search_fields = ["user__username", "organization__name", "organization__uscc"]
     list_filter = ["organization__province", "organization__kind"]
     autocomplete_fields = ["user", "organization"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyAdmin):
+    """Tokens are created by their users (/profile/tokens/, the key is shown once); staff can only revoke."""
+
+    list_display = ["name", "user", "display_key", "created_at", "last_used_at", "expires_at", "revoked_at"]
+    list_select_related = ["user"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "created_at"]
+    search_fields = ["name", "prefix", "user__username"]
+    exclude = ["key_hash"]
+    actions = ["revoke"]
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    @admin.action(description="Revoke the selected tokens", permissions=["revoke"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        tokens = list(queryset.filter(revoked_at__isnull=True))
+        for token in tokens:
+            api_token_revoke(token=token, actor=request.user)
+        self.message_user(request, f"Revoked {len(tokens)} token(s).", messages.SUCCESS)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -10,6 +12,11 @@ from accounts.validators import validate_uscc
 
 class User(AbstractUser):
     """The platform's user. Roles are groups (accounts.roles); organizations come through Membership."""
+
+    language = models.CharField(
+        max_length=10, choices=settings.LANGUAGES, blank=True,
+        help_text="The pages' language; empty: the browser's (or the language switcher's) choice.",
+    )
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
@@ -70,3 +77,36 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.organization.name}"
+
+
+class ApiToken(models.Model):
+    """A key for the REST API, acting as its user. The key itself is never stored (accounts.tokens)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=8, unique=True, help_text="The key's lookup prefix (after ncr_), shown to tell keys apart.")
+    key_hash = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the whole key.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    otp_verified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the creator last proved a one-time password before creating it."
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} (ncr_{self.prefix}…)"
+
+    @property
+    def display_key(self) -> str:
+        return f"ncr_{self.prefix}…"
+
+    def is_active_at(self, moment: datetime) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > moment)

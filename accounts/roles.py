@@ -34,6 +34,9 @@ _READ_REGISTRY = [
     "core.view_auditevent",
 ]
 
+# The ledger seal chain's page (/audit/seal-chain/).
+_READ_SEAL = ["registry.view_sealblock", "registry.view_sealcheck"]
+
 _READ_ALLOCATION = [
     "allocation.view_complianceperiod",
     "allocation.view_benchmark",
@@ -75,7 +78,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "compliance.view_verifiedemission",
         "compliance.view_surrender",
         "compliance.view_complianceresult",
-    ],
+        "compliance.view_obligation",
+        "compliance.view_emissionreport",
+        "compliance.view_verifierassignment",
+        "compliance.add_verifierassignment",
+        "compliance.change_verifierassignment",
+    ]
+    + _READ_SEAL,
     Role.PROVINCIAL_REGULATOR: _READ_REGISTRY
     + _READ_MARKET
     + [
@@ -87,18 +96,23 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + _READ_ALLOCATION
     + ["allocation.add_allocationplan"]  # proposes for its province; national regulators approve
     + ["compliance.add_verifiedemission", "compliance.view_verifiedemission", "compliance.view_surrender",
-       "compliance.view_complianceresult"],
+       "compliance.view_complianceresult", "compliance.view_obligation", "compliance.view_emissionreport",
+       "compliance.confirm_emissionreport", "compliance.view_verifierassignment", "compliance.add_verifierassignment",
+       "compliance.change_verifierassignment"],
     Role.EXCHANGE_OPERATOR: _READ_REGISTRY
     + _READ_MARKET
     + ["accounts.view_all_organizations", "registry.manage_cash", "trading.operate_market", "trading.halt_market", "trading.add_holiday",
        "trading.change_holiday", "trading.delete_holiday"],
     Role.AUDITOR: _READ_REGISTRY + _READ_MARKET + _READ_ALLOCATION
     + ["accounts.view_all_organizations", "accounts.view_user", "compliance.view_verifiedemission",
-       "compliance.view_surrender", "compliance.view_complianceresult"],
-    Role.VERIFIER: [],
+       "compliance.view_surrender", "compliance.view_complianceresult", "compliance.view_obligation",
+       "compliance.view_emissionreport", "compliance.view_verifierassignment"]
+    + _READ_SEAL + ["registry.run_seal_check"],
+    # Verifiers see and verify the reports of the units assigned to them (compliance.selectors).
+    Role.VERIFIER: ["compliance.verify_emissionreport"],
     # Company staff act only on their own organization's accounts (accounts.selectors).
     Role.COMPANY_TRADER: ["trading.trade"],
-    Role.COMPLIANCE_OFFICER: ["compliance.surrender"],
+    Role.COMPLIANCE_OFFICER: ["compliance.surrender", "compliance.view_obligation", "compliance.add_emissionreport"],
 }
 
 

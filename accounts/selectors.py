@@ -6,8 +6,10 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from accounts.models import Membership, Organization
+from accounts.models import ApiToken, Membership, Organization
 from accounts.roles import Role
+from accounts.tokens import key_matches, key_prefix
+from core.errors import NotFound
 
 
 def user_roles(user: Any) -> set[str]:
@@ -86,3 +88,25 @@ def two_factor_pending(user: Any) -> str | None:
     if totp_device_confirmed(user) is not None:
         return "verify"
     return "enrol" if two_factor_required(user) else None
+
+def api_token_for_key(key: str) -> ApiToken | None:
+    """The token whose key this is (revoked or expired ones too: the caller decides), or None."""
+    prefix = key_prefix(key)
+    if prefix is None:
+        return None
+    token = ApiToken.objects.select_related("user").filter(prefix=prefix).first()
+    if token is None or not key_matches(key, token.key_hash):
+        return None
+    return token
+
+
+def api_tokens_of(user: Any) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(user=user).select_related("created_by")
+
+
+def api_token_get_for(user: Any, token_id: int) -> ApiToken:
+    """One of the user's own tokens; anyone else's is NotFound."""
+    token = ApiToken.objects.filter(user=user, pk=token_id).first()
+    if token is None:
+        raise NotFound("No such token.")
+    return token

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
+from django.utils import timezone
 
-from accounts.models import Membership, Organization, User
+from accounts.models import ApiToken, Membership, Organization, User
 from accounts.roles import Role
+from accounts.tokens import key_generate, key_hash, token_create_otp_check
 from accounts.validators import validate_uscc
 from core.audit import audit_record
 from core.errors import AlreadyExists, InvalidCode, InvalidInput, InvalidUSCC, PermissionDenied
@@ -66,7 +72,115 @@ def user_create(
     return user
 
 
-# --- authentication: two-factor devices, passwords, sessions ---
+# --- API tokens ---------------------------------------------------------------------------------
+API_TOKEN_NAME_MAX = 100
+API_TOKENS_PER_USER_MAX = 50
+API_TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+def api_token_create(
+    *, user: User, name: str, actor: Any, expires_at: datetime | None = None, otp_verified_at: datetime | None = None
+) -> tuple[ApiToken, str]:
+    """A new API token for `user`, and its key: the only time the key exists outside the client."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("Give the token a name, e.g. the program that will use it.", field="name")
+    if len(name) > API_TOKEN_NAME_MAX:
+        raise InvalidInput(f"A token's name has at most {API_TOKEN_NAME_MAX} characters.", field="name")
+    now = timezone.now()
+    if expires_at is not None and expires_at <= now:
+        raise InvalidInput("The expiry must be in the future.", field="expires_at")
+    if not user.is_active:
+        raise InvalidInput("An inactive user cannot have API tokens.", field="user")
+    token_create_otp_check(user=user, otp_verified_at=otp_verified_at)
+    key, prefix = key_generate()
+    with transaction.atomic():
+        # The user's row lock serialises its token creations, so the cap below holds under concurrency.
+        User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()
+        live = ApiToken.objects.filter(user=user, revoked_at__isnull=True).exclude(expires_at__lte=now).count()
+        if live >= API_TOKENS_PER_USER_MAX:
+            raise InvalidInput(
+                f"You already have {live} active tokens; revoke one you no longer use first.", field="name"
+            )
+        token = ApiToken.objects.create(
+            user=user, name=name, prefix=prefix, key_hash=key_hash(key), expires_at=expires_at,
+            created_by=actor if getattr(actor, "pk", None) else None, otp_verified_at=otp_verified_at,
+        )
+        audit_record(
+            actor=actor, action="api_token.create", obj=token,
+            after={"user": user.get_username(), "name": name, "prefix": prefix,
+                   "expires_at": expires_at.isoformat() if expires_at else None},
+        )
+    return token, key
+
+
+def api_token_revoke(*, token: ApiToken, actor: Any) -> ApiToken:
+    """Revokes the token at once (its next request is refused). Revoking twice changes nothing."""
+    with transaction.atomic():
+        now = timezone.now()
+        # A conditional update: of two concurrent revocations exactly one writes (and is audited).
+        changed = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now)
+        token.refresh_from_db(fields=["revoked_at"])
+        if changed:
+            audit_record(
+                actor=actor, action="api_token.revoke", obj=token,
+                before={"revoked_at": None}, after={"revoked_at": now.isoformat(), "name": token.name, "prefix": token.prefix},
+            )
+    return token
+
+
+def api_token_touch(*, token: ApiToken, now: datetime) -> None:
+    """Records a token's use, at most once a minute (not an audited change: bookkeeping of reads)."""
+    if token.last_used_at is None or now - token.last_used_at >= API_TOKEN_TOUCH_INTERVAL:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+
+
+# --- profile ------------------------------------------------------------------------------------
+def user_profile_update(
+    *, user: User, first_name: str, last_name: str, email: str, language: str, actor: Any
+) -> User:
+    """The user's own name, email and page language."""
+    fields = {"first_name": first_name.strip(), "last_name": last_name.strip(), "email": email.strip(), "language": language}
+    if language and language not in dict(settings.LANGUAGES):
+        raise InvalidInput(f"Unknown language {language!r}.", field="language")
+    if fields["email"]:
+        try:
+            validate_email(fields["email"])
+        except ValidationError:
+            raise InvalidInput("Not a valid email address.", field="email") from None
+    for name in ("first_name", "last_name"):
+        if len(fields[name]) > 150:
+            raise InvalidInput("At most 150 characters.", field=name)
+    with transaction.atomic():
+        locked = User.objects.select_for_update(no_key=True).get(pk=user.pk)
+        before = {name: getattr(locked, name) for name in fields}
+        changed = {name: value for name, value in fields.items() if before[name] != value}
+        if changed:
+            User.objects.filter(pk=user.pk).update(**changed)
+            audit_record(actor=actor, action="user.profile_update", obj=locked,
+                         before={name: before[name] for name in changed}, after=changed)
+    for name, value in fields.items():
+        setattr(user, name, value)
+    return user
+
+
+def user_password_change(*, user: User, old_password: str, new_password: str, actor: Any) -> User:
+    """Changes the user's password after checking the current one and the password rules."""
+    if not user.check_password(old_password):
+        raise InvalidInput("The current password is not right.", field="old_password")
+    try:
+        validate_password(new_password, user)
+    except ValidationError as error:
+        raise InvalidInput(" ".join(error.messages), field="new_password1") from None
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        audit_record(actor=actor, action="user.password_change", obj=user)  # never the password itself
+    return user
+
+
+# --- authentication: two-factor devices and sessions ---
 
 def totp_device_start(*, user: User) -> Any:
     """Starts TOTP enrolment: a new unconfirmed device (any earlier unconfirmed one is replaced).
@@ -132,15 +246,6 @@ def totp_devices_remove(*, user: User, actor: Any) -> int:
         if removed:
             audit_record(actor=actor, action="two_factor.disable", obj=user)
     return removed
-
-
-def user_password_change(*, user: User, new_password: str) -> None:
-    """Sets a new password. Every other session of the user ends with it: Django checks each session's
-    stored password hash on every request (the caller keeps its own session with update_session_auth_hash)."""
-    with transaction.atomic():
-        user.set_password(new_password)
-        user.save(update_fields=["password"])
-        audit_record(actor=user, action="user.password_change", obj=user)
 
 
 def session_event_record(*, user: Any, action: str) -> None:

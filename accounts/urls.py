@@ -8,5 +8,4 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/two-factor/", views.two_factor, name="two-factor"),
     path("account/two-factor/verify/", views.two_factor_verify, name="two-factor-verify"),
-    path("account/password/", views.PasswordChangeView.as_view(), name="password-change"),
 ]

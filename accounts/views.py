@@ -1,4 +1,4 @@
-"""Account pages: two-factor enrolment and verification, password change."""
+"""Account pages: two-factor enrolment and verification (the password page is web.views.profile_password)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,10 @@ import qrcode
 import qrcode.image.svg
 from django import forms
 from django.contrib import messages
-from django.contrib.auth import update_session_auth_hash
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse, reverse_lazy
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -22,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts import services
 from accounts.selectors import totp_device_confirmed, two_factor_required
+from accounts.tokens import otp_verified_at_mark
 from core.errors import DomainError
 
 
@@ -42,6 +41,7 @@ def _next_url(request: HttpRequest) -> str:
 def _session_verified(request: HttpRequest, device: object) -> None:
     """Marks the session as having passed the second factor, under a new session key (privilege changed)."""
     django_otp.login(request, device)
+    otp_verified_at_mark(request)
     request.session.cycle_key()
 
 
@@ -112,16 +112,3 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
             _session_verified(request, device)
             return redirect(_next_url(request))
     return render(request, "accounts/two_factor_verify.html", {"form": form, "next": request.GET.get("next") or request.POST.get("next", "")})
-
-
-class PasswordChangeView(auth_views.PasswordChangeView):
-    """Changing the password ends every other session of the user; this one continues."""
-
-    template_name = "accounts/password_change.html"
-    success_url = reverse_lazy("home")
-
-    def form_valid(self, form: auth_views.PasswordChangeForm) -> HttpResponse:
-        services.user_password_change(user=form.user, new_password=form.cleaned_data["new_password1"])
-        update_session_auth_hash(self.request, form.user)
-        messages.success(self.request, _("Your password was changed. Every other session has been logged out."))
-        return redirect(self.get_success_url())

@@ -23,7 +23,7 @@ from accounts.selectors import organizations_visible_to
 from allocation.formula import DEFAULT_BENCHMARKS, allocation_for, issue_share
 from allocation.importing import RawRow, read_rows
 from allocation.models import AllocationLine, AllocationPlan, Benchmark, CompliancePeriod, Deduction, UnitCategory
-from core.audit import audit_record
+from core.audit import audit_record, audit_record_many
 from core.errors import AlreadyExists, DomainError, ImportRefused, InvalidInput, PermissionDenied
 from registry.models import Account, Asset
 from registry.services import allowances_clawback, allowances_issue_and_allocate
@@ -259,19 +259,31 @@ def pending_deductions(period: CompliancePeriod, organization_ids: set[int]) -> 
 
 def deduction_enter(*, organization: Organization, period: CompliancePeriod, tonnes: int, reason: str, actor: Any) -> Deduction:
     """Records a shortfall to withhold from the unit's allocation of `period` (applied by the next
-    approved plan of that period, whose maker-checker covers it)."""
-    if actor is not None:  # the compliance job enters them as the system
+    approved plan of that period, whose maker-checker covers it). `actor=None`: the compliance job."""
+    return deductions_enter_many(period=period, shortfalls=[(organization, tonnes)], reason=reason, actor=actor)[0]
+
+
+def deductions_enter_many(
+    *, period: CompliancePeriod, shortfalls: list[tuple[Organization, int]], reason: str, actor: Any
+) -> list[Deduction]:
+    """`deduction_enter` for many units at once (the compliance deadline job's batches): the same rows
+    and audit events, written in one INSERT each. Call it inside the transaction of the change."""
+    if actor is not None:
         _require(actor, "allocation.add_allocationplan")
-    if isinstance(tonnes, bool) or not isinstance(tonnes, int) or tonnes <= 0:
+    if any(isinstance(tonnes, bool) or not isinstance(tonnes, int) or tonnes <= 0 for _, tonnes in shortfalls):
         raise InvalidInput("The deduction must be a positive whole number of tonnes.", field="tonnes")
     if not (reason or "").strip():
         raise InvalidInput("Give the reason (the shortfall it carries).", field="reason")
+    reason = reason.strip()
     with transaction.atomic():
-        deduction = Deduction.objects.create(organization=organization, period=period, tonnes=tonnes, remaining=tonnes,
-                                             reason=reason.strip(), created_by=actor)
-        audit_record(actor=actor, action="deduction.enter", obj=deduction,
-                     after={"uscc": organization.uscc, "period": period.code, "tonnes": tonnes, "reason": reason})
-    return deduction
+        deductions = Deduction.objects.bulk_create(
+            [Deduction(organization=organization, period=period, tonnes=tonnes, remaining=tonnes, reason=reason,
+                       created_by=actor) for organization, tonnes in shortfalls],
+            batch_size=1000,
+        )
+        audit_record_many(actor=actor, action="deduction.enter", objects=deductions, after=lambda d: {
+            "uscc": d.organization.uscc, "period": period.code, "tonnes": d.tonnes, "reason": reason})
+    return deductions
 
 
 def _deductions_apply(plan: AllocationPlan) -> None:

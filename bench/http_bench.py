@@ -71,9 +71,10 @@ def main() -> None:
     django_ready()
     from bench_fixtures import participants
     from django.db import connection
-    from rest_framework.authtoken.models import Token
 
-    tokens = [Token.objects.get_or_create(user=trader)[0].key for trader in participants(options.clients)]
+    from accounts.services import api_token_create
+
+    tokens = [api_token_create(user=trader, name="http-bench", actor=trader)[1] for trader in participants(options.clients)]
     connection.close()
     env = {**os.environ, "ALLOWED_HOSTS": "127.0.0.1", "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only")}
     root = HERE.parent

@@ -1,10 +1,15 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
+from accounts.models import Organization, User
+from accounts.roles import Role
 from accounts.selectors import organizations_visible_to
-from compliance.models import ComplianceResult, Surrender, VerifiedEmission
+from compliance.models import ComplianceResult, EmissionReport, Surrender, VerifiedEmission, VerifierAssignment
+from compliance.verification import verifier_assign
 from core.admin import ReadOnlyAdmin
+from core.errors import DomainError
 
 
 class ScopedReadOnlyAdmin(ReadOnlyAdmin):
@@ -32,3 +37,67 @@ class ComplianceResultAdmin(ScopedReadOnlyAdmin):
     list_display = ["organization", "period", "status", "obligation", "surrendered_allowances", "surrendered_offsets",
                     "shortfall", "fine_basis_low", "fine_basis_high", "deduction_entered"]
     list_filter = ["period", "status", "organization__province"]
+
+
+@admin.register(EmissionReport)
+class EmissionReportAdmin(ScopedReadOnlyAdmin):
+    """Read-only: reports move through the pages under /compliance/ (file, verify, object, confirm)."""
+
+    list_display = ["organization", "period", "status", "emissions", "verified_emissions", "filed_at", "verified_at",
+                    "objection_due", "confirmed_at"]
+    list_filter = ["period", "status", "organization__province"]
+
+
+class VerifierAssignmentForm(forms.ModelForm):
+    class Meta:
+        model = VerifierAssignment
+        fields = ["period", "organization", "verifier"]
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = Organization.objects.filter(kind=Organization.Kind.KEY_EMITTING_UNIT)
+        self.fields["verifier"].queryset = User.objects.filter(groups__name=Role.VERIFIER).order_by("username")
+
+    def validate_unique(self) -> None:
+        """Assigning again replaces the verifier (verifier_assign decides); no duplicate error here."""
+
+
+@admin.register(VerifierAssignment)
+class VerifierAssignmentAdmin(admin.ModelAdmin):
+    """A regulator assigns (or replaces) a unit's verifier for a period, through verifier_assign."""
+
+    form = VerifierAssignmentForm
+    list_display = ["organization", "period", "verifier", "assigned_by", "assigned_at"]
+    list_filter = ["period", "organization__province"]
+    list_select_related = ["organization", "period", "verifier", "assigned_by"]
+    search_fields = ["organization__name", "organization__uscc", "verifier__username"]
+    raw_id_fields = ["organization"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).filter(organization__in=organizations_visible_to(request.user))
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return ["period", "organization"] if obj else []
+
+    def save_model(self, request: HttpRequest, obj: VerifierAssignment, form: forms.ModelForm, change: bool) -> None:
+        try:
+            saved = verifier_assign(period=obj.period, organization=obj.organization, verifier=obj.verifier,
+                                    actor=request.user)
+        except DomainError as error:
+            # The admin has no form-error hook at this point: say it and keep what was there.
+            messages.error(request, f"{error.code}: {error.message}")
+            return
+        obj.pk = saved.pk
+
+    def response_add(self, request: HttpRequest, obj: VerifierAssignment, post_url_continue: str | None = None) -> HttpResponse:
+        if obj.pk is None:  # refused: back to the form's list, the message says why
+            return HttpResponseRedirect(request.path)
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request: HttpRequest, obj: VerifierAssignment) -> HttpResponse:
+        if obj.pk is None:
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)

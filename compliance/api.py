@@ -13,14 +13,18 @@ from allocation.models import CompliancePeriod
 from compliance.models import Surrender
 from compliance.selectors import obligations_visible_to
 from compliance.services import surrender_create
-from core.errors import InvalidInput
+from core.errors import InvalidInput, PermissionDenied
+from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, body_with_key
 
 
 class SurrenderIn(serializers.Serializer):
     period = serializers.CharField(max_length=9, help_text='"2021"')
     asset = serializers.CharField(max_length=16, help_text='"CEA21" or "CCER"')
     quantity = serializers.IntegerField(help_text="Whole tonnes")
-    client_request_id = serializers.CharField(max_length=64, help_text="Your unique id: repeating it returns the same surrender")
+    client_request_id = serializers.CharField(
+        max_length=64, default="",
+        help_text="Your unique id: repeating it returns the same surrender. Required, here or as the Idempotency-Key header.",
+    )
 
 
 class SurrenderOut(serializers.ModelSerializer):
@@ -48,9 +52,10 @@ class ObligationOut(serializers.Serializer):
 class SurrenderCreateApi(generics.GenericAPIView):
     serializer_class = SurrenderOut
 
-    @extend_schema(request=SurrenderIn, responses={201: SurrenderOut, 200: SurrenderOut})
+    @extend_schema(request=SurrenderIn, responses={201: SurrenderOut, 200: SurrenderOut},
+                   parameters=[IDEMPOTENCY_KEY_PARAMETER])
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        incoming = SurrenderIn(data=request.data)
+        incoming = SurrenderIn(data=body_with_key(request, "client_request_id"))
         incoming.is_valid(raise_exception=True)
         surrender, created = surrender_create(user=request.user, **incoming.validated_data)
         return Response(SurrenderOut(surrender).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -64,6 +69,8 @@ class ObligationListApi(generics.GenericAPIView):
     @extend_schema(parameters=[OpenApiParameter("period", str, required=True, description='"2021"')],
                    responses=ObligationOut(many=True))
     def get(self, request: Request) -> Response:
+        if not request.user.has_perm("compliance.view_obligation"):
+            raise PermissionDenied("Your role does not see obligations.")
         code = request.query_params.get("period", "")
         period = CompliancePeriod.objects.filter(code=code).first()
         if period is None:

@@ -30,3 +30,64 @@ class PeriodClosed(DomainError):
     status = 409
     default_message = "The period's compliance deadline has been processed."
 
+
+
+# --- emission reports and verification ---
+
+
+class ReportExists(DomainError):
+    code = "report_exists"
+    status = 409
+    default_message = "This unit has already filed its emission report for this period."
+
+
+class AttachmentTooLarge(DomainError):
+    code = "attachment_too_large"
+    default_message = "The attachment is larger than allowed."
+
+
+class AttachmentType(DomainError):
+    code = "attachment_type"
+    default_message = "The attachment must be a PDF, XLSX or CSV file."
+
+
+class NotAssigned(DomainError):
+    code = "not_assigned"
+    status = 404
+    default_message = "No unit assigned to you has this report."
+
+
+class InvalidTransition(DomainError):
+    code = "invalid_transition"
+    status = 409
+    default_message = "The report is not in a state that allows this."
+
+
+class SameVerifier(DomainError):
+    code = "same_verifier"
+    status = 409
+    default_message = "The verifier of a report cannot also confirm it."
+
+
+class ObjectionPending(DomainError):
+    code = "objection_pending"
+    status = 409
+    default_message = "The company's objection must be decided first."
+
+
+class ObjectionWindowClosed(DomainError):
+    code = "objection_window_closed"
+    status = 409
+    default_message = "The time to object to the verification has passed."
+
+
+class ObjectionAlreadyFiled(DomainError):
+    code = "objection_already_filed"
+    status = 409
+    default_message = "An objection to this verification was already filed."
+
+
+class AlreadyRecorded(DomainError):
+    code = "already_recorded"
+    status = 409
+    default_message = "Verified emissions for this unit and period are already recorded."

@@ -3,9 +3,12 @@ deadline job's result per unit and period."""
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
 from allocation.models import CompliancePeriod
@@ -81,7 +84,102 @@ class ComplianceResult(models.Model):
 
     class Meta:
         ordering = ["period", "organization__name"]
+        # Obligations are worked out, not stored; reading them (and the verdicts) is this right.
+        permissions = [("view_obligation", "Can see the obligations of the units within its scope")]
         constraints = [models.UniqueConstraint(fields=["period", "organization"], name="compliance_result_once")]
 
     def __str__(self) -> str:
         return f"{self.organization.uscc} {self.period}: {self.status}"
+
+
+class VerifierAssignment(models.Model):
+    """The verifier (a technical service body's user) that verifies a unit's emissions for a period,
+    assigned by a regulator of the unit's scope."""
+
+    period = models.ForeignKey(CompliancePeriod, on_delete=models.PROTECT, related_name="verifier_assignments")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="verifier_assignments")
+    verifier = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="verifier_assignments")
+    assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    assigned_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["period", "organization__name"]
+        constraints = [models.UniqueConstraint(fields=["period", "organization"], name="verifier_assignment_once")]
+
+    def __str__(self) -> str:
+        return f"{self.organization.uscc} {self.period}: {self.verifier}"
+
+
+def report_upload_to(report: EmissionReport, filename: str) -> str:
+    # The stored name never reuses the uploaded one (it is kept in attachment_name): no path tricks.
+    return f"emission-reports/{report.period.code}/{report.organization.uscc}-{uuid.uuid4().hex}.{report.attachment_kind}"
+
+
+class EmissionReport(models.Model):
+    """A unit's emissions for a period as its compliance officer filed them, with the verifier's
+    figure, the company's objection (if any) and the provincial regulator's confirmation.
+
+    filed -> verified -> confirmed; an objection (within the objection window that opens at
+    verification) holds the report in `objected` until the regulator decides it."""
+
+    class Status(models.TextChoices):
+        FILED = "filed", _("Filed, awaiting verification")
+        VERIFIED = "verified", _("Verified, awaiting confirmation")
+        OBJECTED = "objected", _("Objection awaiting decision")
+        CONFIRMED = "confirmed", _("Confirmed")
+
+    class Decision(models.TextChoices):
+        UPHELD = "upheld", _("Upheld: the verified figure is corrected")
+        REJECTED = "rejected", _("Rejected: the verified figure stands")
+
+    class AttachmentKind(models.TextChoices):
+        PDF = "pdf", "PDF"
+        XLSX = "xlsx", "XLSX"
+        CSV = "csv", "CSV"
+
+    period = models.ForeignKey(CompliancePeriod, on_delete=models.PROTECT, related_name="emission_reports")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="emission_reports")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.FILED)
+    emissions = models.BigIntegerField(help_text="Reported emissions, tCO2e")
+    attachment = models.FileField(upload_to=report_upload_to, max_length=255)
+    attachment_name = models.CharField(max_length=200, help_text="The file name as uploaded")
+    attachment_kind = models.CharField(max_length=4, choices=AttachmentKind.choices)
+    attachment_size = models.PositiveIntegerField()
+    attachment_sha256 = models.CharField(max_length=64)
+    filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    filed_at = models.DateTimeField(auto_now_add=True)
+
+    verified_emissions = models.BigIntegerField(null=True, blank=True, help_text="tCO2e, as the verifier found them")
+    verification_note = models.TextField(blank=True)
+    verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    verified_at = models.DateTimeField(null=True, blank=True)
+    objection_due = models.DateField(null=True, blank=True, help_text="The last day the company may object")
+
+    objection_reason = models.TextField(blank=True)
+    objected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    objected_at = models.DateTimeField(null=True, blank=True)
+    decision_due = models.DateField(null=True, blank=True, help_text="The last day the regulator should decide")
+    decision = models.CharField(max_length=8, choices=Decision.choices, blank=True)
+    decision_note = models.TextField(blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    verified_emission = models.OneToOneField(VerifiedEmission, null=True, blank=True, on_delete=models.PROTECT,
+                                             related_name="report", help_text="The record obligations use")
+
+    class Meta:
+        ordering = ["-id"]
+        permissions = [
+            ("verify_emissionreport", "Can enter verified emissions for the units assigned to it"),
+            ("confirm_emissionreport", "Can confirm verified emissions and decide objections within its scope"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["period", "organization"], name="emission_report_once"),
+            models.CheckConstraint(condition=Q(emissions__gte=0), name="emission_report_not_negative"),
+            models.CheckConstraint(condition=Q(verified_emissions__gte=0), name="emission_report_verified_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization.uscc} {self.period}: {self.emissions} t ({self.status})"

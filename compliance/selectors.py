@@ -8,12 +8,14 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, QuerySet, Sum
 
 from accounts.models import Organization
 from accounts.selectors import organizations_visible_to
 from allocation.models import AllocationLine, AllocationPlan, CompliancePeriod, UnitCategory
-from compliance.models import ComplianceResult, Surrender, VerifiedEmission
+from compliance.models import ComplianceResult, EmissionReport, Surrender, VerifiedEmission, VerifierAssignment
+from core.errors import NotFound
+from core.models import AuditEvent
 from registry.models import Asset
 
 
@@ -98,3 +100,52 @@ def obligation_of(period: CompliancePeriod, organization: Organization) -> Oblig
 def obligations_visible_to(user: Any, period: CompliancePeriod) -> list[Obligation]:
     """Own obligations for company users; all within scope for regulators and auditors."""
     return obligations(period, set(organizations_visible_to(user).values_list("pk", flat=True)))
+
+
+# --- emission reports ---
+
+
+def reports_visible_to(user: Any) -> QuerySet[EmissionReport]:
+    """Regulators and auditors: the reports within their scope; a verifier: those of the units
+    assigned to it for the report's period; a compliance officer: its own unit's; anyone else: none."""
+    reports = EmissionReport.objects.select_related("period", "organization")
+    if not getattr(user, "is_authenticated", False):
+        return reports.none()
+    if user.has_perm("compliance.view_emissionreport"):
+        return reports.filter(organization__in=organizations_visible_to(user))
+    if user.has_perm("compliance.verify_emissionreport"):
+        assigned = VerifierAssignment.objects.filter(verifier=user, period=OuterRef("period"),
+                                                     organization=OuterRef("organization"))
+        return reports.filter(Exists(assigned))
+    if user.has_perm("compliance.add_emissionreport"):
+        return reports.filter(organization__in=organizations_visible_to(user))
+    return reports.none()
+
+
+def report_get_for(user: Any, report_id: int) -> EmissionReport:
+    report = reports_visible_to(user).filter(pk=report_id).first()
+    if report is None:
+        raise NotFound("No such emission report.")
+    return report
+
+
+def report_history(report: EmissionReport) -> QuerySet[AuditEvent]:
+    """The report's steps, oldest first, from the audit trail."""
+    return AuditEvent.objects.filter(object_type=EmissionReport._meta.label_lower, object_id=str(report.pk)).order_by("id")
+
+
+def verifier_queue(user: Any) -> list[tuple[VerifierAssignment, EmissionReport | None]]:
+    """The units assigned to a verifier, each with its report for the period (None: not filed yet)."""
+    assignments = list(VerifierAssignment.objects.filter(verifier=user).select_related("period", "organization")
+                       .order_by("-period__first_year", "organization__name"))
+    reports = {(r.period_id, r.organization_id): r for r in EmissionReport.objects.filter(
+        organization_id__in={a.organization_id for a in assignments}).select_related("period", "organization")}
+    return [(a, reports.get((a.period_id, a.organization_id))) for a in assignments]
+
+
+def regulator_queue(user: Any) -> QuerySet[EmissionReport]:
+    """Reports within the regulator's scope waiting for it: verified (to confirm) or objected (to decide)."""
+    if not user.has_perm("compliance.confirm_emissionreport"):
+        return EmissionReport.objects.none()
+    return reports_visible_to(user).filter(
+        status__in=[EmissionReport.Status.VERIFIED, EmissionReport.Status.OBJECTED]).order_by("verified_at")

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import logging
+import re
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import IO, Any
@@ -13,24 +14,50 @@ from typing import IO, Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.utils import timezone
 
 from accounts.models import Organization
 from accounts.roles import Role
-from accounts.selectors import user_organization_ids, user_roles
+from accounts.selectors import organizations_visible_to, user_organization_ids, user_roles
 from allocation.models import CompliancePeriod
-from allocation.services import deduction_enter
+from allocation.services import deductions_enter_many
 from compliance import errors
 from compliance.models import ComplianceResult, Surrender, VerifiedEmission
 from compliance.selectors import Obligation, obligation_of, obligations
 from core.audit import audit_record
 from core.errors import IdempotencyConflict, InsufficientBalance, InvalidInput, NotEligible, PermissionDenied
 from registry.models import Account, Asset
-from registry.services import allowances_retire
+from registry.services import MAX_AMOUNT, allowances_retire
 
 logger = logging.getLogger(__name__)
 
+# ASCII digits only: str.isdigit() also accepts superscripts and other scripts' digits.
+TONNES = re.compile(r"[0-9]+")
+
 
 # --- verified emissions ---
+
+
+def tonnes_refusal(raw: str) -> str | None:
+    """Why a text is not a whole number of tonnes the registry can store, or None."""
+    if not TONNES.fullmatch(raw):
+        return f"{raw!r} is not a whole number of tonnes >= 0"
+    if int(raw) > MAX_AMOUNT:
+        return f"{raw} is more than the registry accepts ({MAX_AMOUNT:,} t)"
+    return None
+
+
+def verified_emission_refusal(organization: Organization, period: CompliancePeriod, *, in_scope: bool,
+                              recorded: bool) -> str | None:
+    """Why a unit cannot get verified emissions recorded for a period (by a file or by confirming a
+    report), or None: only key emitting units, within the actor's scope, once."""
+    if organization.kind != Organization.Kind.KEY_EMITTING_UNIT:
+        return f"{organization.name} is not a key emitting unit"
+    if not in_scope:
+        return f"{organization.name} is outside your province"
+    if recorded:
+        return f"{organization.name} already has verified emissions for {period}"
+    return None
 
 
 def verified_emissions_import(*, period: CompliancePeriod, stream: IO[bytes], filename: str, actor: Any) -> int:
@@ -50,21 +77,24 @@ def verified_emissions_import(*, period: CompliancePeriod, stream: IO[bytes], fi
         raise InvalidInput("The file has a header but no rows.", field="file")
     usccs = {line[0].strip().upper() for _, line in rows if line}
     organizations = {o.uscc: o for o in Organization.objects.filter(uscc__in=usccs)}
+    scope = set(organizations_visible_to(actor).filter(uscc__in=usccs).values_list("uscc", flat=True)) if actor else None
     recorded = set(VerifiedEmission.objects.filter(period=period, organization__uscc__in=usccs).values_list("organization__uscc", flat=True))
     problems, records, seen = [], [], {}
     for number, line in rows:
         uscc = line[0].strip().upper() if line else ""
         raw = line[1].strip().replace(",", "") if len(line) > 1 else ""
         organization = organizations.get(uscc)
-        if organization is None:
-            problems.append(f"row {number}: uscc: no registered organization has USCC {uscc or '(empty)'}")
-        elif uscc in recorded:
-            problems.append(f"row {number}: uscc: {organization.name} already has verified emissions for {period}")
+        unit_problem = (f"no registered organization has USCC {uscc or '(empty)'}" if organization is None else
+                        verified_emission_refusal(organization, period, in_scope=scope is None or uscc in scope,
+                                                  recorded=uscc in recorded))
+        if unit_problem:
+            problems.append(f"row {number}: uscc: {unit_problem}")
         if uscc in seen:
             problems.append(f"row {number}: uscc: duplicate unit: also on row {seen[uscc]}")
         seen.setdefault(uscc, number)
-        if not raw.isdigit():
-            problems.append(f"row {number}: verified_emissions: {raw!r} is not a whole number of tonnes >= 0")
+        tonnes_problem = tonnes_refusal(raw)
+        if tonnes_problem:
+            problems.append(f"row {number}: verified_emissions: {tonnes_problem}")
         elif organization is not None:
             records.append(VerifiedEmission(period=period, organization=organization, tonnes=int(raw),
                                             confirmed_by=actor, source=filename[:200]))
@@ -81,18 +111,23 @@ def verified_emissions_import(*, period: CompliancePeriod, stream: IO[bytes], fi
 # --- surrender ---
 
 
+def officer_unit(user: Any, permission: str, doing: str) -> Organization:
+    """The one unit a company compliance officer acts for, if it holds `permission`."""
+    if Role.COMPLIANCE_OFFICER not in user_roles(user) or not user.has_perm(permission):
+        raise NotEligible(f"Only a company compliance officer may {doing}, for its own organization.")
+    organization_ids = user_organization_ids(user)
+    if len(organization_ids) != 1:
+        raise NotEligible(f"You must belong to exactly one unit to {doing}.")
+    return Organization.objects.get(pk=next(iter(organization_ids)))
+
+
 def surrender_create(
     *, user: Any, period: CompliancePeriod | str, asset: Asset | str, quantity: Any, client_request_id: str
 ) -> tuple[Surrender, bool]:
     """Surrenders allowances of an eligible vintage, or CCER offsets within 5 % of the obligation,
     from the user's organization's available holding into the retirement account. Atomic and
     irreversible; the same client_request_id returns the first surrender."""
-    if Role.COMPLIANCE_OFFICER not in user_roles(user) or not user.has_perm("compliance.surrender"):
-        raise NotEligible("Only a company compliance officer surrenders for its own organization.")
-    organization_ids = user_organization_ids(user)
-    if len(organization_ids) != 1:
-        raise NotEligible("You must belong to exactly one unit to surrender.")
-    organization = Organization.objects.get(pk=next(iter(organization_ids)))
+    organization = officer_unit(user, "compliance.surrender", "surrender")
     if isinstance(period, str):
         period = CompliancePeriod.objects.filter(code=period).first() or _missing("period", period)
     if isinstance(asset, str):
@@ -109,6 +144,8 @@ def surrender_create(
         raise InvalidInput("The quantity must be a positive whole number of tonnes.", field="quantity")
     if ComplianceResult.objects.filter(period=period).exists():
         raise errors.PeriodClosed(f"The {period} deadline has been processed.")
+    if timezone.localdate() > period.surrender_deadline:
+        raise errors.PeriodClosed(f"The {period} surrender deadline ({period.surrender_deadline}) has passed.")
     eligible_vintage = asset.kind == Asset.Kind.ALLOWANCE and period.vintages.filter(pk=asset.pk).exists()
     if not (eligible_vintage or asset.kind == Asset.Kind.OFFSET):
         raise errors.IneligibleAsset(f"{asset.code} cannot be surrendered for {period}.", field="asset")
@@ -178,34 +215,60 @@ def compliance_deadline_run(
     """Status A / B / C per unit, the shortfall, the fine basis under the period's regime, and the
     shortfall entered as a deduction from the next period's allocation (approved with that plan).
     Running it again changes nothing: results are rewritten with the same values and each
-    deduction is entered once."""
+    deduction is entered once. Units are written in chunks (COMPLIANCE_DEADLINE_CHUNK), each chunk
+    in one short transaction, so 10,000 units take seconds and `progress(done, total)` moves."""
     if actor is not None and not actor.has_perm("allocation.approve_allocationplan"):
         raise PermissionDenied()
     price = average_price_before(period)
     next_period = CompliancePeriod.objects.filter(first_year=period.last_year + 1).first()
     found = obligations(period)
     counts = {"A": 0, "B": 0, "C": 0}
-    for done, obligation in enumerate(found, start=1):
-        status = _status(obligation)
-        counts[status] += 1
-        low, high = _fine_basis(period, obligation, status, price)
+    size = settings.COMPLIANCE_DEADLINE_CHUNK
+    for start in range(0, len(found), size):
+        chunk = [(obligation, _status(obligation)) for obligation in found[start:start + size]]
+        for _, status in chunk:
+            counts[status] += 1
         with transaction.atomic():
-            result, _ = ComplianceResult.objects.select_for_update().update_or_create(
-                period=period, organization=obligation.organization,
-                defaults=dict(allocated=obligation.allocated, verified_emissions=obligation.verified_emissions,
-                              obligation=obligation.obligation, surrendered_allowances=obligation.surrendered_allowances,
-                              surrendered_offsets=obligation.surrendered_offsets, shortfall=obligation.shortfall,
-                              status=status, fine_basis_low=low, fine_basis_high=high),
-            )
-            if status == "B" and obligation.shortfall and next_period and not result.deduction_entered:
-                deduction_enter(organization=obligation.organization, period=next_period, tonnes=obligation.shortfall,
-                                reason=f"Shortfall of {period}", actor=None)
-                ComplianceResult.objects.filter(pk=result.pk).update(deduction_entered=True)
+            _results_write(period, chunk, price, next_period)
         if progress:
-            progress(done, len(found))
+            progress(start + len(chunk), len(found))
     with transaction.atomic():
         audit_record(actor=actor, action="compliance.deadline", obj=period, after={**counts, "average_price": price})
     return counts
+
+
+_RESULT_FIELDS = ["allocated", "verified_emissions", "obligation", "surrendered_allowances", "surrendered_offsets",
+                  "shortfall", "status", "fine_basis_low", "fine_basis_high", "deduction_entered", "computed_at"]
+
+
+def _results_write(
+    period: CompliancePeriod, chunk: list[tuple[Obligation, str]], price: int | None, next_period: CompliancePeriod | None
+) -> None:
+    """Upserts one chunk's results and enters the deductions not entered before, in one transaction."""
+    # Two runs at once take turns chunk by chunk, so a deduction is never entered twice. (No key
+    # lock: results and deductions that merely reference the period are not held up.)
+    CompliancePeriod.objects.select_for_update(no_key=True).filter(pk=period.pk).first()
+    entered = set(ComplianceResult.objects.filter(
+        period=period, organization_id__in=[obligation.organization.pk for obligation, _ in chunk], deduction_entered=True,
+    ).values_list("organization_id", flat=True))
+    shortfalls, rows = [], []
+    for obligation, status in chunk:
+        deduct = (status == "B" and obligation.shortfall > 0 and next_period is not None
+                  and obligation.organization.pk not in entered)
+        if deduct:
+            shortfalls.append((obligation.organization, obligation.shortfall))
+        low, high = _fine_basis(period, obligation, status, price)
+        rows.append(ComplianceResult(
+            period=period, organization=obligation.organization, allocated=obligation.allocated,
+            verified_emissions=obligation.verified_emissions, obligation=obligation.obligation,
+            surrendered_allowances=obligation.surrendered_allowances, surrendered_offsets=obligation.surrendered_offsets,
+            shortfall=obligation.shortfall, status=status, fine_basis_low=low, fine_basis_high=high,
+            deduction_entered=deduct or obligation.organization.pk in entered,
+        ))
+    ComplianceResult.objects.bulk_create(rows, update_conflicts=True, unique_fields=["period", "organization"],
+                                         update_fields=_RESULT_FIELDS)
+    if shortfalls:
+        deductions_enter_many(period=next_period, shortfalls=shortfalls, reason=f"Shortfall of {period}", actor=None)
 
 
 def _status(obligation: Obligation) -> str:

@@ -70,3 +70,19 @@ def env_sessions(name: str, default: str) -> list[tuple[dt.time, dt.time]]:
     except ValueError:
         raise ImproperlyConfigured(f"{name} must look like 09:30-11:30,13:00-15:00, not {raw!r}") from None
     return sessions
+
+
+_RATE_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
+
+
+def env_rate(name: str, default: str) -> tuple[int, int]:
+    """"1200/min" -> (1200, 60): so many requests per period (s, min or hour)."""
+    raw = os.environ.get(name, default)
+    count, _, period = raw.strip().partition("/")
+    try:
+        value, seconds = int(count), _RATE_PERIODS[period.strip().lower()]
+    except (ValueError, KeyError):
+        raise ImproperlyConfigured(f"{name} must look like 1200/min (per s, min or hour), not {raw!r}") from None
+    if value < 1:
+        raise ImproperlyConfigured(f"{name} must allow at least one request, not {raw!r}")
+    return value, seconds

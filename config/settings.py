@@ -10,7 +10,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_decimal, env_int, env_list, env_sessions, env_str
+from config.env import env_bool, env_decimal, env_int, env_list, env_rate, env_sessions, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -25,6 +25,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Shanghai")
 USE_TZ = True
 LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 
 INSTALLED_APPS = [
@@ -37,7 +39,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -50,10 +51,13 @@ INSTALLED_APPS = [
     "allocation",
     "trading",
     "compliance",
+    "reports",
     "demo",
+    "web",
 ]
 
 MIDDLEWARE = [
+    "core.middleware.ApiRequestSizeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -64,6 +68,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.TwoFactorMiddleware",
+    "web.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.RequestContextMiddleware",
@@ -166,6 +171,8 @@ AXES_VERBOSE = False
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files (emission report attachments): served only through views that check access.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -173,7 +180,7 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -183,6 +190,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
+# API hygiene. Order entry (new orders and cancels) is limited per user, counted in Redis (in-process
+# without REDIS_URL); if Redis is unreachable the limit is not applied (logged), so an outage of the
+# broker never stops trading. Bodies larger than API_MAX_BODY_SIZE bytes are refused with 413.
+API_ORDER_RATE = env_rate("API_ORDER_RATE", "1200/min")
+API_MAX_BODY_SIZE = env_int("API_MAX_BODY_SIZE", 64 * 1024, minimum=1024)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "National carbon allowance registry and exchange API",
     "VERSION": "1.0.0",
@@ -215,8 +228,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": BROKER_VISIBILITY_TIMEO
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TIMEZONE = TIME_ZONE
+# The ledger seal chain (registry.seal): new transfers are sealed into hash-chained blocks by a beat job.
+SEAL_INTERVAL_SECONDS = env_int("SEAL_INTERVAL_SECONDS", 300, minimum=1)
+SEAL_BLOCK_SIZE = env_int("SEAL_BLOCK_SIZE", 1000, minimum=1)  # transfers per block at most
+# How long the sealer waits for transactions that may still commit transfer ids below the newest one.
+SEAL_HORIZON_WAIT_SECONDS = env_int("SEAL_HORIZON_WAIT_SECONDS", 10, minimum=0)
 CELERY_BEAT_SCHEDULE = {
     "ledger-verify-hourly": {"task": "registry.tasks.ledger_verify_task", "schedule": 3600.0},
+    "ledger-seal": {"task": "registry.tasks.ledger_seal_task", "schedule": float(SEAL_INTERVAL_SECONDS)},
     "settlement-sweep": {"task": "trading.tasks.settlement_sweep_task", "schedule": 10.0},
     "compliance-deadline": {"task": "compliance.tasks.compliance_deadline_sweep_task", "schedule": crontab(hour=0, minute=30)},
     "end-of-day": {
@@ -243,6 +262,14 @@ COMPLIANCE_OFFSET_SHARE = env_decimal("COMPLIANCE_OFFSET_SHARE", "0.05")  # CCER
 COMPLIANCE_SHORTFALL_CAP_SHARE = env_decimal("COMPLIANCE_SHORTFALL_CAP_SHARE", "0.20")  # obligation <= allocation + 20 %
 COMPLIANCE_FINE_MULTIPLE = (env_int("COMPLIANCE_FINE_MULTIPLE_LOW", 5, minimum=0), env_int("COMPLIANCE_FINE_MULTIPLE_HIGH", 10, minimum=0))
 COMPLIANCE_FINE_FIXED = (env_int("COMPLIANCE_FINE_FIXED_LOW", 20_000_00, minimum=0), env_int("COMPLIANCE_FINE_FIXED_HIGH", 30_000_00, minimum=0))  # fen
+COMPLIANCE_OBJECTION_WORKING_DAYS = env_int("COMPLIANCE_OBJECTION_WORKING_DAYS", 7, minimum=0)  # to object, from verification
+COMPLIANCE_DECISION_WORKING_DAYS = env_int("COMPLIANCE_DECISION_WORKING_DAYS", 10, minimum=0)  # to decide, from the objection
+COMPLIANCE_REPORT_MAX_BYTES = env_int("COMPLIANCE_REPORT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)  # an attachment's size
+COMPLIANCE_DEADLINE_CHUNK = env_int("COMPLIANCE_DEADLINE_CHUNK", 1000, minimum=1)  # units the deadline job writes per transaction
+
+# Reports (auditors' exports). A PDF of more rows than this is refused with a pointer to the XLSX:
+# laying out thousands of table rows takes the PDF engine minutes.
+REPORTS_PDF_MAX_ROWS = env_int("REPORTS_PDF_MAX_ROWS", 1000, minimum=1)
 
 LOGGING = {
     "version": 1,

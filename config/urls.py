@@ -13,6 +13,12 @@ urlpatterns = [
     path("api/v1/", include("registry.api_urls")),
     path("api/v1/", include("trading.api_urls")),
     path("api/v1/", include("compliance.api_urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("accounts.urls")),
+    path("", include("web.urls")),
+    path("", include("reports.urls")),
     path("", include("registry.urls")),
 ]
+
+handler404 = "core.views.page_not_found"
+handler500 = "core.views.server_error"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -54,8 +55,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         headers = {}
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
-        if getattr(exc, "wait", None):
-            headers["Retry-After"] = str(int(exc.wait))  # type: ignore[attr-defined]
+        if isinstance(exc, exceptions.Throttled):
+            wait = math.ceil(exc.wait) if exc.wait is not None else 1
+            headers["Retry-After"] = str(max(1, wait))
+            message = f"Too many requests: try again in {max(1, wait)} s."
+            return Response(_body("rate_limited", message, None), status=exc.status_code, headers=headers)
         if isinstance(exc, exceptions.ValidationError):
             field, detail = _first_error(exc.detail)
             code = getattr(detail, "code", None) or "invalid"

@@ -95,6 +95,12 @@ class IdempotencyConflict(DomainError):
     default_message = "This key was already used for a different request."
 
 
+class IdempotencyKeyMismatch(DomainError):
+    code = "idempotency_key_mismatch"
+    status = 422
+    default_message = "The Idempotency-Key header and the request's own id differ."
+
+
 class ImportRefused(DomainError):
     """A file of rows with errors: nothing was saved. `errors` lists every row's error."""
 
@@ -104,6 +110,12 @@ class ImportRefused(DomainError):
     def __init__(self, errors: list) -> None:  # type: ignore[type-arg]
         super().__init__(f"{len(errors)} row(s) have errors; nothing was saved.", field="file")
         self.errors = errors
+
+
+class RequestTooLarge(DomainError):
+    code = "request_too_large"
+    status = 413
+    default_message = "The request body is too large."
 
 
 # --- who may do what ---

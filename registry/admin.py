@@ -14,7 +14,7 @@ from accounts.models import Organization
 from accounts.selectors import organizations_visible_to
 from core.admin import AuditedModelAdmin, ReadOnlyAdmin, action_with_reason
 from registry import services
-from registry.models import Account, Asset, Balance, LedgerCheck, Transfer
+from registry.models import Account, Asset, Balance, LedgerCheck, SealBlock, SealCheck, Transfer
 from registry.selectors import accounts_visible_to
 
 
@@ -143,3 +143,18 @@ class LedgerCheckAdmin(ReadOnlyAdmin):
     list_display = ["checked_at", "ok", "balances_checked", "transfers_checked"]
     list_filter = ["ok"]
     date_hierarchy = "checked_at"
+
+
+@admin.register(SealBlock)
+class SealBlockAdmin(ReadOnlyAdmin):
+    list_display = ["height", "first_transfer_id", "last_transfer_id", "transfer_count", "block_hash", "sealed_at"]
+    date_hierarchy = "sealed_at"
+    show_full_result_count = False
+
+
+@admin.register(SealCheck)
+class SealCheckAdmin(ReadOnlyAdmin):
+    list_display = ["finished_at", "ok", "broken_height", "blocks_checked", "transfers_checked", "source", "run_by"]
+    list_filter = ["ok", "source"]
+    list_select_related = ["run_by"]
+    date_hierarchy = "finished_at"

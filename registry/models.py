@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
 from accounts.provinces import PROVINCE_CHOICES
@@ -41,8 +42,8 @@ class Asset(models.Model):
 
 class Account(models.Model):
     class Kind(models.TextChoices):
-        HOLDING = "holding", "Registry holding account"
-        CASH = "cash", "Trading funds account"
+        HOLDING = "holding", _("Registry holding account")
+        CASH = "cash", _("Trading funds account")
         NATIONAL_ISSUANCE = "national_issuance", "National issuance account"
         PROVINCIAL = "provincial", "Provincial account"
         RETIREMENT = "retirement", "Retirement account"
@@ -50,9 +51,9 @@ class Account(models.Model):
         EXCHANGE_FEES = "exchange_fees", "Exchange fee account"
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        FROZEN = "frozen", "Frozen"
-        CLOSED = "closed", "Closed"
+        OPEN = "open", _("Open")
+        FROZEN = "frozen", _("Frozen")
+        CLOSED = "closed", _("Closed")
 
     ORGANIZATION_KINDS = frozenset({Kind.HOLDING, Kind.CASH})
     CASH_KINDS = frozenset({Kind.CASH, Kind.EXCHANGE_FEES})
@@ -236,3 +237,58 @@ class LedgerCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.checked_at:%Y-%m-%d %H:%M} {'OK' if self.ok else 'FAILED'}"
+
+
+class SealBlock(models.Model):
+    """A block of the ledger's seal chain: every transfer with an id after the previous block's last and
+    up to `last_transfer_id`, hashed (SHA-256, registry.seal) together with the previous block's hash.
+    Append-only (a PostgreSQL trigger refuses UPDATE and DELETE), like the transfers it seals."""
+
+    height = models.PositiveBigIntegerField(unique=True)
+    first_transfer_id = models.BigIntegerField()
+    last_transfer_id = models.BigIntegerField(unique=True)
+    transfer_count = models.PositiveIntegerField()
+    previous_hash = models.CharField(max_length=64, unique=True, help_text="The previous block's hash (64 zeros for the first)")
+    block_hash = models.CharField(max_length=64, unique=True)
+    sealed_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-height"]
+        constraints = [
+            models.CheckConstraint(condition=Q(height__gte=1), name="sealblock_height_positive"),
+            models.CheckConstraint(condition=Q(transfer_count__gte=1), name="sealblock_not_empty"),
+            models.CheckConstraint(
+                condition=Q(first_transfer_id__lte=models.F("last_transfer_id")), name="sealblock_ids_in_order"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"block {self.height} ({self.block_hash[:12]})"
+
+
+class SealCheck(models.Model):
+    """One recomputation of the seal chain: by an auditor (the page), an operator (the command) or the job."""
+
+    class Source(models.TextChoices):
+        PAGE = "page", "Auditor page"
+        COMMAND = "command", "Command"
+        JOB = "job", "Scheduled job"
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(db_index=True)
+    ok = models.BooleanField()
+    broken_height = models.PositiveBigIntegerField(null=True, blank=True, help_text="The first block that does not hold")
+    problem = models.CharField(max_length=500, blank=True)
+    blocks_checked = models.PositiveBigIntegerField()
+    transfers_checked = models.PositiveBigIntegerField()
+    head_height = models.PositiveBigIntegerField(null=True, blank=True)
+    head_hash = models.CharField(max_length=64, blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    run_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-finished_at", "-id"]
+        permissions = [("run_seal_check", "Can recompute the ledger seal chain")]
+
+    def __str__(self) -> str:
+        return f"{self.finished_at:%Y-%m-%d %H:%M} {'OK' if self.ok else f'BROKEN at block {self.broken_height}'}"

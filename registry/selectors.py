@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet, Sum
 
 from accounts.selectors import organizations_visible_to, sees_all_organizations, user_province
 from core.errors import NotFound
-from registry.models import Account, Asset, Balance, Bucket, Transfer
+from registry.models import Account, Asset, Balance, Bucket, SealBlock, SealCheck, Transfer
 
 
 def accounts_visible_to(user: Any) -> QuerySet[Account]:
@@ -148,3 +148,41 @@ def ledger_verify() -> LedgerReport:
                 f"but holdings are {asset.format(total.holdings)}"
             )
     return report
+
+
+# --- the seal chain (registry.seal) ---
+
+
+@dataclass
+class SealChainOverview:
+    blocks: list[SealBlock]
+    head: SealBlock | None
+    sealed_transfers: int
+    unsealed_transfers: int
+    last_check: SealCheck | None
+    checks: list[SealCheck]
+
+
+def seal_chain_overview(*, blocks: int = 50, checks: int = 10) -> SealChainOverview:
+    """The latest blocks and checks, and how many transfers the chain covers and does not yet cover."""
+    latest = list(SealBlock.objects.order_by("-height")[:blocks])
+    head = latest[0] if latest else None
+    recent_checks = list(SealCheck.objects.select_related("run_by").order_by("-finished_at", "-id")[:checks])
+    sealed = SealBlock.objects.aggregate(total=Sum("transfer_count"))["total"] or 0
+    return SealChainOverview(
+        blocks=latest,
+        head=head,
+        sealed_transfers=sealed,
+        unsealed_transfers=Transfer.objects.filter(id__gt=head.last_transfer_id if head else 0).count(),
+        last_check=recent_checks[0] if recent_checks else None,
+        checks=recent_checks,
+    )
+
+
+def seal_check_get(pk: int) -> tuple[SealCheck, SealBlock | None]:
+    """A check and, when it found a break, the block it names (None if that block is gone)."""
+    check = SealCheck.objects.select_related("run_by").filter(pk=pk).first()
+    if check is None:
+        raise NotFound("No such seal check.")
+    block = SealBlock.objects.filter(height=check.broken_height).first() if check.broken_height else None
+    return check, block

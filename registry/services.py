@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.models import Organization
 from accounts.selectors import organization_in_scope
 from core.audit import audit_record
+from core.db import statements_execute
 from core.errors import (
     AccountClosed,
     AccountFrozen,
@@ -100,34 +101,37 @@ _TRANSFER_COLUMNS = [
 ]
 
 
-def _balances_write(rows: list[Balance]) -> None:
-    """Writes the balance rows' buckets: one UPDATE per chunk (plain SQL, as for the lock)."""
+def _balance_statements(rows: list[Balance]) -> list[tuple[str, list[Any]]]:
+    """The UPDATEs writing the balance rows' buckets, one per chunk of 1,000 rows."""
     columns = ["id", *Bucket.values]
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), 1000):
-            chunk = rows[start : start + 1000]
-            params = [getattr(row, column) for row in chunk for column in columns]
-            if len(chunk) == 1:
-                sql = f"UPDATE registry_balance SET {', '.join(f'{b} = %s' for b in Bucket.values)} WHERE id = %s"
-                params = params[1:] + params[:1]
-            elif connection.vendor == "postgresql":
-                values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(chunk))
-                sets = ", ".join(f"{b} = v.{b}" for b in Bucket.values)
-                sql = f"UPDATE registry_balance AS b SET {sets} FROM (VALUES {values}) AS v({', '.join(columns)}) WHERE b.id = v.id"
-            else:
-                cases = " ".join(["WHEN %s THEN %s"] * len(chunk))
-                sets = ", ".join(f"{bucket} = CASE id {cases} END" for bucket in Bucket.values)
-                params = [value for bucket in Bucket.values for row in chunk for value in (row.pk, getattr(row, bucket))]
-                params += [row.pk for row in chunk]
-                sql = f"UPDATE registry_balance SET {sets} WHERE id IN ({', '.join(['%s'] * len(chunk))})"
-            cursor.execute(sql, params)
+    statements = []
+    for start in range(0, len(rows), 1000):
+        chunk = rows[start : start + 1000]
+        params = [getattr(row, column) for row in chunk for column in columns]
+        if len(chunk) == 1:
+            sql = f"UPDATE registry_balance SET {', '.join(f'{b} = %s' for b in Bucket.values)} WHERE id = %s"
+            params = params[1:] + params[:1]
+        elif connection.vendor == "postgresql":
+            values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(chunk))
+            sets = ", ".join(f"{b} = v.{b}" for b in Bucket.values)
+            sql = f"UPDATE registry_balance AS b SET {sets} FROM (VALUES {values}) AS v({', '.join(columns)}) WHERE b.id = v.id"
+        else:
+            cases = " ".join(["WHEN %s THEN %s"] * len(chunk))
+            sets = ", ".join(f"{bucket} = CASE id {cases} END" for bucket in Bucket.values)
+            params = [value for bucket in Bucket.values for row in chunk for value in (row.pk, getattr(row, bucket))]
+            params += [row.pk for row in chunk]
+            sql = f"UPDATE registry_balance SET {sets} WHERE id IN ({', '.join(['%s'] * len(chunk))})"
+        statements.append((sql, params))
+    return statements
 
 
-def _transfers_insert(transfers: list[Transfer]) -> list[Transfer]:
-    """Inserts the transfers, up to 1,000 per INSERT, and sets their ids (RETURNING keeps the order)."""
+def _ledger_write(balances: list[Balance], transfers: list[Transfer]) -> list[Transfer]:
+    """Writes the balances' buckets and inserts the transfers (up to 1,000 per INSERT), setting their
+    ids (RETURNING keeps the order). On PostgreSQL a posting of up to 1,000 rows is one round trip."""
     created_at = timezone.now()
     stored_at = connection.ops.adapt_datetimefield_value(created_at)
     row = "(" + ", ".join(["%s"] * len(_TRANSFER_COLUMNS)) + ")"
+    statements = _balance_statements(balances)
     with connection.cursor() as cursor:
         for start in range(0, len(transfers), 1000):
             chunk = transfers[start : start + 1000]
@@ -139,11 +143,13 @@ def _transfers_insert(transfers: list[Transfer]) -> list[Transfer]:
                     transfer.destination_id, transfer.destination_bucket, transfer.actor_id, transfer.reference,
                     transfer.external_reference, transfer.memo,
                 ]
-            cursor.execute(
+            statements.append((
                 f"INSERT INTO registry_transfer ({', '.join(_TRANSFER_COLUMNS)}) "
                 f"VALUES {', '.join([row] * len(chunk))} RETURNING id",
                 params,
-            )
+            ))
+            statements_execute(cursor, statements)
+            statements = []
             for transfer, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
                 transfer.pk = transfer.id = pk
                 transfer._state.adding = False
@@ -291,9 +297,9 @@ def ledger_post(
             for bucket, value in values[key].items():
                 setattr(balance, bucket, value)
             changed[key] = balance
-        _balances_write(list(changed.values()))
         actor_user = actor if _is_user(actor) else None
-        return _transfers_insert(
+        return _ledger_write(
+            list(changed.values()),
             [
                 Transfer(
                     kind=movement.kind,

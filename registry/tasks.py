@@ -16,3 +16,17 @@ def ledger_verify_task() -> int:
     else:
         logger.critical("LEDGER CHECK FAILED: %s", "; ".join(check.problems))
     return check.pk
+
+
+@shared_task
+def ledger_seal_task() -> int:
+    """Every SEAL_INTERVAL_SECONDS: seals the transfers committed since the last block. Stops well
+    inside the task's time limit; whatever is left is sealed by the next run."""
+    from django.conf import settings
+
+    from registry.seal import ledger_seal
+
+    result = ledger_seal(time_budget=max(settings.CELERY_TASK_TIME_LIMIT / 2, 1))
+    if result.blocks:
+        logger.info("sealed %s transfers into blocks %s-%s", result.transfers_sealed, result.blocks[0].height, result.blocks[-1].height)
+    return len(result.blocks)

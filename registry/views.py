@@ -1,19 +1,17 @@
-"""Pages: the holdings overview after login and an account's statement."""
+"""Pages: an account's balances and statement (the dashboard is web.views.dashboard), and the
+auditors' seal chain."""
 
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
 
 from core.errors import NotFound
-from registry.selectors import account_balances, account_get_for, account_transfers, accounts_visible_to
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    accounts = accounts_visible_to(request.user).prefetch_related("balances__asset")[:200]
-    holdings = [(account, [balance for balance in account.balances.all() if balance.total]) for account in accounts]
-    return render(request, "registry/home.html", {"holdings": holdings})
+from registry.models import SealCheck
+from registry.seal import seal_check_record
+from registry.selectors import account_balances, account_get_for, account_transfers, seal_chain_overview, seal_check_get
 
 
 @login_required
@@ -26,3 +24,26 @@ def account_detail(request: HttpRequest, number: str) -> HttpResponse:
     return render(
         request, "registry/account_detail.html", {"account": account, "balances": account_balances(account), "page": page}
     )
+
+
+@login_required
+@permission_required("registry.view_sealblock", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def seal_chain(request: HttpRequest) -> HttpResponse:
+    """The latest blocks and checks; POST (auditors) recomputes the chain now and shows the outcome."""
+    if request.method == "POST":
+        if not request.user.has_perm("registry.run_seal_check"):
+            raise PermissionDenied
+        check = seal_check_record(actor=request.user, source=SealCheck.Source.PAGE)
+        return redirect("seal-check", pk=check.pk)
+    return render(request, "registry/seal_chain.html", {"overview": seal_chain_overview()})
+
+
+@login_required
+@permission_required("registry.view_sealcheck", raise_exception=True)
+def seal_check(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        check, block = seal_check_get(pk)
+    except NotFound:
+        raise Http404("No such seal check") from None
+    return render(request, "registry/seal_check.html", {"check": check, "broken_block": block})

@@ -14,10 +14,12 @@ import time
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 
 from accounts.selectors import two_factor_required
+from accounts.tokens import OTP_VERIFIED_AT_SESSION_KEY
 
 
 def otp_device(user: Any) -> Any:
@@ -54,15 +56,25 @@ def login(client: Any, user: Any, *, verified: bool | None = None) -> Any:
     if verified:
         session = client.session
         session[DEVICE_ID_SESSION_KEY] = otp_device(user).persistent_id
+        session[OTP_VERIFIED_AT_SESSION_KEY] = timezone.now().isoformat()
         session.save()
     return client
 
 
-def api_token(user: Any) -> str:
-    """A usable API token key for `user`."""
-    from rest_framework.authtoken.models import Token
+def api_token(user: Any, *, verified: bool | None = None) -> str:
+    """A usable API token key for `user`, made through the service once per user object (the key is
+    shown only at creation, so it is kept on the object). For a privileged user (or `verified=True`)
+    it is made as from a session that has just passed the second factor."""
+    from accounts.services import api_token_create
 
-    return Token.objects.get_or_create(user=user)[0].key
+    if verified is None:
+        verified = two_factor_required(user)
+    key = getattr(user, "_test_api_key", None)
+    if key is None:
+        key = user._test_api_key = api_token_create(
+            user=user, name="test", actor=user, otp_verified_at=timezone.now() if verified else None,
+        )[1]
+    return key
 
 
 def browser_second_factor(page: Any, user: Any) -> None:

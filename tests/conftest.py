@@ -44,6 +44,14 @@ def _ledger_invariants_hold_after_each_test(request):
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _media_in_a_temporary_folder(tmp_path_factory):
+    """Uploaded files (emission report attachments) go to a folder of this test run, never to var/."""
+    from django.conf import settings
+
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _fast_password_hashing():
     from django.conf import settings
 

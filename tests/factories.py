@@ -63,3 +63,20 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 def user_with_role(role: Role, organization: Organization | None = None, **kwargs) -> User:
     return UserFactory(roles=[role], organization=organization, **kwargs)
+
+
+def api_key_for(user: User) -> str:
+    """An API token key for the user (tests.auth.api_token: made as from a two-factor verified session
+    when the user's role requires one)."""
+    from tests.auth import api_token
+
+    return api_token(user)
+
+
+def api_client_for(user: User):  # type: ignore[no-untyped-def]
+    """A DRF test client that authenticates with the user's API token."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
+    return client

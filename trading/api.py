@@ -14,6 +14,8 @@ from rest_framework.response import Response
 
 from accounts.selectors import user_organization_ids
 from core.errors import InvalidInput
+from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, body_with_key, idempotent
+from core.throttling import OrderEntryThrottle
 from registry.serializers import BalanceOut
 from trading import selectors, services
 from trading.models import Instrument, Order, Trade
@@ -112,6 +114,7 @@ class CandlesApi(generics.GenericAPIView):
 
 class OrderListApi(generics.ListCreateAPIView):
     serializer_class = OrderOut
+    throttle_classes = [OrderEntryThrottle]
     filterset_fields = ["status", "instrument__symbol", "side"]
 
     def get_queryset(self) -> QuerySet[Order]:
@@ -122,9 +125,9 @@ class OrderListApi(generics.ListCreateAPIView):
             queryset = queryset.filter(instrument__symbol=instrument)
         return queryset
 
-    @extend_schema(request=OrderIn, responses={201: OrderOut, 200: OrderOut})
+    @extend_schema(request=OrderIn, responses={201: OrderOut, 200: OrderOut}, parameters=[IDEMPOTENCY_KEY_PARAMETER])
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        incoming = OrderIn(data=request.data)
+        incoming = OrderIn(data=body_with_key(request, "client_order_id"))
         incoming.is_valid(raise_exception=True)
         order, created = services.order_place(user=request.user, **incoming.validated_data)
         return Response(OrderOut(order).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -132,13 +135,17 @@ class OrderListApi(generics.ListCreateAPIView):
 
 class OrderDetailApi(generics.GenericAPIView):
     serializer_class = OrderOut
+    throttle_classes = [OrderEntryThrottle]
 
     def get(self, request: Request, order_id: int) -> Response:
         return Response(OrderOut(selectors.order_get_for(request.user, order_id)).data)
 
+    @extend_schema(parameters=[IDEMPOTENCY_KEY_PARAMETER])
     def delete(self, request: Request, order_id: int) -> Response:
-        order = services.order_cancel(user=request.user, order_id=order_id)
-        return Response(OrderOut(order).data)
+        def cancel() -> Response:
+            return Response(OrderOut(services.order_cancel(user=request.user, order_id=order_id)).data)
+
+        return idempotent(request, cancel)
 
 
 class FillListApi(generics.ListAPIView):

@@ -20,6 +20,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from core.audit import audit_record
+from core.db import rows_update
 from registry.models import Asset, Bucket, Transfer
 from registry.services import Movement, ledger_post
 from trading.clock import trading_day
@@ -182,9 +183,7 @@ class Matcher:
         now = timezone.now()
         for order in batch.orders.values():
             order.updated_at = now
-        Order.objects.bulk_update(
-            list(batch.orders.values()), ["filled_quantity", "status", "reserved", "matched_at", "updated_at"]
-        )
+        rows_update(list(batch.orders.values()), ["filled_quantity", "status", "reserved", "matched_at", "updated_at"])
         Trade.objects.bulk_create(batch.trades)
         if batch.releases:
             ledger_post(self._release_movements(batch.releases), savepoint=False)

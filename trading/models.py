@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Organization
 from core.money import format_minor_units
@@ -60,18 +62,18 @@ class Instrument(models.Model):
 
 
 class Side(models.TextChoices):
-    BUY = "buy", "Buy"
-    SELL = "sell", "Sell"
+    BUY = "buy", _("Buy")
+    SELL = "sell", _("Sell")
 
 
 class Order(models.Model):
     class Status(models.TextChoices):
-        ACCEPTED = "accepted", "Accepted"  # reserved and sequenced, not yet matched
-        OPEN = "open", "Open"
-        PARTIALLY_FILLED = "partially_filled", "Partially filled"
-        FILLED = "filled", "Filled"
-        CANCELLED = "cancelled", "Cancelled"
-        EXPIRED = "expired", "Expired"
+        ACCEPTED = "accepted", _("Accepted")  # reserved and sequenced, not yet matched
+        OPEN = "open", pgettext_lazy("order status", "Open")
+        PARTIALLY_FILLED = "partially_filled", _("Partially filled")
+        FILLED = "filled", _("Filled")
+        CANCELLED = "cancelled", _("Cancelled")
+        EXPIRED = "expired", _("Expired")
 
     LIVE = (Status.ACCEPTED, Status.OPEN, Status.PARTIALLY_FILLED)
     RESTING = (Status.OPEN, Status.PARTIALLY_FILLED)

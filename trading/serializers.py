@@ -75,7 +75,10 @@ class OrderIn(serializers.Serializer):
     side = serializers.ChoiceField(choices=Side.choices)
     price = serializers.CharField(max_length=20, help_text='CNY per tonne with at most two decimals, e.g. "48.00"')
     quantity = serializers.IntegerField(help_text="Whole tonnes, 1 to 99,999")
-    client_order_id = serializers.CharField(max_length=64, help_text="Your unique id: repeating it returns the same order")
+    client_order_id = serializers.CharField(
+        max_length=64, default="",
+        help_text="Your unique id: repeating it returns the same order. Required, here or as the Idempotency-Key header.",
+    )
 
 
 class OrderOut(serializers.ModelSerializer):

@@ -22,9 +22,10 @@ from django.utils import timezone
 from accounts.models import Organization
 from accounts.roles import NON_TRADING_ROLES
 from accounts.selectors import user_organization_ids, user_roles
-from core.audit import audit_record
-from core.db import row_insert
+from core.audit import audit_event, audit_record
+from core.db import row_insert, row_insert_statement, statements_execute
 from core.errors import DomainError, IdempotencyConflict, InsufficientBalance, InvalidInput, NotFound, PermissionDenied
+from core.models import AuditEvent
 from core.money import parse_minor_units
 from registry.models import Account, Asset, Balance, Bucket, Transfer
 from registry.services import Movement, balances_lock, ledger_post
@@ -144,24 +145,27 @@ SELECT sequence, CASE WHEN %(notify)s THEN pg_notify('market_events', %(instrume
 
 def _sequence_event(
     instrument_id: int, kind: str, *, order_id: int | None = None, day: dt.date | None = None,
-    validated: Instrument | None = None,
+    validated: Instrument | None = None, audit: AuditEvent | None = None,
 ) -> int | None:
     """Appends an event to the instrument's sequence and returns its number (a new order also gets
     it as its own sequence). Call it last in the transaction: the instrument row lock it takes is
     held until commit, which is what makes sequence numbers commit in order and without gaps.
     A new order passes the instrument it was `validated` against; if the row has changed since,
     nothing is written and None comes back. On PostgreSQL it is one round trip, with the matcher's
-    notification (delivered at commit) included."""
+    notification (delivered at commit) included, and the `audit` event of the change written first in
+    the same round trip."""
     checked = {field: getattr(validated, field) for field in _VALIDATED_FIELDS} if validated else {}
     if kind == MarketEvent.Kind.ORDER and not validated:
         raise ValueError("a new order is sequenced with the instrument it was validated against")
     params = {"instrument": instrument_id, "kind": kind, "order": order_id, "day": day,
               "notify": not settings.MATCHER_INLINE, **dict.fromkeys(_VALIDATED_FIELDS), **checked}
+    audited = [row_insert_statement(audit, returning=False)] if audit is not None else []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(_SEQUENCE_EVENT_POSTGRES, params)
+            statements_execute(cursor, [*audited, (_SEQUENCE_EVENT_POSTGRES, params)])
             row = cursor.fetchone()
             return row[0] if row else None
+        statements_execute(cursor, audited)
         cursor.execute(
             "UPDATE trading_instrument SET last_sequence = last_sequence + 1 "
             f"WHERE id = %(instrument)s AND (%(kind)s <> 'order' OR ({_UNCHANGED})) RETURNING last_sequence",
@@ -247,13 +251,15 @@ def _order_accept(
             raise errors.InsufficientAllowances(
                 f"The order needs {amount:,} t of {instrument.asset.code} available.", field="quantity"
             ) from None
-        audit_record(
+        audit = audit_event(
             actor=user, action="order.place", obj=order,
             after={"instrument": instrument.symbol, "side": side, "price": price, "quantity": quantity,
                    "client_order_id": client_order_id, "reserved": amount},
         )
         _notify_matcher(instrument.pk)
-        order.sequence = _sequence_event(instrument.pk, MarketEvent.Kind.ORDER, order_id=order.pk, validated=instrument)
+        order.sequence = _sequence_event(
+            instrument.pk, MarketEvent.Kind.ORDER, order_id=order.pk, validated=instrument, audit=audit
+        )
         while order.sequence is None:  # the instrument changed after validation: validate again
             instrument = _validated(instrument, side, price, quantity, fresh=True)
             order.sequence = _sequence_event(instrument.pk, MarketEvent.Kind.ORDER, order_id=order.pk, validated=instrument)
@@ -371,9 +377,11 @@ def order_cancel(*, user: Any, order_id: int) -> Order:
             return order
         order.cancel_requested = True
         order.save(update_fields=["cancel_requested", "updated_at"])
-        audit_record(actor=user, action="order.cancel", obj=order, before={"status": order.status})
         _notify_matcher(order.instrument_id)
-        _sequence_event(order.instrument_id, MarketEvent.Kind.CANCEL, order_id=order.pk)
+        _sequence_event(
+            order.instrument_id, MarketEvent.Kind.CANCEL, order_id=order.pk,
+            audit=audit_event(actor=user, action="order.cancel", obj=order, before={"status": order.status}),
+        )
     if settings.MATCHER_INLINE:
         order.refresh_from_db()
     return order

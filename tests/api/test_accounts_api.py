@@ -5,13 +5,11 @@ from rest_framework.test import APIClient
 
 from registry import services
 from registry.models import Account, Asset, Transfer
-from tests.auth import api_token
+from tests.factories import api_client_for
 
 
 def client_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
-    return client
+    return api_client_for(user)
 
 
 def holding(organization) -> Account:

@@ -18,8 +18,7 @@ from compliance.services import verified_emissions_import
 from core.models import AuditEvent
 from registry import services as registry
 from registry.models import Account, Asset, Balance, Transfer
-from tests.auth import api_token
-from tests.factories import user_with_role
+from tests.factories import api_client_for, user_with_role
 
 PLAN_HEADER = "uscc,unit_category,electricity_mwh,heat_gj,correction_factor\n"
 
@@ -75,9 +74,7 @@ def officer_of(organization: Organization) -> Any:
 
 
 def api_as(user: Any) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
-    return client
+    return api_client_for(user)
 
 
 def state() -> tuple:

@@ -202,10 +202,12 @@ def test_only_a_checker_regulator_may_run_the_job_in_person(deadline_passed, tra
     assert AuditEvent.objects.get(action="compliance.deadline").actor == national_regulator
 
 
-def test_the_job_reports_progress(deadline_passed):
+def test_the_job_reports_progress_after_each_chunk(deadline_passed, settings):
+    settings.COMPLIANCE_DEADLINE_CHUNK = 2
     seen = []
     compliance_deadline_run(period=deadline_passed, progress=lambda done, total: seen.append((done, total)))
-    assert seen == [(1, 3), (2, 3), (3, 3)]
+    assert seen == [(2, 3), (3, 3)]
+    assert ComplianceResult.objects.count() == 3
 
 
 # --- the command ---

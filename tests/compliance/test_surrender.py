@@ -195,8 +195,9 @@ def test_the_obligation_counts_everything_already_surrendered(allocated, period,
 
 
 def test_a_unit_without_verified_emissions_cannot_surrender(allocated, shandong_unverified):
+    client = api_as(officer_of(shandong_unverified))
     before = state()
-    response = api_as(officer_of(shandong_unverified)).post(URL, body(), format="json")
+    response = client.post(URL, body(), format="json")
     assert (response.status_code, response.json()["code"]) == (409, "no_verified_emissions")
     assert state() == before
 
@@ -223,8 +224,9 @@ def test_only_the_available_bucket_can_be_surrendered(officer, company_a, nation
 
 @pytest.mark.parametrize("role", [Role.COMPANY_TRADER, Role.NATIONAL_REGULATOR, Role.AUDITOR])
 def test_only_a_compliance_officer_may_surrender(allocated, company_a, role):
+    client = api_as(user_with_role(role, company_a))
     before = state()
-    response = api_as(user_with_role(role, company_a)).post(URL, body(), format="json")
+    response = client.post(URL, body(), format="json")
     assert (response.status_code, response.json()["code"]) == (403, "not_eligible")
     assert state() == before
 
@@ -253,15 +255,19 @@ def test_after_the_deadline_job_ran_the_period_is_closed_but_a_replay_still_answ
     assert (replay.status_code, replay.json()["id"]) == (200, first["id"])
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: surrender_create closes a period only once the deadline job has written "
-                                       "results; a surrender after period.surrender_deadline is accepted and counted "
-                                       "as on time until the job runs")
 def test_a_surrender_after_the_deadline_date_is_refused_even_before_the_job_ran(officer, period):
     period.surrender_deadline = timezone.localdate() - dt.timedelta(days=1)
     period.save(update_fields=["surrender_deadline"])  # the regulator's reference data: the deadline has passed
     with pytest.raises(DomainError) as refused:
         surrender_create(user=officer, period="2021", asset="CEA21", quantity=10, client_request_id="late")
     assert refused.value.code == "period_closed"
+
+
+def test_a_surrender_on_the_deadline_day_itself_is_on_time(officer, period):
+    period.surrender_deadline = timezone.localdate()
+    period.save(update_fields=["surrender_deadline"])
+    surrender, created = surrender_create(user=officer, period="2021", asset="CEA21", quantity=10, client_request_id="last")
+    assert created and surrender.quantity == 10
 
 
 # --- GET /api/v1/obligations/?period= ---
@@ -318,9 +324,11 @@ def test_obligations_need_authentication(allocated):
     assert APIClient().get("/api/v1/obligations/", {"period": "2021"}).status_code == 401
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: ObligationListApi checks no permission; organizations_visible_to gives the "
-                                       "exchange operator (accounts.view_all_organizations, for cash) every unit, so it "
-                                       "reads all verified emissions and obligations without any compliance.view_* right")
 def test_the_exchange_operator_does_not_read_the_units_obligations(allocated, exchange_operator):
     response = api_as(exchange_operator).get("/api/v1/obligations/", {"period": "2021"})
     assert response.status_code == 403 or response.json() == []
+
+
+def test_a_company_trader_does_not_read_obligations(allocated, trader_a):
+    response = api_as(trader_a).get("/api/v1/obligations/", {"period": "2021"})
+    assert (response.status_code, response.json()["code"]) == (403, "permission_denied")

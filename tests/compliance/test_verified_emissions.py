@@ -120,9 +120,6 @@ def test_a_file_without_the_header_or_rows_is_refused_as_invalid(period, nationa
     assert state() == before
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: verified_emissions_import accepts any str.isdigit() value, so a number "
-                                       "beyond BIGINT crashes the insert (DataError) and '²' crashes int() (ValueError) "
-                                       "instead of being a row error")
 @pytest.mark.parametrize("tonnes", ["99999999999999999999", "\u00b2"], ids=["beyond-bigint", "superscript-two"])
 def test_a_number_the_registry_cannot_store_is_a_row_error(period, company_a, national_regulator, tonnes):
     with pytest.raises(ImportRefused) as refused:
@@ -148,8 +145,6 @@ def test_only_regulators_may_import_verified_emissions(period, company_a, role):
     assert state() == before
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: verified_emissions_import checks the permission but not the province: "
-                                       "a provincial regulator records verified emissions of another province's units")
 def test_a_provincial_regulator_cannot_record_another_provinces_unit(period, company_a, company_b, shandong_regulator):
     # company_b is in Jiangsu (32); the Shandong (37) regulator's file must be refused whole.
     with pytest.raises(DomainError):
@@ -157,9 +152,6 @@ def test_a_provincial_regulator_cannot_record_another_provinces_unit(period, com
     assert not VerifiedEmission.objects.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: verified_emissions_import does not check Organization.kind: an institution "
-                                       "(not a key emitting unit) gets verified emissions, hence an obligation and, at the "
-                                       "deadline, status B with a fine and a deduction")
 def test_only_key_emitting_units_get_verified_emissions(period, ministry, company_a, national_regulator):
     with pytest.raises(ImportRefused) as refused:
         verify(period, national_regulator, {company_a: 50_000, ministry: 1_000})

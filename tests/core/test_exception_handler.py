@@ -52,4 +52,9 @@ def test_throttling_carries_retry_after():
     response = handle(exceptions.Throttled(wait=7))
     assert response.status_code == 429
     assert response["Retry-After"] == "7"
-    assert response.data["code"] == "throttled"
+    assert response.data["code"] == "rate_limited"
+
+
+def test_a_throttle_wait_under_a_second_is_rounded_up_not_to_zero():
+    assert handle(exceptions.Throttled(wait=0.2))["Retry-After"] == "1"
+    assert handle(exceptions.Throttled(wait=7.1))["Retry-After"] == "8"

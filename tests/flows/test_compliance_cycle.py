@@ -1,21 +1,23 @@
 """One period end to end: allocate, verify, trade, surrender, and the deadline job's verdicts."""
 
+import datetime as dt
 import io
 
-from rest_framework.test import APIClient
+from django.utils import timezone
 
 from accounts.roles import Role
+from allocation.models import CompliancePeriod
 from allocation.services import allocation_import, period_create, plan_approve, plan_submit
 from compliance.models import ComplianceResult
 from compliance.services import compliance_deadline_run, verified_emissions_import
 from registry.models import Account, Asset, Balance
-from tests.auth import api_token
-from tests.factories import user_with_role
+from tests.factories import api_client_for, user_with_role
 
 
 def test_a_period_from_allocation_to_verdict(db, company_a, company_b, national_regulator, second_national_regulator):
     cea21 = Asset.objects.get(code="CEA21")
-    period = period_create(code="2021", first_year=2021, last_year=2021, vintages=[cea21], actor=national_regulator)
+    period = period_create(code="2021", first_year=2021, last_year=2021, vintages=[cea21],
+                           surrender_deadline=timezone.localdate() + dt.timedelta(days=60), actor=national_regulator)
     plan = allocation_import(
         period=period, vintage=cea21, filename="plan.csv", actor=national_regulator,
         stream=io.BytesIO((
@@ -29,8 +31,7 @@ def test_a_period_from_allocation_to_verdict(db, company_a, company_b, national_
                               stream=io.BytesIO(f"uscc,verified_emissions\n{company_a.uscc},50000\n{company_b.uscc},60000\n".encode()))
 
     officer = user_with_role(Role.COMPLIANCE_OFFICER, company_a)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(officer)}")
+    client = api_client_for(officer)
     response = client.post("/api/v1/surrenders/", {"period": "2021", "asset": "CEA21", "quantity": 50_000,
                                                    "client_request_id": "s-1"}, format="json")
     assert response.status_code == 201, response.json()
@@ -40,6 +41,8 @@ def test_a_period_from_allocation_to_verdict(db, company_a, company_b, national_
     rows = client.get("/api/v1/obligations/?period=2021").json()
     assert [(r["uscc"], r["obligation"], r["shortfall"], r["status"]) for r in rows] == [(company_a.uscc, 50_000, 0, "open")]
 
+    CompliancePeriod.objects.filter(pk=period.pk).update(surrender_deadline=dt.date(2022, 12, 31))  # time passes
+    period.refresh_from_db()
     counts = compliance_deadline_run(period=period)
     assert counts == {"A": 1, "B": 1, "C": 0}
     verdicts = dict(ComplianceResult.objects.values_list("organization__uscc", "status"))

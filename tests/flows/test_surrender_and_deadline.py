@@ -4,7 +4,7 @@ import datetime as dt
 import io
 
 import pytest
-from rest_framework.test import APIClient
+from django.utils import timezone
 
 from accounts.roles import Role
 from allocation.models import CompliancePeriod, Deduction
@@ -15,15 +15,16 @@ from compliance.services import compliance_deadline_run, surrender_create, verif
 from core.errors import DomainError
 from registry import services as registry
 from registry.models import Account, Asset, Transfer
-from tests.auth import api_token
-from tests.factories import OrganizationFactory, make_uscc, user_with_role
+from tests.factories import OrganizationFactory, api_client_for, make_uscc, user_with_role
 from trading.models import DailyBar, Instrument
 
 
 @pytest.fixture
 def period(national_regulator):
+    # Surrender is open until the deadline: keep it ahead while units surrender; tests that run the
+    # deadline job set the past deadline explicitly.
     return period_create(code="2021", first_year=2021, last_year=2021, vintages=[Asset.objects.get(code="CEA21")],
-                         actor=national_regulator)
+                         surrender_deadline=timezone.localdate() + dt.timedelta(days=60), actor=national_regulator)
 
 
 @pytest.fixture
@@ -104,9 +105,8 @@ def test_a_surrender_needs_verified_emissions_a_compliance_officer_and_an_unfroz
 def test_a_surrender_is_idempotent_through_the_api(allocated, period, company_a, national_regulator):
     verify(period, national_regulator, **{company_a.uscc: 50_000})
     give_ccer(company_a, 5_000, national_regulator)
-    client = APIClient()
     officer = user_with_role(Role.COMPLIANCE_OFFICER, company_a)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(officer)}")
+    client = api_client_for(officer)
     body = {"period": "2021", "asset": "CCER", "quantity": 2_500, "client_request_id": "ccer-1"}
     first = client.post("/api/v1/surrenders/", body, format="json")
     again = client.post("/api/v1/surrenders/", body, format="json")
@@ -128,6 +128,8 @@ def test_the_deadline_job_gives_a_b_c_fines_and_deductions_once(
     officer_b = user_with_role(Role.COMPLIANCE_OFFICER, company_b)
     surrender_create(user=officer_b, period="2021", asset="CEA21", quantity=57_526, client_request_id="some")
     # B: obligation min(100,000, 57,526 + 20,000) = 77,526; surrendered 57,526: shortfall 20,000.
+    CompliancePeriod.objects.filter(pk=period.pk).update(surrender_deadline=dt.date(2022, 12, 31))  # time passes
+    period.refresh_from_db()
     instrument = Instrument.objects.get(symbol="CEA21")
     DailyBar.objects.create(instrument=instrument, day=dt.date(2022, 11, 15), close=60_00, volume=1_000,
                             turnover=1_000 * 60_00, reference_price=60_00)  # the month before 31 Dec 2022
@@ -167,14 +169,11 @@ def test_obligations_api_scopes_rows(allocated, period, company_a, company_b, au
     officer = user_with_role(Role.COMPLIANCE_OFFICER, company_a)
 
     def rows(user):
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
-        return client.get("/api/v1/obligations/?period=2021").json()
+        return api_client_for(user).get("/api/v1/obligations/?period=2021").json()
 
     assert [r["uscc"] for r in rows(officer)] == [company_a.uscc]
     assert {r["uscc"] for r in rows(auditor)} >= {company_a.uscc, company_b.uscc}
     assert len(obligations(period)) == 3
-    bad = APIClient()
-    bad.credentials(HTTP_AUTHORIZATION=f"Token {api_token(auditor)}")
+    bad = api_client_for(auditor)
     response = bad.get("/api/v1/obligations/?period=1999")
     assert response.status_code == 400 and response.json()["code"] == "invalid"

@@ -3,11 +3,14 @@
 import json
 
 from django.core.management import call_command
+from django.utils import timezone
+from rest_framework.test import APIClient
 
-from accounts.models import Organization, User
+from accounts.models import ApiToken, Organization, User
 from accounts.validators import validate_uscc
 from core.models import AuditEvent
 from registry.models import Account, Balance, Transfer
+from registry.seal import ledger_seal_verify
 from trading.models import Order
 
 
@@ -34,6 +37,13 @@ def test_seed_demo_creates_companies_logins_cash_and_allowances(db, tmp_path):
     assert Transfer.objects.filter(kind=Transfer.Kind.ISSUANCE).count() == 1
     assert Order.objects.filter(status__in=Order.LIVE).count() == 5  # resting demo orders (matched after commit)
     assert AuditEvent.objects.filter(action="registry.issue").count() == 1
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {trader['token']}")
+    accounts = client.get("/api/v1/accounts/").json()["results"]
+    assert {row["number"] for row in accounts} == {f"HA-{trader['uscc']}", f"CA-{trader['uscc']}"}
+    # The demo ledger ends sealed: every transfer is in the chain, and the chain holds.
+    report = ledger_seal_verify()
+    assert report.ok and report.transfers_checked == Transfer.objects.count() and report.unsealed == 0
 
 
 def test_seed_demo_twice_changes_nothing(db, tmp_path):
@@ -42,3 +52,27 @@ def test_seed_demo_twice_changes_nothing(db, tmp_path):
     call_command("seed_demo", companies=3, json=tmp_path / "again.json")
     assert (Transfer.objects.count(), User.objects.count()) == (transfers, users)
     assert len(json.loads((tmp_path / "again.json").read_text())) == users
+
+
+def test_seed_demo_assigns_the_verifier_to_every_unit_and_keeps_the_2021_deadline_ahead(db):
+    from allocation.models import CompliancePeriod
+    from compliance.models import VerifierAssignment
+
+    call_command("seed_demo", companies=3)
+    period = CompliancePeriod.objects.get(code="2021")
+    assert period.surrender_deadline > timezone.localdate()
+    assigned = VerifierAssignment.objects.filter(period=period, verifier__username="verifier")
+    assert set(assigned.values_list("organization__uscc", flat=True)) == set(
+        Organization.objects.filter(kind=Organization.Kind.KEY_EMITTING_UNIT).values_list("uscc", flat=True))
+    assert len(assigned) == 3
+
+
+def test_seed_demo_again_keeps_the_working_keys_of_its_logins_file(db, tmp_path):
+    """Keys exist in clear only when created: a second run copies those of the earlier file that still work."""
+    out = tmp_path / "logins.json"
+    call_command("seed_demo", companies=2, json=out)
+    first = {login["username"]: login["token"] for login in json.loads(out.read_text())}
+    ApiToken.objects.filter(user__username="trader002").update(revoked_at=timezone.now())
+    call_command("seed_demo", companies=2, json=out)
+    again = {login["username"]: login["token"] for login in json.loads(out.read_text())}
+    assert again["trader001"] == first["trader001"] and again["trader002"] is None

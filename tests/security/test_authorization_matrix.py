@@ -22,6 +22,7 @@ Privileged roles log in past the second factor (tests.auth.login).
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -30,13 +31,16 @@ import pytest
 from django.db import connection, transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import Organization
 from accounts.roles import Role
+from accounts.services import api_token_create
 from allocation.services import period_create
 from core.models import AuditEvent
-from registry.models import Asset
+from registry.models import Asset, SealCheck
+from registry.seal import seal_check_record
 from tests.auth import login
 from tests.compliance.helpers import verify
 from tests.factories import OrganizationFactory, make_uscc, user_with_role
@@ -69,12 +73,18 @@ def _surrender_body(world: dict[str, Any], role: str) -> dict[str, Any]:
     return {"period": "2021", "asset": "CEA21", "quantity": 1, "client_request_id": f"matrix-{role}"}
 
 
+def _profile_body(world: dict[str, Any], role: str) -> dict[str, Any]:
+    return {"first_name": "Li", "last_name": "Wei", "email": f"{role}@example.cn", "language": "en"}
+
+
 def _password_body(world: dict[str, Any], role: str) -> dict[str, Any]:
     return {"old_password": "correct-horse-battery", "new_password1": "matrix-passphrase-2026",
             "new_password2": "matrix-passphrase-2026"}
 
 
 ACCOUNT_A = {"number": "account_a"}
+TOKEN_A = {"token_id": "token_a"}
+PERIOD = {"period": "period"}
 ORDER_A = {"order_id": "order_a"}
 CEA21 = {"symbol": "cea21"}
 
@@ -88,8 +98,31 @@ RULES: dict[str, list[Rule]] = {
     "two-factor": [Rule("GET", "302 200 200 200 200 200 200 200 200"),
                    Rule("POST", "302 302 302 302 302 200 200 200 200", data=lambda world, role: {"action": "start"})],
     "two-factor-verify": [Rule("GET", "302 302 302 302 302 302 302 302 302")],
-    "password-change": [Rule("GET", "302 200 200 200 200 200 200 200 200"),
-                        Rule("POST", "302 302 302 302 302 302 302 302 302", data=_password_body)],
+    "set_language": [Rule("GET", "302 302 302 302 302 302 302 302 302"),
+                     Rule("POST", "302 302 302 302 302 302 302 302 302", data=lambda world, role: {"language": "zh-hans", "next": "/"})],
+    # company pages (web)
+    "orders": [Rule("GET", "302 200 200 200 200 200 200 200 200")],
+    "order-detail": [Rule("GET", "302 200 404 200 404 404 404 404 404", ORDER_A)],
+    "trades": [Rule("GET", "302 200 200 200 200 200 200 200 200")],
+    "profile": [Rule("GET", "302 200 200 200 200 200 200 200 200"),
+                Rule("POST", "302 302 302 302 302 302 302 302 302", data=_profile_body)],
+    "profile-password": [Rule("GET", "302 200 200 200 200 200 200 200 200"),
+                         Rule("POST", "302 302 302 302 302 302 302 302 302", data=_password_body)],
+    "tokens": [Rule("GET", "302 200 200 200 200 200 200 200 200"),
+               Rule("POST", "302 200 200 200 200 200 200 200 200", data=lambda world, role: {"name": "matrix bot"})],
+    "token-revoke": [Rule("GET", "302 405 405 405 405 405 405 405 405", TOKEN_A),
+                     Rule("POST", "302 302 404 404 404 404 404 404 404", TOKEN_A)],
+    # reports and disclosure
+    "reports-index": [Rule("GET", "302 200 200 200 200 200 200 200 200")],
+    "reports-compliance": [Rule("GET", "302 403 403 403 403 200 200 200 403", PERIOD)],
+    "reports-statement-find": [Rule("GET", "302 302 404 302 404 302 404 302 302", query="number={account_a}")],
+    "reports-statement": [Rule("GET", "302 200 404 200 404 200 404 200 200", ACCOUNT_A)],
+    "disclosure-index": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
+    "disclosure-period": [Rule("GET", "200 200 200 200 200 200 200 200 200", PERIOD)],
+    # the ledger's seal chain (auditors and the national regulator)
+    "seal-chain": [Rule("GET", "302 403 403 403 403 200 403 200 403"),
+                   Rule("POST", "302 403 403 403 403 302 403 403 403", data=lambda world, role: {})],
+    "seal-check": [Rule("GET", "302 403 403 403 403 200 403 200 403", {"pk": "seal_check"})],
     # API: documentation
     "schema": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
     "api-docs": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
@@ -112,7 +145,7 @@ RULES: dict[str, list[Rule]] = {
     "api-balance-list": [Rule("GET", "401 200 200 200 200 200 200 200 200")],
     # API: compliance
     "api-surrender-create": [Rule("POST", "401 403 403 201 403 403 403 403 403", data=_surrender_body)],
-    "api-obligation-list": [Rule("GET", "401 200 200 200 200 200 200 200 200", query="period=2021")],
+    "api-obligation-list": [Rule("GET", "401 403 403 200 403 200 200 200 403", query="period=2021")],
 }
 
 # The admin: non-staff roles are sent to the admin's login on every admin URL (test_the_admin_is_closed_to_non_staff);
@@ -172,15 +205,20 @@ def world(db, company_a, company_b, national_regulator, exchange_operator):
     fund(company_a, regulator=national_regulator, operator=exchange_operator)
     fund(company_b, regulator=national_regulator, operator=exchange_operator)
     period = period_create(code="2021", first_year=2021, last_year=2021, vintages=[Asset.objects.get(code="CEA21")],
-                           actor=national_regulator)
+                           surrender_deadline=timezone.localdate() + dt.timedelta(days=60), actor=national_regulator)
     verify(period, national_regulator, {company_a: 100})  # an obligation of 20 t (no free allocation yet)
     order, _ = order_place(user=users["trader_a"], instrument="CEA21", side="sell", price="58.00", quantity=10,
                            client_order_id="matrix-resting")
+    token, _ = api_token_create(user=users["trader_a"], name="matrix", actor=users["trader_a"])
+    check = seal_check_record(actor=users["auditor"], source=SealCheck.Source.PAGE)
     return {
         "users": users,
         "account_a": f"HA-{company_a.uscc}",
         "order_a": order.pk,
         "cea21": "CEA21",
+        "period": "2021",
+        "token_a": token.pk,
+        "seal_check": check.pk,
     }
 
 
@@ -203,7 +241,7 @@ class _Undo(Exception):
 def call(world: dict[str, Any], name: str, rule: Rule, role: str) -> tuple[int, list[str], int]:
     """One request, rolled back afterwards: (status, tables written, audit events left)."""
     kwargs = {key: world[value] for key, value in rule.kwargs.items()}
-    url = reverse(name, kwargs=kwargs) + (f"?{rule.query}" if rule.query else "")
+    url = reverse(name, kwargs=kwargs) + (f"?{rule.query.format(**world)}" if rule.query else "")
     api = url.startswith("/api/")
     client = _client(world, role, api=api)
     data = rule.data(world, role) if rule.data else None
@@ -226,9 +264,12 @@ def call(world: dict[str, Any], name: str, rule: Rule, role: str) -> tuple[int, 
     return outcome
 
 
-def _suggestion(name: str, seen: dict[str, int], route: str) -> str:
-    kwargs = re.findall(r"<(?:\w+:)?(\w+)>", route)
-    hint = f", {{{', '.join(f'{k!r}: ...' for k in kwargs)}}}" if kwargs else ""
+# The world's object for each URL parameter name, used to suggest a rule for a new URL.
+KWARG_OBJECTS = {"number": "account_a", "order_id": "order_a", "symbol": "cea21", "period": "period", "token_id": "token_a"}
+
+
+def _suggestion(name: str, seen: dict[str, int], kwargs: dict[str, str]) -> str:
+    hint = f", {kwargs!r}" if kwargs else ""
     return f'    "{name}": [Rule("GET", "{" ".join(str(seen[role]) for role in ROLES)}"{hint})],'
 
 
@@ -240,12 +281,13 @@ def test_every_url_has_a_rule(world):
             continue
         if name in RULES:
             continue
-        kwargs = re.findall(r"<(?:\w+:)?(\w+)>", route)
-        if kwargs:
-            missing.append(f'    "{name}": [Rule("GET", "<one status per role>", {{{", ".join(f"{k!r}: ..." for k in kwargs)}}})],')
+        params = re.findall(r"<(?:\w+:)?(\w+)>", route)
+        if any(param not in KWARG_OBJECTS for param in params):
+            missing.append(f'    "{name}": [Rule("GET", "<one status per role>", {{{", ".join(f"{k!r}: ..." for k in params)}}})],')
             continue
-        seen = {role: call(world, name, Rule("GET", " ".join(["0"] * len(ROLES))), role)[0] for role in ROLES}
-        missing.append(_suggestion(name, seen, route))
+        kwargs = {param: KWARG_OBJECTS[param] for param in params}
+        seen = {role: call(world, name, Rule("GET", " ".join(["0"] * len(ROLES)), kwargs), role)[0] for role in ROLES}
+        missing.append(_suggestion(name, seen, kwargs))
     assert not missing, (
         "URLs without an authorization rule. Add to RULES in tests/security/test_authorization_matrix.py "
         f"(statuses in role order {ROLES}; check each before pasting):\n" + "\n".join(missing)

@@ -31,7 +31,7 @@ def test_a_password_change_ends_every_other_session(client, trader_a):
     elsewhere = login(Client(), trader_a)
     assert elsewhere.get("/").status_code == 200
     login(client, trader_a)
-    response = client.post("/account/password/", {
+    response = client.post("/profile/password/", {
         "old_password": PASSWORD, "new_password1": "a-much-better-passphrase-9", "new_password2": "a-much-better-passphrase-9",
     })
     assert response.status_code == 302
@@ -44,7 +44,7 @@ def test_a_password_change_ends_every_other_session(client, trader_a):
 
 def test_a_wrong_old_password_changes_nothing(client, trader_a):
     login(client, trader_a)
-    response = client.post("/account/password/", {
+    response = client.post("/profile/password/", {
         "old_password": "wrong", "new_password1": "a-much-better-passphrase-9", "new_password2": "a-much-better-passphrase-9",
     })
     assert response.status_code == 200

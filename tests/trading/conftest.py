@@ -2,7 +2,7 @@ import pytest
 
 from registry import services
 from registry.models import Account, Asset, Balance, Transfer
-from tests.auth import api_token
+from tests.factories import api_client_for
 from trading.models import Instrument
 
 CASH = 10_000_000_00  # 10 million CNY in fen
@@ -118,10 +118,7 @@ def api_client(user=None):
     """A DRF client authenticated with the user's API token (anonymous without a user)."""
     from rest_framework.test import APIClient
 
-    client = APIClient()
-    if user is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
-    return client
+    return APIClient() if user is None else api_client_for(user)
 
 
 class _HeldSettlement:

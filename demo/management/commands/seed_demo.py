@@ -3,6 +3,7 @@ allowances, all created through the services (so the ledger and the audit trail 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from pathlib import Path
@@ -12,12 +13,13 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from rest_framework.authtoken.models import Token
+from django.utils import timezone
 from stdnum.cn import uscc as stdnum_uscc
 
 from accounts.models import Membership, Organization, User
 from accounts.roles import Role
-from accounts.services import organization_create, user_create
+from accounts.selectors import api_token_for_key
+from accounts.services import api_token_create, organization_create, user_create
 from registry import services
 from registry.models import Account, Asset, Transfer
 
@@ -77,9 +79,10 @@ class Command(BaseCommand):
         ministry_uscc = MINISTRY_USCC_BODY + stdnum_uscc.calc_check_digit(MINISTRY_USCC_BODY)
         if Organization.objects.filter(uscc=ministry_uscc).exists():
             self.stdout.write("Demo data already present; nothing created.")
+            keys = _keys_still_valid(json)
         else:
-            self._seed(companies, password, ministry_uscc)
-        logins = self._logins(password)
+            keys = self._seed(companies, password, ministry_uscc)
+        logins = self._logins(password, keys)
         if json:
             json.parent.mkdir(parents=True, exist_ok=True)
             json.write_text(_json_dumps(logins))
@@ -89,7 +92,7 @@ class Command(BaseCommand):
         for login in staff + [login for login in logins if login["role"] == Role.COMPANY_TRADER][:3]:
             self.stdout.write(f"  {login['username']:22} {login['role']:22} {login['organization']}")
 
-    def _seed(self, companies: int, password: str, ministry_uscc: str) -> None:
+    def _seed(self, companies: int, password: str, ministry_uscc: str) -> dict[str, str]:
         with transaction.atomic():
             admin = User.objects.create_superuser("admin", "admin@example.com", password)
             ministry = organization_create(
@@ -121,12 +124,13 @@ class Command(BaseCommand):
                 ("verifier", Role.VERIFIER, verifier_body),
             ]
             users = {}
+            keys: dict[str, str] = {}
             for username, role, organization in staff:
                 users[username] = user_create(
                     username=username, password=None, roles=[role], organization=organization, actor=admin,
                     is_staff=role != Role.VERIFIER,
                 )
-                Token.objects.create(user=users[username])
+                keys[username] = _demo_token(users[username], admin)
 
             allocations = []
             for index, (name, province) in enumerate(company_names(companies), start=1):
@@ -139,12 +143,12 @@ class Command(BaseCommand):
                     username=f"trader{index:03d}", password=None, roles=[Role.COMPANY_TRADER],
                     organization=company, actor=admin,
                 )
-                Token.objects.create(user=trader)
+                keys[trader.username] = _demo_token(trader, admin)
                 officer = user_create(
                     username=f"officer{index:03d}", password=None, roles=[Role.COMPLIANCE_OFFICER],
                     organization=company, actor=admin,
                 )
-                Token.objects.create(user=officer)
+                keys[officer.username] = _demo_token(officer, admin)
                 # 0.5 to 5 Mt: the spread of real coal units' annual allocations.
                 tonnes = 500_000 + int(hashlib.sha256(name.encode()).hexdigest(), 16) % 4_500_001
                 allocations.append((company, tonnes))
@@ -170,9 +174,27 @@ class Command(BaseCommand):
                 )
             from allocation.services import period_create
 
-            period_create(code="2021", first_year=2021, last_year=2021, vintages=[cea21], actor=users["regulator1"])
+            # The real 2021 deadline (31 Dec 2022) has passed; the demo keeps it a year ahead so that
+            # surrenders (refused after the deadline) can be tried.
+            period = period_create(code="2021", first_year=2021, last_year=2021, vintages=[cea21],
+                                   surrender_deadline=timezone.localdate() + dt.timedelta(days=365),
+                                   actor=users["regulator1"])
+            from compliance.verification import verifier_assign
+
+            for company, _ in allocations:  # the demo verifier verifies every unit's 2021 report
+                verifier_assign(period=period, organization=company, verifier=users["verifier"], actor=users["regulator1"])
         self.stdout.write(self.style.SUCCESS(f"Seeded {companies} companies with CEA21 allowances and 50,000,000.00 CNY each."))
         self._resting_orders(companies)
+        self._seal()
+        return keys
+
+    def _seal(self) -> None:
+        """Seals the demo ledger, so the auditors' seal chain page starts with blocks to check."""
+        from registry.seal import ledger_seal
+
+        result = ledger_seal()
+        if result.blocks:
+            self.stdout.write(f"Sealed {result.transfers_sealed} transfers into {len(result.blocks)} seal blocks.")
 
     def _resting_orders(self, companies: int) -> None:
         """A few bids below and offers above CEA21's reference price, so the book is not empty."""
@@ -196,23 +218,45 @@ class Command(BaseCommand):
                 return
         self.stdout.write(f"Placed {placed} resting CEA21 orders around {reference / 100:.2f}.")
 
-    def _logins(self, password: str) -> list[dict[str, Any]]:
+    def _logins(self, password: str, keys: dict[str, str]) -> list[dict[str, Any]]:
         roles = {group.name: group for group in Group.objects.all()}
         logins = []
         memberships = {m.user_id: m.organization for m in Membership.objects.select_related("organization")}
-        tokens = dict(Token.objects.values_list("user_id", "key"))
         for user in User.objects.filter(groups__in=roles.values()).distinct().order_by("id").prefetch_related("groups"):
             organization = memberships.get(user.pk)
             logins.append({
                 "username": user.username,
                 "password": password,
-                "token": tokens.get(user.pk),
+                "token": keys.get(user.username),
                 "role": next(iter(g.name for g in user.groups.all()), None),
                 "organization": organization.name if organization else None,
                 "uscc": organization.uscc if organization else None,
             })
         logins.insert(0, {"username": "admin", "password": password, "token": None, "role": "superuser", "organization": None, "uscc": None})
         return logins
+
+
+def _demo_token(user: User, admin: User) -> str:
+    return api_token_create(user=user, name="demo", actor=admin)[1]
+
+
+def _keys_still_valid(path: Path | None) -> dict[str, str]:
+    """API keys exist in clear only when created: a second run keeps those of the earlier logins file
+    that still work."""
+    if path is None or not path.exists():
+        return {}
+    try:
+        logins = json.loads(path.read_text())
+    except ValueError:
+        return {}
+    keys = {login.get("username"): login.get("token") for login in logins if isinstance(login, dict)}
+    now = timezone.now()
+    valid = {}
+    for username, key in keys.items():
+        token = api_token_for_key(key) if isinstance(key, str) else None
+        if token is not None and token.is_active_at(now) and token.user.username == username:
+            valid[username] = key
+    return valid
 
 
 def _json_dumps(data: Any) -> str:

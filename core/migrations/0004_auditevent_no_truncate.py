@@ -4,5 +4,5 @@ from core.db import no_truncate
 
 
 class Migration(migrations.Migration):
-    dependencies = [("core", "0002_auditevent_append_only")]
+    dependencies = [("core", "0003_idempotencyrecord")]
     operations = [no_truncate("core_auditevent")]

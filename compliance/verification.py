@@ -1,0 +1,295 @@
+"""Emission reports and their verification (RULEBOOK.md: Compliance cycle, steps 1 and 2).
+
+A unit's compliance officer files the period's emissions with an attachment; the verifier a
+regulator assigned to the unit enters the verified emissions; the provincial regulator of the
+unit's province confirms them (never the verifier itself), which records the VerifiedEmission the
+obligations are worked out from. From verification on, the company may object within
+COMPLIANCE_OBJECTION_WORKING_DAYS working days; the regulator decides within
+COMPLIANCE_DECISION_WORKING_DAYS, upholding (with a corrected figure) or rejecting it.
+
+Every write here is a service: atomic, audited, refusing with a coded DomainError.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import zipfile
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Organization
+from accounts.roles import Role
+from accounts.selectors import organization_in_scope, user_roles
+from allocation.models import CompliancePeriod
+from compliance import errors
+from compliance.models import ComplianceResult, EmissionReport, VerifiedEmission, VerifierAssignment
+from compliance.services import officer_unit, tonnes_refusal, verified_emission_refusal
+from core.audit import audit_record
+from core.errors import InvalidInput, NotEligible, NotFound, PermissionDenied
+
+
+def working_days_after(start: dt.date, days: int) -> dt.date:
+    """The `days`-th working day after `start` (Monday to Friday, not a market holiday)."""
+    from trading.clock import is_trading_day  # the market's holiday calendar is the country's
+
+    day = start
+    while days > 0:
+        day += dt.timedelta(days=1)
+        if is_trading_day(day):
+            days -= 1
+    return day
+
+
+def _whole_tonnes(value: Any, field: str) -> int:
+    refusal = tonnes_refusal(str(value).strip())
+    if refusal:
+        raise InvalidInput(f"{refusal}.", field=field)
+    return int(str(value).strip())
+
+
+def _period_open(period: CompliancePeriod) -> None:
+    if ComplianceResult.objects.filter(period=period).exists():
+        raise errors.PeriodClosed(f"The {period} deadline has been processed.")
+
+
+def _locked(report: EmissionReport) -> EmissionReport:
+    return EmissionReport.objects.select_for_update().select_related("period", "organization").get(pk=report.pk)
+
+
+def _audit(report: EmissionReport, actor: Any, action: str, before: str, **after: Any) -> None:
+    audit_record(actor=actor, action=f"emission_report.{action}", obj=report, before={"status": before},
+                 after={"status": report.status, **after})
+
+
+# --- attachments ---
+
+
+def attachment_kind(content: bytes) -> str | None:
+    """PDF, XLSX or CSV, recognised by the content (never by the name); None for anything else."""
+    if content.startswith(b"%PDF-"):
+        return EmissionReport.AttachmentKind.PDF
+    if content.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                names = set(archive.namelist())
+        except (zipfile.BadZipFile, ValueError):
+            return None
+        if "[Content_Types].xml" in names and any(name.startswith("xl/") for name in names):
+            return EmissionReport.AttachmentKind.XLSX
+        return None
+    return EmissionReport.AttachmentKind.CSV if _is_csv(content) else None
+
+
+def _is_csv(content: bytes) -> bool:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = content.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        return False
+    if not text.strip() or any(ord(c) < 32 and c not in "\t\r\n" for c in text):
+        return False
+    first = text.lstrip().splitlines()[0]
+    if not any(delimiter in first for delimiter in ",;\t"):
+        return False
+    try:
+        list(csv.reader(io.StringIO(text)))
+    except csv.Error:
+        return False
+    return True
+
+
+# --- verifier assignment ---
+
+
+def verifier_assign(*, period: CompliancePeriod, organization: Organization, verifier: Any, actor: Any) -> VerifierAssignment:
+    """A regulator assigns a verifier to a unit of its scope for a period (or replaces the verifier
+    while the unit's report is not verified yet)."""
+    if not actor.has_perm("compliance.add_verifierassignment") or not organization_in_scope(actor, organization):
+        raise PermissionDenied("You may assign verifiers only to units within your scope.")
+    if organization.kind != Organization.Kind.KEY_EMITTING_UNIT:
+        raise InvalidInput(f"{organization.name} is not a key emitting unit.", field="organization")
+    if Role.VERIFIER not in user_roles(verifier):
+        raise InvalidInput(f"{verifier.get_username()} is not a verifier.", field="verifier")
+    with transaction.atomic():
+        report = EmissionReport.objects.select_for_update().filter(period=period, organization=organization).first()
+        if report is not None and report.status != EmissionReport.Status.FILED:
+            raise errors.InvalidTransition("The unit's report is already verified; its verifier stays.", field="verifier")
+        existing = VerifierAssignment.objects.select_for_update().filter(period=period, organization=organization).first()
+        before = {"verifier": existing.verifier.get_username()} if existing else None
+        assignment, _ = VerifierAssignment.objects.update_or_create(
+            period=period, organization=organization, defaults={"verifier": verifier, "assigned_by": actor})
+        audit_record(actor=actor, action="verifier.assign", obj=assignment, before=before,
+                     after={"verifier": verifier.get_username(), "period": period.code, "uscc": organization.uscc})
+    return assignment
+
+
+# --- the report's life ---
+
+
+def emission_report_file(*, user: Any, period: CompliancePeriod, emissions: Any, attachment: Any) -> EmissionReport:
+    """The unit's compliance officer files its emissions for a period with one attachment (PDF, XLSX
+    or CSV, at most COMPLIANCE_REPORT_MAX_BYTES). One report per unit and period."""
+    organization = officer_unit(user, "compliance.add_emissionreport", "file an emission report")
+    tonnes = _whole_tonnes(emissions, "emissions")
+    if attachment is None:
+        raise InvalidInput("Attach the emission report (PDF, XLSX or CSV).", field="attachment")
+    limit = settings.COMPLIANCE_REPORT_MAX_BYTES
+    if attachment.size > limit:
+        raise errors.AttachmentTooLarge(f"The attachment is {attachment.size:,} bytes; at most {limit:,} are allowed.",
+                                        field="attachment")
+    content = attachment.read()
+    kind = attachment_kind(content)
+    if kind is None:
+        raise errors.AttachmentType(field="attachment")
+    _period_open(period)
+    if EmissionReport.objects.filter(period=period, organization=organization).exists():
+        raise errors.ReportExists(field="period")
+    report = EmissionReport(
+        period=period, organization=organization, emissions=tonnes, attachment_name=(attachment.name or "")[:200],
+        attachment_kind=kind, attachment_size=len(content), attachment_sha256=hashlib.sha256(content).hexdigest(),
+        filed_by=user,
+    )
+    # The file is written first; if the row then cannot be saved, the file is removed again.
+    report.attachment.save("report", ContentFile(content), save=False)
+    try:
+        with transaction.atomic():
+            report.save()
+            audit_record(actor=user, action="emission_report.file", obj=report, after={
+                "status": report.status, "period": period.code, "uscc": organization.uscc, "emissions": tonnes,
+                "attachment": report.attachment_name, "kind": kind, "sha256": report.attachment_sha256})
+    except IntegrityError:
+        report.attachment.delete(save=False)
+        raise errors.ReportExists(field="period") from None
+    except BaseException:
+        report.attachment.delete(save=False)
+        raise
+    return report
+
+
+def emission_report_verify(*, user: Any, report: EmissionReport, verified_emissions: Any, note: str = "") -> EmissionReport:
+    """The verifier assigned to the unit enters the verified emissions; the objection window opens."""
+    if not user.has_perm("compliance.verify_emissionreport"):
+        raise PermissionDenied("Only verifiers enter verified emissions.")
+    if not VerifierAssignment.objects.filter(period_id=report.period_id, organization_id=report.organization_id,
+                                             verifier=user).exists():
+        raise errors.NotAssigned()
+    tonnes = _whole_tonnes(verified_emissions, "verified_emissions")
+    with transaction.atomic():
+        report = _locked(report)
+        if report.status != EmissionReport.Status.FILED:
+            raise errors.InvalidTransition(f"The report is {report.get_status_display().lower()}; only a filed report is verified.")
+        _period_open(report.period)
+        now = timezone.now()
+        report.status = EmissionReport.Status.VERIFIED
+        report.verified_emissions, report.verification_note = tonnes, (note or "").strip()
+        report.verified_by, report.verified_at = user, now
+        report.objection_due = working_days_after(timezone.localdate(now), settings.COMPLIANCE_OBJECTION_WORKING_DAYS)
+        report.save()
+        _audit(report, user, "verify", EmissionReport.Status.FILED, verified_emissions=tonnes,
+               objection_due=report.objection_due.isoformat())
+    return report
+
+
+def emission_report_object(*, user: Any, report: EmissionReport, reason: str) -> EmissionReport:
+    """The unit's compliance officer objects to the verified figure, once, within the window."""
+    organization = officer_unit(user, "compliance.add_emissionreport", "object to a verification")
+    if organization.pk != report.organization_id:
+        raise NotFound("No such emission report.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Say why you object to the verified emissions.", field="reason")
+    with transaction.atomic():
+        report = _locked(report)
+        if report.objected_at is not None:
+            raise errors.ObjectionAlreadyFiled()
+        if report.status not in (EmissionReport.Status.VERIFIED, EmissionReport.Status.CONFIRMED):
+            raise errors.InvalidTransition("Only a verified report can be objected to.")
+        today = timezone.localdate()
+        if today > report.objection_due:
+            raise errors.ObjectionWindowClosed(f"Objections were possible until {report.objection_due}.")
+        _period_open(report.period)
+        before = report.status
+        report.status = EmissionReport.Status.OBJECTED
+        report.objection_reason, report.objected_by, report.objected_at = reason, user, timezone.now()
+        report.decision_due = working_days_after(today, settings.COMPLIANCE_DECISION_WORKING_DAYS)
+        report.save()
+        _audit(report, user, "object", before, reason=reason, decision_due=report.decision_due.isoformat())
+    return report
+
+
+def _regulator_may_confirm(user: Any, report: EmissionReport) -> None:
+    if not user.has_perm("compliance.confirm_emissionreport"):
+        raise PermissionDenied("Only the provincial regulator of the unit's province confirms verified emissions.")
+    if not organization_in_scope(user, report.organization):
+        raise NotFound("No such emission report.")
+
+
+def emission_report_decide(*, user: Any, report: EmissionReport, decision: str, corrected_emissions: Any = None,
+                           note: str = "") -> EmissionReport:
+    """The regulator decides an objection: upheld (the verified figure becomes `corrected_emissions`,
+    also in the confirmed record if there is one) or rejected (the figure stands)."""
+    _regulator_may_confirm(user, report)
+    if decision not in EmissionReport.Decision.values:
+        raise InvalidInput("Decide upheld or rejected.", field="decision")
+    corrected = None
+    if decision == EmissionReport.Decision.UPHELD:
+        if corrected_emissions in (None, ""):
+            raise InvalidInput("Give the corrected verified emissions.", field="corrected_emissions")
+        corrected = _whole_tonnes(corrected_emissions, "corrected_emissions")
+    with transaction.atomic():
+        report = _locked(report)
+        if report.status != EmissionReport.Status.OBJECTED:
+            raise errors.InvalidTransition("There is no objection to decide.")
+        if user.pk == report.verified_by_id:
+            raise errors.SameVerifier("The verifier of a report cannot decide an objection to it.")
+        _period_open(report.period)
+        previous = report.verified_emissions
+        if corrected is not None:
+            report.verified_emissions = corrected
+            if report.verified_emission_id:
+                # The confirmed record the obligations use is corrected in place: an audited act.
+                VerifiedEmission.objects.filter(pk=report.verified_emission_id).update(tonnes=corrected)
+        report.status = EmissionReport.Status.CONFIRMED if report.confirmed_at else EmissionReport.Status.VERIFIED
+        report.decision, report.decision_note = decision, (note or "").strip()
+        report.decided_by, report.decided_at = user, timezone.now()
+        report.save()
+        _audit(report, user, "decide", EmissionReport.Status.OBJECTED, decision=decision,
+               verified_emissions_before=previous, verified_emissions=report.verified_emissions)
+    return report
+
+
+def emission_report_confirm(*, user: Any, report: EmissionReport) -> EmissionReport:
+    """The provincial regulator confirms the verified emissions (a different person from the
+    verifier): this records the unit's VerifiedEmission, from which its obligation is worked out."""
+    _regulator_may_confirm(user, report)
+    with transaction.atomic():
+        report = _locked(report)
+        if report.status == EmissionReport.Status.OBJECTED:
+            raise errors.ObjectionPending()
+        if report.status != EmissionReport.Status.VERIFIED:
+            raise errors.InvalidTransition(f"The report is {report.get_status_display().lower()}; only a verified report is confirmed.")
+        if user.pk == report.verified_by_id:
+            raise errors.SameVerifier()
+        _period_open(report.period)
+        recorded = VerifiedEmission.objects.filter(period_id=report.period_id, organization_id=report.organization_id).exists()
+        refusal = verified_emission_refusal(report.organization, report.period, in_scope=True, recorded=recorded)
+        if refusal:
+            raise (errors.AlreadyRecorded if recorded else NotEligible)(f"{refusal}.")
+        report.verified_emission = VerifiedEmission.objects.create(
+            period_id=report.period_id, organization_id=report.organization_id, tonnes=report.verified_emissions,
+            confirmed_by=user, source=f"emission report {report.pk}")
+        report.status = EmissionReport.Status.CONFIRMED
+        report.confirmed_by, report.confirmed_at = user, timezone.now()
+        report.save()
+        _audit(report, user, "confirm", EmissionReport.Status.VERIFIED, verified_emissions=report.verified_emissions)
+    return report

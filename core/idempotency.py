@@ -1,0 +1,109 @@
+"""The Idempotency-Key header, honoured on every API request that moves value.
+
+- A request whose body carries its own id (an order's client_order_id, a surrender's
+  client_request_id) is made idempotent by that id, enforced by a unique constraint in the service:
+  the header stands in for the id when the body leaves it out, and a header that differs from the
+  body's id is refused (422 `idempotency_key_mismatch`), since the two would name two requests.
+- A request without such an id (cancelling an order) stores its answer under the key, in the same
+  transaction as the change (`IdempotencyRecord`): a retry with the key gets the first answer again
+  and changes nothing; the same key for another request is a 409 `idempotency_conflict`.
+Keys are per user, 1 to 64 printable characters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.http.request import RawPostDataException
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from core.errors import IdempotencyConflict, IdempotencyKeyMismatch, InvalidInput
+from core.models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+
+# For the OpenAPI schema of the views that honour the header.
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    HEADER, str, location=OpenApiParameter.HEADER, required=False,
+    description="Your unique key for this request (1-64 characters): a retry with the same key is answered "
+                "as the first request and changes nothing.",
+)
+
+
+def idempotency_key(request: Request) -> str | None:
+    raw = request.headers.get(HEADER)
+    if raw is None:
+        return None
+    key = raw.strip()
+    if not 1 <= len(key) <= 64 or not key.isprintable():
+        raise InvalidInput(f"The {HEADER} header must be 1 to 64 printable characters.", field=HEADER)
+    return key
+
+
+def body_with_key(request: Request, field: str) -> Any:
+    """The request's body, with the Idempotency-Key as its `field` if the body has none; a body
+    whose `field` differs from the key is refused."""
+    data = request.data
+    key = idempotency_key(request)
+    if key is None or not hasattr(data, "get"):
+        return data  # (a body that is not an object is refused by the serializer)
+    given = data.get(field)
+    if given is None or given == "":
+        data = data.copy()
+        data[field] = key
+        return data
+    if str(given).strip() != key:
+        raise IdempotencyKeyMismatch(f"The {HEADER} header and {field} differ; send one, or the same value in both.",
+                                     field=field)
+    return data
+
+
+def _fingerprint(request: Request) -> str:
+    try:
+        body = request.body
+    except RawPostDataException:  # already parsed: its parsed form stands for it
+        body = json.dumps(request.data, sort_keys=True, default=str).encode()
+    digest = hashlib.sha256()
+    for part in (request.method or "", request.get_full_path(), body):
+        digest.update(part.encode() if isinstance(part, str) else part)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def idempotent(request: Request, run: Callable[[], Response]) -> Response:
+    """Runs `run` (a view's work) once per Idempotency-Key: its answer is stored with the key in the
+    same transaction, and a retry gets the stored answer. Without the header it just runs. A refused
+    request (an error) stores nothing, so it may be retried with the same key."""
+    key = idempotency_key(request)
+    if key is None:
+        return run()
+    fingerprint = _fingerprint(request)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                # A concurrent request with the same key waits here until the first commits, then
+                # fails on the unique constraint and replays the first's answer.
+                record = IdempotencyRecord.objects.create(
+                    user=request.user, key=key, method=request.method or "", path=request.path[:255],
+                    fingerprint=fingerprint, status_code=0,
+                )
+        except IntegrityError:
+            record = None
+        if record is not None:
+            response = run()
+            record.status_code, record.response = response.status_code, response.data
+            record.save(update_fields=["status_code", "response"])
+            return response
+    return _replay(IdempotencyRecord.objects.get(user=request.user, key=key), fingerprint)
+
+
+def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
+    if record.fingerprint != fingerprint:
+        raise IdempotencyConflict(f"This {HEADER} was already used for a different request.", field=HEADER)
+    return Response(record.response, status=record.status_code, headers={"Idempotent-Replayed": "true"})

@@ -1,0 +1,105 @@
+"""Per-user rate limit on order entry (API_ORDER_RATE), counted in Redis so that every web process
+shares one count.
+
+A fixed window: one counter per user and period (`INCR` and `EXPIRE` in one round trip); at the
+window's end the count starts again, so a client may send up to twice the rate across a boundary,
+a burst the matcher absorbs. Retry-After is the time left in the window.
+
+If Redis cannot be reached the request is let through (fail open) and the outage logged: the broker
+being down must not stop trading, and order entry has its own limits (funds, position). After a
+failure Redis is left alone for a second, so an outage costs no more than one connection attempt a
+second per process. Without REDIS_URL (the embedded default) the count is kept in-process.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from typing import Any
+
+import redis
+from django.conf import settings
+from rest_framework.throttling import BaseThrottle
+
+logger = logging.getLogger(__name__)
+
+KEY_PREFIX = "throttle:orders"
+RETRY_REDIS_AFTER = 1.0  # seconds without trying Redis after a failure
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self._client: redis.Redis | None = None
+        self._client_url = ""
+        self._down_until = 0.0
+        self._local: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def client(self) -> redis.Redis:
+        url = settings.REDIS_URL
+        if self._client is None or self._client_url != url:
+            # Short timeouts: a hung Redis must not hold order entry up.
+            self._client = redis.Redis.from_url(url, socket_connect_timeout=0.2, socket_timeout=0.2)
+            self._client_url = url
+        return self._client
+
+    def hit(self, key: str, ttl: int) -> int | None:
+        """Counts one request under `key`; returns the count so far, or None if it cannot count."""
+        if not settings.REDIS_URL:
+            with self._lock:
+                if len(self._local) > 100_000:  # old windows
+                    self._local.clear()
+                self._local[key] = self._local.get(key, 0) + 1
+                return self._local[key]
+        now = time.monotonic()
+        if now < self._down_until:
+            return None
+        try:
+            pipe = self.client().pipeline(transaction=False)
+            pipe.incr(key)
+            pipe.expire(key, ttl)
+            count, _ = pipe.execute()
+            return int(count)
+        except redis.RedisError as error:
+            self._down_until = now + RETRY_REDIS_AFTER
+            logger.warning("order rate limit not applied: Redis unreachable (%s)", error)
+            return None
+
+    def reset(self, user_id: int) -> None:
+        """Forgets a user's counts (tests, and an operator lifting a limit)."""
+        prefix = f"{KEY_PREFIX}:{user_id}:"
+        with self._lock:
+            for key in [key for key in self._local if key.startswith(prefix)]:
+                del self._local[key]
+        if settings.REDIS_URL:
+            client = self.client()
+            keys = list(client.scan_iter(match=f"{prefix}*"))
+            if keys:
+                client.delete(*keys)
+
+
+counter = _Counter()
+
+
+class OrderEntryThrottle(BaseThrottle):
+    """New orders (POST) and cancels (DELETE) share one count per user; reads are not limited here."""
+
+    methods = ("POST", "DELETE")
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        user = request.user
+        if request.method not in self.methods or not getattr(user, "is_authenticated", False):
+            return True
+        limit, period = settings.API_ORDER_RATE
+        now = time.time()
+        window = int(now // period)
+        count = counter.hit(f"{KEY_PREFIX}:{user.pk}:{window}", period + 1)
+        if count is None or count <= limit:
+            return True
+        self._wait = (window + 1) * period - now
+        return False
+
+    def wait(self) -> float:
+        return max(1, math.ceil(self._wait))

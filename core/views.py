@@ -1,0 +1,28 @@
+"""Error pages: JSON with a stable code under /api/ (clients parse them), Django's pages elsewhere."""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+
+from core.middleware import API_PREFIX
+
+logger = logging.getLogger(__name__)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"code": "not_found", "message": "Not found.", "field": None}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(
+            {"code": "server_error", "message": "The server failed to carry out the request; it has been logged.",
+             "field": None},
+            status=500,
+        )
+    return defaults.server_error(request)

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from reports import views
+
+urlpatterns = [
+    path("reports/", views.index, name="reports-index"),
+    path("reports/compliance/<str:period>/", views.compliance, name="reports-compliance"),
+    path("reports/accounts/", views.statement_find, name="reports-statement-find"),
+    path("reports/accounts/<str:number>/statement/", views.statement, name="reports-statement"),
+    path("disclosure/", views.disclosure_index, name="disclosure-index"),
+    path("disclosure/<str:period>/", views.disclosure_period, name="disclosure-period"),
+]

@@ -1,0 +1,284 @@
+"""Pages and downloads: the auditors' compliance table, account statements, the public disclosure.
+
+Views parse the query, ask the selectors and pick the format; every download is audited
+(reports.services.export_record)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as HttpForbidden
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.provinces import PROVINCES
+from accounts.selectors import sees_all_organizations
+from core.csv import csv_response
+from core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from registry.models import Asset
+from registry.selectors import account_get_for, accounts_visible_to
+from reports import exports
+from reports.selectors import (
+    COMPLIANCE_PERMISSION,
+    ComplianceTable,
+    compliance_scope,
+    compliance_table,
+    data_snapshot,
+    disclosed_periods,
+    disclosure_rows,
+    net_by_asset,
+    opening_balances,
+    period_get,
+    periods,
+    report_provinces,
+    statement_lines,
+    statement_transfers,
+)
+from reports.services import export_record
+
+
+class ExportTooLarge(InvalidInput):
+    code = "export_too_large"
+
+
+COMPLIANCE_FORMATS = ("html", "csv", "xlsx", "pdf")
+STATEMENT_FORMATS = ("html", "csv", "xlsx")
+PAGE_ROWS = 500
+
+
+def _domain_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Domain errors as pages: not found is a 404, not allowed a 403, bad input a 400 that says why."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as error:
+            raise Http404(error.message) from None
+        except PermissionDenied as error:
+            raise HttpForbidden(error.message) from None
+        except DomainError as error:
+            query = request.GET.copy()
+            query["format"] = "xlsx"
+            return render(request, "reports/refused.html", {"error": error, "xlsx_query": query.urlencode()},
+                          status=error.status)
+
+    return wrapper
+
+
+def _pager_query(request: HttpRequest) -> str:
+    """The page's query without its page number, for the pager's links."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+def _format(request: HttpRequest, allowed: tuple[str, ...]) -> str:
+    chosen = request.GET.get("format") or "html"
+    if chosen not in allowed:
+        raise InvalidInput(_("The format must be one of: %s.") % ", ".join(allowed), field="format")
+    return chosen
+
+
+@login_required
+def index(request: HttpRequest) -> HttpResponse:
+    """What the user may export: compliance tables (auditors, regulators) and account statements."""
+    may_read_compliance = request.user.has_perm(COMPLIANCE_PERMISSION)
+    accounts = accounts_visible_to(request.user).order_by("number")
+    return render(request, "reports/index.html", {
+        "periods": periods() if may_read_compliance else [],
+        "may_read_compliance": may_read_compliance,
+        "provinces": report_provinces(request.user) if may_read_compliance else [],
+        "accounts": accounts[:50],
+        "more_accounts": accounts.count() > 50,
+    })
+
+
+@login_required
+@_domain_errors
+def statement_find(request: HttpRequest) -> HttpResponse:
+    """The index's "open a statement" form: an account number to its statement (404 if out of scope)."""
+    number = (request.GET.get("number") or "").strip().upper()
+    account = account_get_for(request.user, number)
+    return redirect("reports-statement", number=account.number)
+
+
+# --- the compliance table ---
+
+
+def _compliance_header() -> list[str]:
+    return [_("Unit"), _("USCC"), _("Province"), _("Allocated (t)"), _("Verified emissions (t)"),
+            _("Surrendered CEA (t)"), _("Surrendered CCER (t)"), _("Shortfall (t)"), _("Status"),
+            _("Fine basis low (CNY)"), _("Fine basis high (CNY)")]
+
+
+def _status_summary(table: ComplianceTable) -> str:
+    return ", ".join(f"{status} {count}" for status, count in sorted(table.status_counts.items()))
+
+
+def _compliance_cells(table: ComplianceTable) -> Iterator[list[Any]]:
+    for row in table.rows:
+        yield [row.name, row.uscc, row.province_name, row.allocated, row.verified_emissions, row.surrendered_allowances,
+               row.surrendered_offsets, row.shortfall, row.status, exports.cny(row.fine_basis_low),
+               exports.cny(row.fine_basis_high)]
+    totals = table.totals
+    yield [_("Total (%(units)s units)") % {"units": len(table.rows)}, "", "", totals["allocated"],
+           totals["verified_emissions"], totals["surrendered_allowances"], totals["surrendered_offsets"],
+           totals["shortfall"], _status_summary(table), exports.cny(totals["fine_basis_low"]) if table.final else None,
+           exports.cny(totals["fine_basis_high"]) if table.final else None]
+
+
+def _about(title: str, snapshot: Any, generated: dt.datetime) -> list[tuple[str, Any]]:
+    return [
+        (_("Report"), title),
+        (_("Generated at"), generated),
+        (_("Data as of transfer"), snapshot.transfer_id),
+        (_("Transfer time"), snapshot.transfer_at),
+        (_("Results computed at"), snapshot.results_at),
+    ]
+
+
+@login_required
+@_domain_errors
+def compliance(request: HttpRequest, period: str) -> HttpResponse:
+    file_format = _format(request, COMPLIANCE_FORMATS)
+    scope, province = compliance_scope(request.user, request.GET.get("province") or None)
+    table = compliance_table(period_get(period), scope, province)
+    title = _("Compliance %(period)s") % {"period": table.period.code}
+    if province:
+        title += f" · {table.province_name}"
+    if file_format == "html":
+        page = Paginator(table.rows, PAGE_ROWS).get_page(request.GET.get("page"))
+        return render(request, "reports/compliance.html", {
+            "table": table, "page": page, "title": title, "provinces": report_provinces(request.user),
+            "summary": _status_summary(table), "pager_query": _pager_query(request),
+            "may_choose_province": sees_all_organizations(request.user),
+        })
+    if file_format == "pdf" and len(table.rows) > settings.REPORTS_PDF_MAX_ROWS:
+        raise ExportTooLarge(
+            _("The PDF holds at most %(max)s rows and this table has %(rows)s: filter it by province, or download "
+              "the XLSX, which holds every row.") % {"max": f"{settings.REPORTS_PDF_MAX_ROWS:,}", "rows": f"{len(table.rows):,}"},
+            field="format",
+        )
+    snapshot, generated = data_snapshot(table.period), timezone.now()
+    export_record(actor=request.user, report="compliance", subject=table.period.code, file_format=file_format,
+                  rows=len(table.rows), filters={"province": province or ""})
+    filename = f"compliance-{table.period.code}{'-' + province if province else ''}.{file_format}"
+    if file_format == "csv":
+        return csv_response(filename, _compliance_header(), _compliance_cells(table))
+    if file_format == "xlsx":
+        content = exports.xlsx_bytes(sheet=title, header=_compliance_header(), rows=_compliance_cells(table),
+                                     about=_about(title, snapshot, generated))
+        return exports.attachment(content, filename=filename, content_type=exports.XLSX_TYPE)
+    content = exports.pdf_bytes("reports/compliance_pdf.html", {
+        "table": table, "title": title, "snapshot": snapshot, "generated": generated, "summary": _status_summary(table),
+    })
+    return exports.attachment(content, filename=filename, content_type="application/pdf")
+
+
+# --- account statements ---
+
+
+def _date(request: HttpRequest, name: str) -> dt.date | None:
+    raw = (request.GET.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(_("%(value)r is not a date (YYYY-MM-DD).") % {"value": raw}, field=name) from None
+
+
+def _statement_header() -> list[str]:
+    return [_("Transfer"), _("Time"), _("Kind"), _("Asset"), _("In"), _("Out"), _("Balance"), _("Counterparty"),
+            _("Buckets"), _("Reference"), _("Memo")]
+
+
+def _amount(asset: Asset, value: int) -> Any:
+    """A number cell in the asset's unit: yuan with two places for CNY, whole tonnes otherwise."""
+    return exports.cny(value) if asset.decimals == 2 else value
+
+
+@login_required
+@_domain_errors
+def statement(request: HttpRequest, number: str) -> HttpResponse:
+    account = account_get_for(request.user, number)
+    file_format = _format(request, STATEMENT_FORMATS)
+    date_from, date_to = _date(request, "from"), _date(request, "to")
+    if date_from and date_to and date_from > date_to:
+        raise InvalidInput(_("The start date is after the end date."), field="from")
+    asset = None
+    if code := (request.GET.get("asset") or "").strip():
+        asset = Asset.objects.filter(code=code).first()
+        if asset is None or not account.holds(asset):
+            raise InvalidInput(_("%(asset)s is not an asset this account holds.") % {"asset": code}, field="asset")
+    transfers = statement_transfers(account, asset=asset, date_from=date_from, date_to=date_to)
+    opening = opening_balances(account, asset=asset, date_from=date_from)
+    assets = {a.pk: a for a in Asset.objects.all()}
+    filters = {"from": str(date_from or ""), "to": str(date_to or ""), "asset": asset.code if asset else ""}
+    if file_format == "html":
+        page = Paginator(transfers.values_list("id", flat=True), PAGE_ROWS).get_page(request.GET.get("page"))
+        ids = list(page.object_list)
+        page_opening = dict(opening)
+        if ids:
+            for asset_id, net in net_by_asset(account, transfers.filter(id__lt=ids[0])).items():
+                page_opening[asset_id] = page_opening.get(asset_id, 0) + net
+        closing = dict(opening)
+        for asset_id, net in net_by_asset(account, transfers).items():
+            closing[asset_id] = closing.get(asset_id, 0) + net
+        return render(request, "reports/statement.html", {
+            "account": account, "page": page, "lines": list(statement_lines(account, transfers.filter(id__in=ids), page_opening)),
+            "balances": [(assets[asset_id], opening.get(asset_id, 0), closing[asset_id]) for asset_id in sorted(closing)],
+            "filters": filters, "asset_choices": [a for a in assets.values() if account.holds(a)],
+            "pager_query": _pager_query(request),
+        })
+    export_record(actor=request.user, report="statement", subject=account.number, file_format=file_format,
+                  rows=transfers.count(), filters=filters)
+
+    def cells() -> Iterator[list[Any]]:
+        for asset_id, amount in sorted(opening.items()):
+            yield ["", date_from, _("Opening balance"), assets[asset_id].code, None, None,
+                   _amount(assets[asset_id], amount), "", "", "", ""]
+        for line in statement_lines(account, transfers, opening):
+            yield [line.transfer_id, line.created_at if file_format == "xlsx" else timezone.localtime(line.created_at).isoformat(),
+                   line.kind, line.asset.code, _amount(line.asset, line.credit), _amount(line.asset, line.debit),
+                   _amount(line.asset, line.balance), line.counterparty, line.buckets, line.reference, line.memo]
+
+    filename = f"statement-{account.number}.{file_format}"
+    if file_format == "csv":
+        return csv_response(filename, _statement_header(), cells())
+    title = _("Statement %(number)s") % {"number": account.number}
+    content = exports.xlsx_bytes(sheet=account.number, header=_statement_header(), rows=cells(),
+                                 about=_about(title, data_snapshot(), timezone.now()) + [
+                                     (_("From"), date_from), (_("To"), date_to), (_("Asset"), asset.code if asset else _("all"))])
+    return exports.attachment(content, filename=filename, content_type=exports.XLSX_TYPE)
+
+
+# --- public disclosure (no login) ---
+
+
+def disclosure_index(request: HttpRequest) -> HttpResponse:
+    return render(request, "reports/disclosure_index.html", {"periods": disclosed_periods()})
+
+
+@_domain_errors
+def disclosure_period(request: HttpRequest, period: str) -> HttpResponse:
+    compliance_period = period_get(period)
+    province = request.GET.get("province") or None
+    rows = disclosure_rows(compliance_period, province)
+    page = Paginator(rows, PAGE_ROWS).get_page(request.GET.get("page"))
+    return render(request, "reports/disclosure_period.html", {
+        "period": compliance_period, "page": page, "province": province, "pager_query": _pager_query(request),
+        "provinces": sorted(PROVINCES.items()),
+        "published": compliance_period.results.exists(),
+        "index_url": reverse("disclosure-index"),
+    })
