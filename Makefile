@@ -23,7 +23,7 @@ install-dev: $(BIN)/python
 run: install
 	DEBUG=true $(BIN)/python manage.py migrate --noinput
 	DEBUG=true MARKET_HOURS=$${MARKET_HOURS:-always} $(BIN)/python manage.py seed_demo --companies $(DEMO_COMPANIES) --json var/demo-logins.json
-	DEBUG=true MARKET_HOURS=$${MARKET_HOURS:-always} $(BIN)/python manage.py runserver 127.0.0.1:8000
+	DEBUG=true MARKET_HOURS=$${MARKET_HOURS:-always} $(BIN)/uvicorn config.asgi:application --host 127.0.0.1 --port 8000
 
 # The whole suite against PostgreSQL and Redis (started if they are down).
 test: system-deps install-dev services

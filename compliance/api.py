@@ -1,4 +1,6 @@
-"""Compliance API: surrender (company compliance officers) and obligations (own, or all in scope)."""
+"""Compliance API: surrender (company compliance officers), obligations (own, or all in scope) and
+emission reports (filed by officers, verified by the assigned verifier, confirmed by the provincial
+regulator; the same services as the pages)."""
 
 from __future__ import annotations
 
@@ -6,15 +8,17 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from allocation.models import CompliancePeriod
-from compliance.models import Surrender
-from compliance.selectors import obligations_visible_to
+from compliance import verification
+from compliance.models import EmissionReport, Surrender
+from compliance.selectors import obligations_visible_to, report_get_for, reports_visible_to
 from compliance.services import surrender_create
 from core.errors import InvalidInput, PermissionDenied
-from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, body_with_key
+from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, body_with_key, idempotent
 
 
 class SurrenderIn(serializers.Serializer):
@@ -76,3 +80,137 @@ class ObligationListApi(generics.GenericAPIView):
         if period is None:
             raise InvalidInput(f"No compliance period {code!r}.", field="period")
         return Response(ObligationOut(obligations_visible_to(request.user, period), many=True).data)
+
+
+# --- emission reports ---
+
+
+class EmissionReportIn(serializers.Serializer):
+    period = serializers.CharField(max_length=9, help_text='"2021"')
+    emissions = serializers.IntegerField(help_text="Reported emissions, whole tCO2e")
+    attachment = serializers.FileField(help_text="The report: PDF, XLSX or CSV (recognised by content), at most 10 MB")
+
+
+class EmissionReportOut(serializers.ModelSerializer):
+    period = serializers.CharField(source="period.code")
+    uscc = serializers.CharField(source="organization.uscc")
+    organization = serializers.CharField(source="organization.name")
+
+    class Meta:
+        model = EmissionReport
+        fields = ["id", "period", "uscc", "organization", "status", "emissions", "attachment_name", "attachment_kind",
+                  "attachment_size", "attachment_sha256", "filed_at", "verified_emissions", "verified_at",
+                  "objection_due", "objected_at", "objection_reason", "decision_due", "decision", "decided_at",
+                  "confirmed_at"]
+
+
+class VerifyIn(serializers.Serializer):
+    verified_emissions = serializers.IntegerField(help_text="Whole tCO2e")
+    note = serializers.CharField(required=False, default="", allow_blank=True, max_length=2000)
+
+
+class ObjectionIn(serializers.Serializer):
+    reason = serializers.CharField(max_length=4000)
+
+
+class DecisionIn(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=EmissionReport.Decision.values)
+    corrected_emissions = serializers.IntegerField(required=False, allow_null=True, default=None,
+                                                   help_text="Required when the objection is upheld")
+    note = serializers.CharField(required=False, default="", allow_blank=True, max_length=2000)
+
+
+def _period(code: str) -> CompliancePeriod:
+    period = CompliancePeriod.objects.filter(code=code).first()
+    if period is None:
+        raise InvalidInput(f"No compliance period {code!r}.", field="period")
+    return period
+
+
+class EmissionReportListApi(generics.GenericAPIView):
+    serializer_class = EmissionReportOut
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self) -> Any:
+        reports = reports_visible_to(self.request.user).order_by("-id")
+        code = self.request.query_params.get("period")
+        return reports.filter(period__code=code) if code else reports
+
+    @extend_schema(parameters=[OpenApiParameter("period", str, required=False, description='"2021"')],
+                   responses=EmissionReportOut(many=True))
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(EmissionReportOut(page, many=True).data)
+
+    @extend_schema(request={"multipart/form-data": EmissionReportIn}, responses={201: EmissionReportOut},
+                   parameters=[IDEMPOTENCY_KEY_PARAMETER])
+    def post(self, request: Request) -> Response:
+        return idempotent(request, lambda: self._file(request))
+
+    def _file(self, request: Request) -> Response:
+        incoming = EmissionReportIn(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        report = verification.emission_report_file(user=request.user, period=_period(data["period"]),
+                                                   emissions=data["emissions"], attachment=data["attachment"])
+        return Response(EmissionReportOut(report).data, status=status.HTTP_201_CREATED)
+
+
+class EmissionReportDetailApi(generics.GenericAPIView):
+    serializer_class = EmissionReportOut
+
+    def get(self, request: Request, report_id: int) -> Response:
+        return Response(EmissionReportOut(report_get_for(request.user, report_id)).data)
+
+
+class _ReportActionApi(generics.GenericAPIView):
+    """POST to a report's step: the body is parsed by `incoming`, the step is one service."""
+
+    serializer_class = EmissionReportOut
+    parser_classes = [JSONParser, FormParser]
+    incoming: type[serializers.Serializer] | None = None
+
+    def act(self, report: EmissionReport, data: dict[str, Any]) -> EmissionReport:
+        raise NotImplementedError
+
+    def post(self, request: Request, report_id: int) -> Response:
+        return idempotent(request, lambda: self._step(request, report_id))
+
+    def _step(self, request: Request, report_id: int) -> Response:
+        report = report_get_for(request.user, report_id)
+        data: dict[str, Any] = {}
+        if self.incoming is not None:
+            parsed = self.incoming(data=request.data)
+            parsed.is_valid(raise_exception=True)
+            data = dict(parsed.validated_data)
+        return Response(EmissionReportOut(self.act(report, data)).data)
+
+
+@extend_schema(request=VerifyIn, responses=EmissionReportOut, parameters=[IDEMPOTENCY_KEY_PARAMETER])
+class EmissionReportVerifyApi(_ReportActionApi):
+    incoming = VerifyIn
+
+    def act(self, report: EmissionReport, data: dict[str, Any]) -> EmissionReport:
+        return verification.emission_report_verify(user=self.request.user, report=report, **data)
+
+
+@extend_schema(request=None, responses=EmissionReportOut, parameters=[IDEMPOTENCY_KEY_PARAMETER])
+class EmissionReportConfirmApi(_ReportActionApi):
+    def act(self, report: EmissionReport, data: dict[str, Any]) -> EmissionReport:
+        return verification.emission_report_confirm(user=self.request.user, report=report)
+
+
+@extend_schema(request=ObjectionIn, responses=EmissionReportOut, parameters=[IDEMPOTENCY_KEY_PARAMETER])
+class EmissionReportObjectApi(_ReportActionApi):
+    incoming = ObjectionIn
+
+    def act(self, report: EmissionReport, data: dict[str, Any]) -> EmissionReport:
+        return verification.emission_report_object(user=self.request.user, report=report, **data)
+
+
+@extend_schema(request=DecisionIn, responses=EmissionReportOut, parameters=[IDEMPOTENCY_KEY_PARAMETER])
+class EmissionReportDecideApi(_ReportActionApi):
+    incoming = DecisionIn
+
+    def act(self, report: EmissionReport, data: dict[str, Any]) -> EmissionReport:
+        return verification.emission_report_decide(user=self.request.user, report=report, **data)

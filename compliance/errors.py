@@ -1,4 +1,4 @@
-from core.errors import DomainError
+from core.errors import DomainError, NotFound
 from core.errors import ImportRefused as VerifiedEmissionsRefused  # noqa: F401  (the shared import refusal)
 
 
@@ -51,9 +51,8 @@ class AttachmentType(DomainError):
     default_message = "The attachment must be a PDF, XLSX or CSV file."
 
 
-class NotAssigned(DomainError):
+class NotAssigned(NotFound):
     code = "not_assigned"
-    status = 404
     default_message = "No unit assigned to you has this report."
 
 

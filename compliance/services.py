@@ -181,7 +181,7 @@ def _missing(field: str, value: str) -> Any:
 
 def _check_against_obligation(obligation: Obligation | None, asset: Asset, quantity: int) -> None:
     if obligation is None or obligation.verified_emissions is None:
-        raise errors.NoObligation()
+        raise errors.NoObligation(field="period")
     if asset.kind == Asset.Kind.OFFSET and obligation.surrendered_offsets + quantity > obligation.offset_cap:
         raise errors.OffsetCapExceeded(
             f"Offsets may cover {obligation.offset_cap:,} t of the {obligation.obligation:,} t obligation; "

@@ -285,9 +285,13 @@ def emission_report_confirm(*, user: Any, report: EmissionReport) -> EmissionRep
         refusal = verified_emission_refusal(report.organization, report.period, in_scope=True, recorded=recorded)
         if refusal:
             raise (errors.AlreadyRecorded if recorded else NotEligible)(f"{refusal}.")
-        report.verified_emission = VerifiedEmission.objects.create(
-            period_id=report.period_id, organization_id=report.organization_id, tonnes=report.verified_emissions,
-            confirmed_by=user, source=f"emission report {report.pk}")
+        try:
+            with transaction.atomic():  # a file import recording the unit at the same moment loses or wins here
+                report.verified_emission = VerifiedEmission.objects.create(
+                    period_id=report.period_id, organization_id=report.organization_id,
+                    tonnes=report.verified_emissions, confirmed_by=user, source=f"emission report {report.pk}")
+        except IntegrityError:
+            raise errors.AlreadyRecorded() from None
         report.status = EmissionReport.Status.CONFIRMED
         report.confirmed_by, report.confirmed_at = user, timezone.now()
         report.save()

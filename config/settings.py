@@ -257,6 +257,13 @@ MATCHER_INLINE = env_bool("MATCHER_INLINE", default=EMBEDDED)
 MATCHER_BATCH_SIZE = env_int("MATCHER_BATCH_SIZE", 500, minimum=1)
 SETTLEMENT_BATCH_SIZE = env_int("SETTLEMENT_BATCH_SIZE", 500, minimum=1)
 
+# Live updates of the trading and market pages (core/live.py): Server-Sent Events served under ASGI.
+LIVE_UPDATES = env_bool("LIVE_UPDATES", default=True)
+# A stream ends after this many seconds and the browser reconnects (authorized afresh); 0: never.
+LIVE_STREAM_SECONDS = env_int("LIVE_STREAM_SECONDS", 300, minimum=0)
+LIVE_HEARTBEAT_SECONDS = env_int("LIVE_HEARTBEAT_SECONDS", 15, minimum=1)  # a comment line keeps proxies from closing it
+LIVE_RETRY_MS = env_int("LIVE_RETRY_MS", 2000, minimum=100)  # the browser's reconnect delay
+
 # Compliance (RULEBOOK.md: Compliance cycle).
 COMPLIANCE_OFFSET_SHARE = env_decimal("COMPLIANCE_OFFSET_SHARE", "0.05")  # CCER cover at most 5 % of the obligation
 COMPLIANCE_SHORTFALL_CAP_SHARE = env_decimal("COMPLIANCE_SHORTFALL_CAP_SHARE", "0.20")  # obligation <= allocation + 20 %
@@ -265,6 +272,8 @@ COMPLIANCE_FINE_FIXED = (env_int("COMPLIANCE_FINE_FIXED_LOW", 20_000_00, minimum
 COMPLIANCE_OBJECTION_WORKING_DAYS = env_int("COMPLIANCE_OBJECTION_WORKING_DAYS", 7, minimum=0)  # to object, from verification
 COMPLIANCE_DECISION_WORKING_DAYS = env_int("COMPLIANCE_DECISION_WORKING_DAYS", 10, minimum=0)  # to decide, from the objection
 COMPLIANCE_REPORT_MAX_BYTES = env_int("COMPLIANCE_REPORT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)  # an attachment's size
+# API paths that take a file upload, with their own body limit (the file plus the other fields).
+API_UPLOAD_LIMITS = {"/api/v1/emission-reports/": COMPLIANCE_REPORT_MAX_BYTES + API_MAX_BODY_SIZE}
 COMPLIANCE_DEADLINE_CHUNK = env_int("COMPLIANCE_DEADLINE_CHUNK", 1000, minimum=1)  # units the deadline job writes per transaction
 
 # Reports (auditors' exports). A PDF of more rows than this is refused with a pointer to the XLSX:
@@ -276,6 +285,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # django-axes logs every login at INFO; lockouts (WARNING) are what an operator needs.
-    "loggers": {"axes": {"level": "WARNING"}},
+    # django-axes logs every login at INFO (lockouts, at WARNING, are what an operator needs); WeasyPrint
+    # logs every layout step of every PDF at INFO.
+    "loggers": {"axes": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }

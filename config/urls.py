@@ -17,7 +17,9 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("web.urls")),
     path("", include("reports.urls")),
+    path("", include("compliance.urls")),
     path("", include("registry.urls")),
+    path("", include("trading.urls")),
 ]
 
 handler404 = "core.views.page_not_found"

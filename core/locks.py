@@ -45,12 +45,14 @@ def advisory_xact_lock(key: LockKey, *, shared: bool = False) -> None:
 
 
 def advisory_lock_holders(key: LockKey) -> set[str]:
-    """The other transactions (PostgreSQL virtual transaction ids) that hold `key` right now."""
+    """The other transactions (PostgreSQL virtual transaction ids) that hold `key` in this database now."""
     if not _postgres():
         return set()
     with connection.cursor() as cursor:
         cursor.execute(
+            # pg_locks lists the whole server; advisory keys are per database.
             "SELECT virtualtransaction FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
             "AND classid = %s AND objid = %s AND objsubid = 2 AND pid <> pg_backend_pid()",
             list(key),
         )

@@ -41,7 +41,8 @@ class ContentSecurityPolicyMiddleware:
 class ApiRequestSizeMiddleware:
     """Refuses an API request whose declared body is larger than API_MAX_BODY_SIZE with a 413, before
     anything reads it. (Django reads no more than Content-Length, so a body without one is empty.)
-    Pages are left alone: the admin's file imports are larger and have their own limits."""
+    Pages are left alone: the admin's file imports are larger and have their own limits; so are the
+    API's upload paths (API_UPLOAD_LIMITS)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -52,7 +53,7 @@ class ApiRequestSizeMiddleware:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
                 length = 0
-            limit = settings.API_MAX_BODY_SIZE
+            limit = settings.API_UPLOAD_LIMITS.get(request.path, settings.API_MAX_BODY_SIZE)
             if length > limit:
                 error = RequestTooLarge(f"The request body is {length:,} bytes; the API accepts at most {limit:,}.")
                 return JsonResponse(error.as_dict(), status=error.status)

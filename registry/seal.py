@@ -8,19 +8,21 @@ field of the transfer, all of them immutable). The first block's previous hash i
 
 Who writes: `ledger_seal` (the beat job `registry.tasks.ledger_seal_task`, `manage.py seal_ledger`,
 `seed_demo`). Who reads: `ledger_seal_verify` (`manage.py verify_seal_chain`, the auditor page,
-`seal_check_record`). A chain that was rewritten whole, from the broken block to the head, verifies
-again: publish or keep the head hash elsewhere (each SealCheck keeps the head it saw) to anchor it.
+`seal_check_record`). A chain rewritten consistently from some block to its head would recompute
+without fault: each successful SealCheck keeps the head it saw and later verifications require those
+heads unchanged; publishing the head hash outside the database anchors it against its owner too.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -45,12 +47,22 @@ SEALED_FIELDS = (
 BLOCKS_PER_TRANSACTION = 20
 
 
+@functools.lru_cache(maxsize=256)
+def _utc_text(moment: datetime) -> str:
+    # Cached: the transfers of one posting share their timestamp, and formatting costs more than hashing.
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# One encoder for every line (json.dumps with options builds a new one per call).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def transfer_canonical(row: tuple[Any, ...]) -> bytes:
     """One transfer (a `SEALED_FIELDS` tuple) as one line of bytes: the same on every database and
     Python version (timestamps in UTC with microseconds, no whitespace, UTF-8)."""
     values = list(row)
-    values[1] = values[1].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+    values[1] = _utc_text(values[1])
+    return (_ENCODER.encode(values) + "\n").encode()
 
 
 class _BlockHasher:
@@ -215,7 +227,10 @@ class SealReport:
 def ledger_seal_verify() -> SealReport:
     """Recomputes the chain from the transfers and reports the first block that does not hold: a
     transfer in it changed (hash), one is missing or was added (count, first/last id), the block
-    itself was edited (hash, ids), or blocks were removed or reordered (height, previous hash)."""
+    itself was edited (hash, ids), or blocks were removed or reordered (height, previous hash).
+
+    A chain rewritten consistently from some block to its head recomputes without fault; so the heads
+    that earlier successful checks saw (SealCheck.head_hash) must still be in the chain, unchanged."""
     report = SealReport()
     blocks = list(
         SealBlock.objects.order_by("height").values_list(
@@ -254,6 +269,21 @@ def ledger_seal_verify() -> SealReport:
         report.blocks_checked += 1
         report.head_height, report.head_hash = height, stored_hash
         previous_hash, previous_last = stored_hash, last_id
+    hashes = {block[0]: block[5] for block in blocks}
+    for check_id, seen_height, seen_hash, seen_at in (
+        SealCheck.objects.filter(ok=True, head_height__isnull=False)
+        .order_by("head_height", "id").values_list("id", "head_height", "head_hash", "finished_at")
+    ):
+        if hashes.get(seen_height) != seen_hash:
+            report.ok, report.broken_height = False, seen_height
+            report.blocks_checked = seen_height - 1
+            report.head_height = seen_height - 1 or None
+            report.head_hash = hashes.get(seen_height - 1, "")
+            report.problem = (
+                f"Block {seen_height}: its hash is not the one check {check_id} saw on {seen_at:%Y-%m-%d %H:%M} UTC: "
+                "the chain was rewritten from this block (or earlier) on"
+            )
+            return report
     report.unsealed = Transfer.objects.filter(id__gt=previous_last).count()
     return report
 

@@ -245,7 +245,7 @@ def statement(request: HttpRequest, number: str) -> HttpResponse:
                   rows=transfers.count(), filters=filters)
 
     def cells() -> Iterator[list[Any]]:
-        for asset_id, amount in sorted(opening.items()):
+        for asset_id, amount in sorted(opening.items(), key=lambda item: assets[item[0]].code):
             yield ["", date_from, _("Opening balance"), assets[asset_id].code, None, None,
                    _amount(assets[asset_id], amount), "", "", "", ""]
         for line in statement_lines(account, transfers, opening):

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from core import live
 from core.audit import audit_record
 from core.db import rows_update
 from registry.models import Asset, Bucket, Transfer
@@ -52,6 +53,12 @@ class Matcher:
         # A test hook: called inside the batch transaction, after the in-memory matching and before
         # the writes, to simulate a crash at the worst moment.
         self.before_commit = None
+        self.symbol = ""
+
+    def _symbol(self) -> str:
+        if not self.symbol:
+            self.symbol = Instrument.objects.values_list("symbol", flat=True).get(pk=self.instrument_id)
+        return self.symbol
 
     def rebuild(self) -> None:
         """The book as the database says it is at the last committed position."""
@@ -196,6 +203,8 @@ class Matcher:
         )
         if fenced != 1:
             raise StaleMatcher(f"instrument {self.instrument_id} moved past {self.position}")
+        organizations = {order.organization_id for order in batch.orders.values()}
+        live.changed(f"market:{self._symbol()}", *(f"org:{o}" for o in sorted(organizations)))
         trade_ids = [trade.pk for trade in batch.trades]
         if trade_ids:
             from trading.tasks import settle_trades_task

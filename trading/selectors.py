@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.selectors import user_organization_ids
 from core.errors import NotFound
-from registry.models import Balance
+from registry.models import Account, Balance
 from trading.errors import UnknownInstrument
 from trading.models import DailyBar, Instrument, Order, Side, Trade
 
@@ -92,4 +92,66 @@ def balances_of(user: Any) -> QuerySet[Balance]:
         Balance.objects.filter(account__organization_id__in=user_organization_ids(user))
         .select_related("asset", "account")
         .order_by("asset__kind", "asset__code")
+    )
+
+
+def day_statistics(instrument: Instrument, day: dt.date) -> dict[str, Any]:
+    """The day's trading so far: volume (t), turnover (fen), trade count, high and low."""
+    from django.db.models import Max, Min
+
+    stats = Trade.objects.filter(instrument=instrument, trading_day=day).aggregate(
+        volume=Sum("quantity"), turnover=Sum(F("price") * F("quantity")), trades=Count("id"), high=Max("price"), low=Min("price"),
+    )
+    return {**stats, "volume": stats["volume"] or 0, "turnover": stats["turnover"] or 0}
+
+
+def previous_close(instrument: Instrument, day: dt.date) -> int | None:
+    bar = DailyBar.objects.filter(instrument=instrument, day__lt=day).order_by("-day").first()
+    return bar.close if bar else None
+
+
+def market_overview(day: dt.date) -> list[dict[str, Any]]:
+    """Per instrument: last price, previous close, change against the reference price, the day's
+    volume and turnover. One query per instrument kind of data; there are a handful of instruments."""
+    from django.db.models import Max, Min
+
+    instruments = list(Instrument.objects.select_related("asset").order_by("symbol"))
+    today = {
+        row["instrument_id"]: row
+        for row in Trade.objects.filter(trading_day=day).values("instrument_id").annotate(
+            volume=Sum("quantity"), turnover=Sum(F("price") * F("quantity")), trades=Count("id"), high=Max("price"), low=Min("price"),
+        ).order_by()
+    }
+    last_ids = Trade.objects.values("instrument_id").annotate(last_id=Max("id")).order_by().values_list("last_id", flat=True)
+    last_prices = dict(Trade.objects.filter(pk__in=list(last_ids)).values_list("instrument_id", "price"))
+    closes: dict[int, int] = {}
+    for instrument_id, close in DailyBar.objects.filter(day__lt=day).order_by("instrument_id", "day").values_list("instrument_id", "close"):
+        closes[instrument_id] = close  # ordered by day: the last one wins
+    rows = []
+    for instrument in instruments:
+        stats = today.get(instrument.pk, {})
+        last = last_prices.get(instrument.pk)
+        rows.append({
+            "instrument": instrument,
+            "last_price": last,
+            "previous_close": closes.get(instrument.pk),
+            "change": None if last is None else last - instrument.reference_price,
+            "change_percent": None if last is None else (last - instrument.reference_price) * 100 / instrument.reference_price,
+            "volume": stats.get("volume") or 0,
+            "turnover": stats.get("turnover") or 0,
+            "trades": stats.get("trades") or 0,
+            "high": stats.get("high"),
+            "low": stats.get("low"),
+        })
+    return rows
+
+
+def open_orders_of(user: Any, instrument: Instrument) -> QuerySet[Order]:
+    return orders_of(user).filter(instrument=instrument, status__in=Order.LIVE).order_by("-id")
+
+
+def trading_balances_of(user: Any, instrument: Instrument) -> QuerySet[Balance]:
+    """The user's organization's cash and its holding of the instrument's vintage."""
+    return balances_of(user).filter(
+        Q(account__kind=Account.Kind.CASH, asset__code="CNY") | Q(account__kind=Account.Kind.HOLDING, asset=instrument.asset_id)
     )

@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.models import Organization
 from accounts.roles import NON_TRADING_ROLES
 from accounts.selectors import user_organization_ids, user_roles
+from core import live
 from core.audit import audit_event, audit_record
 from core.db import row_insert, row_insert_statement, statements_execute
 from core.errors import DomainError, IdempotencyConflict, InsufficientBalance, InvalidInput, NotFound, PermissionDenied
@@ -70,6 +71,11 @@ def _trading_organization(user: Any) -> Organization:
     if organization.status != Organization.Status.ACTIVE or organization.kind == Organization.Kind.SYSTEM:
         raise errors.NotEligible(f"{organization.name} is not an active participant.")
     return organization
+
+
+def trading_organization(user: Any) -> Organization:
+    """The organization `user` may trade for; NotEligible for those who may only look."""
+    return _trading_organization(user)
 
 
 # --- order entry ---
@@ -256,6 +262,7 @@ def _order_accept(
             after={"instrument": instrument.symbol, "side": side, "price": price, "quantity": quantity,
                    "client_order_id": client_order_id, "reserved": amount},
         )
+        live.changed(f"org:{organization.pk}")
         _notify_matcher(instrument.pk)
         order.sequence = _sequence_event(
             instrument.pk, MarketEvent.Kind.ORDER, order_id=order.pk, validated=instrument, audit=audit
@@ -377,6 +384,7 @@ def order_cancel(*, user: Any, order_id: int) -> Order:
             return order
         order.cancel_requested = True
         order.save(update_fields=["cancel_requested", "updated_at"])
+        live.changed(f"org:{order.organization_id}")
         _notify_matcher(order.instrument_id)
         _sequence_event(
             order.instrument_id, MarketEvent.Kind.CANCEL, order_id=order.pk,
@@ -406,6 +414,7 @@ def instrument_set_status(*, instrument: Instrument, status: str, reason: str, a
         before = {"status": locked.status}
         Instrument.objects.filter(pk=locked.pk).update(status=status, status_reason=reason)
         audit_record(actor=actor, action="instrument.status", obj=locked, before=before, after={"status": status, "reason": reason})
+        live.changed("market", f"market:{locked.symbol}")
     instrument.status, instrument.status_reason = status, reason
     return instrument
 
@@ -454,6 +463,7 @@ def trades_settle(*, trade_ids: list[int] | None = None, limit: int | None = Non
         Trade.objects.filter(pk__in=[t.pk for t in trades]).update(settled_at=timezone.now())
         audit_record(actor=None, action="trade.settle", object_type="trading.trade", object_id=f"{trades[0].pk}-{trades[-1].pk}",
                      after={"trades": [t.pk for t in trades]})
+        live.changed(*sorted({f"org:{t.buyer_id}" for t in trades} | {f"org:{t.seller_id}" for t in trades}))
     return len(trades)
 
 
@@ -507,7 +517,7 @@ def end_of_day_close(*, day: dt.date, actor: Any = None) -> list[DailyBar]:
             continue
         with transaction.atomic():
             # Balances before the instrument row: the lock order of order entry.
-            _pending_release_all(instrument.asset, actor=actor, reference=f"eod:{day}")
+            released = _pending_release_all(instrument.asset, actor=actor, reference=f"eod:{day}")
             locked = Instrument.objects.select_for_update().get(pk=instrument.pk)
             if DailyBar.objects.filter(instrument=locked, day=day).exists():
                 raise errors.EndOfDayPending(f"{locked.symbol} was closed by a concurrent run.")
@@ -515,6 +525,8 @@ def end_of_day_close(*, day: dt.date, actor: Any = None) -> list[DailyBar]:
             Instrument.objects.filter(pk=locked.pk).update(reference_price=bar.close)
             audit_record(actor=actor, action="market.close", obj=locked,
                          before={"reference_price": locked.reference_price}, after={"reference_price": bar.close, "day": str(day)})
+            # Every page refreshes: new limits, and pending allowances became available.
+            live.changed("market", f"market:{locked.symbol}", *(f"org:{o}" for o in released))
             bars.append(bar)
     return bars
 
@@ -535,7 +547,8 @@ def _daily_bar(instrument: Instrument, day: dt.date) -> DailyBar:
     )
 
 
-def _pending_release_all(asset: Asset, *, actor: Any, reference: str) -> None:
+def _pending_release_all(asset: Asset, *, actor: Any, reference: str) -> set[int]:
+    """Releases every pending balance of `asset`; returns the organizations whose balances moved."""
     rows = list(Balance.objects.filter(asset=asset, pending__gt=0).select_related("account"))
     ledger_post(  # (the ledger re-reads each balance under its lock; pending only grows meanwhile)
         [Movement(kind=Transfer.Kind.PENDING_RELEASE, asset=asset, amount=row.pending, source=row.account,
@@ -543,4 +556,5 @@ def _pending_release_all(asset: Asset, *, actor: Any, reference: str) -> None:
          for row in rows],
         actor=actor,
     )
+    return {row.account.organization_id for row in rows if row.account.organization_id}
 

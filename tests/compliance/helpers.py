@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import openpyxl
+from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from accounts.models import Organization
@@ -88,3 +90,22 @@ def state() -> tuple:
         tuple(ComplianceResult.objects.order_by("pk").values_list("pk", "status", "shortfall")),
         tuple(Deduction.objects.order_by("pk").values_list("pk", "tonnes", "remaining")),
     )
+
+
+# --- emission report attachments ---
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+CSV = b"unit,fuel,tonnes\nUnit 1,coal,52000\nUnit 2,coal,18000\n"
+
+
+def xlsx_bytes() -> bytes:
+    book = openpyxl.Workbook()
+    book.active.append(["unit", "tonnes"])
+    book.active.append(["Unit 1", 70_000])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def upload(content: bytes = PDF, name: str = "report-2021.pdf") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type="application/octet-stream")

@@ -202,6 +202,26 @@ def test_only_a_checker_regulator_may_run_the_job_in_person(deadline_passed, tra
     assert AuditEvent.objects.get(action="compliance.deadline").actor == national_regulator
 
 
+@pytest.mark.parametrize("chunk", [1, 2, 1000])
+def test_results_deductions_and_audit_do_not_depend_on_the_chunk_size(
+    deadline_passed, november_prices, next_period, company_b, settings, chunk
+):
+    settings.COMPLIANCE_DEADLINE_CHUNK = chunk
+    assert compliance_deadline_run(period=deadline_passed) == {"A": 1, "B": 1, "C": 1}
+    assert sorted(result[6] for result in result_rows().values()) == ["A", "B", "C"]
+    assert list(Deduction.objects.values_list("organization", "period__code", "tonnes", "remaining", "reason")) == [
+        (company_b.pk, "2022", SHORTFALL_B, SHORTFALL_B, "Shortfall of 2021")]
+    event = AuditEvent.objects.get(action="deduction.enter")
+    assert (event.actor_label, event.object_id, event.after) == (
+        "system", str(Deduction.objects.get().pk),
+        {"uscc": company_b.uscc, "period": "2022", "tonnes": SHORTFALL_B, "reason": "Shortfall of 2021"})
+    before = state()
+    compliance_deadline_run(period=deadline_passed)
+    after = state()
+    assert after[:3] + after[4:] == before[:3] + before[4:]  # all but the audit trail, which records the second run
+    assert AuditEvent.objects.filter(action="compliance.deadline").count() == 2
+
+
 def test_the_job_reports_progress_after_each_chunk(deadline_passed, settings):
     settings.COMPLIANCE_DEADLINE_CHUNK = 2
     seen = []

@@ -5,15 +5,12 @@ regulator's decision and confirmation into the verified emissions the obligation
 import datetime as dt
 import io
 
-import openpyxl
 import pytest
 from django.core.files.storage import default_storage
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from accounts.models import Organization
 from accounts.roles import Role
-from allocation.services import period_create
 from compliance.models import EmissionReport, VerifiedEmission, VerifierAssignment
 from compliance.selectors import obligation_of, report_history
 from compliance.services import compliance_deadline_run
@@ -29,63 +26,9 @@ from compliance.verification import (
 )
 from core.errors import DomainError
 from core.models import AuditEvent
-from registry.models import Asset
-from tests.compliance.helpers import officer_of, plan_issue, verify
+from tests.compliance.helpers import CSV, PDF, officer_of, plan_issue, upload, verify, xlsx_bytes
 from tests.factories import OrganizationFactory, UserFactory, user_with_role
 from trading.models import Holiday
-
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-CSV = b"unit,fuel,tonnes\nUnit 1,coal,52000\nUnit 2,coal,18000\n"
-
-
-def xlsx_bytes() -> bytes:
-    book = openpyxl.Workbook()
-    book.active.append(["unit", "tonnes"])
-    book.active.append(["Unit 1", 70_000])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def upload(content: bytes = PDF, name: str = "report-2021.pdf") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, content, content_type="application/octet-stream")
-
-
-@pytest.fixture
-def period(national_regulator):
-    return period_create(code="2021", first_year=2021, last_year=2021, vintages=[Asset.objects.get(code="CEA21")],
-                         surrender_deadline=timezone.localdate() + dt.timedelta(days=60), actor=national_regulator)
-
-
-@pytest.fixture
-def verifier_body(db):
-    return OrganizationFactory(name="China Quality Certification Centre", kind=Organization.Kind.INSTITUTION,
-                               sector="services", province="11")
-
-
-@pytest.fixture
-def verifier(verifier_body):
-    return user_with_role(Role.VERIFIER, verifier_body)
-
-
-@pytest.fixture
-def officer(company_a):
-    return officer_of(company_a)
-
-
-@pytest.fixture
-def assigned(period, company_a, verifier, shandong_regulator):
-    return verifier_assign(period=period, organization=company_a, verifier=verifier, actor=shandong_regulator)
-
-
-@pytest.fixture
-def report(assigned, period, officer):
-    return emission_report_file(user=officer, period=period, emissions=70_000, attachment=upload())
-
-
-@pytest.fixture
-def verified(report, verifier):
-    return emission_report_verify(user=verifier, report=report, verified_emissions=68_500, note="Checked the meters")
 
 
 def refused(call, **kwargs) -> DomainError:

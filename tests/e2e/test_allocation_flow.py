@@ -63,5 +63,8 @@ def test_a_plan_is_imported_approved_and_seen_by_the_company(browser, live_serve
     company.get_by_label("Username").fill(trader_a.username)
     company.get_by_label("Password").fill("correct-horse-battery")
     company.get_by_role("button", name="Log in").click()
-    expect(company.get_by_text("579,128")).to_be_visible()
+    balances = company.locator("section", has=company.get_by_role("heading", name="Balances"))
+    expect(balances.get_by_role("row", name="CEA21")).to_contain_text("579,128")
+    obligations = company.locator("section", has=company.get_by_role("heading", name="Compliance obligations"))
+    expect(obligations.get_by_role("row", name="2021")).to_contain_text("579,128")  # allocated, nothing verified yet
     screenshot(company, "holdings-after-allocation")

@@ -30,7 +30,7 @@ def test_a_trader_logs_in_and_sees_its_holdings(page, live_server, screenshot, c
         )
 
     login(page, live_server, trader_a.username)
-    expect(page.get_by_role("heading", name="Accounts and holdings")).to_be_visible()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     expect(page.get_by_text("120,000")).to_be_visible()
     expect(page.get_by_text(f"HA-{company_b.uscc}")).to_have_count(0)
     screenshot(page, "holdings")

@@ -8,8 +8,9 @@ they are marked `ledger_tampered` so that the after-test proof does not fail on 
 from datetime import UTC, datetime
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
+from core.locks import TRANSFER_INSERT
 from registry.models import SealBlock, SealCheck, Transfer
 from registry.seal import GENESIS_HASH, ledger_seal, ledger_seal_verify, seal_check_record, transfer_canonical
 from registry.services import allowances_issue
@@ -21,8 +22,9 @@ def issue(count: int, *, asset, regulator) -> list[Transfer]:
 
 
 def tamper(sql: str, params: list, *, table: str = "registry_transfer") -> None:
-    """Runs `sql` with `table`'s append-only trigger off (inside the test's transaction)."""
-    with connection.cursor() as cursor:
+    """Runs `sql` with `table`'s append-only trigger off, all in one transaction (the trigger is never
+    left off, even when `sql` fails or the test commits)."""
+    with transaction.atomic(), connection.cursor() as cursor:
         # ALTER TABLE refuses while deferred foreign key checks are pending: run them now.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only")
@@ -39,7 +41,7 @@ def chain() -> list[tuple[int, int, int, int]]:
 def sealed(cea, national_regulator):
     """Seven issuances sealed in blocks of three: blocks 1 (3), 2 (3), 3 (1)."""
     transfers = issue(7, asset=cea, regulator=national_regulator)
-    ledger_seal(block_size=3)
+    assert ledger_seal(block_size=3).complete
     return transfers
 
 
@@ -179,7 +181,7 @@ def test_a_removed_block_is_detected(sealed):
 
 
 def test_the_database_refuses_to_change_a_block_or_a_check(sealed):
-    from django.db import DatabaseError, transaction
+    from django.db import DatabaseError
 
     seal_check_record(source=SealCheck.Source.JOB)
     for sql in ("UPDATE registry_sealblock SET transfer_count = 9", "DELETE FROM registry_sealblock",
@@ -205,3 +207,45 @@ def test_a_failed_check_is_recorded_with_the_broken_block(sealed):
     check = seal_check_record(source=SealCheck.Source.JOB)
     assert (check.ok, check.broken_height, check.blocks_checked, check.head_height) == (False, 1, 0, None)
     assert check.problem.startswith("Block 1:")
+
+
+def _rewrite_from_block_2(sealed) -> None:
+    """Changes a transfer of block 2, then rebuilds blocks 2 and 3 over it: a consistent new chain."""
+    tamper("UPDATE registry_transfer SET amount = amount + 1 WHERE id = %s", [sealed[4].pk])
+    tamper("DELETE FROM registry_sealblock WHERE height >= 2", [], table="registry_sealblock")
+    ledger_seal(block_size=3)
+
+
+@pytest.mark.ledger_tampered
+def test_a_chain_rewritten_to_its_head_recomputes_without_an_earlier_check(sealed):
+    _rewrite_from_block_2(sealed)
+    assert ledger_seal_verify().ok  # the limit of a chain kept beside what it seals
+
+
+@pytest.mark.ledger_tampered
+def test_a_chain_rewritten_to_its_head_is_caught_by_the_head_an_earlier_check_saw(sealed):
+    earlier = seal_check_record(source=SealCheck.Source.JOB)
+    _rewrite_from_block_2(sealed)
+    report = ledger_seal_verify()
+    assert (report.ok, report.broken_height, report.blocks_checked, report.head_height) == (False, 3, 2, 2)
+    assert f"not the one check {earlier.pk} saw" in report.problem
+
+
+def test_inserters_in_another_database_do_not_hold_the_seal_up(settings, cea, national_regulator):
+    """pg_locks lists the whole server, but advisory locks are per database: another database's open
+    transfer insert (another deployment, another test run) is no reason to wait."""
+    import psycopg2
+
+    database = settings.DATABASES["default"]
+    other = psycopg2.connect(
+        dbname="postgres", user=database["USER"], password=database["PASSWORD"], host=database["HOST"], port=database["PORT"] or 5432
+    )
+    try:
+        with other.cursor() as cursor:  # psycopg2 opens a transaction: the lock is held until rollback
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", list(TRANSFER_INSERT))
+        issue(2, asset=cea, regulator=national_regulator)
+        result = ledger_seal(block_size=5, horizon_wait=0.5)
+        assert result.complete and [block.transfer_count for block in result.blocks] == [2]
+    finally:
+        other.rollback()
+        other.close()

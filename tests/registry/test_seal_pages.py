@@ -14,7 +14,7 @@ URL = "/audit/seal-chain/"
 @pytest.fixture
 def sealed(cea, national_regulator):
     transfers = issue(5, asset=cea, regulator=national_regulator)
-    ledger_seal(block_size=2)
+    assert ledger_seal(block_size=2).complete
     return transfers
 
 
@@ -94,3 +94,10 @@ def test_the_page_works_with_no_blocks(client, auditor):
     login(client, auditor)
     response = client.get(URL)
     assert response.status_code == 200 and "No blocks yet." in response.content.decode()
+
+
+def test_the_reports_page_links_the_seal_chain_for_those_who_may_see_it(client, auditor, trader_a):
+    login(client, auditor)
+    assert 'href="/audit/seal-chain/"' in client.get("/reports/").content.decode()
+    login(client, trader_a)
+    assert 'href="/audit/seal-chain/"' not in client.get("/reports/").content.decode()

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -38,6 +39,7 @@ from accounts.models import Organization
 from accounts.roles import Role
 from accounts.services import api_token_create
 from allocation.services import period_create
+from compliance.verification import emission_report_file, verifier_assign
 from core.models import AuditEvent
 from registry.models import Asset, SealCheck
 from registry.seal import seal_check_record
@@ -84,6 +86,7 @@ def _password_body(world: dict[str, Any], role: str) -> dict[str, Any]:
 
 ACCOUNT_A = {"number": "account_a"}
 TOKEN_A = {"token_id": "token_a"}
+REPORT_A = {"report_id": "report_a"}
 PERIOD = {"period": "period"}
 ORDER_A = {"order_id": "order_a"}
 CEA21 = {"symbol": "cea21"}
@@ -146,6 +149,34 @@ RULES: dict[str, list[Rule]] = {
     # API: compliance
     "api-surrender-create": [Rule("POST", "401 403 403 201 403 403 403 403 403", data=_surrender_body)],
     "api-obligation-list": [Rule("GET", "401 403 403 200 403 200 200 200 403", query="period=2021")],
+    # compliance: emission reports (API and pages)
+    "api-emission-report-list": [Rule("GET", "401 200 200 200 200 200 200 200 200")],
+    "api-emission-report-detail": [Rule("GET", "401 404 404 200 200 200 404 200 404", REPORT_A)],
+    "api-emission-report-verify": [Rule("GET", "401 405 405 405 405 405 405 405 405", REPORT_A)],
+    "api-emission-report-confirm": [Rule("GET", "401 405 405 405 405 405 405 405 405", REPORT_A)],
+    "api-emission-report-object": [Rule("GET", "401 405 405 405 405 405 405 405 405", REPORT_A)],
+    "api-emission-report-decide": [Rule("GET", "401 405 405 405 405 405 405 405 405", REPORT_A)],
+    "compliance-index": [Rule("GET", "302 403 403 302 302 403 302 403 403")],
+    "compliance-surrender": [Rule("GET", "302 403 403 200 403 403 403 403 403")],
+    "compliance-report-new": [Rule("GET", "302 403 403 200 403 403 403 403 403")],
+    "compliance-report": [Rule("GET", "302 404 404 200 200 200 404 200 404", REPORT_A)],
+    "compliance-report-file": [Rule("GET", "302 404 404 200 200 200 404 200 404", REPORT_A)],
+    "compliance-report-object": [Rule("GET", "405 405 405 405 405 405 405 405 405", REPORT_A)],
+    "compliance-verifier": [Rule("GET", "302 403 403 403 200 403 403 403 403")],
+    "compliance-report-verify": [Rule("GET", "405 405 405 405 405 405 405 405 405", REPORT_A)],
+    "compliance-regulator": [Rule("GET", "302 403 403 403 403 403 200 403 403")],
+    "compliance-report-confirm": [Rule("GET", "405 405 405 405 405 405 405 405 405", REPORT_A)],
+    "compliance-report-decide": [Rule("GET", "405 405 405 405 405 405 405 405 405", REPORT_A)],
+    # the trading screen and public market pages
+    "trade-index": [Rule("GET", "302 302 302 302 302 302 302 302 302")],
+    "trade": [Rule("GET", "302 200 200 200 200 200 200 200 200", CEA21)],
+    "trade-part": [Rule("GET", "302 200 200 200 200 200 200 200 200", {"symbol": "cea21", "part": "book"})],
+    "trade-order": [Rule("GET", "302 405 405 405 405 405 405 405 405", CEA21)],
+    "trade-stream": [Rule("GET", "200 200 200 200 200 200 200 200 200", CEA21)],
+    "trade-order-cancel": [Rule("GET", "302 405 405 405 405 405 405 405 405", ORDER_A)],
+    "market": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
+    "market-table": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
+    "market-stream": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
 }
 
 # The admin: non-staff roles are sent to the admin's login on every admin URL (test_the_admin_is_closed_to_non_staff);
@@ -209,6 +240,9 @@ def world(db, company_a, company_b, national_regulator, exchange_operator):
     verify(period, national_regulator, {company_a: 100})  # an obligation of 20 t (no free allocation yet)
     order, _ = order_place(user=users["trader_a"], instrument="CEA21", side="sell", price="58.00", quantity=10,
                            client_order_id="matrix-resting")
+    verifier_assign(period=period, organization=company_a, verifier=users["verifier"], actor=national_regulator)
+    report = emission_report_file(user=users["officer_a"], period=period, emissions=120,
+                                  attachment=SimpleUploadedFile("report.csv", b"unit,tonnes\nA,120\n"))
     token, _ = api_token_create(user=users["trader_a"], name="matrix", actor=users["trader_a"])
     check = seal_check_record(actor=users["auditor"], source=SealCheck.Source.PAGE)
     return {
@@ -219,6 +253,8 @@ def world(db, company_a, company_b, national_regulator, exchange_operator):
         "period": "2021",
         "token_a": token.pk,
         "seal_check": check.pk,
+        "report_a": report.pk,
+        "book": "book",
     }
 
 
@@ -265,7 +301,8 @@ def call(world: dict[str, Any], name: str, rule: Rule, role: str) -> tuple[int, 
 
 
 # The world's object for each URL parameter name, used to suggest a rule for a new URL.
-KWARG_OBJECTS = {"number": "account_a", "order_id": "order_a", "symbol": "cea21", "period": "period", "token_id": "token_a"}
+KWARG_OBJECTS = {"number": "account_a", "order_id": "order_a", "symbol": "cea21", "period": "period", "token_id": "token_a",
+                 "report_id": "report_a", "part": "book"}
 
 
 def _suggestion(name: str, seen: dict[str, int], kwargs: dict[str, str]) -> str:

@@ -65,9 +65,18 @@ def test_the_compiled_catalogue_holds_every_translated_entry():
         catalogue = gettext.GNUTranslations(compiled)
     msgids = re.findall(r'^msgid "(.+)"$', po, flags=re.M)
     assert len(msgids) > 200
+    assert not re.search(r"^#,.*fuzzy", po, flags=re.M), "fuzzy entries are left out of the .mo: check and unmark them"
     untranslated = re.findall(r'^msgid "(.+)"\nmsgstr ""\n\n', po, flags=re.M)
     assert untranslated == []
     missing = [msgid for msgid in msgids if msgid.replace('\\"', '"') not in catalogue._catalog
                and not any(isinstance(key, tuple) and key[0] == msgid for key in catalogue._catalog)
                and not any(key.endswith("\x04" + msgid) for key in catalogue._catalog if isinstance(key, str))]
     assert missing == [], "run python manage.py compilemessages and commit the .mo"
+
+
+def test_the_trading_and_market_pages_in_chinese(client, trader_a, funded):
+    login(client, trader_a)
+    trade = client.get("/trade/CEA21/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    for label in ("委托簿", "下单", "我的未成交委托", "今日涨跌停价"):
+        assert label in trade, label
+    assert "行情" in client.get("/market/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()

@@ -187,9 +187,41 @@ class Command(BaseCommand):
             for company, _ in allocations:  # the demo verifier verifies every unit's 2021 report
                 verifier_assign(period=period, organization=company, verifier=users["verifier"], actor=users["regulator1"])
         self.stdout.write(self.style.SUCCESS(f"Seeded {companies} companies with CEA21 allowances and 50,000,000.00 CNY each."))
+        self._price_history()
         self._resting_orders(companies)
         self._seal()
         return keys
+
+    def _price_history(self, days: int = 90) -> None:
+        """About `days` calendar days of daily bars per instrument (weekdays up to yesterday), a
+        seeded random walk that ends at the instrument's reference price, so the charts show history.
+        Demo data only: real bars are written by the end of day."""
+        import datetime as dt
+        import random
+
+        from django.utils import timezone
+
+        from trading.models import DailyBar, Instrument
+
+        today = timezone.localdate()
+        weekdays = [day for day in (today - dt.timedelta(days=n) for n in range(days, 0, -1)) if day.weekday() < 5]
+        bars = []
+        for instrument in Instrument.objects.order_by("symbol"):
+            rng = random.Random(instrument.symbol)
+            close = instrument.reference_price
+            walk = []
+            for day in reversed(weekdays):  # backwards from the reference price
+                previous = max(100, round(close / (1 + rng.gauss(0, 0.018))))
+                high = max(previous, close) + rng.randint(0, max(1, close // 100))
+                low = max(1, min(previous, close) - rng.randint(0, max(1, close // 100)))
+                volume = rng.randint(20, 400) * 1_000
+                walk.append(DailyBar(instrument=instrument, day=day, open=previous, high=high, low=low, close=close,
+                                     volume=volume, turnover=volume * (previous + close) // 2, trade_count=rng.randint(10, 300),
+                                     reference_price=previous))
+                close = previous
+            bars.extend(walk)
+        DailyBar.objects.bulk_create(bars, ignore_conflicts=True)
+        self.stdout.write(f"Wrote {len(weekdays)} days of price history for each instrument.")
 
     def _seal(self) -> None:
         """Seals the demo ledger, so the auditors' seal chain page starts with blocks to check."""

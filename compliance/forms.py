@@ -1,0 +1,72 @@
+"""The compliance pages' forms: they parse input only; the services decide and refuse."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from allocation.models import CompliancePeriod
+from compliance.models import EmissionReport
+from core.errors import DomainError
+from registry.models import Asset
+
+
+def form_error(form: forms.Form, error: DomainError) -> None:
+    """A service's refusal shown next to the field it names (or above the form), with its code."""
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, ValidationError(error.message, code=error.code))
+
+
+def _period_choices() -> list[tuple[str, str]]:
+    return [(code, code) for code in CompliancePeriod.objects.order_by("-first_year").values_list("code", flat=True)]
+
+
+class SurrenderForm(forms.Form):
+    period = forms.ChoiceField(label=_("Compliance period"))
+    asset = forms.ChoiceField(label=_("Asset"), help_text=_("An allowance vintage of the period, or CCER offsets (at most 5 % of the obligation)"))
+    quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1)
+    # One id per form shown: submitting the same form twice surrenders once.
+    client_request_id = forms.CharField(label="", widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["period"].choices = _period_choices()
+        self.fields["asset"].choices = [(code, code) for code in Asset.objects.filter(
+            kind__in=[Asset.Kind.ALLOWANCE, Asset.Kind.OFFSET]).order_by("kind", "code").values_list("code", flat=True)]
+        if not self.is_bound:
+            self.initial["client_request_id"] = uuid.uuid4().hex
+            latest = CompliancePeriod.objects.order_by("-first_year").first()
+            vintage = latest.vintages.order_by("code").first() if latest else None
+            if vintage is not None:  # the usual choice: the latest period's own vintage
+                self.initial["asset"] = vintage.code
+
+
+class EmissionReportForm(forms.Form):
+    period = forms.ChoiceField(label=_("Compliance period"))
+    emissions = forms.IntegerField(label=_("Emissions (tCO2e)"), min_value=0)
+    attachment = forms.FileField(label=_("Attachment"), help_text=_("The emission report: PDF, XLSX or CSV, at most 10 MB"),
+                                 widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.xlsx,.csv"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["period"].choices = _period_choices()
+
+
+class VerifyForm(forms.Form):
+    verified_emissions = forms.IntegerField(label=_("Verified emissions (tCO2e)"), min_value=0)
+    note = forms.CharField(label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ObjectionForm(forms.Form):
+    reason = forms.CharField(label=_("Why do you object?"), max_length=4000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(label=_("Decision"), choices=EmissionReport.Decision.choices, widget=forms.RadioSelect)
+    corrected_emissions = forms.IntegerField(label=_("Corrected verified emissions (tCO2e)"), min_value=0, required=False,
+                                             help_text=_("Only when the objection is upheld"))
+    note = forms.CharField(label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,0 +1,50 @@
+// Live updates (core/live.py): a Server-Sent Events stream announces what changed ("market" or
+// "org"); the page then re-reads its fragments (htmx elements listening for live-market / live-org
+// on <body>). Bursts are coalesced; every (re)connection refreshes everything, so nothing missed
+// while disconnected stays stale.
+(function () {
+  "use strict";
+  var root = document.querySelector("[data-stream-url]");
+  var status = document.getElementById("live-status");
+  if (!root || !root.dataset.streamUrl || !window.EventSource) { return; }
+  var retry = parseInt(root.dataset.retryMs, 10) || 2000;
+  var pending = {};
+  var timer = null;
+
+  function show(state, text) {
+    root.dataset.live = state;
+    if (status) { status.dataset.state = state; status.textContent = text; }
+  }
+
+  function flush() {
+    timer = null;
+    Object.keys(pending).forEach(function (kind) {
+      document.body.dispatchEvent(new CustomEvent("live-" + kind));
+    });
+    pending = {};
+  }
+
+  function schedule(kind) {
+    pending[kind] = true;
+    if (!timer) { timer = setTimeout(flush, 120); }
+  }
+
+  function connect() {
+    var source = new EventSource(root.dataset.streamUrl);
+    source.addEventListener("hello", function () {
+      root.dataset.connections = String((parseInt(root.dataset.connections, 10) || 0) + 1);
+      show("connected", status ? status.dataset.textLive || "Live" : "Live");
+      schedule("market");
+      schedule("org");
+    });
+    source.addEventListener("market", function () { schedule("market"); });
+    source.addEventListener("org", function () { schedule("org"); });
+    source.onerror = function () {
+      show("reconnecting", status ? status.dataset.textReconnecting || "Reconnecting…" : "Reconnecting…");
+      if (source.readyState === EventSource.CLOSED) {
+        setTimeout(connect, retry);  // the browser gave up (an error status): try again ourselves
+      }
+    };
+  }
+  connect();
+})();

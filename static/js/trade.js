@@ -1,0 +1,88 @@
+// The order ticket: checks of tick, band and quantity before sending (the same rules and words as
+// the server's refusals, which come back next to the same fields), and copying a book level's price
+// into the ticket.
+(function () {
+  "use strict";
+
+  function facts() {
+    var el = document.getElementById("facts");
+    if (!el) { return null; }
+    return {
+      tick: parseInt(el.dataset.tick, 10), lower: parseInt(el.dataset.lower, 10), upper: parseInt(el.dataset.upper, 10),
+      minQuantity: parseInt(el.dataset.minQuantity, 10), maxQuantity: parseInt(el.dataset.maxQuantity, 10)
+    };
+  }
+
+  function money(fen) { return (fen / 100).toFixed(2); }
+  function grouped(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ","); }
+
+  // Mirrors trading.services.parse_price and _validate_order.
+  function priceError(text, f) {
+    text = text.trim();
+    if (!/^\d+(\.\d+)?$/.test(text)) { return text ? "'" + text + "' is not a price." : "Enter a price."; }
+    var parts = text.split(".");
+    if (parts[1] && parts[1].replace(/0+$/, "").length > 2) { return "Prices have at most two decimals (tick 0.01)."; }
+    var fen = parseInt(parts[0], 10) * 100 + parseInt(((parts[1] || "") + "00").slice(0, 2), 10);
+    if (fen <= 0) { return "The price must be positive."; }
+    if (fen % f.tick) { return "The price must be a multiple of " + money(f.tick) + "."; }
+    if (fen < f.lower || fen > f.upper) { return "Today's limits are " + money(f.lower) + " to " + money(f.upper) + "."; }
+    return "";
+  }
+
+  function quantityError(text, f) {
+    text = text.trim().replace(/,/g, "");
+    var range = "The quantity must be " + grouped(f.minQuantity) + " to " + grouped(f.maxQuantity) + " t.";
+    if (!/^\d+$/.test(text)) { return text ? "The quantity must be a whole number of tonnes." : range; }
+    var quantity = parseInt(text, 10);
+    return quantity < f.minQuantity || quantity > f.maxQuantity ? range : "";
+  }
+
+  function showError(name, message) {
+    var input = document.getElementById("ticket-" + name);
+    var slot = document.getElementById("error-" + name);
+    if (slot) { slot.textContent = message; }
+    if (input) {
+      if (message) { input.setAttribute("aria-invalid", "true"); } else { input.removeAttribute("aria-invalid"); }
+    }
+  }
+
+  function check(name) {
+    var f = facts();
+    var input = document.getElementById("ticket-" + name);
+    if (!f || !input) { return true; }
+    var message = name === "price" ? priceError(input.value, f) : quantityError(input.value, f);
+    showError(name, message);
+    return !message;
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.id === "ticket-price") { check("price"); }
+    if (event.target.id === "ticket-quantity") { check("quantity"); }
+  });
+
+  // htmx asks before it sends the ticket: refuse here what the server would refuse.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail && event.detail.elt;
+    if (!form || form.id !== "ticket-form") { return; }
+    var priceOk = check("price");
+    var quantityOk = check("quantity");
+    var ticketError = document.getElementById("error-ticket");
+    if (ticketError) { ticketError.textContent = ""; }
+    if (!priceOk || !quantityOk) {
+      event.preventDefault();
+      var first = document.querySelector("#ticket-form [aria-invalid=true]");
+      if (first) { first.focus(); }
+    }
+  });
+
+  // A book level (a button: mouse or keyboard) copies its price into the ticket.
+  document.addEventListener("click", function (event) {
+    var level = event.target.closest && event.target.closest("button.level");
+    if (!level) { return; }
+    var input = document.getElementById("ticket-price");
+    if (!input) { return; }
+    input.value = level.dataset.price;
+    check("price");
+    input.focus();
+  });
+})();

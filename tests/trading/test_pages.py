@@ -1,0 +1,210 @@
+"""The trading page, its fragments and order ticket, and the public market page."""
+
+import datetime as dt
+
+import pytest
+from django.test import TestCase
+from django.utils import timezone
+
+from tests.auth import login
+from tests.trading.conftest import balance, place
+from trading.models import DailyBar, Instrument, Order
+
+pytestmark = pytest.mark.django_db
+
+
+def post_order(client, htmx=True, **fields):
+    body = {"side": "buy", "price": "54.00", "quantity": "100", "client_order_id": "ticket-1", **fields}
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post("/trade/CEA21/order/", body, **headers)
+
+
+def test_the_trading_page_needs_a_login(client):
+    response = client.get("/trade/CEA21/")
+    assert response.status_code == 302 and response.url.startswith("/login/")
+
+
+def test_an_unknown_instrument_is_a_404(client, trader_a):
+    login(client, trader_a)
+    assert client.get("/trade/CEA99/").status_code == 404
+
+
+def test_trade_index_goes_to_cea21(client, trader_a):
+    login(client, trader_a)
+    response = client.get("/trade/")
+    assert response.status_code == 302 and response.url == "/trade/CEA21/"
+
+
+def test_the_trading_page_shows_book_limits_tape_orders_and_balances(client, trader_a, trader_b, funded, cea21):
+    place(trader_a, "buy", "54.00", 300)
+    place(trader_b, "sell", "55.00", 200)
+    place(trader_b, "sell", "54.00", 100)  # trades 100 against A's bid
+    login(client, trader_a)
+    page = client.get("/trade/CEA21/").content.decode()
+    assert 'id="ticket-form"' in page
+    assert "48.80 – 59.64" in page  # today's limits around the 54.22 reference
+    assert 'data-price="55.00"' in page and 'data-price="54.00"' in page  # ask and bid levels
+    assert 'id="spread">1.00<' in page
+    assert 'id="last-price" class="value">54.00<' in page
+    # My open order (200 left of 300) and my reserved cash.
+    assert f"#{Order.objects.get(organization__memberships__user=trader_a).pk}" in page
+    reserved = balance(trader_a.memberships.get().organization, "CNY")[1]
+    assert f"{reserved / 100:,.2f}" in page
+    assert 'data-stream-url="/trade/CEA21/stream/"' in page
+
+
+def test_asks_are_above_bids_with_depth_bars(client, trader_a, trader_b, funded):
+    place(trader_a, "buy", "53.00", 100)
+    place(trader_a, "buy", "54.00", 400)
+    place(trader_b, "sell", "56.00", 200)
+    login(client, trader_a)
+    book = client.get("/trade/CEA21/part/book/").content.decode()
+    assert book.index('data-price="56.00"') < book.index('data-price="54.00"') < book.index('data-price="53.00"')
+    assert "bar w20" in book and "bar w5" in book and "bar w10" in book  # 400 the largest; 100 and 200 of it
+
+
+def test_a_regulator_sees_the_page_without_a_ticket(client, national_regulator, cea21):
+    login(client, national_regulator)
+    page = client.get("/trade/CEA21/").content.decode()
+    assert 'id="no-ticket"' in page and 'id="ticket-form"' not in page
+    assert client.post("/trade/CEA21/order/", {"side": "buy", "price": "54.00", "quantity": "1"}).status_code == 403
+    assert client.get("/trade/CEA21/part/orders/").status_code == 403
+
+
+def test_the_ticket_places_an_order(client, trader_a, funded):
+    login(client, trader_a)
+    response = post_order(client)
+    assert response.status_code == 200
+    order = Order.objects.get(client_order_id="ticket-1")
+    assert (order.side, order.price, order.quantity, order.status) == ("buy", 5400, 100, Order.Status.OPEN)
+    assert f"Order #{order.pk} accepted" in response.content.decode()
+    assert "live-org" in response["HX-Trigger"]
+
+
+def test_a_repeated_ticket_is_one_order(client, trader_a, funded):
+    login(client, trader_a)
+    post_order(client)
+    post_order(client)
+    assert Order.objects.filter(client_order_id="ticket-1").count() == 1
+
+
+@pytest.mark.parametrize(("fields", "field", "message"), [
+    ({"price": "70.00"}, "price", "Today&#x27;s limits are 48.80 to 59.64."),
+    ({"price": "54.001"}, "price", "Prices have at most two decimals"),
+    ({"price": "abc"}, "price", "is not a price"),
+    ({"quantity": "100000"}, "quantity", "The quantity must be 1 to 99,999 t."),
+    ({"quantity": "1.5"}, "quantity", "whole number of tonnes"),
+])
+def test_the_servers_refusal_is_shown_next_to_its_field(client, trader_a, funded, fields, field, message):
+    login(client, trader_a)
+    response = post_order(client, **fields)
+    page = response.content.decode()
+    assert response.status_code == 200
+    slot = page.split(f'id="error-{field}"')[1].split("</p>")[0]
+    assert message in slot
+    assert f'id="ticket-{field}"' in page and 'aria-invalid="true"' in page
+    assert not Order.objects.exists()
+
+
+def test_insufficient_funds_is_shown_next_to_the_quantity(client, trader_a):
+    login(client, trader_a)  # company A has no cash
+    page = post_order(client).content.decode()
+    assert "The order needs 5,402.70 CNY (value and fee) available." in page.split('id="error-quantity"')[1].split("</p>")[0]
+
+
+def test_without_htmx_a_refusal_shows_the_page_again_with_its_status(client, trader_a, funded):
+    login(client, trader_a)
+    response = post_order(client, htmx=False, price="70.00")
+    assert response.status_code == 400
+    assert "Today&#x27;s limits are 48.80 to 59.64." in response.content.decode()
+
+
+def test_without_htmx_an_order_redirects_to_the_page(client, trader_a, funded):
+    login(client, trader_a)
+    response = post_order(client, htmx=False)
+    assert response.status_code == 302 and response.url == "/trade/CEA21/"
+    assert Order.objects.filter(client_order_id="ticket-1").exists()
+
+
+def test_cancel_releases_the_reservation(client, trader_a, company_a, funded):
+    order = place(trader_a, "buy", "54.00", 100)
+    assert balance(company_a, "CNY")[1] > 0
+    login(client, trader_a)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.post(f"/trade/orders/{order.pk}/cancel/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 204
+    order.refresh_from_db()
+    assert order.status == Order.Status.CANCELLED
+    assert balance(company_a, "CNY")[1] == 0
+    assert f"order-{order.pk}" not in client.get("/trade/CEA21/part/orders/").content.decode()
+
+
+def test_another_companys_order_cannot_be_cancelled(client, trader_a, trader_b, funded):
+    order = place(trader_a, "buy", "54.00", 100)
+    login(client, trader_b)
+    assert client.post(f"/trade/orders/{order.pk}/cancel/").status_code == 404
+    order.refresh_from_db()
+    assert order.status == Order.Status.OPEN and not order.cancel_requested
+    assert f"order-{order.pk}" not in client.get("/trade/CEA21/part/orders/").content.decode()
+
+
+def test_my_fragments_show_only_my_organizations_orders_and_balances(client, trader_a, trader_b, company_b, funded):
+    mine = place(trader_a, "buy", "54.00", 100)
+    theirs = place(trader_b, "sell", "58.00", 100)
+    login(client, trader_b)
+    orders = client.get("/trade/CEA21/part/orders/").content.decode()
+    assert f"order-{theirs.pk}" in orders and f"order-{mine.pk}" not in orders
+    balances = client.get("/trade/CEA21/part/balances/").content.decode()
+    assert "CNY" in balances and "CEA21" in balances
+    assert f"{balance(company_b, 'CEA21')[0]:,}" in balances
+
+
+def test_an_unknown_part_is_a_404(client, trader_a):
+    login(client, trader_a)
+    assert client.get("/trade/CEA21/part/secrets/").status_code == 404
+
+
+def test_the_market_page_is_public(client, trader_a, trader_b, funded, cea21):
+    place(trader_a, "buy", "55.00", 300)
+    place(trader_b, "sell", "55.00", 300)
+    DailyBar.objects.create(instrument=cea21, day=timezone.localdate() - dt.timedelta(days=1), open=5300, high=5500,
+                            low=5200, close=5422, volume=1000, turnover=5422000, trade_count=3, reference_price=5300)
+    page = client.get("/market/").content.decode()
+    row = page.split('id="row-CEA21"')[1].split("</tr>")[0]
+    assert "55.00" in row and "300" in row and "16,500.00" in row  # last, volume, turnover
+    assert "54.22" in row  # previous close
+    assert "+0.78" in row
+    assert 'data-candles-url="/api/v1/instruments/CEA21/candles/"' in page
+    assert 'href="/trade/CEA21/"' not in page  # anonymous: no trading link
+    assert client.get("/market/table/").status_code == 200
+
+
+def test_the_market_page_refuses_an_unknown_chart(client):
+    assert client.get("/market/?symbol=NOPE").status_code == 404
+
+
+def test_halted_instrument_shows_its_status(client, trader_a, exchange_operator, cea21):
+    from trading.services import instrument_set_status
+
+    instrument_set_status(instrument=cea21, status=Instrument.Status.HALTED, reason="Price investigation", actor=exchange_operator)
+    login(client, trader_a)
+    summary = client.get("/trade/CEA21/part/summary/").content.decode()
+    assert "Halted" in summary and "Price investigation" in summary
+
+
+def test_the_trading_and_market_pages_in_chinese(client, trader_a, funded):
+    login(client, trader_a)
+    page = client.get("/trade/CEA21/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    for label in ("委托簿", "今日涨跌停价", "我的余额", "我的未成交委托", "下单", "价格（元/吨）"):
+        assert label in page, label
+    market = client.get("/market/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "全国碳排放配额行情" in market and "成交额（元）" in market
+
+
+def test_cancelling_a_finished_order_says_so(client, trader_a, trader_b, funded):
+    order = place(trader_a, "buy", "54.00", 100)
+    place(trader_b, "sell", "54.00", 100)  # fills it
+    login(client, trader_a)
+    response = client.post(f"/trade/orders/{order.pk}/cancel/", follow=True)
+    assert "The order is filled." in response.content.decode()

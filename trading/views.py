@@ -1,0 +1,248 @@
+"""Pages of the exchange: the trading page of an instrument (with its htmx fragments and the order
+ticket), the public market page, and the live streams both listen to (core/live.py)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import Organization
+from accounts.selectors import user_organization_ids
+from core import live
+from core.errors import DomainError, NotFound
+from core.money import format_minor_units
+from trading import selectors, services
+from trading.clock import is_trading_time, sessions, trading_day
+from trading.errors import UnknownInstrument
+from trading.models import Instrument, Side
+
+TAPE_LENGTH = 30
+BOOK_DEPTH = 10
+
+
+def _instrument(symbol: str) -> Instrument:
+    try:
+        return selectors.instrument_get(symbol)
+    except UnknownInstrument:
+        raise Http404("No such instrument") from None
+
+
+def _participant(user: Any) -> Organization | None:
+    """The organization the user trades for, or None for those who may only look."""
+    try:
+        return services.trading_organization(user)
+    except DomainError:
+        return None
+
+
+def _summary(instrument: Instrument) -> dict[str, Any]:
+    day = trading_day()
+    book = selectors.book_depth(instrument, BOOK_DEPTH)
+    best_bid = book["bids"][0]["price"] if book["bids"] else None
+    best_ask = book["asks"][0]["price"] if book["asks"] else None
+    last = selectors.last_trade(instrument)
+    largest = max((level["quantity"] for level in book["bids"] + book["asks"]), default=0)
+    return {
+        "instrument": instrument,
+        "book": book,
+        "asks_top_down": list(reversed(book["asks"])),
+        "largest_level": largest,
+        "best_bid": best_bid,
+        "best_ask": best_ask,
+        "spread": best_ask - best_bid if best_bid is not None and best_ask is not None else None,
+        "last": last,
+        "change": last.price - instrument.reference_price if last else None,
+        "day": selectors.day_statistics(instrument, day),
+        "previous_close": selectors.previous_close(instrument, day),
+        "trading_now": instrument.status == Instrument.Status.OPEN and is_trading_time(),
+        "sessions": sessions(),
+        "always_open": settings.MARKET_HOURS == "always",
+    }
+
+
+def _private(user: Any, instrument: Instrument) -> dict[str, Any]:
+    return {
+        "open_orders": list(selectors.open_orders_of(user, instrument)[:50]),
+        "balances": list(selectors.trading_balances_of(user, instrument)),
+    }
+
+
+def _ticket(instrument: Instrument, *, values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
+            accepted: Any = None) -> dict[str, Any]:
+    return {
+        "instrument": instrument,
+        "values": values or {"side": Side.BUY},
+        "errors": errors or {},
+        "accepted": accepted,
+        "client_order_id": uuid.uuid4().hex,  # a fresh one per ticket: a double submit is one order
+    }
+
+
+def _stream_urls(instrument: Instrument) -> dict[str, str]:
+    return {"stream_url": reverse("trade-stream", args=[instrument.symbol]) if settings.LIVE_UPDATES else ""}
+
+
+@login_required
+@require_GET
+def trade(request: HttpRequest, symbol: str) -> HttpResponse:
+    instrument = _instrument(symbol)
+    return _trade_page(request, instrument, ticket=_ticket(instrument))
+
+
+def _trade_page(request: HttpRequest, instrument: Instrument, *, ticket: dict[str, Any], status: int = 200) -> HttpResponse:
+    participant = _participant(request.user)
+    context = {
+        **_summary(instrument),
+        **(_private(request.user, instrument) if participant else {}),
+        "participant": participant,
+        "instruments": Instrument.objects.order_by("symbol"),
+        "tape": list(selectors.trade_tape(instrument)[:TAPE_LENGTH]),
+        "ticket": ticket,
+        "retry_ms": settings.LIVE_RETRY_MS,
+        **_stream_urls(instrument),
+    }
+    return render(request, "trading/trade.html", context, status=status)
+
+
+@login_required
+def trade_index(request: HttpRequest) -> HttpResponse:
+    first = Instrument.objects.filter(symbol="CEA21").first() or Instrument.objects.order_by("symbol").first()
+    if first is None:
+        raise Http404("No instruments")
+    return redirect("trade", symbol=first.symbol)
+
+
+_PARTS = {"summary", "book", "tape", "orders", "balances"}
+
+
+@login_required
+@require_GET
+def trade_part(request: HttpRequest, symbol: str, part: str) -> HttpResponse:
+    """One fragment of the trading page, for htmx to swap in when the stream says it changed."""
+    if part not in _PARTS:
+        raise Http404("No such part")
+    instrument = _instrument(symbol)
+    context: dict[str, Any] = {"instrument": instrument}
+    if part in ("summary", "book"):
+        context.update(_summary(instrument))
+    elif part == "tape":
+        context["tape"] = list(selectors.trade_tape(instrument)[:TAPE_LENGTH])
+    else:
+        participant = _participant(request.user)
+        if participant is None:
+            raise PermissionDenied
+        context.update(_private(request.user, instrument), participant=participant)
+    return render(request, f"trading/_{part}.html", context)
+
+
+def _parse_quantity(text: str) -> int | str:
+    """A whole number of tonnes, else the text as it came (the service refuses it with its code)."""
+    try:
+        return int(text.replace(",", "").strip())
+    except ValueError:
+        return text
+
+
+@login_required
+@require_POST
+def order_submit(request: HttpRequest, symbol: str) -> HttpResponse:
+    """The order ticket. With htmx the ticket comes back (errors next to their fields, or the order
+    accepted); without, the page is redirected to (or shown again with the errors)."""
+    instrument = _instrument(symbol)
+    if _participant(request.user) is None:
+        raise PermissionDenied
+    values = {key: request.POST.get(key, "").strip() for key in ("side", "price", "quantity")}
+    try:
+        order, _created = services.order_place(
+            user=request.user, instrument=instrument.symbol, side=values["side"], price=values["price"],
+            quantity=_parse_quantity(values["quantity"]), client_order_id=request.POST.get("client_order_id", ""),
+        )
+    except DomainError as error:
+        field = error.field if error.field in ("side", "price", "quantity") else "ticket"
+        ticket = _ticket(instrument, values=values, errors={field: error.message})
+        if request.headers.get("HX-Request"):
+            return render(request, "trading/_ticket.html", {"ticket": ticket, "instrument": instrument})
+        return _trade_page(request, instrument, ticket=ticket, status=error.status)
+    accepted = _("Order #%(id)s accepted: %(side)s %(quantity)s t at %(price)s (%(status)s).") % {
+        "id": order.pk, "side": order.get_side_display().lower(), "quantity": f"{order.quantity:,}",
+        "price": format_minor_units(order.price, 2), "status": order.get_status_display().lower(),
+    }
+    if request.headers.get("HX-Request"):
+        ticket = _ticket(instrument, values={"side": values["side"], "price": values["price"]}, accepted=accepted)
+        response = render(request, "trading/_ticket.html", {"ticket": ticket, "instrument": instrument})
+        response["HX-Trigger"] = "live-market, live-org"  # refresh at once, not only when the stream says so
+        return response
+    messages.success(request, accepted)
+    return redirect("trade", symbol=instrument.symbol)
+
+
+@login_required
+@require_POST
+def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
+    try:
+        order = services.order_cancel(user=request.user, order_id=order_id)
+    except NotFound:
+        raise Http404("No such order") from None
+    except DomainError as error:
+        if error.status == 403:  # a role that may see orders but not cancel them
+            raise PermissionDenied from None
+        if request.headers.get("HX-Request"):
+            response = HttpResponse(status=204)
+            response["HX-Trigger"] = "live-org"
+            return response
+        messages.error(request, error.message)
+        return redirect("trade-index")
+    if request.headers.get("HX-Request"):
+        response = HttpResponse(status=204)
+        response["HX-Trigger"] = "live-market, live-org"
+        return response
+    messages.success(request, _("Order #%(id)s cancelled.") % {"id": order.pk})
+    return redirect("trade", symbol=order.instrument.symbol)
+
+
+async def trade_stream(request: HttpRequest, symbol: str) -> HttpResponse:
+    """Announces changes of the instrument's market data, and of the user's own organization's
+    orders and balances (never another's: its topics are the user's memberships)."""
+    if not await Instrument.objects.filter(symbol=symbol).aexists():
+        raise Http404("No such instrument")
+    user = await request.auser()
+    topics = ["market", f"market:{symbol}"]
+    if user.is_authenticated:
+        topics += [f"org:{pk}" for pk in sorted(await sync_to_async(user_organization_ids)(user))]
+    return live.sse_response(topics)
+
+
+# --- the public market page ---
+
+
+@require_GET
+def market(request: HttpRequest) -> HttpResponse:
+    rows = selectors.market_overview(trading_day())
+    chosen = request.GET.get("symbol") or next((r["instrument"].symbol for r in rows if r["instrument"].symbol == "CEA21"), "")
+    if chosen and not any(r["instrument"].symbol == chosen for r in rows):
+        raise Http404("No such instrument")
+    return render(request, "trading/market.html", {
+        "rows": rows, "chosen": chosen, "retry_ms": settings.LIVE_RETRY_MS,
+        "stream_url": reverse("market-stream") if settings.LIVE_UPDATES else "",
+    })
+
+
+@require_GET
+def market_table(request: HttpRequest) -> HttpResponse:
+    return render(request, "trading/_market_table.html", {"rows": selectors.market_overview(trading_day())})
+
+
+async def market_stream(request: HttpRequest) -> HttpResponse:
+    symbols = [symbol async for symbol in Instrument.objects.values_list("symbol", flat=True)]
+    return live.sse_response(["market", *(f"market:{symbol}" for symbol in symbols)])
