@@ -13,25 +13,21 @@ import json
 import os
 import random
 import statistics
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 os.environ.setdefault("MARKET_HOURS", "always")
 os.environ["MATCHER_INLINE"] = "false"
 
+from _http import Platform  # noqa: E402
 from _setup import django_ready  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
-PORT = 8765
 MID = 54_22
 
 
-def client(token: str, seconds: float, seed: int, out: list[tuple[str, int, float]]) -> None:
+def client(port: int, token: str, seconds: float, seed: int, out: list[tuple[str, int, float]]) -> None:
     rng = random.Random(seed)
-    connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
     resting: list[int] = []
     deadline = time.perf_counter() + seconds
@@ -76,35 +72,15 @@ def main() -> None:
 
     tokens = [api_token_create(user=trader, name="http-bench", actor=trader)[1] for trader in participants(options.clients)]
     connection.close()
-    env = {**os.environ, "ALLOWED_HOSTS": "127.0.0.1", "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only")}
-    root = HERE.parent
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{PORT}",
-         "--workers", str(options.workers), "--log-level", "warning"], cwd=root, env=env)
-    matcher = subprocess.Popen([sys.executable, "manage.py", "run_matcher", "--poll", "0.2"], cwd=root, env=env,
-                               stdout=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            try:
-                probe = http.client.HTTPConnection("127.0.0.1", PORT, timeout=1)
-                probe.request("GET", "/api/v1/instruments/")
-                if probe.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
+    with Platform(workers=options.workers) as platform:
         results: list[tuple[str, int, float]] = []
-        threads = [threading.Thread(target=client, args=(token, options.seconds, n, results)) for n, token in enumerate(tokens)]
+        threads = [threading.Thread(target=client, args=(platform.port, token, options.seconds, n, results)) for n, token in enumerate(tokens)]
         started = time.perf_counter()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - started
-    finally:
-        server.terminate()
-        matcher.terminate()
-        server.wait(10)
-        matcher.wait(10)
 
     def summary(rows: list[tuple[str, int, float]]) -> dict[str, float]:
         latencies = sorted(seconds * 1000 for _, _, seconds in rows)

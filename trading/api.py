@@ -92,7 +92,8 @@ class CandlesApi(generics.GenericAPIView):
     permission_classes = [AllowAny]
     serializer_class = CandleOut
 
-    @extend_schema(parameters=[OpenApiParameter("interval", str, enum=["1d", "1m", "5m"], description="Default 1d")])
+    @extend_schema(parameters=[OpenApiParameter("interval", str, enum=["1d", "1m", "5m"], description="Default 1d")],
+                   responses=CandleOut(many=True))
     def get(self, request: Request, symbol: str) -> Response:
         instrument = selectors.instrument_get(symbol)
         interval = request.query_params.get("interval", "1d")
@@ -140,7 +141,7 @@ class OrderDetailApi(generics.GenericAPIView):
     def get(self, request: Request, order_id: int) -> Response:
         return Response(OrderOut(selectors.order_get_for(request.user, order_id)).data)
 
-    @extend_schema(parameters=[IDEMPOTENCY_KEY_PARAMETER])
+    @extend_schema(parameters=[IDEMPOTENCY_KEY_PARAMETER], responses={200: OrderOut})
     def delete(self, request: Request, order_id: int) -> Response:
         def cancel() -> Response:
             return Response(OrderOut(services.order_cancel(user=request.user, order_id=order_id)).data)

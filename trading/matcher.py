@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import DatabaseError, InterfaceError, connection, models, transaction
 from django.utils import timezone
 
 from core import live
@@ -207,9 +207,7 @@ class Matcher:
         live.changed(f"market:{self._symbol()}", *(f"org:{o}" for o in sorted(organizations)))
         trade_ids = [trade.pk for trade in batch.trades]
         if trade_ids:
-            from trading.tasks import settle_trades_task
-
-            transaction.on_commit(lambda: settle_trades_task.delay(trade_ids))
+            transaction.on_commit(lambda: _settlement_queue(trade_ids))
 
     def _release_movements(self, releases: list[tuple[Order, int]]) -> list[Movement]:
         accounts = participant_accounts({order.organization_id for order, _ in releases})
@@ -224,6 +222,19 @@ class Matcher:
                 destination=account, destination_bucket=Bucket.AVAILABLE, reference=f"order:{order.pk}",
             ))
         return movements
+
+
+def _settlement_queue(trade_ids: list[int]) -> None:
+    """Queues the settlement of a committed batch's trades. If the broker is unreachable the trades
+    stay unsettled until the settlement sweep finds them: the matcher (and the order that triggered
+    inline matching) carries on; a broker outage must not stop matching."""
+    from trading.tasks import settle_trades_task
+
+    try:
+        settle_trades_task.delay(trade_ids)
+    except Exception as error:  # noqa: BLE001 - whatever the broker client raises
+        logger.warning("settlement of %d trade(s) (%s..%s) not queued, left for the sweep: %s",
+                       len(trade_ids), trade_ids[0], trade_ids[-1], error)
 
 
 # --- who runs the matcher ---
@@ -256,8 +267,13 @@ def matcher_lock(instrument_id: int, *, wait: bool) -> Iterator[bool]:
         try:
             yield True
         finally:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [ADVISORY_NAMESPACE, instrument_id])
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [ADVISORY_NAMESPACE, instrument_id])
+            except (DatabaseError, InterfaceError):
+                # The session is gone (the lock went with it) or unusable: closing it releases the lock
+                # for certain, and the original error, not this one, is what the caller hears about.
+                connection.close()
     finally:
         thread_lock.release()
 

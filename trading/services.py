@@ -24,7 +24,7 @@ from accounts.roles import NON_TRADING_ROLES
 from accounts.selectors import user_organization_ids, user_roles
 from core import live
 from core.audit import audit_event, audit_record
-from core.db import row_insert, row_insert_statement, statements_execute
+from core.db import advisory_xact_lock, row_insert, row_insert_statement, statements_execute
 from core.errors import DomainError, IdempotencyConflict, InsufficientBalance, InvalidInput, NotFound, PermissionDenied
 from core.models import AuditEvent
 from core.money import parse_minor_units
@@ -488,14 +488,18 @@ def end_of_day_expire(*, day: dt.date, actor: Any = None) -> list[int]:
     in sequence and releases their reservations. Returns the expiry events' sequence numbers."""
     sequences = []
     with transaction.atomic():
-        for instrument in Instrument.objects.order_by("pk"):
+        # The instrument rows are locked before looking: a second run started at the same moment (two
+        # schedulers) waits here, then finds the expiry queued and does nothing. (No balance is
+        # locked in this transaction, so taking the instruments first breaks no lock order.)
+        for instrument in Instrument.objects.select_for_update().order_by("pk"):
             if DailyBar.objects.filter(instrument=instrument, day=day).exists() or MarketEvent.objects.filter(
                 instrument=instrument, kind=MarketEvent.Kind.EXPIRE, trading_day=day
             ).exists():
                 continue
             _notify_matcher(instrument.pk)
             sequences.append(_sequence_event(instrument.pk, MarketEvent.Kind.EXPIRE, day=day))
-        audit_record(actor=actor, action="market.expire", object_type="trading.day", object_id=str(day))
+        if sequences:
+            audit_record(actor=actor, action="market.expire", object_type="trading.day", object_id=str(day))
     return sequences
 
 
@@ -516,11 +520,14 @@ def end_of_day_close(*, day: dt.date, actor: Any = None) -> list[DailyBar]:
         if DailyBar.objects.filter(instrument=instrument, day=day).exists():
             continue
         with transaction.atomic():
-            # Balances before the instrument row: the lock order of order entry.
+            # One closer per instrument at a time (two schedulers may fire together): the second waits
+            # here, then finds the bar and leaves the day alone. An advisory lock, not the instrument
+            # row, because the balances must be locked before the instrument (order entry's order).
+            advisory_xact_lock(f"end-of-day:{instrument.pk}")
+            if DailyBar.objects.filter(instrument=instrument, day=day).exists():
+                continue
             released = _pending_release_all(instrument.asset, actor=actor, reference=f"eod:{day}")
             locked = Instrument.objects.select_for_update().get(pk=instrument.pk)
-            if DailyBar.objects.filter(instrument=locked, day=day).exists():
-                raise errors.EndOfDayPending(f"{locked.symbol} was closed by a concurrent run.")
             bar = _daily_bar(locked, day)
             Instrument.objects.filter(pk=locked.pk).update(reference_price=bar.close)
             audit_record(actor=actor, action="market.close", obj=locked,

@@ -86,6 +86,7 @@ def _ticket(instrument: Instrument, *, values: dict[str, str] | None = None, err
         "errors": errors or {},
         "accepted": accepted,
         "client_order_id": uuid.uuid4().hex,  # a fresh one per ticket: a double submit is one order
+        "fee_ppm": int(settings.TRADING_FEE_RATE * 1_000_000),  # for the ticket's estimate, in whole numbers
     }
 
 

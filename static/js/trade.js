@@ -13,7 +13,6 @@
     };
   }
 
-  function money(fen) { return (fen / 100).toFixed(2); }
   function grouped(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ","); }
 
   // Mirrors trading.services.parse_price and _validate_order.
@@ -55,6 +54,39 @@
     return !message;
   }
 
+  function priceFen(text) {
+    var match = /^(\d+)(?:\.(\d{1,2}))?$/.exec(text.trim());
+    return match ? parseInt(match[1], 10) * 100 + parseInt(((match[2] || "") + "00").slice(0, 2), 10) : null;
+  }
+
+  function fill(template, values) {
+    return template.replace(/%\((\w+)\)s/g, function (_, key) { return values[key]; });
+  }
+
+  function money(fen) { return grouped(Math.floor(fen / 100)) + "." + String(fen % 100).padStart(2, "0"); }
+
+  // What the order reserves (trading.fees: the fee is rounded down to the fen).
+  function estimate() {
+    var form = document.getElementById("ticket-form");
+    var out = document.getElementById("ticket-estimate");
+    if (!form || !out) { return; }
+    var price = priceFen(document.getElementById("ticket-price").value);
+    var quantityText = document.getElementById("ticket-quantity").value.trim().replace(/,/g, "");
+    var quantity = /^\d+$/.test(quantityText) ? parseInt(quantityText, 10) : null;
+    var side = form.querySelector("input[name=side]:checked");
+    if (!price || !quantity || !side) { out.textContent = ""; return; }
+    var value = price * quantity;
+    var fee = Math.floor(value * parseInt(form.dataset.feePpm, 10) / 1000000);
+    out.textContent = side.value === "buy"
+      ? fill(form.dataset.textBuy, { total: money(value + fee), value: money(value), fee: money(fee) })
+      : fill(form.dataset.textSell, { quantity: grouped(quantity), net: money(value - fee), fee: money(fee) });
+  }
+
+  document.addEventListener("input", function (event) {
+    if (event.target.closest && event.target.closest("#ticket-form")) { estimate(); }
+  });
+  document.addEventListener("htmx:afterSwap", estimate);
+
   document.addEventListener("change", function (event) {
     if (event.target.id === "ticket-price") { check("price"); }
     if (event.target.id === "ticket-quantity") { check("quantity"); }
@@ -83,6 +115,7 @@
     if (!input) { return; }
     input.value = level.dataset.price;
     check("price");
+    estimate();
     input.focus();
   });
 })();

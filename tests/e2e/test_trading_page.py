@@ -65,6 +65,9 @@ def test_two_traders_cross_and_both_pages_follow_live(browser, server, traders, 
     page_a = trading_page(browser, server, trader_a)
     page_b = trading_page(browser, server, trader_b)
 
+    page_a.get_by_label("Price (CNY per tonne)").fill("54.00")
+    page_a.get_by_label("Quantity (tonnes)").fill("300")
+    expect(page_a.locator("#ticket-estimate")).to_have_text("Reserves 16,208.10 CNY: 16,200.00 and a 8.10 fee.")
     place_on(page_a, "buy", "54.00", 300)
     expect(page_a.locator("#ticket-accepted")).to_contain_text("accepted")
     expect(page_a.locator("#orders")).to_contain_text("54.00")

@@ -162,3 +162,9 @@ def test_the_index_form_opens_a_statement_by_number(client, trader_a, company_a,
     response = client.get("/reports/accounts/", {"number": holding.number.lower()})
     assert response.status_code == 302 and response["Location"] == url(holding)
     assert client.get("/reports/accounts/", {"number": holding_account(company_b).number}).status_code == 404
+
+
+def test_the_account_page_links_its_statement(client, trader_a, company_a):
+    client.force_login(trader_a)
+    holding = holding_account(company_a)
+    assert f'href="{url(holding)}"'.encode() in client.get(f"/accounts/{holding.number}/").content

@@ -89,6 +89,35 @@ def test_cancel_and_end_of_day_announce(listener, trader_a, company_a, funded, e
     assert set(listener()) == {"market", "market:CEA21"}
 
 
+def test_settlement_announces_both_organizations(listener, trader_a, trader_b, company_a, company_b, funded, settlement_held):
+    from tests.trading.conftest import run_on_commit
+    from trading.services import trades_settle
+
+    place(trader_a, "buy", "54.00", 100)
+    place(trader_b, "sell", "54.00", 100)
+    listener()
+    assert run_on_commit(trades_settle) == 1
+    assert sorted(listener()) == sorted([f"org:{company_a.pk}", f"org:{company_b.pk}"])
+
+
+def test_the_end_of_day_announces_every_market_and_the_holders_of_pending(
+    listener, trader_a, trader_b, company_a, funded
+):
+    from django.utils import timezone
+
+    from tests.trading.conftest import run_on_commit
+    from trading import services
+
+    place(trader_a, "buy", "54.00", 100)
+    place(trader_b, "sell", "54.00", 100)  # A's 100 t are pending until the end of day
+    day = timezone.localdate()
+    run_on_commit(services.end_of_day_expire, day=day)
+    listener()
+    run_on_commit(services.end_of_day_close, day=day)
+    heard = set(listener())
+    assert {"market", "market:CEA21", "market:CEA25", f"org:{company_a.pk}"} <= heard
+
+
 def test_publishing_never_raises_when_redis_is_down(settings, caplog):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     live._redis_client.clear()

@@ -85,7 +85,9 @@ class Command(BaseCommand):
         raw = connection.connection
         # A notification may already have been read during the last drain's queries: then it is in
         # raw.notifies and the socket stays quiet, so look there before sleeping on the socket.
-        raw.poll()
-        if not raw.notifies and select.select([raw], [], [], poll)[0]:
+        # (Driver errors, e.g. the connection terminated while waiting, come out as Django's.)
+        with connection.wrap_database_errors:
             raw.poll()
+            if not raw.notifies and select.select([raw], [], [], poll)[0]:
+                raw.poll()
         raw.notifies.clear()
