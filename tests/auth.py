@@ -90,3 +90,21 @@ def browser_second_factor(page: Any, user: Any) -> None:
     page.fill("input[name=code]", totp_code(device))
     page.click("main form button[type=submit]")  # (the top bar's log-out button is a submit button too)
     page.wait_for_load_state()
+
+
+def browser_login(page: Any, base_url: str, username: str, password: str = "correct-horse-battery") -> None:
+    """Logs in through the site's login page in a Playwright page, and past the second factor when the
+    user's role requires it (or the user enrolled), as a person would."""
+    from accounts.models import User
+    from accounts.selectors import totp_device_confirmed
+
+    page.goto(f"{base_url}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+    if urlsplit(page.url).path == "/login/":  # refused (a wrong password): nothing more to pass
+        return
+    user = User.objects.get(username=username)
+    if two_factor_required(user) or totp_device_confirmed(user) is not None:
+        browser_second_factor(page, user)

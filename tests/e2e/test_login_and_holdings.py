@@ -6,17 +6,15 @@ from playwright.sync_api import expect
 from accounts.roles import Role
 from registry import services
 from registry.models import Account, Asset, Transfer
-from tests.auth import browser_second_factor
+from tests.auth import browser_login, browser_second_factor
 from tests.factories import user_with_role
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def login(page, live_server, username, password="correct-horse-battery"):
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    """The login page, and the second factor for roles that need it (tests.auth.browser_login)."""
+    browser_login(page, live_server.url, username, password)
 
 
 def test_a_trader_logs_in_and_sees_its_holdings(page, live_server, screenshot, company_a, company_b, trader_a, national_regulator):
