@@ -255,3 +255,26 @@ def test_uvicorn_serves_a_stream_and_delivers_an_event():
             assert response.readline() == b"event: market\n"
             assert json.loads(response.readline().decode().removeprefix("data: ")) == {"topic": "market:CEA21"}
             assert time.monotonic() - started < 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_open_streams_hold_no_database_connections():
+    """Each stream would otherwise keep its request's PostgreSQL connection for as long as it is open."""
+
+    def server_connections() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                           [connection.settings_dict["NAME"]])
+            return cursor.fetchone()[0]
+
+    with asgi_server(LIVE_STREAM_SECONDS="10") as url:
+        before = server_connections()
+        streams = [urllib.request.urlopen(f"{url}/trade/CEA21/stream/", timeout=10) for _ in range(5)]
+        try:
+            for stream in streams:
+                stream.readline(), stream.readline()  # retry, then hello: the view has done its queries
+            time.sleep(0.3)
+            assert server_connections() <= before + 1
+        finally:
+            for stream in streams:
+                stream.close()
