@@ -4,8 +4,12 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from core.context import request_ip
+<<<<<<< HEAD
 from core.errors import RequestTooLarge
 from core.http import client_ip
+=======
+from core.errors import InvalidInput, RequestTooLarge
+>>>>>>> main
 
 API_PREFIX = "/api/"
 
@@ -42,13 +46,20 @@ class ApiRequestSizeMiddleware:
     """Refuses an API request whose declared body is larger than API_MAX_BODY_SIZE with a 413, before
     anything reads it. (Django reads no more than Content-Length, so a body without one is empty.)
     Pages are left alone: the admin's file imports are larger and have their own limits; so are the
-    API's upload paths (API_UPLOAD_LIMITS)."""
+    API's upload paths (API_UPLOAD_LIMITS).
+
+    Also refuses a NUL character in an API URL (path or query) with a 400: PostgreSQL cannot store
+    or compare one, so it would otherwise fail deep down as a server error. (Bodies are covered by
+    the serializers' own NUL check.)"""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith(API_PREFIX):
+            if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
+                refused = InvalidInput("The URL contains a NUL character.")
+                return JsonResponse(refused.as_dict(), status=refused.status)
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:

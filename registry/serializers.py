@@ -34,8 +34,9 @@ class BalanceOut(serializers.ModelSerializer):
 
 
 class AccountOut(serializers.ModelSerializer):
-    organization = serializers.CharField(source="organization.name", default=None)
-    uscc = serializers.CharField(source="organization.uscc", default=None)
+    # System accounts belong to no organization: null.
+    organization = serializers.CharField(source="organization.name", default=None, allow_null=True)
+    uscc = serializers.CharField(source="organization.uscc", default=None, allow_null=True)
     balances = serializers.SerializerMethodField()
 
     class Meta:

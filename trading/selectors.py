@@ -51,7 +51,7 @@ def daily_candles(instrument: Instrument, days: int = 365) -> QuerySet[DailyBar]
 
 
 def intraday_candles(instrument: Instrument, *, day: dt.date, minutes: int = 1) -> list[dict[str, Any]]:
-    """OHLC and volume per `minutes` bucket of the day's trades, in market time."""
+    """OHLC, volume and turnover (fen) per `minutes` bucket of the day's trades, in market time."""
     buckets: dict[dt.datetime, dict[str, Any]] = {}
     trades = Trade.objects.filter(instrument=instrument, trading_day=day).order_by("executed_at", "id")
     for price, quantity, executed_at in trades.values_list("price", "quantity", "executed_at"):
@@ -59,10 +59,12 @@ def intraday_candles(instrument: Instrument, *, day: dt.date, minutes: int = 1) 
         start = local.replace(minute=local.minute - local.minute % minutes, second=0, microsecond=0)
         bar = buckets.get(start)
         if bar is None:
-            buckets[start] = {"time": start, "open": price, "high": price, "low": price, "close": price, "volume": quantity}
+            buckets[start] = {"time": start, "open": price, "high": price, "low": price, "close": price, "volume": quantity,
+                              "turnover": price * quantity}
         else:
             bar["high"], bar["low"], bar["close"] = max(bar["high"], price), min(bar["low"], price), price
             bar["volume"] += quantity
+            bar["turnover"] += price * quantity
     return list(buckets.values())
 
 

@@ -5,7 +5,8 @@ from trading import views
 urlpatterns = [
     path("trade/", views.trade_index, name="trade-index"),
     path("trade/<str:symbol>/", views.trade, name="trade"),
-    path("trade/<str:symbol>/part/<str:part>/", views.trade_part, name="trade-part"),
+    # The page's fragments, each its own URL (and its own line in the authorization matrix).
+    *(path(f"trade/<str:symbol>/{part}/", views.trade_part, {"part": part}, name=f"trade-{part}") for part in views.PARTS),
     path("trade/<str:symbol>/order/", views.order_submit, name="trade-order"),
     path("trade/<str:symbol>/stream/", views.trade_stream, name="trade-stream"),
     path("trade/orders/<int:order_id>/cancel/", views.order_cancel, name="trade-order-cancel"),

@@ -150,6 +150,8 @@ def profile(request: HttpRequest) -> HttpResponse:
             response = redirect("profile")
             if user.language:
                 response.set_cookie(settings.LANGUAGE_COOKIE_NAME, user.language, samesite="Lax")
+            else:  # back to the browser's choice
+                response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
             return response
     return render(request, "web/profile.html", {
         "form": form, "organizations": Organization.objects.filter(pk__in=user_organization_ids(user)),

@@ -94,3 +94,10 @@ def test_a_bad_order_rate_stops_start_up_naming_the_variable(value, monkeypatch)
     monkeypatch.setenv("API_ORDER_RATE", value)
     with pytest.raises(ImproperlyConfigured, match="API_ORDER_RATE"):
         env_rate("API_ORDER_RATE", "1/s")
+
+
+@pytest.mark.parametrize("url", ["/api/v1/accounts/HA-%00/", "/api/v1/orders/?instrument=CEA%0021"])
+def test_a_nul_character_in_an_api_url_is_a_400_not_a_server_error(db, trader_a, url):
+    response = api_client(trader_a).get(url)
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"

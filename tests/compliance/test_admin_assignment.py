@@ -40,3 +40,30 @@ def test_the_list_shows_only_the_regulators_province(client, assigned, period, c
     login(client, staff(shandong_regulator))
     page = client.get("/admin/compliance/verifierassignment/").content.decode()
     assert company_b.name not in page and "Huaneng Shandong" in page
+
+
+def test_replacing_the_verifier_after_verification_is_refused_without_a_success_message(client, verified, verifier_body,
+                                                                                      shandong_regulator):
+    from accounts.roles import Role
+    from tests.factories import user_with_role
+
+    other = user_with_role(Role.VERIFIER, verifier_body)
+    assignment = VerifierAssignment.objects.get()
+    client.force_login(staff(shandong_regulator))
+    response = client.post(f"/admin/compliance/verifierassignment/{assignment.pk}/change/", {"verifier": other.pk},
+                           follow=True)
+    messages = [str(m) for m in response.context["messages"]]
+    assert messages == ["invalid_transition: The unit's report is already verified; its verifier stays."]
+    assert VerifierAssignment.objects.get().verifier != other
+
+
+def test_the_verifier_is_replaced_in_the_admin_before_verification(client, assigned, verifier_body, shandong_regulator):
+    from accounts.roles import Role
+    from tests.factories import user_with_role
+
+    other = user_with_role(Role.VERIFIER, verifier_body)
+    client.force_login(staff(shandong_regulator))
+    response = client.post(f"/admin/compliance/verifierassignment/{assigned.pk}/change/", {"verifier": other.pk})
+    assert response.status_code == 302
+    assert VerifierAssignment.objects.get().verifier == other
+    assert AuditEvent.objects.filter(action="verifier.assign").count() == 2

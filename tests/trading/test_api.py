@@ -137,6 +137,7 @@ def test_minute_candles_bucket_the_days_trades_in_market_time(funded, cea21, tra
         ("10:01:00", "54.10", "54.10", "54.10", "54.10", 10),
     ]
     assert minute[0]["time"].startswith(today.isoformat())
+    assert [c["turnover"] for c in minute] == ["1083.00", "541.00"]  # 10 t at 54.00 and 10 t at 54.30; 10 t at 54.10
     five = results(api_client().get("/api/v1/instruments/CEA21/candles/?interval=5m"))
     assert [(c["open"], c["close"], c["volume"]) for c in five] == [("54.00", "54.10", 30)]
 

@@ -43,3 +43,11 @@ def test_another_companys_order_is_a_404(client, trader_a, traded):
     theirs = Order.objects.get(client_order_id="b-sell-1")
     assert client.get(f"/orders/{theirs.pk}/").status_code == 404
     assert client.get("/orders/999999999/").status_code == 404
+
+
+def test_an_order_page_links_to_its_instruments_trading_page(client, trader_a, traded):
+    client.force_login(trader_a)
+    order = Order.objects.get(client_order_id="a-buy-1")
+    page = client.get(f"/orders/{order.pk}/").content.decode()
+    assert 'href="/trade/CEA21/"' in page
+    assert client.get("/trade/CEA21/").status_code == 200
