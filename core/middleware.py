@@ -4,12 +4,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from core.context import request_ip
-<<<<<<< HEAD
-from core.errors import RequestTooLarge
-from core.http import client_ip
-=======
 from core.errors import InvalidInput, RequestTooLarge
->>>>>>> main
+from core.http import client_ip
 
 API_PREFIX = "/api/"
 

@@ -49,7 +49,7 @@ def test_replacing_the_verifier_after_verification_is_refused_without_a_success_
 
     other = user_with_role(Role.VERIFIER, verifier_body)
     assignment = VerifierAssignment.objects.get()
-    client.force_login(staff(shandong_regulator))
+    login(client, staff(shandong_regulator))
     response = client.post(f"/admin/compliance/verifierassignment/{assignment.pk}/change/", {"verifier": other.pk},
                            follow=True)
     messages = [str(m) for m in response.context["messages"]]
@@ -62,7 +62,7 @@ def test_the_verifier_is_replaced_in_the_admin_before_verification(client, assig
     from tests.factories import user_with_role
 
     other = user_with_role(Role.VERIFIER, verifier_body)
-    client.force_login(staff(shandong_regulator))
+    login(client, staff(shandong_regulator))
     response = client.post(f"/admin/compliance/verifierassignment/{assigned.pk}/change/", {"verifier": other.pk})
     assert response.status_code == 302
     assert VerifierAssignment.objects.get().verifier == other

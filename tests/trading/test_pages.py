@@ -58,13 +58,8 @@ def test_asks_are_above_bids_with_depth_bars(client, trader_a, trader_b, funded)
     place(trader_a, "buy", "53.00", 100)
     place(trader_a, "buy", "54.00", 400)
     place(trader_b, "sell", "56.00", 200)
-<<<<<<< HEAD
     login(client, trader_a)
-    book = client.get("/trade/CEA21/part/book/").content.decode()
-=======
-    client.force_login(trader_a)
     book = client.get("/trade/CEA21/book/").content.decode()
->>>>>>> main
     assert book.index('data-price="56.00"') < book.index('data-price="54.00"') < book.index('data-price="53.00"')
     assert "bar w20" in book and "bar w5" in book and "bar w10" in book  # 400 the largest; 100 and 200 of it
 
@@ -157,27 +152,14 @@ def test_another_companys_order_cannot_be_cancelled(client, trader_a, trader_b, 
 def test_my_fragments_show_only_my_organizations_orders_and_balances(client, trader_a, trader_b, company_b, funded):
     mine = place(trader_a, "buy", "54.00", 100)
     theirs = place(trader_b, "sell", "58.00", 100)
-<<<<<<< HEAD
     login(client, trader_b)
-    orders = client.get("/trade/CEA21/part/orders/").content.decode()
-=======
-    client.force_login(trader_b)
     orders = client.get("/trade/CEA21/orders/").content.decode()
->>>>>>> main
     assert f"order-{theirs.pk}" in orders and f"order-{mine.pk}" not in orders
     balances = client.get("/trade/CEA21/balances/").content.decode()
     assert "CNY" in balances and "CEA21" in balances
     assert f"{balance(company_b, 'CEA21')[0]:,}" in balances
 
 
-<<<<<<< HEAD
-def test_an_unknown_part_is_a_404(client, trader_a):
-    login(client, trader_a)
-    assert client.get("/trade/CEA21/part/secrets/").status_code == 404
-
-
-=======
->>>>>>> main
 def test_the_market_page_is_public(client, trader_a, trader_b, funded, cea21):
     place(trader_a, "buy", "55.00", 300)
     place(trader_b, "sell", "55.00", 300)
@@ -201,13 +183,8 @@ def test_halted_instrument_shows_its_status(client, trader_a, exchange_operator,
     from trading.services import instrument_set_status
 
     instrument_set_status(instrument=cea21, status=Instrument.Status.HALTED, reason="Price investigation", actor=exchange_operator)
-<<<<<<< HEAD
     login(client, trader_a)
-    summary = client.get("/trade/CEA21/part/summary/").content.decode()
-=======
-    client.force_login(trader_a)
     summary = client.get("/trade/CEA21/summary/").content.decode()
->>>>>>> main
     assert "Halted" in summary and "Price investigation" in summary
 
 
