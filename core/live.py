@@ -21,8 +21,9 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +160,9 @@ def sse_response(topics: Iterable[str]) -> Any:
     topics = list(topics)
 
     async def events() -> AsyncIterator[str]:
+        # The request's database connection would stay open, idle, as long as the stream does
+        # (hundreds of streams would use up PostgreSQL's connections): the stream needs none.
+        await sync_to_async(connections.close_all)()
         loop = asyncio.get_running_loop()
         seconds = settings.LIVE_STREAM_SECONDS
         ends = loop.time() + seconds if seconds else None

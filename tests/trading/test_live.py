@@ -2,6 +2,7 @@
 the SSE streams and who hears what, and one stream read from a real uvicorn."""
 
 import asyncio
+import concurrent.futures
 import json
 import time
 import urllib.request
@@ -128,6 +129,13 @@ def test_publishing_never_raises_when_redis_is_down(settings, caplog):
     assert "not sent" in caplog.text
 
 
+def _run(coroutine):
+    """asyncio.run in a thread of its own: once a Playwright test has run, this thread has an event
+    loop running (sync Playwright keeps one), and asyncio.run refuses to start inside it."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def _collect(topics, publish, *, hub: bool, settings) -> list[str]:
     """Subscribes to `topics`, publishes `publish`, and returns the topics heard within a second."""
     if hub:
@@ -142,7 +150,7 @@ def _collect(topics, publish, *, hub: bool, settings) -> list[str]:
                 heard.append(topic)
         return heard
 
-    return asyncio.run(run())
+    return _run(run())
 
 
 @pytest.mark.parametrize("hub", [False, True], ids=["redis", "in-process"])
@@ -159,7 +167,7 @@ def test_another_databases_announcements_are_not_heard(settings):
             client.close()
             return await subscription.next_message(0.5)
 
-    assert asyncio.run(run()) is None
+    assert _run(run()) is None
 
 
 async def _read_stream(response, publish, *, until: float = 3.0) -> list[tuple[str, str]]:
@@ -191,7 +199,7 @@ def test_a_company_stream_carries_its_own_organizations_news_only(settings, trad
         assert response["Content-Type"] == "text/event-stream"
         return await _read_stream(response, publish)
 
-    events = asyncio.run(run())
+    events = _run(run())
     assert events[0][0] == "hello"
     assert f"org:{company_a.pk}" in events[0][1] and f"org:{company_b.pk}" not in events[0][1]
     assert [json.loads(data)["topic"] for _, data in events[1:]] == ["market:CEA21", f"org:{company_a.pk}"]
@@ -205,7 +213,7 @@ def test_an_anonymous_trade_stream_hears_the_market_only(settings, company_a, as
         response = await async_client.get("/trade/CEA21/stream/")
         return await _read_stream(response, lambda: live.publish(f"org:{company_a.pk}", "market"))
 
-    assert [event for event, _ in asyncio.run(run())] == ["hello", "market"]
+    assert [event for event, _ in _run(run())] == ["hello", "market"]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -219,7 +227,7 @@ def test_a_stream_sends_retry_and_heartbeats(settings, async_client):
         return b"".join([chunk async for chunk in response.streaming_content]).decode()
 
     started = time.monotonic()
-    body = asyncio.run(run())
+    body = _run(run())
     assert 1.5 < time.monotonic() - started < 5  # finite
     assert body.startswith("retry: 1234\nevent: hello\n")
     assert body.count(": heartbeat\n\n") >= 1
@@ -247,3 +255,26 @@ def test_uvicorn_serves_a_stream_and_delivers_an_event():
             assert response.readline() == b"event: market\n"
             assert json.loads(response.readline().decode().removeprefix("data: ")) == {"topic": "market:CEA21"}
             assert time.monotonic() - started < 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_open_streams_hold_no_database_connections():
+    """Each stream would otherwise keep its request's PostgreSQL connection for as long as it is open."""
+
+    def server_connections() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                           [connection.settings_dict["NAME"]])
+            return cursor.fetchone()[0]
+
+    with asgi_server(LIVE_STREAM_SECONDS="10") as url:
+        before = server_connections()
+        streams = [urllib.request.urlopen(f"{url}/trade/CEA21/stream/", timeout=10) for _ in range(5)]
+        try:
+            for stream in streams:
+                stream.readline(), stream.readline()  # retry, then hello: the view has done its queries
+            time.sleep(0.3)
+            assert server_connections() <= before + 1
+        finally:
+            for stream in streams:
+                stream.close()
