@@ -7,6 +7,24 @@ class AccountsConfig(AppConfig):
     verbose_name = "Organizations and users"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in, user_logged_out
+
         from accounts.roles import roles_sync
 
         post_migrate.connect(roles_sync, sender=self, dispatch_uid="accounts.roles_sync")
+        # Logins and logouts are audited wherever they happen (the site's login page and the admin's).
+        user_logged_in.connect(_login_audit, dispatch_uid="accounts.login_audit")
+        user_logged_out.connect(_logout_audit, dispatch_uid="accounts.logout_audit")
+
+
+def _login_audit(sender, request, user, **kwargs):  # type: ignore[no-untyped-def]
+    from accounts.services import session_event_record
+
+    session_event_record(user=user, action="user.login")
+
+
+def _logout_audit(sender, request, user, **kwargs):  # type: ignore[no-untyped-def]
+    from accounts.services import session_event_record
+
+    if user is not None:
+        session_event_record(user=user, action="user.logout")

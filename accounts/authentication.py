@@ -42,6 +42,8 @@ class ApiTokenAuthentication(BaseAuthentication):
         try:
             token_use_check(token=token)
         except DomainError as error:
+            if error.status == 403:  # e.g. two_factor_required: the key is right, the user must act
+                raise exceptions.PermissionDenied(error.message, code=error.code) from None
             raise exceptions.AuthenticationFailed(error.message) from None
         api_token_touch(token=token, now=now)
         return token.user, token

@@ -61,6 +61,34 @@ def organization_in_scope(user: Any, organization: Organization) -> bool:
     return organizations_visible_to(user).filter(pk=organization.pk).exists()
 
 
+# Roles that must pass TOTP two-factor authentication (staff and superusers too); company users may.
+TWO_FACTOR_ROLES = frozenset(
+    {Role.NATIONAL_REGULATOR, Role.PROVINCIAL_REGULATOR, Role.EXCHANGE_OPERATOR, Role.AUDITOR}
+)
+
+
+def two_factor_required(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and (
+        user.is_staff or user.is_superuser or bool(user_roles(user) & TWO_FACTOR_ROLES)
+    )
+
+
+def totp_device_confirmed(user: Any) -> Any:
+    """The user's confirmed TOTP device, or None."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
+
+
+def two_factor_pending(user: Any) -> str | None:
+    """What the user's session still lacks: "verify" (a device exists, this session has not used it),
+    "enrol" (a privileged user without a device) or None."""
+    if not getattr(user, "is_authenticated", False) or user.is_verified():
+        return None
+    if totp_device_confirmed(user) is not None:
+        return "verify"
+    return "enrol" if two_factor_required(user) else None
+
 def api_token_for_key(key: str) -> ApiToken | None:
     """The token whose key this is (revoked or expired ones too: the caller decides), or None."""
     prefix = key_prefix(key)

@@ -18,7 +18,7 @@ from accounts.roles import Role
 from accounts.tokens import key_generate, key_hash, token_create_otp_check
 from accounts.validators import validate_uscc
 from core.audit import audit_record
-from core.errors import AlreadyExists, InvalidInput, InvalidUSCC
+from core.errors import AlreadyExists, InvalidCode, InvalidInput, InvalidUSCC, PermissionDenied
 
 
 def organization_create(
@@ -178,3 +178,77 @@ def user_password_change(*, user: User, old_password: str, new_password: str, ac
         user.save(update_fields=["password"])
         audit_record(actor=actor, action="user.password_change", obj=user)  # never the password itself
     return user
+
+
+# --- authentication: two-factor devices and sessions ---
+
+def totp_device_start(*, user: User) -> Any:
+    """Starts TOTP enrolment: a new unconfirmed device (any earlier unconfirmed one is replaced).
+    It counts only once confirmed with a code (totp_device_confirm)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    with transaction.atomic():
+        if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+            raise AlreadyExists("Two-factor authentication is already set up.", field=None)
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+        audit_record(actor=user, action="two_factor.enrol_start", obj=device)
+    return device
+
+
+def totp_device_confirm(*, user: User, code: str) -> Any:
+    """Confirms the pending device with a code from the app; refuses a wrong code."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    with transaction.atomic():
+        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("-id").first()
+        if device is None:
+            raise InvalidInput("Start the set-up first.", field="code")
+        accepted = device.verify_token(code.strip())
+        if accepted:
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            audit_record(actor=user, action="two_factor.enrol", obj=device)
+    if not accepted:
+        raise InvalidCode()
+    return device
+
+
+def totp_device_verify(*, user: User, code: str) -> Any:
+    """Checks a code against the user's confirmed device (throttled by django-otp after failures);
+    the caller marks the session verified."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    with transaction.atomic():
+        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("id").first()
+        if device is None:
+            raise InvalidInput("Two-factor authentication is not set up.", field="code")
+        # verify_token counts failures on the device (django-otp's throttle): raised only after the
+        # commit, so that the count survives.
+        accepted = device.verify_is_allowed()[0] and device.verify_token(code.strip())
+        if accepted:
+            audit_record(actor=user, action="two_factor.verify", obj=device)
+    if not accepted:
+        raise InvalidCode()
+    return device
+
+
+def totp_devices_remove(*, user: User, actor: Any) -> int:
+    """Turns two-factor authentication off (company users only; a privileged role must keep it)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.selectors import two_factor_required
+
+    if two_factor_required(user):
+        raise PermissionDenied("Your role requires two-factor authentication.")
+    with transaction.atomic():
+        removed, _ = TOTPDevice.objects.filter(user=user).delete()
+        if removed:
+            audit_record(actor=actor, action="two_factor.disable", obj=user)
+    return removed
+
+
+def session_event_record(*, user: Any, action: str) -> None:
+    """Audits a login or a logout (called from the auth signals, so the admin's login counts too)."""
+    with transaction.atomic():
+        audit_record(actor=user, action=action, obj=user if getattr(user, "pk", None) else None)

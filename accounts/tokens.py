@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import secrets
 import string
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 KEY_SCHEME = "ncr_"
@@ -46,24 +46,53 @@ def key_matches(key: str, stored_hash: str) -> bool:
     return hmac.compare_digest(key_hash(key), stored_hash)
 
 
-# --- Two-factor hook (filled in by the security work) ---------------------------------------------
-# Tokens of privileged roles (regulators, the exchange operator, auditors, staff) are to be created
-# only right after the user proved a one-time password. The pages pass the time of the session's last
-# OTP proof to `api_token_create(otp_verified_at=...)`, which calls `token_create_otp_check` before it
-# creates anything and stores the time on the token (`ApiToken.otp_verified_at`); every request made
-# with a token calls `token_use_check`. Both accept everything until two-factor is enforced.
+# --- Two-factor (README: Security) ----------------------------------------------------------------
+# A token of a privileged user (regulators, the exchange operator, auditors, staff) is created only
+# from a session that passed the second factor (its time is stored on the token) and works for
+# API_TOKEN_OTP_TTL after its creation; then the user verifies again and makes a new one. Company
+# users' tokens are not limited this way (their two-factor authentication is optional).
+
+OTP_VERIFIED_AT_SESSION_KEY = "otp_verified_at"
+
 
 def token_create_otp_check(*, user: Any, otp_verified_at: datetime | None) -> None:
-    """Raise a core.errors.DomainError (e.g. PermissionDenied, field "otp") to refuse creating a token."""
-    return None
+    """Refuses a privileged user's token unless it is made from a session that passed the second factor."""
+    from accounts.selectors import two_factor_required
+    from core.errors import TwoFactorRequired
+
+    if two_factor_required(user) and otp_verified_at is None:
+        raise TwoFactorRequired("Your role requires a two-factor verified session to create an API token.", field="otp")
 
 
 def token_use_check(*, token: Any) -> None:
-    """Raise a core.errors.DomainError to refuse a request made with this (otherwise valid) token."""
-    return None
+    """Refuses a privileged user's token that was not created from a verified session, or is older
+    than API_TOKEN_OTP_TTL (raised as a 403 `two_factor_required` by the authentication class)."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from accounts.selectors import two_factor_required
+    from core.errors import TwoFactorRequired
+
+    if not two_factor_required(token.user):
+        return
+    if token.otp_verified_at is None:
+        raise TwoFactorRequired("This token was not created from a two-factor verified session: create a new one.")
+    if token.created_at < timezone.now() - timedelta(seconds=settings.API_TOKEN_OTP_TTL):
+        raise TwoFactorRequired("Tokens of your role work for a limited time after two-factor verification: create a new one.")
+
+
+def otp_verified_at_mark(request: Any) -> None:
+    """Records in the session that it has just passed the second factor (accounts.views)."""
+    request.session[OTP_VERIFIED_AT_SESSION_KEY] = datetime.now(tz=UTC).isoformat()
 
 
 def otp_verified_at_of(request: Any) -> datetime | None:
-    """When this browser session last proved a one-time password (None: never, or no two-factor yet).
-    The token page passes it to api_token_create; the security work reads it from the session."""
-    return None
+    """When this browser session last proved a one-time password (None: never, or not verified now)."""
+    user = getattr(request, "user", None)
+    if user is None or not getattr(user, "is_verified", lambda: False)():
+        return None
+    raw = request.session.get(OTP_VERIFIED_AT_SESSION_KEY)
+    try:
+        return datetime.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None

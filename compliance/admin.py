@@ -55,7 +55,8 @@ class VerifierAssignmentForm(forms.ModelForm):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["organization"].queryset = Organization.objects.filter(kind=Organization.Kind.KEY_EMITTING_UNIT)
+        if "organization" in self.fields:  # (read-only once assigned)
+            self.fields["organization"].queryset = Organization.objects.filter(kind=Organization.Kind.KEY_EMITTING_UNIT)
         self.fields["verifier"].queryset = User.objects.filter(groups__name=Role.VERIFIER).order_by("username")
 
     def validate_unique(self) -> None:
@@ -89,15 +90,16 @@ class VerifierAssignmentAdmin(admin.ModelAdmin):
         except DomainError as error:
             # The admin has no form-error hook at this point: say it and keep what was there.
             messages.error(request, f"{error.code}: {error.message}")
+            request.assignment_refused = True  # type: ignore[attr-defined]
             return
         obj.pk = saved.pk
 
     def response_add(self, request: HttpRequest, obj: VerifierAssignment, post_url_continue: str | None = None) -> HttpResponse:
-        if obj.pk is None:  # refused: back to the form's list, the message says why
+        if getattr(request, "assignment_refused", False):  # back to the form, the message says why
             return HttpResponseRedirect(request.path)
         return super().response_add(request, obj, post_url_continue)
 
     def response_change(self, request: HttpRequest, obj: VerifierAssignment) -> HttpResponse:
-        if obj.pk is None:
+        if getattr(request, "assignment_refused", False):
             return HttpResponseRedirect(request.path)
         return super().response_change(request, obj)

@@ -158,11 +158,13 @@ def surrender_create(
             Organization.objects.select_for_update().filter(pk=organization.pk).first()
             _check_against_obligation(obligation_of(period, organization), asset, quantity)
             transfer = allowances_retire(account=holding, asset=asset, amount=quantity, actor=user,
-                                         reference=f"surrender:{period.code}:{client_request_id}"[:64])
+                                         reference=f"surrender:{period.code}:{client_request_id}"[:64], audited_by_caller=True)
             surrender = Surrender.objects.create(period=period, organization=organization, asset=asset, quantity=quantity,
                                                  client_request_id=client_request_id, transfer=transfer, created_by=user)
+            # The one audit event of a surrender (the retirement transfer is named in it, not audited apart).
             audit_record(actor=user, action="surrender.create", obj=surrender,
-                         after={"period": period.code, "asset": asset.code, "quantity": quantity})
+                         after={"period": period.code, "asset": asset.code, "quantity": quantity, "transfer": transfer.pk,
+                                "source": holding.number})
     except IntegrityError:
         existing = Surrender.objects.filter(organization=organization, client_request_id=client_request_id).first()
         if existing is None:

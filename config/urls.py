@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 admin.site.site_header = "National Carbon Allowance Registry: administration"
 admin.site.site_title = "Carbon registry admin"
@@ -9,7 +9,7 @@ admin.site.index_title = "Registry, exchange and allocation"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("registry.api_urls")),
     path("api/v1/", include("trading.api_urls")),
     path("api/v1/", include("compliance.api_urls")),

@@ -40,6 +40,30 @@ def append_only(table: str) -> PostgresOnlySQL:
     )
 
 
+NO_TRUNCATE_FUNCTION = """
+CREATE OR REPLACE FUNCTION core_refuse_truncate() RETURNS trigger AS $$
+BEGIN
+    -- The one escape: the test runner empties tables between tests, in a test database only.
+    IF current_setting('carbon.allow_truncate', true) = 'on' AND current_database() LIKE 'test\\_%' THEN
+        RETURN NULL;
+    END IF;
+    RAISE EXCEPTION 'table % is append-only: TRUNCATE refused', TG_TABLE_NAME
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$ LANGUAGE plpgsql;
+"""
+
+
+def no_truncate(table: str) -> PostgresOnlySQL:
+    """Makes `table` refuse TRUNCATE too (a row trigger does not see it), except in a test database
+    whose session set `carbon.allow_truncate` (tests/conftest.py)."""
+    trigger = f"{table}_no_truncate"
+    return PostgresOnlySQL(
+        sql=NO_TRUNCATE_FUNCTION
+        + f"CREATE TRIGGER {trigger} BEFORE TRUNCATE ON {table} FOR EACH STATEMENT EXECUTE FUNCTION core_refuse_truncate();",
+        reverse_sql=f"DROP TRIGGER IF EXISTS {trigger} ON {table};",
+    )
+
 def row_insert_statement(instance: models.Model, *, returning: bool = True) -> tuple[str, list[Any]]:
     """The plain INSERT of a new, unsaved instance (with `RETURNING` its primary key)."""
     fields = [field for field in instance._meta.concrete_fields if not field.primary_key]

@@ -135,3 +135,17 @@ class NotFound(DomainError):
     code = "not_found"
     status = 404
     default_message = "Not found."
+
+
+class TwoFactorRequired(DomainError):
+    code = "two_factor_required"
+    status = 403
+    default_message = "This account must pass two-factor authentication first: enrol or verify at /account/two-factor/."
+
+
+class InvalidCode(DomainError):
+    code = "invalid_code"
+    default_message = "That code is not valid. Enter the current six-digit code from your authenticator app."
+
+    def __init__(self, message: str | None = None, *, field: str | None = "code") -> None:
+        super().__init__(message, field=field)

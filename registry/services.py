@@ -698,14 +698,28 @@ def cash_withdraw(*, account: Account, amount: int, bank_reference: str, actor: 
 # --- leaving circulation ---
 
 
-def allowances_retire(*, account: Account, asset: Asset, amount: int, actor: Any, reference: str = "") -> Transfer:
-    """Available -> the retirement account: units surrendered for compliance. Irreversible."""
+def allowances_retire(
+    *, account: Account, asset: Asset, amount: int, actor: Any, reference: str = "", audited_by_caller: bool = False
+) -> Transfer:
+    """Available -> the retirement account: units surrendered for compliance. Irreversible.
+
+    `audited_by_caller`: the caller (compliance's surrender) writes the one audit event of the change,
+    naming this transfer, in the same transaction; otherwise this records `registry.surrender`."""
     if asset.kind == Asset.Kind.CASH:
         raise AssetNotAllowed("Cash cannot be surrendered.", field="asset")
-    return transfer_create(
-        source=account, destination=system_account(Account.Kind.RETIREMENT), asset=asset, amount=amount,
-        actor=actor, kind=Transfer.Kind.SURRENDER, reference=reference,
-    )
+    retirement = system_account(Account.Kind.RETIREMENT)
+    if not audited_by_caller:
+        return transfer_create(
+            source=account, destination=retirement, asset=asset, amount=amount,
+            actor=actor, kind=Transfer.Kind.SURRENDER, reference=reference,
+        )
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audited_by_caller: call inside the transaction that records the audit event")
+    (transfer,) = ledger_post([Movement(
+        kind=Transfer.Kind.SURRENDER, asset=asset, amount=amount, source=account, source_bucket=Bucket.AVAILABLE,
+        destination=retirement, destination_bucket=Bucket.AVAILABLE, reference=reference,
+    )], actor=actor)
+    return transfer
 
 
 def allowances_cancel(*, account: Account, asset: Asset, amount: int, actor: Any, reference: str = "", memo: str = "") -> Transfer:

@@ -3,7 +3,22 @@ import pytest
 from accounts.models import Organization
 from accounts.roles import Role
 from registry.selectors import ledger_verify
+from tests.auth import login
 from tests.factories import OrganizationFactory, make_uscc, user_with_role
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The audit table refuses TRUNCATE (core.db.no_truncate) except in a test database whose session
+    sets carbon.allow_truncate: set it for every connection to the test database, so that
+    transactional tests can be flushed."""
+    from django.db import connection, connections
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"ALTER DATABASE {connection.ops.quote_name(connection.settings_dict['NAME'])} SET carbon.allow_truncate = 'on'")
+            connections.close_all()  # the setting applies to connections opened from now on
 
 
 def assert_ledger_conserved() -> None:
@@ -112,3 +127,16 @@ def exchange_operator(db):
 def auditor(db):
     firm = OrganizationFactory(name="Audit Office", kind=Organization.Kind.INSTITUTION, sector="services", province="11")
     return user_with_role(Role.AUDITOR, firm)
+
+
+@pytest.fixture
+def client_for(db):
+    """client_for(user): a new test client logged in as `user`, past the second factor when the user's
+    role requires it (tests.auth.login). Works for pages, the admin and the API (session)."""
+    from django.test import Client
+    from rest_framework.test import APIClient
+
+    def make(user, *, api: bool = False, verified: bool | None = None):
+        return login(APIClient() if api else Client(), user, verified=verified)
+
+    return make

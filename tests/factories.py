@@ -66,14 +66,11 @@ def user_with_role(role: Role, organization: Organization | None = None, **kwarg
 
 
 def api_key_for(user: User) -> str:
-    """An API token key for the user, made through the service once per user object (the key is
-    shown only when it is created, so it is kept on the object for the test's later clients)."""
-    from accounts.services import api_token_create
+    """An API token key for the user (tests.auth.api_token: made as from a two-factor verified session
+    when the user's role requires one)."""
+    from tests.auth import api_token
 
-    key = getattr(user, "_test_api_key", None)
-    if key is None:
-        key = user._test_api_key = api_token_create(user=user, name="test", actor=user)[1]
-    return key
+    return api_token(user)
 
 
 def api_client_for(user: User):  # type: ignore[no-untyped-def]

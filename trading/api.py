@@ -92,6 +92,7 @@ class CandlesApi(generics.GenericAPIView):
     permission_classes = [AllowAny]
     serializer_class = CandleOut
     pagination_class = None
+    filter_backends: list[type] = []  # candles are built from bars and trades, not a queryset to filter
 
     @extend_schema(parameters=[OpenApiParameter("interval", str, enum=["1d", "1m", "5m"], description="Default 1d")],
                    responses=CandleOut(many=True))

@@ -369,7 +369,10 @@ def _check_position(organization: Organization, held: int, instrument: Instrumen
 
 def order_cancel(*, user: Any, order_id: int) -> Order:
     """Asks the matcher to cancel an open order of the user's own organization. The matcher releases
-    what is left of its reservation, in sequence with the orders that may be trading against it."""
+    what is left of its reservation, in sequence with the orders that may be trading against it.
+    Only a trader may cancel (RULEBOOK: a compliance officer of the same company may not)."""
+    if not (getattr(user, "is_authenticated", False) and user.has_perm("trading.trade")):
+        raise errors.NotEligible("Your role does not include trading.")
     organization_ids = user_organization_ids(user)
     with transaction.atomic():
         order = Order.objects.select_for_update(of=("self",)).filter(pk=order_id, organization_id__in=organization_ids).first()

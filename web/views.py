@@ -19,7 +19,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Organization
-from accounts.selectors import api_token_get_for, api_tokens_of, user_organization_ids
+from accounts.selectors import (
+    api_token_get_for,
+    api_tokens_of,
+    totp_device_confirmed,
+    two_factor_required,
+    user_organization_ids,
+)
 from accounts.services import api_token_create, api_token_revoke, user_password_change, user_profile_update
 from accounts.tokens import otp_verified_at_of
 from core.csv import csv_response
@@ -150,6 +156,7 @@ def profile(request: HttpRequest) -> HttpResponse:
     return render(request, "web/profile.html", {
         "form": form, "organizations": Organization.objects.filter(pk__in=user_organization_ids(user)),
         "roles": user.groups.order_by("name"),
+        "two_factor": {"device": totp_device_confirmed(user), "required": two_factor_required(user)},
     })
 
 

@@ -12,6 +12,7 @@ from accounts.models import ApiToken
 from accounts.services import API_TOKENS_PER_USER_MAX, api_token_create, api_token_revoke
 from core.errors import DomainError
 from core.models import AuditEvent
+from tests.auth import login
 
 
 def client_with(header: str) -> APIClient:
@@ -140,7 +141,8 @@ def test_the_two_factor_hooks_can_refuse_creation_and_use(trader_a, monkeypatch)
 
     monkeypatch.setattr("accounts.authentication.token_use_check", refuse_use)
     response = client_with(f"Token {key}").get("/api/v1/accounts/")
-    assert response.status_code == 401
+    assert response.status_code == 403  # a refusal that is not about the key itself: 403 with its code
+    assert response.json()["code"] == "permission_denied"
     assert "one-time password" in response.json()["message"]
 
     def refuse_create(*, user, otp_verified_at):
@@ -165,7 +167,7 @@ def test_the_openapi_schema_describes_token_authentication(db, trader_a):
 def test_an_administrator_revokes_a_token_in_the_admin_without_seeing_its_hash(client, trader_a, django_user_model):
     token, key = api_token_create(user=trader_a, name="bot", actor=trader_a)
     admin_user = django_user_model.objects.create_superuser("root", "root@example.com", "pw")
-    client.force_login(admin_user)
+    login(client, admin_user)
     listing = client.get("/admin/accounts/apitoken/")
     assert listing.status_code == 200 and f"ncr_{token.prefix}" in listing.content.decode()
     detail = client.get(f"/admin/accounts/apitoken/{token.pk}/change/").content.decode()

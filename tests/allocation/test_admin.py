@@ -12,6 +12,7 @@ from allocation.models import AllocationPlan
 from allocation.services import plan_submit
 from registry.models import Transfer
 from tests.allocation.conftest import available, import_csv, nothing_saved
+from tests.auth import login
 
 CHANGELIST = "admin:allocation_allocationplan_changelist"
 
@@ -61,7 +62,7 @@ def run_action(client, action: str, plans: list[AllocationPlan], **extra: str):
 
 
 def test_the_national_regulator_opens_the_plan_pages(client, national_plan, company_a, company_b, national_regulator):
-    client.force_login(national_regulator)
+    login(client, national_regulator)
     listing = client.get(reverse(CHANGELIST))
     assert listing.status_code == 200
     assert change_url(national_plan) in listing.content.decode()
@@ -78,7 +79,7 @@ def test_the_national_regulator_opens_the_plan_pages(client, national_plan, comp
 
 
 def test_the_national_regulator_opens_the_period_pages(client, staff, period_2021, national_regulator):
-    client.force_login(national_regulator)
+    login(client, national_regulator)
     listing = client.get(reverse("admin:allocation_complianceperiod_changelist"))
     assert listing.status_code == 200 and "2021" in listing.content.decode()
     page = client.get(reverse("admin:allocation_complianceperiod_change", args=[period_2021.pk]))
@@ -91,7 +92,7 @@ def test_the_national_regulator_opens_the_period_pages(client, staff, period_202
 def test_the_shandong_regulator_does_not_see_a_plan_with_a_jiangsu_unit(
     client, national_plan, shandong_only_plan, shandong_regulator
 ):
-    client.force_login(shandong_regulator)
+    login(client, shandong_regulator)
     listing = client.get(reverse(CHANGELIST))
     body = listing.content.decode()
     assert listing.status_code == 200
@@ -104,7 +105,7 @@ def test_the_shandong_regulator_does_not_see_a_plan_with_a_jiangsu_unit(
 
 
 def test_the_shandong_regulator_cannot_approve_through_the_admin(client, national_plan, shandong_regulator, company_a, cea21):
-    client.force_login(shandong_regulator)
+    login(client, shandong_regulator)
     with nothing_saved():
         run_action(client, "approve_plans", [national_plan], confirm="yes", reason="trying")
     national_plan.refresh_from_db()
@@ -117,7 +118,7 @@ def test_the_shandong_regulator_cannot_approve_through_the_admin(client, nationa
 def test_the_approve_action_asks_for_a_reason_then_issues(
     client, national_plan, company_a, company_b, cea21, second_national_regulator
 ):
-    client.force_login(second_national_regulator)
+    login(client, second_national_regulator)
 
     with nothing_saved():
         confirmation = run_action(client, "approve_plans", [national_plan], index="0")
@@ -144,7 +145,7 @@ def test_the_approve_action_asks_for_a_reason_then_issues(
 
 
 def test_the_approve_action_refuses_the_maker_with_a_message(client, national_plan, national_regulator, company_a, cea21):
-    client.force_login(national_regulator)
+    login(client, national_regulator)
     with nothing_saved():
         response = run_action(client, "approve_plans", [national_plan], confirm="yes", reason="my own plan")
     assert response.status_code == 302
@@ -155,13 +156,13 @@ def test_the_approve_action_refuses_the_maker_with_a_message(client, national_pl
 
 
 def test_the_submit_and_reject_actions_call_the_services(client, shandong_only_plan, shandong_regulator, national_regulator):
-    client.force_login(shandong_regulator)
+    login(client, shandong_regulator)
     run_action(client, "submit_plans", [shandong_only_plan], confirm="yes", reason="ready")
     shandong_only_plan.refresh_from_db()
     assert shandong_only_plan.status == AllocationPlan.Status.SUBMITTED
     assert shandong_only_plan.submitted_by == shandong_regulator
 
-    client.force_login(national_regulator)
+    login(client, national_regulator)
     run_action(client, "reject_plans", [shandong_only_plan], confirm="yes", reason="Heat output missing")
     shandong_only_plan.refresh_from_db()
     assert shandong_only_plan.status == AllocationPlan.Status.REJECTED
@@ -172,7 +173,7 @@ def test_the_submit_and_reject_actions_call_the_services(client, shandong_only_p
 def test_editing_the_benchmark_table_in_the_admin_is_audited(client, staff, period_2021, national_regulator):
     from core.models import AuditEvent
 
-    client.force_login(national_regulator)
+    login(client, national_regulator)
     url = reverse("admin:allocation_complianceperiod_change", args=[period_2021.pk])
     page = client.get(url)
     formset = page.context["inline_admin_formsets"][0].formset

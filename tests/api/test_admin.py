@@ -6,6 +6,7 @@ from django.urls import reverse
 from accounts.models import Organization
 from core.models import AuditEvent
 from registry.models import Account
+from tests.auth import login
 from tests.factories import make_uscc
 
 ADMIN_PAGES = [
@@ -27,13 +28,13 @@ def staff(national_regulator, shandong_regulator, exchange_operator, auditor):
 
 @pytest.mark.parametrize("who", ["national", "shandong", "exchange", "auditor"])
 def test_staff_roles_open_the_ledger_pages(client, staff, company_a, who):
-    client.force_login(staff[who])
+    login(client, staff[who])
     for name in ADMIN_PAGES:
         assert client.get(reverse(name)).status_code == 200, name
 
 
 def test_the_account_page_shows_balances_read_only(client, staff, company_a):
-    client.force_login(staff["national"])
+    login(client, staff["national"])
     account = Account.objects.get(organization=company_a, kind=Account.Kind.HOLDING)
     page = client.get(reverse("admin:registry_account_change", args=[account.pk]))
     assert page.status_code == 200
@@ -42,7 +43,7 @@ def test_the_account_page_shows_balances_read_only(client, staff, company_a):
 
 
 def test_a_provincial_regulator_cannot_open_another_provinces_organization(client, staff, company_a, company_b):
-    client.force_login(staff["shandong"])
+    login(client, staff["shandong"])
     listing = client.get(reverse("admin:accounts_organization_changelist")).content.decode()
     assert company_a.name in listing and company_b.name not in listing
     response = client.get(reverse("admin:accounts_organization_change", args=[company_b.pk]))
@@ -50,13 +51,13 @@ def test_a_provincial_regulator_cannot_open_another_provinces_organization(clien
 
 
 def test_a_company_trader_cannot_enter_the_admin(client, trader_a):
-    client.force_login(trader_a)
+    login(client, trader_a)
     response = client.get(reverse("admin:registry_account_changelist"))
     assert response.status_code == 302 and "/admin/login/" in response.url
 
 
 def test_adding_an_organization_opens_its_accounts_and_is_audited(client, staff):
-    client.force_login(staff["national"])
+    login(client, staff["national"])
     uscc = make_uscc("44")
     response = client.post(
         reverse("admin:accounts_organization_add"),
@@ -73,7 +74,7 @@ def test_adding_an_organization_opens_its_accounts_and_is_audited(client, staff)
 
 
 def test_the_admin_refuses_a_bad_uscc_and_saves_nothing(client, staff):
-    client.force_login(staff["national"])
+    login(client, staff["national"])
     response = client.post(
         reverse("admin:accounts_organization_add"),
         {"name": "Bad Code Power", "uscc": "91110000600037341M", "kind": "key_emitting_unit", "sector": "power",
@@ -86,7 +87,7 @@ def test_the_admin_refuses_a_bad_uscc_and_saves_nothing(client, staff):
 
 
 def test_freezing_through_the_admin_asks_for_a_reason_then_freezes(client, staff, company_a):
-    client.force_login(staff["shandong"])
+    login(client, staff["shandong"])
     account = Account.objects.get(organization=company_a, kind=Account.Kind.HOLDING)
     url = reverse("admin:registry_account_changelist")
     confirm = client.post(url, {"action": "freeze_accounts", "_selected_action": [account.pk]})
@@ -101,7 +102,7 @@ def test_freezing_through_the_admin_asks_for_a_reason_then_freezes(client, staff
 
 
 def test_an_auditor_has_no_freeze_action(client, staff, company_a):
-    client.force_login(staff["auditor"])
+    login(client, staff["auditor"])
     page = client.get(reverse("admin:registry_account_changelist")).content.decode()
     assert "freeze_accounts" not in page
 
@@ -109,7 +110,7 @@ def test_an_auditor_has_no_freeze_action(client, staff, company_a):
 def test_the_exchange_operator_halts_an_instrument_with_a_reason(client, staff):
     from trading.models import Instrument
 
-    client.force_login(staff["exchange"])
+    login(client, staff["exchange"])
     instrument = Instrument.objects.get(symbol="CEA21")
     url = reverse("admin:trading_instrument_changelist")
     assert b"halt_market" in client.get(url).content
@@ -120,7 +121,7 @@ def test_the_exchange_operator_halts_an_instrument_with_a_reason(client, staff):
 
 
 def test_a_national_regulator_may_halt_but_not_open_or_close_the_market(client, staff):
-    client.force_login(staff["national"])
+    login(client, staff["national"])
     page = client.get(reverse("admin:trading_instrument_changelist"))
     assert page.status_code == 200 and b"CEA21" in page.content
     assert b"halt_market" in page.content
@@ -128,7 +129,7 @@ def test_a_national_regulator_may_halt_but_not_open_or_close_the_market(client, 
 
 
 def test_an_auditor_sees_the_market_but_cannot_change_it(client, staff):
-    client.force_login(staff["auditor"])
+    login(client, staff["auditor"])
     page = client.get(reverse("admin:trading_instrument_changelist"))
     assert page.status_code == 200 and b"CEA21" in page.content
     assert b"halt_market" not in page.content

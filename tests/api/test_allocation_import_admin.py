@@ -7,6 +7,7 @@ from django.urls import reverse
 from allocation.models import AllocationPlan
 from allocation.services import period_create
 from registry.models import Asset
+from tests.auth import login
 
 URL = "admin:allocation_allocationplan_import"
 
@@ -21,7 +22,7 @@ def period(national_regulator):
 def regulator_client(client, national_regulator):
     national_regulator.is_staff = True
     national_regulator.save()
-    client.force_login(national_regulator)
+    login(client, national_regulator)
     return client
 
 
@@ -68,5 +69,5 @@ def test_bad_rows_are_listed_and_cannot_be_confirmed(regulator_client, period, c
 def test_a_trader_cannot_open_the_import(client, trader_a):
     trader_a.is_staff = True
     trader_a.save()
-    client.force_login(trader_a)
+    login(client, trader_a)
     assert client.get(reverse(URL)).status_code == 403

@@ -4,6 +4,7 @@ import pytest
 
 from registry import services
 from registry.models import Account, Asset, Transfer
+from tests.auth import login
 
 
 @pytest.fixture
@@ -33,20 +34,20 @@ def test_a_wrong_password_shows_a_generic_error(client, trader_a):
 
 
 def test_the_home_page_shows_my_holdings(client, trader_a, company_a, allocated):
-    client.force_login(trader_a)
+    login(client, trader_a)
     page = client.get("/").content.decode()
     assert f"HA-{company_a.uscc}" in page
     assert "4,321" in page
 
 
 def test_my_account_statement_lists_the_allocation(client, trader_a, company_a, allocated):
-    client.force_login(trader_a)
+    login(client, trader_a)
     page = client.get(f"/accounts/HA-{company_a.uscc}/").content.decode()
     assert "Allocation" in page and "plan:1" in page and "4,321" in page
 
 
 def test_another_companys_statement_is_a_404(client, trader_b, company_a, allocated):
-    client.force_login(trader_b)
+    login(client, trader_b)
     assert client.get(f"/accounts/HA-{company_a.uscc}/").status_code == 404
     assert f"HA-{company_a.uscc}" not in client.get("/").content.decode()
 

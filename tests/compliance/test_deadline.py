@@ -279,3 +279,19 @@ def test_the_sweep_leaves_a_period_alone_while_its_deadline_is_ahead(period, com
     plan_issue(period, [(company_a, "coal_gt300", 100_000)], maker=national_regulator, checker=second_national_regulator)
     assert compliance_deadline_sweep_task.apply().get() == []
     assert not ComplianceResult.objects.exists()
+
+
+# --- two runs at once ---
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_enter_each_deduction_once(deadline_passed, november_prices, next_period, company_b, settings):
+    from tests.allocation.test_maker_checker import run_in_threads
+
+    settings.COMPLIANCE_DEADLINE_CHUNK = 1  # many short transactions, so the runs interleave
+    results, errors = run_in_threads(lambda index: compliance_deadline_run(period=deadline_passed), 2)
+    assert errors == []
+    assert results == [{"A": 1, "B": 1, "C": 1}] * 2
+    assert list(Deduction.objects.values_list("organization", "tonnes")) == [(company_b.pk, SHORTFALL_B)]
+    assert AuditEvent.objects.filter(action="deduction.enter").count() == 1
+    assert ComplianceResult.objects.get(organization=company_b).deduction_entered

@@ -8,12 +8,13 @@ from accounts.models import Organization
 from accounts.roles import Role
 from compliance.models import EmissionReport, Surrender, VerifiedEmission
 from compliance.verification import emission_report_object
+from tests.auth import login
 from tests.compliance.helpers import CSV, PDF, ccer_give, officer_of, plan_issue
 from tests.factories import OrganizationFactory, user_with_role
 
 
 def as_user(client, user):
-    client.force_login(user)
+    login(client, user)
     return client
 
 

@@ -85,10 +85,14 @@ def test_a_surrender_moves_available_units_to_the_retirement_account(officer, co
 
 
 def test_a_surrender_writes_one_surrender_audit_event(officer):
+    events_before = AuditEvent.objects.count()
     surrender, _ = surrender_create(user=officer, period="2021", asset="CCER", quantity=3_500, client_request_id="o")
     event = AuditEvent.objects.get(action="surrender.create")
     assert (event.actor, event.object_type, event.object_id) == (officer, "compliance.surrender", str(surrender.pk))
-    assert event.after == {"period": "2021", "asset": "CCER", "quantity": 3_500}
+    assert event.after == {"period": "2021", "asset": "CCER", "quantity": 3_500, "transfer": surrender.transfer_id,
+                           "source": surrender.transfer.source.number}
+    # The retirement transfer is named in that event, not audited apart: one event per surrender.
+    assert AuditEvent.objects.count() - events_before == 1
 
 
 def test_surrenders_count_towards_the_obligation_by_kind(officer, period, company_a):

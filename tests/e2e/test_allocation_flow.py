@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 from accounts.roles import Role
 from allocation.services import period_create
 from registry.models import Asset
+from tests.auth import browser_second_factor
 from tests.factories import user_with_role
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -18,6 +19,7 @@ def admin_login(browser, live_server, user):
     page.fill("#id_username", user.username)
     page.fill("#id_password", "correct-horse-battery")
     page.click("input[type=submit]")
+    browser_second_factor(page, user)
     return page
 
 

@@ -14,6 +14,7 @@ from allocation.services import period_create
 from compliance.models import EmissionReport, Surrender
 from compliance.verification import verifier_assign
 from registry.models import Asset
+from tests.auth import browser_login
 from tests.compliance.helpers import PDF, officer_of, plan_issue
 from tests.factories import OrganizationFactory, user_with_role
 
@@ -22,10 +23,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 def logged_in(browser, live_server, user):
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill("correct-horse-battery")
-    page.get_by_role("button", name="Log in").click()
+    browser_login(page, live_server.url, user.username)
     page.wait_for_url(lambda url: "/login/" not in url)
     return page
 

@@ -6,16 +6,15 @@ from playwright.sync_api import expect
 from accounts.roles import Role
 from registry import services
 from registry.models import Account, Asset, Transfer
+from tests.auth import browser_login, browser_second_factor
 from tests.factories import user_with_role
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def login(page, live_server, username, password="correct-horse-battery"):
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    """The login page, and the second factor for roles that need it (tests.auth.browser_login)."""
+    browser_login(page, live_server.url, username, password)
 
 
 def test_a_trader_logs_in_and_sees_its_holdings(page, live_server, screenshot, company_a, company_b, trader_a, national_regulator):
@@ -53,6 +52,7 @@ def test_a_regulator_logs_into_the_admin(page, live_server, screenshot, company_
     page.fill("#id_username", regulator.username)
     page.fill("#id_password", "correct-horse-battery")
     page.click("input[type=submit]")
+    browser_second_factor(page, regulator)
     page.goto(f"{live_server.url}/admin/registry/account/?q={company_a.uscc}")
     expect(page.get_by_text(f"HA-{company_a.uscc}")).to_be_visible()
     screenshot(page, "admin-accounts")

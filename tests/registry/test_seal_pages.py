@@ -4,6 +4,7 @@ import pytest
 
 from registry.models import SealBlock, SealCheck
 from registry.seal import ledger_seal, seal_check_record
+from tests.auth import login
 from tests.registry.helpers import one_audit_event
 from tests.registry.test_seal import issue, tamper
 
@@ -18,7 +19,7 @@ def sealed(cea, national_regulator):
 
 
 def test_an_auditor_sees_the_latest_blocks_and_that_no_check_ran_yet(client, auditor, sealed):
-    client.force_login(auditor)
+    login(client, auditor)
     response = client.get(URL)
     assert response.status_code == 200
     page = response.content.decode()
@@ -32,7 +33,7 @@ def test_an_auditor_sees_the_latest_blocks_and_that_no_check_ran_yet(client, aud
 
 
 def test_an_auditor_runs_a_check_and_sees_its_outcome(client, auditor, sealed):
-    client.force_login(auditor)
+    login(client, auditor)
     with one_audit_event("registry.seal_check", actor=auditor):
         response = client.post(URL)
     check = SealCheck.objects.get()
@@ -47,7 +48,7 @@ def test_an_auditor_runs_a_check_and_sees_its_outcome(client, auditor, sealed):
 @pytest.mark.ledger_tampered
 def test_the_pages_show_where_a_tampered_chain_breaks(client, auditor, sealed):
     tamper("UPDATE registry_transfer SET amount = amount * 10 WHERE id = %s", [sealed[3].pk])
-    client.force_login(auditor)
+    login(client, auditor)
     response = client.post(URL, follow=True)
     page = response.content.decode()
     assert "The chain breaks at block 2." in page
@@ -61,7 +62,7 @@ def test_the_pages_show_where_a_tampered_chain_breaks(client, auditor, sealed):
 
 def test_a_national_regulator_sees_the_pages_but_may_not_run_a_check(client, national_regulator, sealed):
     check = seal_check_record(source=SealCheck.Source.JOB)
-    client.force_login(national_regulator)
+    login(client, national_regulator)
     page = client.get(URL)
     assert page.status_code == 200 and "Recompute the chain now" not in page.content.decode()
     assert client.get(f"/audit/seal-chain/checks/{check.pk}/").status_code == 200
@@ -72,7 +73,7 @@ def test_a_national_regulator_sees_the_pages_but_may_not_run_a_check(client, nat
 @pytest.mark.parametrize("who", ["trader_a", "shandong_regulator", "exchange_operator"])
 def test_others_are_refused(client, request, who, sealed):
     check = seal_check_record(source=SealCheck.Source.JOB)
-    client.force_login(request.getfixturevalue(who))
+    login(client, request.getfixturevalue(who))
     assert client.get(URL).status_code == 403
     assert client.post(URL).status_code == 403
     assert client.get(f"/audit/seal-chain/checks/{check.pk}/").status_code == 403
@@ -85,18 +86,18 @@ def test_anonymous_visitors_are_sent_to_log_in(client, sealed):
 
 
 def test_an_unknown_check_is_a_404(client, auditor):
-    client.force_login(auditor)
+    login(client, auditor)
     assert client.get("/audit/seal-chain/checks/999999/").status_code == 404
 
 
 def test_the_page_works_with_no_blocks(client, auditor):
-    client.force_login(auditor)
+    login(client, auditor)
     response = client.get(URL)
     assert response.status_code == 200 and "No blocks yet." in response.content.decode()
 
 
 def test_the_reports_page_links_the_seal_chain_for_those_who_may_see_it(client, auditor, trader_a):
-    client.force_login(auditor)
+    login(client, auditor)
     assert 'href="/audit/seal-chain/"' in client.get("/reports/").content.decode()
-    client.force_login(trader_a)
+    login(client, trader_a)
     assert 'href="/audit/seal-chain/"' not in client.get("/reports/").content.decode()

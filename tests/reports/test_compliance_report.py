@@ -9,11 +9,12 @@ import pytest
 from pypdf import PdfReader
 
 from core.models import AuditEvent
+from tests.auth import login
 from tests.reports.conftest import FINE_B, FORMULA_NAME, SHORTFALL_B
 
 
 def get(client, user, period="2021", **query):
-    client.force_login(user)
+    login(client, user)
     return client.get(f"/reports/compliance/{period}/", query)
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from core.models import AuditEvent
 from registry import services as registry
 from registry.models import Account
+from tests.auth import login
 from tests.compliance.helpers import holding_account
 
 
@@ -23,7 +24,7 @@ def url(account, **query):
 
 
 def get(client, user, account, **query):
-    client.force_login(user)
+    login(client, user)
     return client.get(url(account, **query))
 
 
@@ -126,7 +127,7 @@ def test_a_company_user_reads_only_its_own_organizations_accounts(client, trader
 
 
 def test_an_unknown_account_is_the_same_404(client, trader_a, company_a):
-    client.force_login(trader_a)
+    login(client, trader_a)
     assert client.get("/reports/accounts/HA-NOSUCHACCOUNT/statement/").status_code == 404
 
 
@@ -156,7 +157,7 @@ def test_bad_filters_are_refused_with_the_reason(client, auditor, company_a, que
 
 
 def test_the_index_form_opens_a_statement_by_number(client, trader_a, company_a, company_b):
-    client.force_login(trader_a)
+    login(client, trader_a)
     holding = holding_account(company_a)
     response = client.get("/reports/accounts/", {"number": holding.number.lower()})
     assert response.status_code == 302 and response["Location"] == url(holding)

@@ -6,6 +6,7 @@ import pytest
 from django.test import TestCase
 from django.utils import timezone
 
+from tests.auth import login
 from tests.trading.conftest import balance, place
 from trading.models import DailyBar, Instrument, Order
 
@@ -25,12 +26,12 @@ def test_the_trading_page_needs_a_login(client):
 
 
 def test_an_unknown_instrument_is_a_404(client, trader_a):
-    client.force_login(trader_a)
+    login(client, trader_a)
     assert client.get("/trade/CEA99/").status_code == 404
 
 
 def test_trade_index_goes_to_cea21(client, trader_a):
-    client.force_login(trader_a)
+    login(client, trader_a)
     response = client.get("/trade/")
     assert response.status_code == 302 and response.url == "/trade/CEA21/"
 
@@ -39,7 +40,7 @@ def test_the_trading_page_shows_book_limits_tape_orders_and_balances(client, tra
     place(trader_a, "buy", "54.00", 300)
     place(trader_b, "sell", "55.00", 200)
     place(trader_b, "sell", "54.00", 100)  # trades 100 against A's bid
-    client.force_login(trader_a)
+    login(client, trader_a)
     page = client.get("/trade/CEA21/").content.decode()
     assert 'id="ticket-form"' in page
     assert "48.80 – 59.64" in page  # today's limits around the 54.22 reference
@@ -57,14 +58,14 @@ def test_asks_are_above_bids_with_depth_bars(client, trader_a, trader_b, funded)
     place(trader_a, "buy", "53.00", 100)
     place(trader_a, "buy", "54.00", 400)
     place(trader_b, "sell", "56.00", 200)
-    client.force_login(trader_a)
+    login(client, trader_a)
     book = client.get("/trade/CEA21/book/").content.decode()
     assert book.index('data-price="56.00"') < book.index('data-price="54.00"') < book.index('data-price="53.00"')
     assert "bar w20" in book and "bar w5" in book and "bar w10" in book  # 400 the largest; 100 and 200 of it
 
 
 def test_a_regulator_sees_the_page_without_a_ticket(client, national_regulator, cea21):
-    client.force_login(national_regulator)
+    login(client, national_regulator)
     page = client.get("/trade/CEA21/").content.decode()
     assert 'id="no-ticket"' in page and 'id="ticket-form"' not in page
     assert client.post("/trade/CEA21/order/", {"side": "buy", "price": "54.00", "quantity": "1"}).status_code == 403
@@ -72,7 +73,7 @@ def test_a_regulator_sees_the_page_without_a_ticket(client, national_regulator, 
 
 
 def test_the_ticket_places_an_order(client, trader_a, funded):
-    client.force_login(trader_a)
+    login(client, trader_a)
     response = post_order(client)
     assert response.status_code == 200
     order = Order.objects.get(client_order_id="ticket-1")
@@ -82,7 +83,7 @@ def test_the_ticket_places_an_order(client, trader_a, funded):
 
 
 def test_a_repeated_ticket_is_one_order(client, trader_a, funded):
-    client.force_login(trader_a)
+    login(client, trader_a)
     post_order(client)
     post_order(client)
     assert Order.objects.filter(client_order_id="ticket-1").count() == 1
@@ -96,7 +97,7 @@ def test_a_repeated_ticket_is_one_order(client, trader_a, funded):
     ({"quantity": "1.5"}, "quantity", "whole number of tonnes"),
 ])
 def test_the_servers_refusal_is_shown_next_to_its_field(client, trader_a, funded, fields, field, message):
-    client.force_login(trader_a)
+    login(client, trader_a)
     response = post_order(client, **fields)
     page = response.content.decode()
     assert response.status_code == 200
@@ -107,20 +108,20 @@ def test_the_servers_refusal_is_shown_next_to_its_field(client, trader_a, funded
 
 
 def test_insufficient_funds_is_shown_next_to_the_quantity(client, trader_a):
-    client.force_login(trader_a)  # company A has no cash
+    login(client, trader_a)  # company A has no cash
     page = post_order(client).content.decode()
     assert "The order needs 5,402.70 CNY (value and fee) available." in page.split('id="error-quantity"')[1].split("</p>")[0]
 
 
 def test_without_htmx_a_refusal_shows_the_page_again_with_its_status(client, trader_a, funded):
-    client.force_login(trader_a)
+    login(client, trader_a)
     response = post_order(client, htmx=False, price="70.00")
     assert response.status_code == 400
     assert "Today&#x27;s limits are 48.80 to 59.64." in response.content.decode()
 
 
 def test_without_htmx_an_order_redirects_to_the_page(client, trader_a, funded):
-    client.force_login(trader_a)
+    login(client, trader_a)
     response = post_order(client, htmx=False)
     assert response.status_code == 302 and response.url == "/trade/CEA21/"
     assert Order.objects.filter(client_order_id="ticket-1").exists()
@@ -129,7 +130,7 @@ def test_without_htmx_an_order_redirects_to_the_page(client, trader_a, funded):
 def test_cancel_releases_the_reservation(client, trader_a, company_a, funded):
     order = place(trader_a, "buy", "54.00", 100)
     assert balance(company_a, "CNY")[1] > 0
-    client.force_login(trader_a)
+    login(client, trader_a)
     with TestCase.captureOnCommitCallbacks(execute=True):
         response = client.post(f"/trade/orders/{order.pk}/cancel/", HTTP_HX_REQUEST="true")
     assert response.status_code == 204
@@ -141,7 +142,7 @@ def test_cancel_releases_the_reservation(client, trader_a, company_a, funded):
 
 def test_another_companys_order_cannot_be_cancelled(client, trader_a, trader_b, funded):
     order = place(trader_a, "buy", "54.00", 100)
-    client.force_login(trader_b)
+    login(client, trader_b)
     assert client.post(f"/trade/orders/{order.pk}/cancel/").status_code == 404
     order.refresh_from_db()
     assert order.status == Order.Status.OPEN and not order.cancel_requested
@@ -151,7 +152,7 @@ def test_another_companys_order_cannot_be_cancelled(client, trader_a, trader_b, 
 def test_my_fragments_show_only_my_organizations_orders_and_balances(client, trader_a, trader_b, company_b, funded):
     mine = place(trader_a, "buy", "54.00", 100)
     theirs = place(trader_b, "sell", "58.00", 100)
-    client.force_login(trader_b)
+    login(client, trader_b)
     orders = client.get("/trade/CEA21/orders/").content.decode()
     assert f"order-{theirs.pk}" in orders and f"order-{mine.pk}" not in orders
     balances = client.get("/trade/CEA21/balances/").content.decode()
@@ -182,13 +183,13 @@ def test_halted_instrument_shows_its_status(client, trader_a, exchange_operator,
     from trading.services import instrument_set_status
 
     instrument_set_status(instrument=cea21, status=Instrument.Status.HALTED, reason="Price investigation", actor=exchange_operator)
-    client.force_login(trader_a)
+    login(client, trader_a)
     summary = client.get("/trade/CEA21/summary/").content.decode()
     assert "Halted" in summary and "Price investigation" in summary
 
 
 def test_the_trading_and_market_pages_in_chinese(client, trader_a, funded):
-    client.force_login(trader_a)
+    login(client, trader_a)
     page = client.get("/trade/CEA21/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     for label in ("委托簿", "今日涨跌停价", "我的余额", "我的未成交委托", "下单", "价格（元/吨）"):
         assert label in page, label
@@ -199,6 +200,6 @@ def test_the_trading_and_market_pages_in_chinese(client, trader_a, funded):
 def test_cancelling_a_finished_order_says_so(client, trader_a, trader_b, funded):
     order = place(trader_a, "buy", "54.00", 100)
     place(trader_b, "sell", "54.00", 100)  # fills it
-    client.force_login(trader_a)
+    login(client, trader_a)
     response = client.post(f"/trade/orders/{order.pk}/cancel/", follow=True)
     assert "The order is filled." in response.content.decode()

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.auth import login
 from trading.models import Trade
 from web.selectors import pnl_of_day
 
@@ -12,7 +13,7 @@ def test_anonymous_users_are_sent_to_log_in(client, db):
 
 
 def test_the_dashboard_shows_my_balances_per_asset(client, trader_a, funded):
-    client.force_login(trader_a)
+    login(client, trader_a)
     page = client.get("/").content.decode()
     assert "10,000,000.00" in page  # CNY
     assert "100,000" in page  # CEA21 tonnes
@@ -33,40 +34,40 @@ def test_todays_pnl_is_sales_less_purchases_less_fees(client, trader_a, trader_b
     b_fees = trades[0].seller_fee + trades[1].buyer_fee
     assert pnl_of_day(trader_b, trades[0].trading_day).net == 5450 * 100 - 5400 * 40 - b_fees
 
-    client.force_login(trader_a)
+    login(client, trader_a)
     page = client.get("/").content.decode()
     total = f"-{(-expected) // 100:,}.{(-expected) % 100:02d}"
     assert f'id="pnl-total">{total}<' in page
 
 
 def test_no_trades_today_says_so(client, trader_a, funded):
-    client.force_login(trader_a)
+    login(client, trader_a)
     assert "No trades today." in client.get("/").content.decode()
 
 
 def test_the_dashboard_shows_nothing_of_another_company(client, trader_b, company_a, traded):
-    client.force_login(trader_b)
+    login(client, trader_b)
     page = client.get("/").content.decode()
     assert f"HA-{company_a.uscc}" not in page and company_a.name not in page
 
 
 @pytest.mark.django_db
 def test_a_user_of_no_company_gets_a_plain_dashboard(client, national_regulator):
-    client.force_login(national_regulator)
+    login(client, national_regulator)
     response = client.get("/")
     assert response.status_code == 200
     assert "holds no registry accounts" in response.content.decode()
 
 
 def test_the_dashboard_runs_a_bounded_number_of_queries(client, trader_a, traded, django_assert_max_num_queries):
-    client.force_login(trader_a)
+    login(client, trader_a)
     client.get("/")
     with django_assert_max_num_queries(25):
         assert client.get("/").status_code == 200
 
 
 def test_the_dashboard_links_each_account_to_its_statement(client, trader_a, company_a, funded):
-    client.force_login(trader_a)
+    login(client, trader_a)
     page = client.get("/").content.decode()
     assert f'href="/reports/accounts/HA-{company_a.uscc}/statement/"' in page
     assert client.get(f"/reports/accounts/HA-{company_a.uscc}/statement/").status_code == 200

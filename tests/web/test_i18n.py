@@ -7,17 +7,19 @@ from pathlib import Path
 
 from django.conf import settings
 
+from tests.auth import login
+
 LOCALE = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES"
 
 
 def test_english_is_the_default(client, trader_a, funded):
-    client.force_login(trader_a)
+    login(client, trader_a)
     page = client.get("/").content.decode()
     assert '<html lang="en">' in page and "Balances" in page and "Dashboard" in page
 
 
 def test_the_browsers_chinese_gives_chinese_labels(client, trader_a, funded):
-    client.force_login(trader_a)
+    login(client, trader_a)
     page = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").content.decode()
     assert '<html lang="zh-hans">' in page
     for label in ("概览", "余额", "可用", "委托占用", "今日交易", "履约义务", "注册登记账户", "退出登录"):
@@ -26,7 +28,7 @@ def test_the_browsers_chinese_gives_chinese_labels(client, trader_a, funded):
 
 
 def test_the_switcher_sets_the_language(client, trader_a):
-    client.force_login(trader_a)
+    login(client, trader_a)
     response = client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/orders/"})
     assert response.status_code == 302 and response.url == "/orders/"
     page = client.get("/orders/").content.decode()
@@ -38,7 +40,7 @@ def test_the_switcher_sets_the_language(client, trader_a):
 def test_the_profiles_language_applies_without_a_cookie(client, trader_a):
     trader_a.language = "zh-hans"
     trader_a.save(update_fields=["language"])
-    client.force_login(trader_a)
+    login(client, trader_a)
     assert "API 令牌" in client.get("/profile/tokens/").content.decode()
     # An explicit choice in the switcher wins over the profile.
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
@@ -51,7 +53,7 @@ def test_the_login_page_in_chinese(client, db):
 
 
 def test_order_statuses_and_sides_are_translated(client, trader_a, traded):
-    client.force_login(trader_a)
+    login(client, trader_a)
     page = client.get("/orders/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "全部成交" in page and "挂单中" in page and "买入" in page and "卖出" in page
 
@@ -73,7 +75,7 @@ def test_the_compiled_catalogue_holds_every_translated_entry():
 
 
 def test_the_trading_and_market_pages_in_chinese(client, trader_a, funded):
-    client.force_login(trader_a)
+    login(client, trader_a)
     trade = client.get("/trade/CEA21/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     for label in ("委托簿", "下单", "我的未成交委托", "今日涨跌停价"):
         assert label in trade, label

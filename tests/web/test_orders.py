@@ -1,10 +1,11 @@
 """Order history: filters, an order's fills, and another company's order is a 404."""
 
+from tests.auth import login
 from trading.models import Order
 
 
 def test_orders_lists_mine_newest_first_with_filters(client, trader_a, traded):
-    client.force_login(trader_a)
+    login(client, trader_a)
     page = client.get("/orders/").content.decode()
     assert page.index("a-rests") < page.index("a-sell-1") < page.index("a-buy-1")
     assert "b-sell-1" not in page
@@ -18,7 +19,7 @@ def test_orders_lists_mine_newest_first_with_filters(client, trader_a, traded):
 
 
 def test_bad_filters_are_shown_next_to_the_field_not_a_500(client, trader_a, traded):
-    client.force_login(trader_a)
+    login(client, trader_a)
     response = client.get("/orders/", {"status": "nonsense", "date_from": "2026-13-45"})
     assert response.status_code == 200
     page = response.content.decode()
@@ -29,7 +30,7 @@ def test_bad_filters_are_shown_next_to_the_field_not_a_500(client, trader_a, tra
 
 
 def test_an_order_page_shows_its_fills(client, trader_a, traded):
-    client.force_login(trader_a)
+    login(client, trader_a)
     order = Order.objects.get(client_order_id="a-buy-1")
     page = client.get(f"/orders/{order.pk}/").content.decode()
     assert "54.50" in page and "5,450.00" in page  # the fill's price and value (100 t)
@@ -38,7 +39,7 @@ def test_an_order_page_shows_its_fills(client, trader_a, traded):
 
 
 def test_another_companys_order_is_a_404(client, trader_a, traded):
-    client.force_login(trader_a)
+    login(client, trader_a)
     theirs = Order.objects.get(client_order_id="b-sell-1")
     assert client.get(f"/orders/{theirs.pk}/").status_code == 404
     assert client.get("/orders/999999999/").status_code == 404

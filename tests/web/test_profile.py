@@ -1,16 +1,17 @@
 """Profile (name, email, language), password change, all audited."""
 
 from core.models import AuditEvent
+from tests.auth import login
 
 
 def test_the_profile_shows_my_organization(client, trader_a, company_a):
-    client.force_login(trader_a)
+    login(client, trader_a)
     page = client.get("/profile/").content.decode()
     assert company_a.name in page and company_a.uscc in page and "company_trader" in page
 
 
 def test_saving_the_profile_updates_and_audits_it(client, trader_a):
-    client.force_login(trader_a)
+    login(client, trader_a)
     response = client.post("/profile/", {"first_name": " Li ", "last_name": "Wei", "email": "li.wei@example.cn", "language": "zh-hans"})
     assert response.status_code == 302
     trader_a.refresh_from_db()
@@ -21,7 +22,7 @@ def test_saving_the_profile_updates_and_audits_it(client, trader_a):
 
 
 def test_a_bad_email_is_shown_and_nothing_saved(client, trader_a):
-    client.force_login(trader_a)
+    login(client, trader_a)
     response = client.post("/profile/", {"first_name": "Li", "email": "not-an-email", "language": "xx"})
     assert response.status_code == 200
     trader_a.refresh_from_db()
@@ -29,13 +30,13 @@ def test_a_bad_email_is_shown_and_nothing_saved(client, trader_a):
 
 
 def test_saving_unchanged_details_writes_nothing(client, trader_a):
-    client.force_login(trader_a)
+    login(client, trader_a)
     client.post("/profile/", {"first_name": "", "last_name": "", "email": "", "language": ""})
     assert not AuditEvent.objects.filter(action="user.profile_update").exists()
 
 
 def test_the_password_change_checks_the_old_one_and_the_rules(client, trader_a):
-    client.force_login(trader_a)
+    login(client, trader_a)
     wrong = client.post("/profile/password/", {"old_password": "nope", "new_password1": "Xk29-plover-marsh", "new_password2": "Xk29-plover-marsh"})
     assert wrong.status_code == 200 and "The current password is not right." in wrong.content.decode()
     weak = client.post("/profile/password/", {"old_password": "correct-horse-battery", "new_password1": "12345678", "new_password2": "12345678"})

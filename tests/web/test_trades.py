@@ -3,6 +3,7 @@
 import csv
 import io
 
+from tests.auth import login
 from trading.models import Trade
 
 
@@ -17,7 +18,7 @@ def download(client, **params) -> list[list[str]]:
 
 
 def test_trades_shows_my_side_of_each_fill(client, trader_a, trader_b, traded):
-    client.force_login(trader_a)
+    login(client, trader_a)
     page = client.get("/trades/").content.decode()
     assert 'class="side-buy">Buy' in page and 'class="side-sell">Sell' in page
     sells = client.get("/trades/", {"side": "sell"}).content.decode()
@@ -25,7 +26,7 @@ def test_trades_shows_my_side_of_each_fill(client, trader_a, trader_b, traded):
 
 
 def test_the_csv_has_my_fills_with_the_page_filters(client, trader_a, traded):
-    client.force_login(trader_a)
+    login(client, trader_a)
     rows = download(client)
     assert rows[0][:5] == ["Trade", "Executed at", "Trading day", "Instrument", "Side"]
     assert [(row[4], row[5], row[6], row[7]) for row in rows[1:]] == [
@@ -36,12 +37,12 @@ def test_the_csv_has_my_fills_with_the_page_filters(client, trader_a, traded):
 
 
 def test_the_other_company_sees_only_its_own_side(client, trader_b, traded):
-    client.force_login(trader_b)
+    login(client, trader_b)
     assert [row[4] for row in download(client)[1:]] == ["buy", "sell"]
     assert Trade.objects.count() == 2
 
 
 def test_a_bad_filter_downloads_nothing(client, trader_a, traded):
-    client.force_login(trader_a)
+    login(client, trader_a)
     response = client.get("/trades/", {"format": "csv", "side": "sideways"})
     assert response.status_code == 200 and response["Content-Type"].startswith("text/html")

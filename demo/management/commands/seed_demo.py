@@ -18,7 +18,7 @@ from stdnum.cn import uscc as stdnum_uscc
 
 from accounts.models import Membership, Organization, User
 from accounts.roles import Role
-from accounts.selectors import api_token_for_key
+from accounts.selectors import api_token_for_key, two_factor_required
 from accounts.services import api_token_create, organization_create, user_create
 from registry import services
 from registry.models import Account, Asset, Transfer
@@ -88,7 +88,8 @@ class Command(BaseCommand):
             json.write_text(_json_dumps(logins))
             self.stdout.write(f"Wrote {len(logins)} logins to {json}")
         staff = [login for login in logins if login["role"] not in (Role.COMPANY_TRADER,)]
-        self.stdout.write(f"Demo logins (password for all: {password}):")
+        self.stdout.write(f"Demo logins (password for all: {password}; regulators, the exchange, the auditor and admin "
+                          "set up two-factor authentication with an authenticator app at their first login):")
         for login in staff + [login for login in logins if login["role"] == Role.COMPANY_TRADER][:3]:
             self.stdout.write(f"  {login['username']:22} {login['role']:22} {login['organization']}")
 
@@ -130,7 +131,9 @@ class Command(BaseCommand):
                     username=username, password=None, roles=[role], organization=organization, actor=admin,
                     is_staff=role != Role.VERIFIER,
                 )
-                keys[username] = _demo_token(users[username], admin)
+                if not two_factor_required(users[username]):
+                    # A privileged user's token needs a two-factor verified session: made at /profile/tokens/.
+                    keys[username] = _demo_token(users[username], admin)
 
             allocations = []
             for index, (name, province) in enumerate(company_names(companies), start=1):

@@ -1,0 +1,448 @@
+"""The authorization matrix: every page and API endpoint of the URL configuration, called as each role
+on objects of company A, with the status each role must get. Generated from the resolver: a URL name
+without a line in RULES fails `test_every_url_has_a_rule` with the line to add (filled with the
+statuses seen, to be checked by a person before pasting).
+
+Every request also proves the audit rule: a request that wrote to any table (counted in
+pg_stat_xact_user_tables) left exactly one audit event; one that wrote nothing left none.
+
+Roles (columns of each rule, in this order):
+  anon      anonymous
+  trader_a  company trader of company A (Shandong), the owner of the objects
+  trader_b  company trader of company B (Jiangsu)
+  officer_a compliance officer of company A
+  verifier  verifier (a technical services institution)
+  auditor   auditor (staff, read-only)
+  prov      provincial regulator of Guangdong (another province than A's)
+  national  national regulator (staff)
+  exchange  exchange operator (staff)
+Privileged roles log in past the second factor (tests.auth.login).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.models import Organization
+from accounts.roles import Role
+from accounts.services import api_token_create
+from allocation.services import period_create
+from compliance.verification import emission_report_file, verifier_assign
+from core.models import AuditEvent
+from registry.models import Asset, SealCheck
+from registry.seal import seal_check_record
+from tests.auth import login
+from tests.compliance.helpers import verify
+from tests.factories import OrganizationFactory, make_uscc, user_with_role
+
+ROLES = ("anon", "trader_a", "trader_b", "officer_a", "verifier", "auditor", "prov", "national", "exchange")
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """Expected statuses for one method, one per role in ROLES order ("302 200 ..."). `kwargs` names the
+    objects put in the URL (keys of the world); `data` builds the body for a role."""
+
+    method: str
+    expect: str
+    kwargs: dict[str, str] = dataclasses.field(default_factory=dict)
+    data: Callable[[dict[str, Any], str], dict[str, Any]] | None = None
+    query: str = ""
+
+    def statuses(self) -> dict[str, int]:
+        codes = self.expect.split()
+        assert len(codes) == len(ROLES), f"{self.expect!r}: one status per role {ROLES}"
+        return dict(zip(ROLES, map(int, codes), strict=True))
+
+
+def _order_body(world: dict[str, Any], role: str) -> dict[str, Any]:
+    return {"instrument": "CEA21", "side": "buy", "price": "54.00", "quantity": 1, "client_order_id": f"matrix-{role}"}
+
+
+def _surrender_body(world: dict[str, Any], role: str) -> dict[str, Any]:
+    return {"period": "2021", "asset": "CEA21", "quantity": 1, "client_request_id": f"matrix-{role}"}
+
+
+def _profile_body(world: dict[str, Any], role: str) -> dict[str, Any]:
+    return {"first_name": "Li", "last_name": "Wei", "email": f"{role}@example.cn", "language": "en"}
+
+
+def _password_body(world: dict[str, Any], role: str) -> dict[str, Any]:
+    return {"old_password": "correct-horse-battery", "new_password1": "matrix-passphrase-2026",
+            "new_password2": "matrix-passphrase-2026"}
+
+
+ACCOUNT_A = {"number": "account_a"}
+TOKEN_A = {"token_id": "token_a"}
+REPORT_A = {"report_id": "report_a"}
+PERIOD = {"period": "period"}
+ORDER_A = {"order_id": "order_a"}
+CEA21 = {"symbol": "cea21"}
+
+#            roles:                 anon trader_a trader_b officer_a verifier auditor prov national exchange
+RULES: dict[str, list[Rule]] = {
+    # pages
+    "home": [Rule("GET", "302 200 200 200 200 200 200 200 200")],
+    "account-detail": [Rule("GET", "302 200 404 200 404 200 404 200 200", ACCOUNT_A)],
+    "login": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
+    "logout": [Rule("POST", "302 302 302 302 302 302 302 302 302")],
+    "two-factor": [Rule("GET", "302 200 200 200 200 200 200 200 200"),
+                   Rule("POST", "302 302 302 302 302 200 200 200 200", data=lambda world, role: {"action": "start"})],
+    "two-factor-verify": [Rule("GET", "302 302 302 302 302 302 302 302 302")],
+    "set_language": [Rule("GET", "302 302 302 302 302 302 302 302 302"),
+                     Rule("POST", "302 302 302 302 302 302 302 302 302", data=lambda world, role: {"language": "zh-hans", "next": "/"})],
+    # company pages (web)
+    "orders": [Rule("GET", "302 200 200 200 200 200 200 200 200")],
+    "order-detail": [Rule("GET", "302 200 404 200 404 404 404 404 404", ORDER_A)],
+    "trades": [Rule("GET", "302 200 200 200 200 200 200 200 200")],
+    "profile": [Rule("GET", "302 200 200 200 200 200 200 200 200"),
+                Rule("POST", "302 302 302 302 302 302 302 302 302", data=_profile_body)],
+    "profile-password": [Rule("GET", "302 200 200 200 200 200 200 200 200"),
+                         Rule("POST", "302 302 302 302 302 302 302 302 302", data=_password_body)],
+    "tokens": [Rule("GET", "302 200 200 200 200 200 200 200 200"),
+               Rule("POST", "302 200 200 200 200 200 200 200 200", data=lambda world, role: {"name": "matrix bot"})],
+    "token-revoke": [Rule("GET", "302 405 405 405 405 405 405 405 405", TOKEN_A),
+                     Rule("POST", "302 302 404 404 404 404 404 404 404", TOKEN_A)],
+    # reports and disclosure
+    "reports-index": [Rule("GET", "302 200 200 200 200 200 200 200 200")],
+    "reports-compliance": [Rule("GET", "302 403 403 403 403 200 200 200 403", PERIOD)],
+    "reports-statement-find": [Rule("GET", "302 302 404 302 404 302 404 302 302", query="number={account_a}")],
+    "reports-statement": [Rule("GET", "302 200 404 200 404 200 404 200 200", ACCOUNT_A)],
+    "disclosure-index": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
+    "disclosure-period": [Rule("GET", "200 200 200 200 200 200 200 200 200", PERIOD)],
+    # the ledger's seal chain (auditors and the national regulator)
+    "seal-chain": [Rule("GET", "302 403 403 403 403 200 403 200 403"),
+                   Rule("POST", "302 403 403 403 403 302 403 403 403", data=lambda world, role: {})],
+    "seal-check": [Rule("GET", "302 403 403 403 403 200 403 200 403", {"pk": "seal_check"})],
+    # API: documentation
+    "schema": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
+    "api-docs": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
+    # API: the ledger
+    "api-account-list": [Rule("GET", "401 200 200 200 200 200 200 200 200")],
+    "api-account-detail": [Rule("GET", "401 200 404 200 404 200 404 200 200", ACCOUNT_A)],
+    "api-account-transfers": [Rule("GET", "401 200 404 200 404 200 404 200 200", ACCOUNT_A)],
+    # API: market data (public)
+    "api-instrument-list": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
+    "api-instrument-detail": [Rule("GET", "200 200 200 200 200 200 200 200 200", CEA21)],
+    "api-instrument-book": [Rule("GET", "200 200 200 200 200 200 200 200 200", CEA21)],
+    "api-instrument-trades": [Rule("GET", "200 200 200 200 200 200 200 200 200", CEA21)],
+    "api-instrument-candles": [Rule("GET", "200 200 200 200 200 200 200 200 200", CEA21)],
+    # API: trading (own organization only)
+    "api-order-list": [Rule("GET", "401 200 200 200 200 200 200 200 200"),
+                       Rule("POST", "401 201 201 403 403 403 403 403 403", data=_order_body)],
+    "api-order-detail": [Rule("GET", "401 200 404 200 404 404 404 404 404", ORDER_A),
+                         Rule("DELETE", "401 200 404 403 403 403 403 403 403", ORDER_A)],
+    "api-fill-list": [Rule("GET", "401 200 200 200 200 200 200 200 200")],
+    "api-balance-list": [Rule("GET", "401 200 200 200 200 200 200 200 200")],
+    # API: compliance
+    "api-surrender-create": [Rule("POST", "401 403 403 201 403 403 403 403 403", data=_surrender_body)],
+    "api-obligation-list": [Rule("GET", "401 403 403 200 403 200 200 200 403", query="period=2021")],
+    # compliance: emission reports (API and pages)
+    "api-emission-report-list": [Rule("GET", "401 200 200 200 200 200 200 200 200")],
+    "api-emission-report-detail": [Rule("GET", "401 404 404 200 200 200 404 200 404", REPORT_A)],
+    "api-emission-report-verify": [Rule("GET", "401 405 405 405 405 405 405 405 405", REPORT_A)],
+    "api-emission-report-confirm": [Rule("GET", "401 405 405 405 405 405 405 405 405", REPORT_A)],
+    "api-emission-report-object": [Rule("GET", "401 405 405 405 405 405 405 405 405", REPORT_A)],
+    "api-emission-report-decide": [Rule("GET", "401 405 405 405 405 405 405 405 405", REPORT_A)],
+    "compliance-index": [Rule("GET", "302 403 403 302 302 403 302 403 403")],
+    "compliance-surrender": [Rule("GET", "302 403 403 200 403 403 403 403 403")],
+    "compliance-report-new": [Rule("GET", "302 403 403 200 403 403 403 403 403")],
+    "compliance-report": [Rule("GET", "302 404 404 200 200 200 404 200 404", REPORT_A)],
+    "compliance-report-file": [Rule("GET", "302 404 404 200 200 200 404 200 404", REPORT_A)],
+    "compliance-report-object": [Rule("GET", "405 405 405 405 405 405 405 405 405", REPORT_A)],
+    "compliance-verifier": [Rule("GET", "302 403 403 403 200 403 403 403 403")],
+    "compliance-report-verify": [Rule("GET", "405 405 405 405 405 405 405 405 405", REPORT_A)],
+    "compliance-regulator": [Rule("GET", "302 403 403 403 403 403 200 403 403")],
+    "compliance-report-confirm": [Rule("GET", "405 405 405 405 405 405 405 405 405", REPORT_A)],
+    "compliance-report-decide": [Rule("GET", "405 405 405 405 405 405 405 405 405", REPORT_A)],
+    # the trading screen and public market pages
+    "trade-index": [Rule("GET", "302 302 302 302 302 302 302 302 302")],
+    "trade": [Rule("GET", "302 200 200 200 200 200 200 200 200", CEA21)],
+    "trade-summary": [Rule("GET", "302 200 200 200 200 200 200 200 200", CEA21)],
+    "trade-book": [Rule("GET", "302 200 200 200 200 200 200 200 200", CEA21)],
+    "trade-tape": [Rule("GET", "302 200 200 200 200 200 200 200 200", CEA21)],
+    "trade-orders": [Rule("GET", "302 200 200 403 403 403 403 403 403", CEA21)],
+    "trade-balances": [Rule("GET", "302 200 200 403 403 403 403 403 403", CEA21)],
+    "trade-order": [Rule("GET", "302 405 405 405 405 405 405 405 405", CEA21)],
+    "trade-stream": [Rule("GET", "200 200 200 200 200 200 200 200 200", CEA21)],
+    "trade-order-cancel": [Rule("GET", "302 405 405 405 405 405 405 405 405", ORDER_A)],
+    "market": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
+    "market-table": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
+    "market-stream": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
+}
+
+# The admin: non-staff roles are sent to the admin's login on every admin URL (test_the_admin_is_closed_to_non_staff);
+# staff see a model's list only with its view permission (test_admin_lists_follow_the_role_permissions).
+ADMIN_NAMESPACE = "admin"
+
+# Tables whose writes are not state changes of the platform: the lockout counters (and the audit itself).
+NOT_STATE = re.compile(r"^(axes_.*|core_auditevent)$")
+
+
+def _walk(patterns: list[Any], prefix: str = "", namespace: str | None = None) -> Iterator[tuple[str, str | None, Any]]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = namespace
+            if entry.namespace:
+                inner = f"{namespace}:{entry.namespace}" if namespace else entry.namespace
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), inner)
+        elif isinstance(entry, URLPattern):
+            name = entry.name and (f"{namespace}:{entry.name}" if namespace else entry.name)
+            yield prefix + str(entry.pattern), name, entry
+
+
+def url_patterns() -> list[tuple[str, str | None, Any]]:
+    return list(_walk(get_resolver().url_patterns))
+
+
+def site_urls() -> list[tuple[str, str | None]]:
+    """Every URL outside the admin: (route, name)."""
+    return [(route, name) for route, name, _ in url_patterns() if not route.startswith(f"{ADMIN_NAMESPACE}/")]
+
+
+@pytest.fixture
+def world(db, company_a, company_b, national_regulator, exchange_operator):
+    from tests.trading.conftest import fund
+    from trading.services import order_place
+
+    guangdong = OrganizationFactory(name="Guangdong Department of Ecology and Environment", kind=Organization.Kind.INSTITUTION,
+                                    sector="government", province="44", uscc=make_uscc("44"))
+    agency = OrganizationFactory(name="China Quality Certification Centre", kind=Organization.Kind.INSTITUTION,
+                                 sector="services", province="11")
+    audit_firm = OrganizationFactory(name="National Audit Office", kind=Organization.Kind.INSTITUTION, sector="government")
+    national_regulator.is_staff = True
+    national_regulator.save(update_fields=["is_staff"])
+    exchange_operator.is_staff = True
+    exchange_operator.save(update_fields=["is_staff"])
+    users = {
+        "anon": None,
+        "trader_a": user_with_role(Role.COMPANY_TRADER, company_a),
+        "trader_b": user_with_role(Role.COMPANY_TRADER, company_b),
+        "officer_a": user_with_role(Role.COMPLIANCE_OFFICER, company_a),
+        "verifier": user_with_role(Role.VERIFIER, agency),
+        "auditor": user_with_role(Role.AUDITOR, audit_firm, is_staff=True),
+        "prov": user_with_role(Role.PROVINCIAL_REGULATOR, guangdong, is_staff=True),
+        "national": national_regulator,
+        "exchange": exchange_operator,
+    }
+    fund(company_a, regulator=national_regulator, operator=exchange_operator)
+    fund(company_b, regulator=national_regulator, operator=exchange_operator)
+    period = period_create(code="2021", first_year=2021, last_year=2021, vintages=[Asset.objects.get(code="CEA21")],
+                           surrender_deadline=timezone.localdate() + dt.timedelta(days=60), actor=national_regulator)
+    verify(period, national_regulator, {company_a: 100})  # an obligation of 20 t (no free allocation yet)
+    order, _ = order_place(user=users["trader_a"], instrument="CEA21", side="sell", price="58.00", quantity=10,
+                           client_order_id="matrix-resting")
+    verifier_assign(period=period, organization=company_a, verifier=users["verifier"], actor=national_regulator)
+    report = emission_report_file(user=users["officer_a"], period=period, emissions=120,
+                                  attachment=SimpleUploadedFile("report.csv", b"unit,tonnes\nA,120\n"))
+    token, _ = api_token_create(user=users["trader_a"], name="matrix", actor=users["trader_a"])
+    check = seal_check_record(actor=users["auditor"], source=SealCheck.Source.PAGE)
+    return {
+        "users": users,
+        "account_a": f"HA-{company_a.uscc}",
+        "order_a": order.pk,
+        "cea21": "CEA21",
+        "period": "2021",
+        "token_a": token.pk,
+        "seal_check": check.pk,
+        "report_a": report.pk,
+        "book": "book",
+    }
+
+
+def _client(world: dict[str, Any], role: str, *, api: bool) -> Any:
+    client = APIClient() if api else Client()
+    user = world["users"][role]
+    return login(client, user) if user is not None else client
+
+
+def _writes() -> dict[str, int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname, n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_xact_user_tables")
+        return dict(cursor.fetchall())
+
+
+class _Undo(Exception):
+    pass
+
+
+def call(world: dict[str, Any], name: str, rule: Rule, role: str) -> tuple[int, list[str], int]:
+    """One request, rolled back afterwards: (status, tables written, audit events left)."""
+    kwargs = {key: world[value] for key, value in rule.kwargs.items()}
+    url = reverse(name, kwargs=kwargs) + (f"?{rule.query.format(**world)}" if rule.query else "")
+    api = url.startswith("/api/")
+    client = _client(world, role, api=api)
+    data = rule.data(world, role) if rule.data else None
+    outcome: tuple[int, list[str], int] = (0, [], 0)
+    try:
+        with transaction.atomic():
+            audit_before, writes_before = AuditEvent.objects.count(), _writes()
+            extra = {"format": "json"} if api and data is not None else {}
+            response = getattr(client, rule.method.lower())(url, data, **extra) if data is not None else getattr(
+                client, rule.method.lower())(url)
+            writes_after = _writes()
+            written = sorted(
+                table for table, count in writes_after.items()
+                if count != writes_before.get(table, 0) and not NOT_STATE.match(table)
+            )
+            outcome = (response.status_code, written, AuditEvent.objects.count() - audit_before)
+            raise _Undo
+    except _Undo:
+        pass
+    return outcome
+
+
+# The world's object for each URL parameter name, used to suggest a rule for a new URL.
+KWARG_OBJECTS = {"number": "account_a", "order_id": "order_a", "symbol": "cea21", "period": "period", "token_id": "token_a",
+                 "report_id": "report_a", "part": "book"}
+
+
+def _suggestion(name: str, seen: dict[str, int], kwargs: dict[str, str]) -> str:
+    hint = f", {kwargs!r}" if kwargs else ""
+    return f'    "{name}": [Rule("GET", "{" ".join(str(seen[role]) for role in ROLES)}"{hint})],'
+
+
+def test_every_url_has_a_rule(world):
+    missing = []
+    for route, name in site_urls():
+        if name is None:
+            missing.append(f"    # {route}: give this URL a name (path(..., name=...)) and a rule")
+            continue
+        if name in RULES:
+            continue
+        params = re.findall(r"<(?:\w+:)?(\w+)>", route)
+        if any(param not in KWARG_OBJECTS for param in params):
+            missing.append(f'    "{name}": [Rule("GET", "<one status per role>", {{{", ".join(f"{k!r}: ..." for k in params)}}})],')
+            continue
+        kwargs = {param: KWARG_OBJECTS[param] for param in params}
+        seen = {role: call(world, name, Rule("GET", " ".join(["0"] * len(ROLES)), kwargs), role)[0] for role in ROLES}
+        missing.append(_suggestion(name, seen, kwargs))
+    assert not missing, (
+        "URLs without an authorization rule. Add to RULES in tests/security/test_authorization_matrix.py "
+        f"(statuses in role order {ROLES}; check each before pasting):\n" + "\n".join(missing)
+    )
+
+
+def test_every_rule_names_a_url():
+    names = {name for _, name in site_urls()}
+    assert not set(RULES) - names, f"RULES names URLs that no longer exist: {sorted(set(RULES) - names)}"
+
+
+CASES = [(name, index, rule) for name, rules in RULES.items() for index, rule in enumerate(rules)]
+
+
+@pytest.mark.parametrize(("name", "index", "rule"), CASES, ids=[f"{name}-{rule.method}" for name, _, rule in CASES])
+def test_each_role_gets_the_status_of_its_rule(world, name, index, rule):
+    expected = rule.statuses()
+    seen, audit_problems = {}, []
+    for role in ROLES:
+        status, written, audit_events = call(world, name, rule, role)
+        seen[role] = status
+        if written and audit_events != 1:
+            audit_problems.append(f"{role}: {rule.method} {name} wrote {written} but left {audit_events} audit events (want 1)")
+        if not written and audit_events:
+            audit_problems.append(f"{role}: {rule.method} {name} wrote nothing but left {audit_events} audit events")
+    assert seen == expected, (
+        f"{rule.method} {name}: statuses differ from the rule.\n"
+        f"  roles:    {' '.join(ROLES)}\n  expected: {rule.expect}\n  seen:     {' '.join(str(seen[r]) for r in ROLES)}"
+    )
+    assert not audit_problems, "\n".join(audit_problems)
+
+
+def test_unverified_privileged_sessions_reach_nothing(world):
+    """A privileged user who has not passed the second factor gets no page and no API answer other than
+    the way to verify (the public market data aside, which anonymous users get too)."""
+    user = world["users"]["national"]
+    for route, name in site_urls():
+        if name not in RULES:  # (test_every_url_has_a_rule reports it)
+            continue
+        rule = RULES[name][0]
+        if rule.method != "GET":
+            continue
+        client = login(APIClient() if route.startswith("api/") else Client(), user, verified=False)
+        response = client.get(reverse(name, kwargs={key: world[value] for key, value in rule.kwargs.items()}))
+        if name in ("login", "two-factor", "two-factor-verify") or rule.statuses()["anon"] == 200 and not route.startswith("api/v1/accounts"):
+            continue
+        if route.startswith("api/"):
+            assert response.status_code == 403 and response.json()["code"] == "two_factor_required", name
+        else:
+            assert response.status_code == 302 and "/account/two-factor/" in response.url, name
+
+
+def _admin_urls() -> list[tuple[str, str | None, Any]]:
+    return [entry for entry in url_patterns() if entry[0].startswith(f"{ADMIN_NAMESPACE}/")]
+
+
+def _admin_path(route: str) -> str:
+    """A concrete path for an admin route, placeholders filled with something that looks real."""
+    path = re.sub(r"<path:object_id>|<str:object_id>|<int:object_id>", "1", route)
+    path = re.sub(r"<int:content_type_id>", "1", path)
+    path = re.sub(r"\(\?P<app_label>[^)]*\)", "registry", path)
+    path = re.sub(r"\(\?P<url>\.\*\)", "no-such-page/", path)
+    return "/" + path.lstrip("^").rstrip("$")
+
+
+def test_the_admin_is_closed_to_non_staff(world):
+    """Every admin URL, as anonymous and as each company and verifier user: the admin's login (or
+    nothing), never a page."""
+    problems = []
+    for role in ("anon", "trader_a", "officer_a", "verifier"):
+        client = _client(world, role, api=False)
+        for route, name, _ in _admin_urls():
+            path = _admin_path(route)
+            response = client.get(path)
+            if name == "admin:login":
+                ok = response.status_code in (200, 302)
+            elif name == "admin:logout":
+                ok = response.status_code in (302, 405)
+            else:
+                ok = response.status_code in (302, 404) and (
+                    response.status_code == 404 or "/admin/login/" in response.url or "/login/" in response.url
+                )
+            if not ok:
+                problems.append(f"{role}: GET {path} -> {response.status_code}")
+    assert not problems, "\n".join(problems)
+
+
+def test_admin_lists_follow_the_role_permissions(world):
+    """Each staff role sees a model's list in the admin exactly when its role grants the model's view
+    or change permission, and an add page only with the add permission."""
+    from django.contrib import admin
+
+    problems = []
+    for role in ("auditor", "prov", "national", "exchange"):
+        user = world["users"][role]
+        client = _client(world, role, api=False)
+        assert client.get("/admin/").status_code == 200, role
+        for model in admin.site._registry:
+            meta = model._meta
+            can_view = user.has_perm(f"{meta.app_label}.view_{meta.model_name}") or user.has_perm(
+                f"{meta.app_label}.change_{meta.model_name}")
+            status = client.get(reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")).status_code
+            if status != (200 if can_view else 403):
+                problems.append(f"{role}: {meta.label} list -> {status}, view permission {can_view}")
+            can_add = admin.site._registry[model].has_add_permission(_request_for(user))
+            status = client.get(reverse(f"admin:{meta.app_label}_{meta.model_name}_add")).status_code
+            if status != (200 if can_add else 403):
+                problems.append(f"{role}: {meta.label} add -> {status}, add permission {can_add}")
+    assert not problems, "\n".join(problems)
+
+
+def _request_for(user: Any) -> Any:
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/admin/")
+    request.user = user
+    return request
