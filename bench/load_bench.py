@@ -15,9 +15,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import random
 import sys
+import threading
 import time
 from collections import Counter, defaultdict
 from typing import Any
@@ -71,7 +73,8 @@ async def _trader(client: Any, trader: Trader, *, interval: float, start: float,
                   results: list[tuple[str, int, float]], late: Counter) -> None:
     headers = {"Authorization": f"Token {trader.token}"}
     slot = start + trader.rng.random() * interval  # spread the traders' phases
-    while slot < start + seconds:
+    end = start + seconds
+    while slot < end and time.perf_counter() < end:
         delay = slot - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
@@ -94,6 +97,7 @@ async def drive(base_url: str, tokens: list[str], *, seconds: float, rate: float
     """Offers `rate` requests/s in all, spread over one simulated trader per token, for `seconds`."""
     import httpx
 
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
     limits = httpx.Limits(max_connections=len(tokens) + 2, max_keepalive_connections=len(tokens) + 2)
     async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
         instrument = (await client.get("/api/v1/instruments/CEA21/")).json()
@@ -125,6 +129,25 @@ async def drive(base_url: str, tokens: list[str], *, seconds: float, rate: float
     }
 
 
+def drive_blocking(base_url: str, tokens: list[str], **options: Any) -> dict[str, Any]:
+    """`drive` from synchronous code, on a thread of its own: the caller's thread may be running an
+    event loop already (a test session that used Playwright's sync API does)."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["report"] = asyncio.run(drive(base_url, tokens, **options))
+        except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target, name="load-bench")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["report"]
+
+
 def traders_with_tokens(count: int) -> list[str]:
     """API tokens of `count` funded traders (bench_fixtures), on the database Django is set up on."""
     from bench_fixtures import participants
@@ -153,8 +176,8 @@ def main() -> None:
     tokens = traders_with_tokens(options.traders)
     connection.close()
     with Platform(workers=options.workers) as platform:
-        report = asyncio.run(drive(f"http://127.0.0.1:{platform.port}", tokens,
-                                   seconds=FULL_SECONDS if options.full else options.seconds, rate=options.rate))
+        report = drive_blocking(f"http://127.0.0.1:{platform.port}", tokens,
+                                seconds=FULL_SECONDS if options.full else options.seconds, rate=options.rate)
         report["processes_alive"] = platform.alive()
     report["gunicorn_workers"] = options.workers
     print(json.dumps(report))

@@ -211,7 +211,10 @@ SPECTACULAR_SETTINGS = {
 
 # Celery. Tasks are short (seconds): the hard time limit stays below the Redis visibility timeout,
 # so a task whose worker was killed (acks late, unacknowledged) is redelivered once the timeout
-# passes, and kombu restores unacknowledged messages every few seconds: about a minute in all.
+# has passed since it was delivered AND a worker looks for such messages: kombu's Redis transport
+# looks when a worker starts and then every 100 s (its 10-s timer acts on every 10th tick). So
+# 60-160 s after delivery (measured: 92 s with a second worker running), at once if a worker starts
+# after the 60 s. The 10-s settlement sweep settles the trades meanwhile; the re-run finds them done.
 REDIS_URL = env_str("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)

@@ -30,8 +30,9 @@ from schemathesis.specs.openapi.checks import (
 from accounts.roles import Role
 from allocation.services import period_create
 from registry.models import Account, Asset
+from tests.auth import api_token
 from tests.compliance.helpers import plan_issue, verify
-from tests.factories import api_key_for, user_with_role
+from tests.factories import user_with_role
 from tests.trading.conftest import fund, place
 
 ROLES = ["trader", "compliance_officer", "auditor", "national_regulator"]
@@ -64,7 +65,8 @@ def world(company_a, company_b, trader_a, trader_b, national_regulator, second_n
 
 
 def token_for(user) -> str:
-    return api_key_for(user)
+    """A token the user may use: for auditors and regulators, one made from a two-factor session."""
+    return api_token(user)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ exercised and its percentiles reported; the matcher keeps up."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
 
 import pytest
@@ -24,7 +23,7 @@ def test_a_short_steady_load_gets_no_server_error_and_reports_percentiles_per_en
 
     tokens = load_bench.traders_with_tokens(4)
     with Platform(workers=2, env=stack.env()) as platform:
-        report = asyncio.run(load_bench.drive(f"http://127.0.0.1:{platform.port}", tokens, seconds=8, rate=30))
+        report = load_bench.drive_blocking(f"http://127.0.0.1:{platform.port}", tokens, seconds=8, rate=30)
         assert all(platform.alive().values()), platform.alive()
         instrument = Instrument.objects.get(symbol="CEA21")
 
