@@ -71,6 +71,10 @@ def _order_body(world: dict[str, Any], role: str) -> dict[str, Any]:
     return {"instrument": "CEA21", "side": "buy", "price": "54.00", "quantity": 1, "client_order_id": f"matrix-{role}"}
 
 
+def _ticket_body(world: dict[str, Any], role: str) -> dict[str, Any]:
+    return {"side": "buy", "price": "54.00", "quantity": "1", "client_order_id": f"matrix-page-{role}"}
+
+
 def _surrender_body(world: dict[str, Any], role: str) -> dict[str, Any]:
     return {"period": "2021", "asset": "CEA21", "quantity": 1, "client_request_id": f"matrix-{role}"}
 
@@ -175,9 +179,11 @@ RULES: dict[str, list[Rule]] = {
     "trade-tape": [Rule("GET", "302 200 200 200 200 200 200 200 200", CEA21)],
     "trade-orders": [Rule("GET", "302 200 200 403 403 403 403 403 403", CEA21)],
     "trade-balances": [Rule("GET", "302 200 200 403 403 403 403 403 403", CEA21)],
-    "trade-order": [Rule("GET", "302 405 405 405 405 405 405 405 405", CEA21)],
+    "trade-order": [Rule("GET", "302 405 405 405 405 405 405 405 405", CEA21),
+                    Rule("POST", "302 302 302 403 403 403 403 403 403", CEA21, data=_ticket_body)],
     "trade-stream": [Rule("GET", "200 200 200 200 200 200 200 200 200", CEA21)],
-    "trade-order-cancel": [Rule("GET", "302 405 405 405 405 405 405 405 405", ORDER_A)],
+    "trade-order-cancel": [Rule("GET", "302 405 405 405 405 405 405 405 405", ORDER_A),
+                           Rule("POST", "302 302 404 403 403 403 403 403 403", ORDER_A, data=lambda world, role: {})],
     "market": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
     "market-table": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
     "market-stream": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
