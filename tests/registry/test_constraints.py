@@ -168,6 +168,16 @@ def test_the_database_refuses_to_rewrite_a_transfer(committed_issuance, attempt,
     assert list(Transfer.objects.values_list("pk", "amount")) == [(transfer.pk, 100)]
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("table", ["registry_transfer", "registry_sealblock", "registry_sealcheck"])
+def test_the_database_refuses_to_empty_the_ledger_or_its_seal_chain(committed_issuance, table):
+    transfer, _ = committed_issuance
+    with pytest.raises(DatabaseError, match=f"table {table} is append-only: TRUNCATE refused"), transaction.atomic():
+        _raw("SET LOCAL carbon.allow_truncate = 'off'", [])  # the test runner's flush escape, off
+        _raw(f"TRUNCATE {table} CASCADE", [])
+    assert list(Transfer.objects.values_list("pk", flat=True)) == [transfer.pk]
+
+
 def _audit_update_orm(event):
     AuditEvent.objects.filter(pk=event.pk).update(actor_label="someone else")
 
