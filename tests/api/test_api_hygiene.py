@@ -42,6 +42,7 @@ def test_a_body_over_the_limit_is_refused_with_413_before_anything_reads_it(db, 
     response = api_client(trader_a).post("/api/v1/orders/", body, content_type="application/json")
     assert response.status_code == 413
     assert response.json()["code"] == "request_too_large"
+    assert response["X-Content-Type-Options"] == "nosniff" and "Content-Security-Policy" in response
     assert not Order.objects.exists()
 
 
