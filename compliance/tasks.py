@@ -4,7 +4,7 @@ from django.utils import timezone
 from allocation.models import CompliancePeriod
 from compliance.selectors import obligations
 from compliance.services import compliance_deadline_run
-from core.db import advisory_lock_try
+from core.locks import COMPLIANCE_DEADLINE, LockKey, session_lock
 
 
 @shared_task
@@ -17,7 +17,7 @@ def compliance_deadline_sweep_task() -> list[str]:
     for period in due:
         # Two schedulers may fire at once: one runs a period, the other skips it; and a period
         # another run finished meanwhile has nothing left to do.
-        with advisory_lock_try(f"compliance-deadline:{period.pk}") as mine:
+        with session_lock(LockKey(COMPLIANCE_DEADLINE, period.pk), wait=False) as mine:
             if not mine or period.results.exists():
                 continue
             if not obligations(period):

@@ -1,10 +1,9 @@
 """Database-level guards that only PostgreSQL runs. On SQLite the services enforce the same rules."""
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
-from django.db import DatabaseError, connection, migrations, models
+from django.db import connection, migrations, models
 
 
 class PostgresOnlySQL(migrations.RunSQL):
@@ -125,46 +124,3 @@ def rows_update(instances: list[models.Model], field_names: list[str]) -> None:
             f" WHERE t.{columns[0]} = v.{columns[0]}",
             values,
         )
-
-
-def _advisory_key(name: str) -> tuple[int, int]:
-    """Two signed 32-bit keys for a lock name (stable across processes, unlike hash())."""
-    import hashlib
-
-    digest = hashlib.sha256(name.encode()).digest()
-    return int.from_bytes(digest[:4], "big", signed=True), int.from_bytes(digest[4:8], "big", signed=True)
-
-
-def advisory_xact_lock(name: str) -> None:
-    """Waits for the transaction-level advisory lock `name` (PostgreSQL; released at commit or
-    rollback). For jobs that two schedulers may start at once: the second waits, then sees the
-    first's work done. Elsewhere a no-op (SQLite serializes writers anyway)."""
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", _advisory_key(name))
-
-
-@contextmanager
-def advisory_lock_try(name: str) -> Iterator[bool]:
-    """Holds the session-level advisory lock `name` if it is free (yields True), else yields False
-    at once: for a job of many transactions that one runner at a time should do. Always True
-    outside PostgreSQL."""
-    if connection.vendor != "postgresql":
-        yield True
-        return
-    keys = _advisory_key(name)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", keys)
-        acquired = cursor.fetchone()[0]
-    if not acquired:
-        yield False
-        return
-    try:
-        yield True
-    finally:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", keys)
-        except DatabaseError:
-            connection.close()  # the session (and its lock) is gone, or closing it releases the lock

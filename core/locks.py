@@ -2,19 +2,25 @@
 writing transaction at a time, which already gives what these locks protect.
 
 A key is a pair of 32-bit integers (the two-key form of `pg_advisory_*`): a namespace for this
-project and the lock's number. (The matcher keeps its own namespace, `trading.matcher`.)
+project and the lock's number, or a namespace per kind of lock and the row it guards (an instrument,
+a period).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import NamedTuple
 
-from django.db import connection, transaction
+from django.db import DatabaseError, InterfaceError, connection, transaction
 
 from core.db import PostgresOnlySQL
 
 NAMESPACE = 0x5EA1
+MATCHER = 0x7EA0  # (MATCHER, instrument id): the one matcher of an instrument
+END_OF_DAY = 0x5EA2  # (END_OF_DAY, instrument id): the one closer of an instrument's day
+COMPLIANCE_DEADLINE = 0x5EA3  # (COMPLIANCE_DEADLINE, period id): the one runner of a period's deadline job
 
 
 class LockKey(NamedTuple):
@@ -42,6 +48,32 @@ def advisory_xact_lock(key: LockKey, *, shared: bool = False) -> None:
     function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {function}(%s, %s)", list(key))
+
+
+@contextmanager
+def session_lock(key: LockKey, *, wait: bool) -> Iterator[bool]:
+    """Holds the session-level lock `key` for the block: yields True once held (waiting for it if
+    `wait`), else False at once. For work of many transactions that one runner at a time should do."""
+    if not _postgres():
+        yield True
+        return
+    with connection.cursor() as cursor:
+        function = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
+        cursor.execute(f"SELECT {function}(%s, %s)", list(key))
+        acquired = wait or cursor.fetchone()[0]
+    if not acquired:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", list(key))
+        except (DatabaseError, InterfaceError):
+            # The session is gone (the lock went with it) or unusable: closing it releases the lock
+            # for certain, and the original error, not this one, is what the caller hears about.
+            connection.close()
 
 
 def advisory_lock_holders(key: LockKey) -> set[str]:

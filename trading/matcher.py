@@ -16,12 +16,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, connection, models, transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from core import live
 from core.audit import audit_record
 from core.db import rows_update
+from core.locks import MATCHER, LockKey, session_lock
 from registry.models import Asset, Bucket, Transfer
 from registry.services import Movement, ledger_post
 from trading.clock import trading_day
@@ -242,7 +243,7 @@ def _settlement_queue(trade_ids: list[int]) -> None:
 _matchers: dict[int, Matcher] = {}
 _thread_locks: dict[int, threading.Lock] = {}
 _registry_lock = threading.Lock()
-ADVISORY_NAMESPACE = 0x7EA0  # the first key of pg advisory locks held by matchers
+ADVISORY_NAMESPACE = MATCHER  # the first key of pg advisory locks held by matchers
 
 
 @contextmanager
@@ -254,26 +255,8 @@ def matcher_lock(instrument_id: int, *, wait: bool) -> Iterator[bool]:
         yield False
         return
     try:
-        if connection.vendor != "postgresql":
-            yield True
-            return
-        with connection.cursor() as cursor:
-            function = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
-            cursor.execute(f"SELECT {function}(%s, %s)", [ADVISORY_NAMESPACE, instrument_id])
-            acquired = wait or cursor.fetchone()[0]
-        if not acquired:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            try:
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [ADVISORY_NAMESPACE, instrument_id])
-            except (DatabaseError, InterfaceError):
-                # The session is gone (the lock went with it) or unusable: closing it releases the lock
-                # for certain, and the original error, not this one, is what the caller hears about.
-                connection.close()
+        with session_lock(LockKey(ADVISORY_NAMESPACE, instrument_id), wait=wait) as acquired:
+            yield acquired
     finally:
         thread_lock.release()
 

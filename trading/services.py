@@ -24,8 +24,9 @@ from accounts.roles import NON_TRADING_ROLES
 from accounts.selectors import user_organization_ids, user_roles
 from core import live
 from core.audit import audit_event, audit_record
-from core.db import advisory_xact_lock, row_insert, row_insert_statement, statements_execute
+from core.db import row_insert, row_insert_statement, statements_execute
 from core.errors import DomainError, IdempotencyConflict, InsufficientBalance, InvalidInput, NotFound, PermissionDenied
+from core.locks import END_OF_DAY, LockKey, advisory_xact_lock
 from core.models import AuditEvent
 from core.money import parse_minor_units
 from registry.models import Account, Asset, Balance, Bucket, Transfer
@@ -523,7 +524,7 @@ def end_of_day_close(*, day: dt.date, actor: Any = None) -> list[DailyBar]:
             # One closer per instrument at a time (two schedulers may fire together): the second waits
             # here, then finds the bar and leaves the day alone. An advisory lock, not the instrument
             # row, because the balances must be locked before the instrument (order entry's order).
-            advisory_xact_lock(f"end-of-day:{instrument.pk}")
+            advisory_xact_lock(LockKey(END_OF_DAY, instrument.pk))
             if DailyBar.objects.filter(instrument=instrument, day=day).exists():
                 continue
             released = _pending_release_all(instrument.asset, actor=actor, reference=f"eod:{day}")
