@@ -32,6 +32,8 @@ def _ledger_invariants_hold_after_each_test(request):
     """DESIGN.md: the ledger's invariants hold after every test that moves value. Checked after every
     test that touched the database, so no test can forget it."""
     db_fixtures = [name for name in ("transactional_db", "db") if name in request.fixturenames]
+    if not db_fixtures and request.node.get_closest_marker("django_db"):
+        db_fixtures = ["_django_db_helper"]  # the database comes from the marker (pytest-django)
     if db_fixtures:
         # Set the database up inside this fixture so that it is torn down only after the check below.
         request.getfixturevalue(db_fixtures[0])
