@@ -12,7 +12,7 @@ from registry.models import Asset, Bucket, Transfer
 from registry.services import Movement, ledger_post
 from trading.clock import trading_day
 from trading.fees import buy_reservation, fee_for
-from trading.models import Instrument, Order, Trade
+from trading.models import Instrument, MatchingPosition, Order, Trade
 from trading.services import participant_accounts
 
 _organizations: dict[int, int] = {}
@@ -32,8 +32,8 @@ def naive_place(trader, side: str, price: int, quantity: int, client_order_id: s
         ledger_post([Movement(kind=Transfer.Kind.RESERVE, asset=asset, amount=amount, source=account,
                               source_bucket=Bucket.AVAILABLE, destination=account, destination_bucket=Bucket.RESERVED)])
         instrument.last_sequence += 1
-        instrument.matched_sequence = instrument.last_sequence
-        instrument.save(update_fields=["last_sequence", "matched_sequence"])
+        instrument.save(update_fields=["last_sequence"])
+        MatchingPosition.objects.filter(instrument=instrument).update(matched_sequence=instrument.last_sequence)
         order = Order.objects.create(
             instrument=instrument, organization_id=organization_id, placed_by=trader, client_order_id=client_order_id,
             side=side, price=price, quantity=quantity, sequence=instrument.last_sequence, fee_rate=rate, reserved=amount,

@@ -198,7 +198,7 @@ def main() -> None:
     result["accepted"] = len(placed)
     result["accepted_per_second"] = round(len(placed) / seconds)
     instrument.refresh_from_db()
-    result["pending_before_drain"] = instrument.last_sequence - instrument.matched_sequence
+    result["pending_before_drain"] = instrument.last_sequence - instrument.matching_position.matched_sequence
     matcher = Matcher(instrument.pk)
     started = time.perf_counter()
     events = 0

@@ -98,29 +98,36 @@ def statements_execute(cursor: Any, statements: Sequence[tuple[str, Any]]) -> No
         cursor.execute(sql, params)
 
 
-def rows_update(instances: list[models.Model], field_names: list[str]) -> None:
-    """Writes `field_names` of many saved instances: on PostgreSQL one `UPDATE ... FROM (VALUES ...)`
-    statement, which costs a fraction of `bulk_update`'s CASE expression (quadratic in the rows, and
-    slow to build in Python); elsewhere `bulk_update`."""
+def rows_update_statements(instances: list[models.Model], field_names: list[str]) -> list[tuple[str, list[Any]]]:
+    """The statements that write `field_names` of many saved instances: on PostgreSQL one
+    `UPDATE ... FROM (VALUES ...)`, which costs a fraction of `bulk_update`'s CASE expression
+    (quadratic in the rows, and slow to build in Python); elsewhere one UPDATE per row."""
     if not instances:
-        return
-    model = type(instances[0])
-    if connection.vendor != "postgresql":
-        model._default_manager.bulk_update(instances, field_names)
-        return
-    meta = model._meta
+        return []
+    meta = type(instances[0])._meta
     quote = connection.ops.quote_name
     fields = [meta.pk, *(meta.get_field(name) for name in field_names)]
-    row = "(" + ", ".join(f"%s::{field.db_type(connection)}" for field in fields) + ")"
-    values = [
-        field.get_db_prep_save(getattr(instance, field.attname), connection) for instance in instances for field in fields
-    ]
     columns = [quote(field.column) for field in fields]
+
+    def values(instance: models.Model) -> list[Any]:
+        return [field.get_db_prep_save(getattr(instance, field.attname), connection) for field in fields]
+
+    if connection.vendor != "postgresql":
+        sql = f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{column} = %s' for column in columns[1:])} WHERE {columns[0]} = %s"
+        return [(sql, [*row[1:], row[0]]) for row in map(values, instances)]
+    row = "(" + ", ".join(f"%s::{field.db_type(connection)}" for field in fields) + ")"
+    sql = (
+        f"UPDATE {quote(meta.db_table)} AS t SET "
+        + ", ".join(f"{column} = v.{column}" for column in columns[1:])
+        + f" FROM (VALUES {', '.join([row] * len(instances))}) AS v({', '.join(columns)})"
+        f" WHERE t.{columns[0]} = v.{columns[0]}"
+    )
+    return [(sql, [value for instance in instances for value in values(instance)])]
+
+
+def rows_update(instances: list[models.Model], field_names: list[str]) -> None:
+    """Writes `field_names` of many saved instances (see `rows_update_statements`)."""
+    if not instances:
+        return
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {quote(meta.db_table)} AS t SET "
-            + ", ".join(f"{column} = v.{column}" for column in columns[1:])
-            + f" FROM (VALUES {', '.join([row] * len(instances))}) AS v({', '.join(columns)})"
-            f" WHERE t.{columns[0]} = v.{columns[0]}",
-            values,
-        )
+        statements_execute(cursor, rows_update_statements(instances, field_names))

@@ -42,15 +42,18 @@ def changed(*topics: str) -> None:
 def publish(*topics: str) -> None:
     """Sends the announcements now. Never raises: live updates are a convenience, and the write
     that caused them has committed already."""
-    for topic in dict.fromkeys(topics):
-        message = json.dumps({"topic": topic})
-        try:
-            if settings.REDIS_URL:
-                _redis().publish(channel(topic), message)
-            else:
-                hub.publish(channel(topic), message)
-        except Exception:
-            logger.warning("live update for %s not sent", topic, exc_info=True)
+    messages = [(channel(topic), json.dumps({"topic": topic})) for topic in dict.fromkeys(topics)]
+    try:
+        if settings.REDIS_URL:
+            pipeline = _redis().pipeline(transaction=False)  # one round trip for them all
+            for channel_name, message in messages:
+                pipeline.publish(channel_name, message)
+            pipeline.execute()
+        else:
+            for channel_name, message in messages:
+                hub.publish(channel_name, message)
+    except Exception:
+        logger.warning("live update for %s not sent", ", ".join(topics), exc_info=True)
 
 
 _redis_client: list[Any] = []

@@ -28,7 +28,12 @@ def _set_status(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Qu
 class InstrumentAdmin(ReadOnlyAdmin):
     list_display = ["symbol", "status", "reference", "limits", "last_sequence", "matched_sequence"]
     list_filter = ["status"]
+    list_select_related = ["matching_position"]
     actions = ["open_market", "halt_market", "close_market"]
+
+    @admin.display(description="Matched sequence")
+    def matched_sequence(self, instrument: Instrument) -> int:
+        return instrument.matching_position.matched_sequence
 
     @admin.display(description="Reference price")
     def reference(self, instrument: Instrument) -> str:

@@ -3,7 +3,7 @@ to the in-memory book of trading.matching, strictly in sequence order, and commi
 (orders, trades, reservation releases and its position in the sequence) in one transaction.
 
 One matcher per instrument at a time: a PostgreSQL advisory lock (and a thread lock in-process).
-The commit is fenced on the instrument's matched_sequence, so a matcher that lost its place can
+The commit is fenced on the instrument's MatchingPosition, so a matcher that lost its place can
 never double-apply; after any failure the book is rebuilt from the database and the batch retried.
 """
 
@@ -16,20 +16,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
+from django.db.models import Subquery, Value
+from django.db.models.functions import Least
 from django.utils import timezone
 
 from core import live
-from core.audit import audit_record
-from core.db import rows_update
+from core.audit import audit_event
+from core.db import row_insert_statement, rows_update_statements, statements_execute
 from core.locks import MATCHER, LockKey, session_lock
-from registry.models import Asset, Bucket, Transfer
+from registry.models import Bucket, Transfer
 from registry.services import Movement, ledger_post
 from trading.clock import trading_day
 from trading.fees import buy_reservation, fee_for
 from trading.matching import OrderBook, RestingOrder, SubmitResult
-from trading.models import Instrument, MarketEvent, Order, Side, Trade
-from trading.services import participant_accounts
+from trading.models import Instrument, MarketEvent, MatchingPosition, Order, Side, Trade
+from trading.services import cash_asset, participant_accounts_cached
 
 logger = logging.getLogger(__name__)
 
@@ -54,36 +56,41 @@ class Matcher:
         # A test hook: called inside the batch transaction, after the in-memory matching and before
         # the writes, to simulate a crash at the worst moment.
         self.before_commit = None
-        self.symbol = ""
-
-    def _symbol(self) -> str:
-        if not self.symbol:
-            self.symbol = Instrument.objects.values_list("symbol", flat=True).get(pk=self.instrument_id)
-        return self.symbol
+        self.instrument: Instrument | None = None
 
     def rebuild(self) -> None:
         """The book as the database says it is at the last committed position."""
-        instrument = Instrument.objects.get(pk=self.instrument_id)
+        self.instrument = Instrument.objects.select_related("asset").get(pk=self.instrument_id)
+        position = MatchingPosition.objects.get(instrument_id=self.instrument_id).matched_sequence
         book = OrderBook()
         resting = {}
         orders = Order.objects.filter(
-            instrument_id=self.instrument_id, status__in=Order.RESTING, sequence__lte=instrument.matched_sequence
+            instrument_id=self.instrument_id, status__in=Order.RESTING, sequence__lte=position
         ).order_by("sequence")
         for order in orders:
             book.restore(RestingOrder(order.pk, order.sequence, order.side, order.price, order.remaining, order.organization_id))
             resting[order.pk] = order
-        self.book, self.resting, self.position = book, resting, instrument.matched_sequence
+        self.book, self.resting, self.position = book, resting, position
+
+    def _pending_events(self, limit: int) -> list[MarketEvent]:
+        """Up to `limit` events past this matcher's position, each with the committed position
+        (`committed`). In the same query, the events past the committed position if that is lower:
+        a batch this matcher committed was rolled back since (a test's transaction, a restore)."""
+        committed = Subquery(MatchingPosition.objects.filter(instrument_id=self.instrument_id).values("matched_sequence"))
+        return list(
+            MarketEvent.objects.filter(instrument_id=self.instrument_id, sequence__gt=Least(Value(self.position), committed))
+            .annotate(committed=committed).select_related("order").order_by("sequence")[:limit]
+        )
 
     def run_batch(self, limit: int | None = None) -> int:
         """Applies up to `limit` pending events; returns how many."""
         limit = limit or settings.MATCHER_BATCH_SIZE
-        committed = Instrument.objects.filter(pk=self.instrument_id).values_list("matched_sequence", flat=True).get()
-        if self.book is None or committed != self.position:
+        if self.book is None:
             self.rebuild()
-        events = list(
-            MarketEvent.objects.filter(instrument_id=self.instrument_id, sequence__gt=self.position)
-            .select_related("order").order_by("sequence")[:limit]
-        )
+        events = self._pending_events(limit)
+        if events and events[0].committed != self.position:  # another matcher moved on, or this one's commits were undone
+            self.rebuild()
+            events = self._pending_events(limit)
         # Sequence numbers commit in order and without gaps; stop at a gap rather than skip one.
         contiguous = []
         for expected, event in enumerate(events, start=self.position + 1):
@@ -186,34 +193,38 @@ class Matcher:
     # --- writing the batch ---
 
     def _write(self, batch: _Batch, new_position: int) -> None:
-        # Lock order, the same as order entry's: balances first, the instrument row last. So the
-        # position fence comes at the end; if it fails, everything above rolls back with it.
+        # The position fence first: its row is locked by matchers only, so a rival matcher waits here
+        # (or finds it moved and gives up) before touching anything else. Then the orders, the audit
+        # event, the trades, and last the balance rows that order entry locks too, so that they are
+        # held only for the ledger write and the commit. On PostgreSQL: three or four round trips.
         now = timezone.now()
-        for order in batch.orders.values():
+        orders = list(batch.orders.values())
+        for order in orders:
             order.updated_at = now
-        rows_update(list(batch.orders.values()), ["filled_quantity", "status", "reserved", "matched_at", "updated_at"])
-        Trade.objects.bulk_create(batch.trades)
-        if batch.releases:
-            ledger_post(self._release_movements(batch.releases), savepoint=False)
-        audit_record(
+        audit = audit_event(
             actor=None, action="matcher.batch", object_type="trading.instrument", object_id=self.instrument_id,
             after={"from": self.position + 1, "to": new_position, "trades": len(batch.trades)},
         )
-        fenced = Instrument.objects.filter(pk=self.instrument_id, matched_sequence=self.position).update(
-            matched_sequence=new_position
-        )
-        if fenced != 1:
-            raise StaleMatcher(f"instrument {self.instrument_id} moved past {self.position}")
-        organizations = {order.organization_id for order in batch.orders.values()}
-        live.changed(f"market:{self._symbol()}", *(f"org:{o}" for o in sorted(organizations)))
+        with connection.cursor() as cursor:
+            statements_execute(cursor, [
+                *rows_update_statements(orders, ["filled_quantity", "status", "reserved", "matched_at", "updated_at"]),
+                row_insert_statement(audit, returning=False),
+                (_FENCE, {"instrument": self.instrument_id, "from": self.position, "to": new_position}),
+            ])
+            if cursor.rowcount != 1:
+                raise StaleMatcher(f"instrument {self.instrument_id} moved past {self.position}")
+        Trade.objects.bulk_create(batch.trades)
+        if batch.releases:
+            ledger_post(self._release_movements(batch.releases), savepoint=False)
+        organizations = {order.organization_id for order in orders}
+        live.changed(f"market:{self.instrument.symbol}", *(f"org:{o}" for o in sorted(organizations)))
         trade_ids = [trade.pk for trade in batch.trades]
         if trade_ids:
             transaction.on_commit(lambda: _settlement_queue(trade_ids))
 
     def _release_movements(self, releases: list[tuple[Order, int]]) -> list[Movement]:
-        accounts = participant_accounts({order.organization_id for order, _ in releases})
-        asset = Instrument.objects.select_related("asset").get(pk=self.instrument_id).asset
-        cny = Asset.objects.get(code="CNY")
+        accounts = participant_accounts_cached({order.organization_id for order, _ in releases})
+        asset, cny = self.instrument.asset, cash_asset()
         movements = []
         for order, amount in releases:
             holding, cash = accounts[order.organization_id]
@@ -223,6 +234,15 @@ class Matcher:
                 destination=account, destination_bucket=Bucket.AVAILABLE, reference=f"order:{order.pk}",
             ))
         return movements
+
+
+# The batch's fence: the position moves only from where this matcher found it, and never past the
+# last sequence number handed out.
+_FENCE = """
+UPDATE trading_matchingposition SET matched_sequence = %(to)s
+WHERE instrument_id = %(instrument)s AND matched_sequence = %(from)s
+  AND %(to)s <= (SELECT last_sequence FROM trading_instrument WHERE id = %(instrument)s)
+"""
 
 
 def _settlement_queue(trade_ids: list[int]) -> None:
@@ -262,8 +282,7 @@ def matcher_lock(instrument_id: int, *, wait: bool) -> Iterator[bool]:
 
 
 def _pending(instrument_id: int) -> bool:
-    instrument = Instrument.objects.filter(pk=instrument_id).values("last_sequence", "matched_sequence").get()
-    return instrument["last_sequence"] > instrument["matched_sequence"]
+    return Instrument.objects.filter(pk=instrument_id, last_sequence__gt=models.F("matching_position__matched_sequence")).exists()
 
 
 def matcher_for(instrument_id: int) -> Matcher:
@@ -301,5 +320,5 @@ def matching_drain(instrument_id: int) -> int:
 
 def matching_sweep() -> int:
     """Drains every instrument with pending events (the safety net behind in-process matching)."""
-    pending = Instrument.objects.filter(last_sequence__gt=models.F("matched_sequence")).values_list("pk", flat=True)
+    pending = Instrument.objects.filter(last_sequence__gt=models.F("matching_position__matched_sequence")).values_list("pk", flat=True)
     return sum(matching_drain(instrument_id) for instrument_id in pending)

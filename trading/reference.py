@@ -1,4 +1,5 @@
-"""One instrument per CEA vintage, created after every `migrate` for vintages that have none.
+"""One instrument per CEA vintage (with its matching position), created after every `migrate` for
+vintages that have none.
 
 Starting reference prices follow the market's history (RULEBOOK.md: Market facts); the exchange
 operator's end of day moves them from then on.
@@ -19,9 +20,10 @@ DEFAULT_REFERENCE_PRICE = 97_49
 
 def instruments_sync(using: str = "default", **kwargs: Any) -> None:
     from registry.models import Asset
-    from trading.models import Instrument
+    from trading.models import Instrument, MatchingPosition
 
     for asset in Asset.objects.using(using).filter(kind=Asset.Kind.ALLOWANCE, instrument__isnull=True):
-        Instrument.objects.using(using).create(
+        instrument = Instrument.objects.using(using).create(
             symbol=asset.code, asset=asset, reference_price=STARTING_REFERENCE_PRICES.get(asset.code, DEFAULT_REFERENCE_PRICE)
         )
+        MatchingPosition.objects.using(using).create(instrument=instrument)

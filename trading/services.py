@@ -235,14 +235,16 @@ def _order_accept(
     else:
         reserve_asset, reserve_account, amount = instrument.asset, holding, quantity
     with transaction.atomic():
-        # The holding is locked for buys too, so that two buys cannot both pass the position check.
-        locked = balances_lock([(reserve_account.pk, reserve_asset.pk), (holding.pk, instrument.asset_id)])
-        if side == Side.BUY:
-            _check_position(organization, locked[(holding.pk, instrument.asset_id)].total, instrument, quantity)
+        # The order first: inserting it takes no lock another order waits for (but a retry with the
+        # same client_order_id), so the balance locks below are held for as short a time as can be.
         order = _order_insert(
             instrument=instrument, organization=organization, placed_by=user, client_order_id=client_order_id,
             side=side, price=price, quantity=quantity, fee_rate=rate, reserved=amount, trading_day=trading_day(),
         )
+        # The holding is locked for buys too, so that two buys cannot both pass the position check.
+        locked = balances_lock([(reserve_account.pk, reserve_asset.pk), (holding.pk, instrument.asset_id)])
+        if side == Side.BUY:
+            _check_position(order, locked[(holding.pk, instrument.asset_id)].total)
         try:
             ledger_post(
                 [Movement(kind=Transfer.Kind.RESERVE, asset=reserve_asset, amount=amount, source=reserve_account,
@@ -314,15 +316,20 @@ _account_cache: dict[int, tuple[Account, Account]] = {}
 _cash_asset: list[Asset] = []
 
 
+def participant_accounts_cached(organization_ids: set[int]) -> dict[int, tuple[Account, Account]]:
+    """`participant_accounts`, remembered by this process: which accounts an organization has never
+    changes (their status is read fresh under the balance lock by the ledger)."""
+    missing = organization_ids - _account_cache.keys()
+    if missing:
+        _account_cache.update(participant_accounts(missing))
+    return {org_id: _account_cache[org_id] for org_id in organization_ids if org_id in _account_cache}
+
+
 def _accounts_of(organization: Organization) -> tuple[Account, Account]:
-    """(holding, cash) of a participant. Which accounts an organization has never changes, so they
-    are cached; their status is read fresh under the balance lock by the ledger."""
-    accounts = _account_cache.get(organization.pk)
+    """(holding, cash) of a participant."""
+    accounts = participant_accounts_cached({organization.pk}).get(organization.pk)
     if accounts is None:
-        accounts = participant_accounts({organization.pk}).get(organization.pk)
-        if accounts is None:
-            raise errors.NotEligible(f"{organization.name} has no registry and trading funds accounts.")
-        _account_cache[organization.pk] = accounts
+        raise errors.NotEligible(f"{organization.name} has no registry and trading funds accounts.")
     return accounts
 
 
@@ -352,15 +359,17 @@ def _replay(existing: Order, fingerprint: dict[str, Any]) -> Order:
     return existing
 
 
-def _check_position(organization: Organization, held: int, instrument: Instrument, quantity: int) -> None:
-    with connection.cursor() as cursor:  # plain SQL: on every buy's path
+def _check_position(order: Order, held: int) -> None:
+    """RULEBOOK: what a participant holds of a vintage plus its open buys may not pass the position
+    limit. `order` is the new buy, already inserted (and so left out of the other open buys)."""
+    with connection.cursor() as cursor:  # plain SQL: on every buy's path (the order_open_buys index)
         cursor.execute(
             "SELECT COALESCE(SUM(quantity - filled_quantity), 0) FROM trading_order "
-            "WHERE organization_id = %s AND instrument_id = %s AND side = %s AND status IN (%s, %s, %s)",
-            [organization.pk, instrument.pk, Side.BUY, *Order.LIVE],
+            "WHERE organization_id = %s AND instrument_id = %s AND side = %s AND status IN (%s, %s, %s) AND id <> %s",
+            [order.organization_id, order.instrument_id, Side.BUY, *Order.LIVE, order.pk],
         )
         open_buys = cursor.fetchone()[0]
-    limit = settings.TRADING_POSITION_LIMIT
+    limit, quantity = settings.TRADING_POSITION_LIMIT, order.quantity
     if held + open_buys + quantity > limit:
         raise errors.PositionLimit(
             f"Holding {held:,} t with {open_buys:,} t on open buys, this order would exceed the {limit:,} t limit.",
@@ -509,9 +518,9 @@ def end_of_day_close(*, day: dt.date, actor: Any = None) -> list[DailyBar]:
     day's volume-weighted average price, else the previous close) as the next reference price,
     stores the daily bar and releases pending allowances to available (T+1). Once per day: an
     instrument that has its bar is skipped, so running it twice changes nothing."""
-    for instrument in Instrument.objects.exclude(daily_bars__day=day):
+    for instrument in Instrument.objects.exclude(daily_bars__day=day).select_related("matching_position"):
         expiry = MarketEvent.objects.filter(instrument=instrument, kind=MarketEvent.Kind.EXPIRE, trading_day=day).order_by("-sequence").first()
-        if expiry is None or expiry.sequence > instrument.matched_sequence:
+        if expiry is None or expiry.sequence > instrument.matching_position.matched_sequence:
             raise errors.EndOfDayPending(f"The end-of-day expiry of {instrument.symbol} has not been matched yet.")
     trades_settle_all()
     if Trade.objects.filter(trading_day__lte=day, settled_at__isnull=True).exists():

@@ -104,7 +104,7 @@ def test_terminated_connections_during_matching_leave_no_partial_state_and_the_m
 
     def caught_up() -> bool:
         instrument.refresh_from_db()
-        return instrument.matched_sequence == instrument.last_sequence
+        return instrument.matching_position.matched_sequence == instrument.last_sequence
 
     # 1. A cut in the middle of a batch, for certain: the batch applying B's cancel waits for B's
     # holding (held here) to release the sell's reservation, and its connection is terminated there.

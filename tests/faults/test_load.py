@@ -29,7 +29,7 @@ def test_a_short_steady_load_gets_no_server_error_and_reports_percentiles_per_en
 
         def caught_up() -> bool:
             instrument.refresh_from_db()
-            return instrument.matched_sequence == instrument.last_sequence
+            return instrument.matching_position.matched_sequence == instrument.last_sequence
 
         wait_for(caught_up, timeout=30, what="the matcher to apply every accepted order")
     assert report["server_errors"] == 0, report

@@ -105,7 +105,7 @@ def test_order_entry_and_matching_survive_a_redis_outage_and_the_backlog_drains(
 
     def drained() -> bool:
         instrument.refresh_from_db()
-        return (instrument.matched_sequence == instrument.last_sequence
+        return (instrument.matching_position.matched_sequence == instrument.last_sequence
                 and not Trade.objects.filter(settled_at__isnull=True).exists())
 
     wait_for(drained, timeout=60, what="matching and settlement to catch up")

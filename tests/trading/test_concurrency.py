@@ -68,7 +68,7 @@ def test_orders_placed_at_once_are_sequenced_matched_and_settled_consistently(
     assert len(orders) == len(set(accepted)) == total
     assert sorted(o.sequence for o in orders) == list(range(1, total + 1))
     instrument = Instrument.objects.get(pk=cea21.pk)
-    assert instrument.last_sequence == instrument.matched_sequence == total
+    assert instrument.last_sequence == instrument.matching_position.matched_sequence == total
     assert not [o.pk for o in orders if o.status == Order.Status.ACCEPTED]
 
     trades = list(Trade.objects.filter(instrument=cea21))

@@ -49,7 +49,7 @@ def test_a_crossing_pair_fills_both_orders_and_settles_delivery_versus_payment(f
     assert balance(company_b, "CNY") == (CASH + 540_000 - 270, 0, 0, 0)
     assert balance(company_b, "CEA21") == (ALLOWANCES - 100, 0, 0, 0)
     assert fees_collected() == 540
-    assert Instrument.objects.get(pk=cea21.pk).matched_sequence == 2
+    assert Instrument.objects.get(pk=cea21.pk).matching_position.matched_sequence == 2
 
 
 def test_a_partial_fill_rests_the_remainder_with_exactly_its_reservation(funded, cea21, trader_a, trader_b, company_a):

@@ -59,7 +59,7 @@ def outcome():
         Balance.objects.filter(account__organization__isnull=False)
         .values_list("account__number", "asset__code", "available", "reserved", "pending")
     )
-    position = Instrument.objects.filter(symbol="CEA21").values_list("matched_sequence", "last_sequence").get()
+    position = Instrument.objects.filter(symbol="CEA21").values_list("matching_position__matched_sequence", "last_sequence").get()
     return trades, orders, balances, position
 
 
@@ -109,7 +109,7 @@ def test_a_crash_before_the_writes_leaves_nothing_and_a_fresh_matcher_recovers(
         matcher.run_batch()
 
     assert not Trade.objects.exists()
-    assert Instrument.objects.get(pk=cea21.pk).matched_sequence == 0
+    assert Instrument.objects.get(pk=cea21.pk).matching_position.matched_sequence == 0
     assert set(Order.objects.values_list("status", flat=True)) == {Order.Status.ACCEPTED}
     assert ledger_state() == before
     assert AuditEvent.objects.count() == audit_events
@@ -174,7 +174,7 @@ def test_an_order_whose_matching_crashed_is_still_accepted_and_the_sweep_matches
     matcher_for(cea21.pk).before_commit = crash
     buy = place(trader_a, "buy", "54.00", 100)  # the client sees no error
     assert buy.status == Order.Status.ACCEPTED
-    assert Instrument.objects.get(pk=cea21.pk).matched_sequence == 1
+    assert Instrument.objects.get(pk=cea21.pk).matching_position.matched_sequence == 1
     matcher_for(cea21.pk).before_commit = None
     assert matching_sweep() == 1
     buy.refresh_from_db()
@@ -185,7 +185,6 @@ def test_an_order_whose_matching_crashed_is_still_accepted_and_the_sweep_matches
 @pytest.mark.django_db(transaction=True)
 def test_two_matchers_cannot_both_commit_the_same_events(funded3, cea21, trader_a, trader_b, trader_c, settings):
     settings.MATCHER_INLINE = False
-    # Exact prices only, so that the batch releases nothing and the late matcher gets to its fence.
     _place(trader_b, "sell", "54.00", 100, "b-sell")
     _place(trader_a, "buy", "54.00", 100, "a-buy")
     _place(trader_c, "sell", "54.10", 50, "c-sell")
@@ -221,7 +220,56 @@ def test_two_matchers_cannot_both_commit_the_same_events(funded3, cea21, trader_
     assert dict(Order.objects.values_list("client_order_id", "filled_quantity")) == {
         "b-sell": 100, "a-buy": 100, "c-sell": 30, "a-buy-2": 30
     }
-    assert Instrument.objects.get(pk=cea21.pk).matched_sequence == 4
+    assert Instrument.objects.get(pk=cea21.pk).matching_position.matched_sequence == 4
     late.before_commit = None
     assert late.run_batch() == 0  # rebuilt from the database: nothing left to apply
     assert Trade.objects.count() == 2
+
+
+def test_a_matcher_whose_commits_were_rolled_back_applies_the_events_committed_since(
+    funded3, cea21, trader_a, trader_b, trader_c, matcher_offline
+):
+    """Its own batch undone (a restore, or here a rolled-back transaction), a matcher finds the committed
+    position behind its own and rebuilds, rather than waiting for sequence numbers past its own."""
+    matcher = Matcher(cea21.pk)
+    try:
+        with transaction.atomic():
+            _place(trader_b, "sell", "54.00", 100, "undone-sell")
+            _place(trader_a, "buy", "54.00", 100, "undone-buy")
+            assert matcher.run_batch() == 2 and matcher.position == 2
+            raise _Rollback
+    except _Rollback:
+        pass
+    assert Instrument.objects.get(pk=cea21.pk).matching_position.matched_sequence == 0
+
+    _place(trader_c, "sell", "54.10", 40, "c-sell")  # sequence numbers 1 and 2 again
+    _place(trader_a, "buy", "54.10", 40, "a-buy")
+    assert matcher.run_batch() == 2
+    assert list(Trade.objects.values_list("price", "quantity")) == [(5410, 40)]
+    assert Instrument.objects.get(pk=cea21.pk).matching_position.matched_sequence == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_matcher_commits_while_order_entry_holds_the_instrument_row(funded, cea21, trader_a, trader_b, settings):
+    """Order entry locks the instrument row from sequencing to commit; the matcher's fence is a row of
+    its own, so a batch never queues behind order entry."""
+    from django.db import connections
+
+    settings.MATCHER_INLINE = False
+    _place(trader_b, "sell", "54.00", 100, "b-sell")
+    _place(trader_a, "buy", "54.00", 60, "a-buy")
+    holder = connections.create_connection("default")
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute("BEGIN")
+            # What sequencing does: an UPDATE of the instrument row, its lock held until commit.
+            cursor.execute("UPDATE trading_instrument SET last_sequence = last_sequence WHERE id = %s", [cea21.pk])
+            with connection.cursor() as own:
+                own.execute("SET lock_timeout = '3s'")  # waiting for the row would fail the batch
+            assert Matcher(cea21.pk).run_batch() == 2
+            cursor.execute("ROLLBACK")
+    finally:
+        holder.close()
+        with connection.cursor() as own:
+            own.execute("RESET lock_timeout")
+    assert list(Trade.objects.values_list("price", "quantity")) == [(5400, 60)]

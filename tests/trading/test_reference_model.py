@@ -205,7 +205,7 @@ def _check(model: Exchange, cea21, companies, placed: dict[str, Order]) -> None:
         assert depth["bids"][0]["price"] < depth["asks"][0]["price"], "the committed book is crossed"
     assert not Trade.objects.filter(settled_at__isnull=True).exists()
     instrument = Instrument.objects.get(pk=cea21.pk)
-    assert instrument.matched_sequence == instrument.last_sequence
+    assert instrument.matching_position.matched_sequence == instrument.last_sequence
     assert instrument.reference_price == model.reference_price
     report = ledger_verify()
     assert report.ok, report.problems
