@@ -144,8 +144,9 @@ def verifier_queue(user: Any) -> list[tuple[VerifierAssignment, EmissionReport |
 
 
 def regulator_queue(user: Any) -> QuerySet[EmissionReport]:
-    """Reports within the regulator's scope waiting for it: verified (to confirm) or objected (to decide)."""
-    if not user.has_perm("compliance.confirm_emissionreport"):
+    """Reports within the user's scope waiting for a provincial regulator: verified (to confirm) or
+    objected (to decide)."""
+    if not user.has_perm("compliance.view_emissionreport"):
         return EmissionReport.objects.none()
     return reports_visible_to(user).filter(
         status__in=[EmissionReport.Status.VERIFIED, EmissionReport.Status.OBJECTED]).order_by("verified_at")

@@ -83,7 +83,7 @@ def index(request: HttpRequest) -> HttpResponse:
         return redirect("compliance-surrender")
     if user.has_perm("compliance.verify_emissionreport"):
         return redirect("compliance-verifier")
-    if user.has_perm("compliance.confirm_emissionreport"):
+    if user.has_perm("compliance.view_emissionreport"):
         return redirect("compliance-regulator")
     raise HttpForbidden(_("Your role has no compliance page."))
 
@@ -204,20 +204,23 @@ def report_verify(request: HttpRequest, report_id: int) -> HttpResponse:
 
 
 def _regulator_page(request: HttpRequest, failed: tuple[int, forms.forms.Form] | None = None) -> HttpResponse:
+    """The reports waiting for a provincial regulator. Those who confirm get the forms; the national
+    regulator and auditors, who see every province, follow the queue without acting on it."""
     rows = []
+    deciding = request.user.has_perm("compliance.confirm_emissionreport")
     for report in regulator_queue(request.user):
         form = None
-        if report.status == EmissionReport.Status.OBJECTED:
+        if deciding and report.status == EmissionReport.Status.OBJECTED:
             form = failed[1] if failed and failed[0] == report.pk else forms.DecisionForm(prefix=f"r{report.pk}")
         confirm_errors = failed[1].non_field_errors() if failed and failed[0] == report.pk and form is None else []
         rows.append((report, form, confirm_errors))
-    return render(request, "compliance/regulator.html", {"rows": rows, "today": timezone.localdate()},
+    return render(request, "compliance/regulator.html", {"rows": rows, "deciding": deciding, "today": timezone.localdate()},
                   status=400 if failed else 200)
 
 
 @_pages
 def regulator(request: HttpRequest) -> HttpResponse:
-    _require(request, "compliance.confirm_emissionreport")
+    _require(request, "compliance.view_emissionreport")
     return _regulator_page(request)
 
 

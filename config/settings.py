@@ -196,6 +196,8 @@ REST_FRAMEWORK = {
 # broker never stops trading. Bodies larger than API_MAX_BODY_SIZE bytes are refused with 413.
 API_ORDER_RATE = env_rate("API_ORDER_RATE", "1200/min")
 API_MAX_BODY_SIZE = env_int("API_MAX_BODY_SIZE", 64 * 1024, minimum=1024)
+# How long an Idempotency-Key's stored answer is kept (core.idempotency): a retry later is a new request.
+IDEMPOTENCY_KEY_RETENTION_HOURS = env_int("IDEMPOTENCY_KEY_RETENTION_HOURS", 24, minimum=1)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "National carbon allowance registry and exchange API",
@@ -244,6 +246,8 @@ SEAL_HORIZON_WAIT_SECONDS = env_int("SEAL_HORIZON_WAIT_SECONDS", 10, minimum=0)
 CELERY_BEAT_SCHEDULE = {
     "ledger-verify-hourly": {"task": "registry.tasks.ledger_verify_task", "schedule": 3600.0},
     "ledger-seal": {"task": "registry.tasks.ledger_seal_task", "schedule": float(SEAL_INTERVAL_SECONDS)},
+    "ledger-seal-verify-nightly": {"task": "registry.tasks.ledger_seal_verify_task", "schedule": crontab(hour=2, minute=0)},
+    "idempotency-purge-hourly": {"task": "core.tasks.idempotency_purge_task", "schedule": 3600.0},
     "settlement-sweep": {"task": "trading.tasks.settlement_sweep_task", "schedule": 10.0},
     "compliance-deadline": {"task": "compliance.tasks.compliance_deadline_sweep_task", "schedule": crontab(hour=0, minute=30)},
     "end-of-day": {

@@ -6,23 +6,29 @@
   body's id is refused (422 `idempotency_key_mismatch`), since the two would name two requests.
 - A request without such an id (cancelling an order) stores its answer under the key, in the same
   transaction as the change (`IdempotencyRecord`): a retry with the key gets the first answer again
-  and changes nothing; the same key for another request is a 409 `idempotency_conflict`.
+  and changes nothing; the same key for another request is a 409 `idempotency_conflict`. Stored
+  answers are kept IDEMPOTENCY_KEY_RETENTION_HOURS (an hourly job forgets older ones): a retry later
+  than that is a new request.
 Keys are per user, 1 to 64 printable characters.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http.request import RawPostDataException
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.audit import audit_record
 from core.errors import IdempotencyConflict, IdempotencyKeyMismatch, InvalidInput
 from core.models import IdempotencyRecord
 
@@ -107,3 +113,14 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
     if record.fingerprint != fingerprint:
         raise IdempotencyConflict(f"This {HEADER} was already used for a different request.", field=HEADER)
     return Response(record.response, status=record.status_code, headers={"Idempotent-Replayed": "true"})
+
+
+def idempotency_records_purge() -> int:
+    """Forgets the stored answers older than IDEMPOTENCY_KEY_RETENTION_HOURS; returns how many."""
+    cutoff = timezone.now() - dt.timedelta(hours=settings.IDEMPOTENCY_KEY_RETENTION_HOURS)
+    with transaction.atomic():
+        deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+        if deleted:
+            audit_record(actor=None, action="idempotency.purge", object_type="core.idempotencyrecord",
+                         after={"deleted": deleted, "created_before": cutoff.isoformat()})
+    return deleted

@@ -211,11 +211,27 @@ def test_a_regulator_of_another_province_sees_nothing_and_gets_404(client, verif
     assert not VerifiedEmission.objects.exists()
 
 
-@pytest.mark.parametrize("who", ["officer", "verifier", "auditor", "national_regulator"])
-def test_the_regulator_page_is_for_provincial_regulators(client, verified, request, who):
+@pytest.mark.parametrize("who", ["officer", "verifier"])
+def test_the_regulator_page_is_not_for_companies_or_verifiers(client, verified, request, who):
     user = as_user(client, request.getfixturevalue(who))
     assert user.get("/compliance/regulator/").status_code == 403
     assert user.post(f"/compliance/regulator/reports/{verified.pk}/confirm/").status_code == 403
+
+
+@pytest.mark.parametrize("who", ["auditor", "national_regulator"])
+def test_the_national_regulator_and_auditors_follow_the_queue_without_acting(client, verified, officer, request, who):
+    """RULEBOOK: they see every province; confirming is the provincial regulator's."""
+    emission_report_object(user=officer, report=verified, reason="Too high")
+    user = as_user(client, request.getfixturevalue(who))
+    assert user.get("/compliance/").url == "/compliance/regulator/"
+    page = user.get("/compliance/regulator/").content.decode()
+    assert verified.organization.name in page and "Too high" in page and "You follow the queue" in page
+    assert "/confirm/" not in page and "/decide/" not in page and "<form method=\"post\" action=\"/compliance" not in page
+    assert user.post(f"/compliance/regulator/reports/{verified.pk}/confirm/").status_code == 403
+    assert user.post(f"/compliance/regulator/reports/{verified.pk}/decide/",
+                     {f"r{verified.pk}-decision": "upheld", f"r{verified.pk}-corrected_emissions": "1"}).status_code == 403
+    verified.refresh_from_db()
+    assert verified.status == EmissionReport.Status.OBJECTED
 
 
 def test_pages_need_a_login(client, report):

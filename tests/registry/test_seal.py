@@ -249,3 +249,22 @@ def test_inserters_in_another_database_do_not_hold_the_seal_up(settings, cea, na
     finally:
         other.rollback()
         other.close()
+
+
+def test_the_nightly_job_verifies_the_chain_and_keeps_the_check(sealed):
+    from registry.tasks import ledger_seal_verify_task
+
+    check = SealCheck.objects.get(pk=ledger_seal_verify_task())
+    assert (check.ok, check.source, check.blocks_checked, check.transfers_checked) == (True, "job", 3, 7)
+    assert check.run_by is None
+
+
+@pytest.mark.ledger_tampered
+def test_the_nightly_job_records_a_broken_chain_and_raises_the_alarm(sealed, caplog):
+    from registry.tasks import ledger_seal_verify_task
+
+    tamper("UPDATE registry_transfer SET amount = amount + 1 WHERE id = %s", [sealed[4].pk])
+    with caplog.at_level("CRITICAL", logger="registry.seal"):
+        check = SealCheck.objects.get(pk=ledger_seal_verify_task())
+    assert (check.ok, check.broken_height, check.source) == (False, 2, "job")
+    assert any(record.levelname == "CRITICAL" and "SEAL CHAIN BROKEN" in record.getMessage() for record in caplog.records)

@@ -160,7 +160,7 @@ RULES: dict[str, list[Rule]] = {
     "api-emission-report-confirm": [Rule("GET", "401 405 405 405 405 405 405 405 405", REPORT_A)],
     "api-emission-report-object": [Rule("GET", "401 405 405 405 405 405 405 405 405", REPORT_A)],
     "api-emission-report-decide": [Rule("GET", "401 405 405 405 405 405 405 405 405", REPORT_A)],
-    "compliance-index": [Rule("GET", "302 403 403 302 302 403 302 403 403")],
+    "compliance-index": [Rule("GET", "302 403 403 302 302 302 302 302 403")],
     "compliance-surrender": [Rule("GET", "302 403 403 200 403 403 403 403 403")],
     "compliance-report-new": [Rule("GET", "302 403 403 200 403 403 403 403 403")],
     "compliance-report": [Rule("GET", "302 404 404 200 200 200 404 200 404", REPORT_A)],
@@ -168,7 +168,7 @@ RULES: dict[str, list[Rule]] = {
     "compliance-report-object": [Rule("GET", "405 405 405 405 405 405 405 405 405", REPORT_A)],
     "compliance-verifier": [Rule("GET", "302 403 403 403 200 403 403 403 403")],
     "compliance-report-verify": [Rule("GET", "405 405 405 405 405 405 405 405 405", REPORT_A)],
-    "compliance-regulator": [Rule("GET", "302 403 403 403 403 403 200 403 403")],
+    "compliance-regulator": [Rule("GET", "302 403 403 403 403 200 200 200 403")],
     "compliance-report-confirm": [Rule("GET", "405 405 405 405 405 405 405 405 405", REPORT_A)],
     "compliance-report-decide": [Rule("GET", "405 405 405 405 405 405 405 405 405", REPORT_A)],
     # the trading screen and public market pages

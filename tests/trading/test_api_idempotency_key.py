@@ -117,3 +117,20 @@ def test_two_concurrent_cancels_with_one_key_cancel_once_and_answer_alike(funded
     assert MarketEvent.objects.filter(kind=MarketEvent.Kind.CANCEL).count() == 1
     assert AuditEvent.objects.filter(action="order.cancel").count() == 1
     assert IdempotencyRecord.objects.count() == 1
+
+
+def test_a_cancel_retried_after_its_answer_was_purged_is_a_new_request(funded, cea21, trader_a, settings):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from core.tasks import idempotency_purge_task
+
+    client = api_client(trader_a)
+    order = run_on_commit(client.post, URL, {**BODY, "client_order_id": "c1"}, format="json").json()
+    assert run_on_commit(client.delete, f"{URL}{order['id']}/", HTTP_IDEMPOTENCY_KEY="cancel-1").status_code == 200
+    retention = dt.timedelta(hours=settings.IDEMPOTENCY_KEY_RETENTION_HOURS, minutes=1)
+    IdempotencyRecord.objects.update(created_at=timezone.now() - retention)
+    assert idempotency_purge_task() == 1
+    late = run_on_commit(client.delete, f"{URL}{order['id']}/", HTTP_IDEMPOTENCY_KEY="cancel-1")
+    assert late.status_code == 409 and late.json()["code"] == "order_not_open"  # not the first answer replayed
