@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs (from Debian's packages) what the test suite needs and a new machine may lack:
-# Python 3.11, PostgreSQL, Redis, Chromium for the browser tests, gettext for the translations, and Pango with a font for PDF exports. Does nothing when all are there.
+# Python 3.11, PostgreSQL, Redis, Chromium for the browser tests, gettext for the translations, and Pango with fonts (Latin and Chinese) for PDF exports. Does nothing when all are there.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
@@ -12,8 +12,8 @@ command -v redis-server >/dev/null || need+=(redis-server)
 # gettext: makemessages/compilemessages when the translations change (the compiled .mo files are
 # committed, so running the site needs none of it).
 command -v msgfmt >/dev/null || need+=(gettext)
-# WeasyPrint (PDF exports) needs Pango and a font.
-for package in libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core; do
+# WeasyPrint (PDF exports) needs Pango and fonts: DejaVu, and WenQuanYi Micro Hei for Chinese names.
+for package in libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-wqy-microhei; do
   dpkg -s "$package" >/dev/null 2>&1 || need+=("$package")
 done
 if [ ${#need[@]} -gt 0 ]; then

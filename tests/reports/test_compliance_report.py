@@ -171,6 +171,16 @@ def test_the_pdf_has_every_row_totals_page_numbers_and_the_snapshot(client, audi
     assert AuditEvent.objects.get(action="report.export").after == {"format": "pdf", "rows": 4, "filters": {"province": ""}}
 
 
+def test_the_pdf_prints_chinese_names_in_a_font_that_has_them(client, auditor, closed_period, company_b):
+    from accounts.models import Organization
+
+    Organization.objects.filter(pk=company_b.pk).update(name="广东煤电有限公司")
+    reader = PdfReader(io.BytesIO(get(client, auditor, format="pdf").content))
+    fonts = {str(font.get_object()["/BaseFont"]) for page in reader.pages for font in page["/Resources"]["/Font"].values()}
+    assert any("WenQuanYi" in name for name in fonts), fonts
+    assert "广东煤电有限公司" in "".join(page.extract_text() for page in reader.pages)
+
+
 def test_a_long_pdf_repeats_the_header_on_every_page(client, auditor, closed_period, settings):
     from accounts.models import Organization
     from compliance.models import ComplianceResult
