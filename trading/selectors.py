@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.selectors import user_organization_ids
 from core.errors import NotFound
 from registry.models import Account, Balance
+from trading.clock import trading_day
 from trading.errors import UnknownInstrument
 from trading.models import DailyBar, Instrument, Order, Side, Trade
 
@@ -45,9 +46,33 @@ def trade_tape(instrument: Instrument) -> QuerySet[Trade]:
     return Trade.objects.filter(instrument=instrument).order_by("-id")
 
 
-def daily_candles(instrument: Instrument, days: int = 365) -> QuerySet[DailyBar]:
-    since = timezone.localdate() - dt.timedelta(days=days)
-    return DailyBar.objects.filter(instrument=instrument, day__gte=since).order_by("day")
+def daily_candles(instrument: Instrument, days: int = 365) -> list[DailyBar]:
+    """The stored daily bars, and today's bar so far (not stored) once today has traded: it becomes
+    final at the end of day."""
+    today = trading_day()
+    bars = list(DailyBar.objects.filter(instrument=instrument, day__gte=today - dt.timedelta(days=days)).order_by("day"))
+    if not any(bar.day == today for bar in bars):
+        provisional = daily_bar_compute(instrument, today)
+        if provisional.volume:
+            bars.append(provisional)
+    return bars
+
+
+def daily_bar_compute(instrument: Instrument, day: dt.date) -> DailyBar:
+    """The day's bar from its trades, not stored: open, high, low, volume, turnover and the close, which
+    is the volume-weighted average price rounded half up to the fen (else the reference price)."""
+    trades = list(Trade.objects.filter(instrument=instrument, trading_day=day).order_by("executed_at", "pk").values_list("price", "quantity"))
+    volume = sum(q for _, q in trades)
+    turnover = sum(p * q for p, q in trades)
+    if volume:
+        close = (2 * turnover + volume) // (2 * volume) // instrument.tick * instrument.tick
+    else:
+        close = instrument.reference_price
+    return DailyBar(
+        instrument=instrument, day=day, open=trades[0][0] if trades else None,
+        high=max((p for p, _ in trades), default=None), low=min((p for p, _ in trades), default=None),
+        close=close, volume=volume, turnover=turnover, trade_count=len(trades), reference_price=instrument.reference_price,
+    )
 
 
 def intraday_candles(instrument: Instrument, *, day: dt.date, minutes: int = 1) -> list[dict[str, Any]]:

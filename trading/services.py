@@ -35,6 +35,7 @@ from trading import errors
 from trading.clock import is_trading_time, trading_day
 from trading.fees import buy_reservation
 from trading.models import DailyBar, Instrument, MarketEvent, Order, Side, Trade
+from trading.selectors import daily_bar_compute
 
 logger = logging.getLogger(__name__)
 
@@ -549,19 +550,9 @@ def end_of_day_close(*, day: dt.date, actor: Any = None) -> list[DailyBar]:
 
 
 def _daily_bar(instrument: Instrument, day: dt.date) -> DailyBar:
-    trades = list(Trade.objects.filter(instrument=instrument, trading_day=day).order_by("executed_at", "pk").values_list("price", "quantity"))
-    volume = sum(q for _, q in trades)
-    turnover = sum(p * q for p, q in trades)
-    if volume:
-        close = (2 * turnover + volume) // (2 * volume)  # VWAP rounded half up to the fen
-        close = close // instrument.tick * instrument.tick
-    else:
-        close = instrument.reference_price
-    return DailyBar.objects.create(
-        instrument=instrument, day=day, open=trades[0][0] if trades else None,
-        high=max((p for p, _ in trades), default=None), low=min((p for p, _ in trades), default=None),
-        close=close, volume=volume, turnover=turnover, trade_count=len(trades), reference_price=instrument.reference_price,
-    )
+    bar = daily_bar_compute(instrument, day)
+    bar.save(force_insert=True)
+    return bar
 
 
 def _pending_release_all(asset: Asset, *, actor: Any, reference: str) -> set[int]:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from trading import services
 from trading.clock import trading_day
-from trading.models import Instrument, Order, Trade
+from trading.models import DailyBar, Instrument, Order, Trade
 
 from .conftest import api_client, cancel, place, run_on_commit
 
@@ -104,13 +104,19 @@ def test_the_public_tape_lists_trades_newest_first_without_the_parties(book, tra
     assert results(api_client().get("/api/v1/instruments/CEA22/trades/")) == []
 
 
-def test_daily_candles_appear_after_the_end_of_day(funded, cea21, trader_a, trader_b):
+def test_todays_daily_candle_grows_with_the_trades_and_is_final_after_the_end_of_day(funded, cea21, trader_a, trader_b):
+    assert results(api_client().get("/api/v1/instruments/CEA21/candles/")) == []  # no trade yet: no candle
     place(trader_b, "sell", "54.01", 100)
     place(trader_a, "buy", "54.01", 100)
+    day = trading_day()
+    assert results(api_client().get("/api/v1/instruments/CEA21/candles/")) == [{
+        "time": day.isoformat(), "open": "54.01", "high": "54.01", "low": "54.01", "close": "54.01",
+        "volume": 100, "turnover": "5401.00",
+    }]
     place(trader_b, "sell", "54.00", 100)
     place(trader_a, "buy", "54.00", 100)
-    assert results(api_client().get("/api/v1/instruments/CEA21/candles/")) == []
-    day = trading_day()
+    provisional = results(api_client().get("/api/v1/instruments/CEA21/candles/"))
+    assert not DailyBar.objects.exists()  # shown, not stored
     run_on_commit(services.end_of_day_expire, day=day)
     run_on_commit(services.end_of_day_close, day=day)
     candles = results(api_client().get("/api/v1/instruments/CEA21/candles/?interval=1d"))
@@ -118,6 +124,7 @@ def test_daily_candles_appear_after_the_end_of_day(funded, cea21, trader_a, trad
         "time": day.isoformat(), "open": "54.01", "high": "54.01", "low": "54.00", "close": "54.01",
         "volume": 200, "turnover": "10801.00",
     }]
+    assert candles == provisional  # the stored bar is the one shown during the day
     assert api_client().get("/api/v1/instruments/CEA21/").json()["reference_price"] == "54.01"
 
 
