@@ -4,6 +4,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.models import ApiToken, Membership, User
+from accounts.selectors import rows_in_scope
 from accounts.services import api_token_revoke
 from core.admin import AuditedModelAdmin, ReadOnlyAdmin
 
@@ -35,6 +36,9 @@ class MembershipAdmin(AuditedModelAdmin):
     search_fields = ["user__username", "organization__name", "organization__uscc"]
     list_filter = ["organization__province", "organization__kind"]
     autocomplete_fields = ["user", "organization"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
+        return rows_in_scope(super().get_queryset(request), request.user, "organization")
 
 
 @admin.register(ApiToken)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.models import ApiToken, Membership, Organization
 from accounts.roles import Role
@@ -55,6 +55,18 @@ def organizations_visible_to(user: Any) -> QuerySet[Organization]:
         province = user_province(user)
         return Organization.objects.filter(province=province) if province else Organization.objects.none()
     return Organization.objects.filter(pk__in=user_organization_ids(user))
+
+
+def rows_in_scope(queryset: QuerySet, user: Any, *organization_fields: str) -> QuerySet:
+    """The rows of `queryset` whose organization (any of `organization_fields`, e.g. a trade's buyer
+    and seller) the user may see; every row for those who see every organization."""
+    if sees_all_organizations(user):
+        return queryset
+    visible = organizations_visible_to(user)
+    condition = Q()
+    for field in organization_fields:
+        condition |= Q(**{f"{field}__in": visible})
+    return queryset.filter(condition)
 
 
 def organization_in_scope(user: Any, organization: Organization) -> bool:

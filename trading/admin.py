@@ -1,5 +1,5 @@
 """The exchange operator's admin: market status (with a reason, audited), the holiday calendar, and
-read-only orders, trades and daily bars."""
+read-only orders, trades and daily bars (a provincial regulator sees its province's only)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
+from accounts.selectors import rows_in_scope
 from core.admin import AuditedModelAdmin, ReadOnlyAdmin, action_with_reason
 from core.money import format_minor_units
 from trading import services
@@ -71,6 +72,9 @@ class OrderAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
+        return rows_in_scope(super().get_queryset(request), request.user, "organization")
+
     @admin.display(description="Price")
     def price_cny(self, order: Order) -> str:
         return format_minor_units(order.price, 2)
@@ -84,6 +88,9 @@ class TradeAdmin(ReadOnlyAdmin):
     list_select_related = ["instrument", "buyer", "seller"]
     date_hierarchy = "executed_at"
     show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Trade]:
+        return rows_in_scope(super().get_queryset(request), request.user, "buyer", "seller")
 
     @admin.display(description="Price")
     def price_cny(self, trade: Trade) -> str:
