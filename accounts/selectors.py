@@ -92,6 +92,14 @@ def totp_device_confirmed(user: Any) -> Any:
     return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
 
 
+def backup_codes_left(user: Any) -> int | None:
+    """How many unused backup codes the user has; None when none were ever made."""
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    device = StaticDevice.objects.filter(user=user).first()
+    return None if device is None else device.token_set.count()
+
+
 def two_factor_pending(user: Any) -> str | None:
     """What the user's session still lacks: "verify" (a device exists, this session has not used it),
     "enrol" (a privileged user without a device) or None."""

@@ -215,22 +215,49 @@ def totp_device_confirm(*, user: User, code: str) -> Any:
 
 
 def totp_device_verify(*, user: User, code: str) -> Any:
-    """Checks a code against the user's confirmed device (throttled by django-otp after failures);
-    the caller marks the session verified."""
+    """Checks a six-digit code against the user's confirmed device, or else a backup code (which is
+    used up), each throttled by django-otp after failures; the caller marks the session verified."""
+    from django_otp.plugins.otp_static.models import StaticDevice
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
+    code = code.strip().lower()
     with transaction.atomic():
-        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("id").first()
-        if device is None:
+        if TOTPDevice.objects.filter(user=user, confirmed=True).first() is None:
             raise InvalidInput("Two-factor authentication is not set up.", field="code")
+        backup = not code.isdigit()
+        model = StaticDevice if backup else TOTPDevice
+        device = model.objects.select_for_update().filter(user=user, confirmed=True).order_by("id").first()
         # verify_token counts failures on the device (django-otp's throttle): raised only after the
         # commit, so that the count survives.
-        accepted = device.verify_is_allowed()[0] and device.verify_token(code.strip())
+        accepted = device is not None and device.verify_is_allowed()[0] and device.verify_token(code)
         if accepted:
-            audit_record(actor=user, action="two_factor.verify", obj=device)
+            audit_record(actor=user, action="two_factor.verify", obj=device,
+                         after={"backup_codes_left": device.token_set.count()} if backup else None)
     if not accepted:
         raise InvalidCode()
     return device
+
+
+BACKUP_CODE_COUNT = 10
+
+
+def backup_codes_generate(*, user: User) -> list[str]:
+    """New single-use backup codes, for a login without the authenticator app (a lost phone); any
+    earlier ones stop working. The caller shows them once."""
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    codes: set[str] = set()
+    while len(codes) < BACKUP_CODE_COUNT:
+        codes.add(StaticToken.random_token())
+    with transaction.atomic():
+        if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+            raise InvalidInput("Set up two-factor authentication first.", field=None)
+        StaticDevice.objects.filter(user=user).delete()
+        device = StaticDevice.objects.create(user=user, name="Backup codes", confirmed=True)
+        StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+        audit_record(actor=user, action="two_factor.backup_codes", obj=device, after={"codes": len(codes)})
+    return sorted(codes)
 
 
 def totp_devices_remove(*, user: User, actor: Any) -> int:
@@ -241,8 +268,11 @@ def totp_devices_remove(*, user: User, actor: Any) -> int:
 
     if two_factor_required(user):
         raise PermissionDenied("Your role requires two-factor authentication.")
+    from django_otp.plugins.otp_static.models import StaticDevice
+
     with transaction.atomic():
         removed, _ = TOTPDevice.objects.filter(user=user).delete()
+        StaticDevice.objects.filter(user=user).delete()  # the backup codes go with it
         if removed:
             audit_record(actor=actor, action="two_factor.disable", obj=user)
     return removed

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from accounts import services
-from accounts.selectors import totp_device_confirmed, two_factor_required
+from accounts.selectors import backup_codes_left, totp_device_confirmed, two_factor_required
 from accounts.tokens import otp_verified_at_mark
 from core.errors import DomainError
 
@@ -28,6 +28,15 @@ class CodeForm(forms.Form):
     code = forms.RegexField(
         label=gettext_lazy("Six-digit code"), regex=r"^\s*\d{6}\s*$", max_length=12,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
+    )
+
+
+class VerifyForm(forms.Form):
+    """A code from the app, or one of the user's backup codes (eight letters and digits)."""
+
+    code = forms.RegexField(
+        label=gettext_lazy("Six-digit code or backup code"), regex=r"^\s*(\d{6}|[A-Za-z2-7]{8})\s*$", max_length=16,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True}),
     )
 
 
@@ -70,6 +79,10 @@ def two_factor(request: HttpRequest) -> HttpResponse:
                     _session_verified(request, device)
                     messages.success(request, _("Two-factor authentication is on."))
                     return redirect(_next_url(request))
+            elif action == "backup_codes":
+                context = {"confirmed": totp_device_confirmed(user), "required": two_factor_required(user),
+                           "backup_codes": services.backup_codes_generate(user=user)}
+                return render(request, "accounts/two_factor.html", context)  # shown this once
             elif action == "disable":
                 services.totp_devices_remove(user=user, actor=user)
                 messages.success(request, _("Two-factor authentication is off."))
@@ -85,6 +98,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "confirmed": confirmed,
+        "backup_codes_left": backup_codes_left(user) if confirmed else None,
         "pending": pending,
         "required": two_factor_required(user),
         "next": _next_url(request) if request.GET.get("next") or request.POST.get("next") else "",
@@ -102,7 +116,7 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
         return redirect(_next_url(request))
     if totp_device_confirmed(request.user) is None:
         return redirect("two-factor")
-    form = CodeForm(request.POST or None)
+    form = VerifyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             device = services.totp_device_verify(user=request.user, code=form.cleaned_data["code"])
