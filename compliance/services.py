@@ -213,7 +213,8 @@ def compliance_deadline_run(
     *, period: CompliancePeriod, actor: Any = None, progress: Callable[[int, int], None] | None = None
 ) -> dict[str, int]:
     """Status A / B / C per unit, the shortfall, the fine basis under the period's regime, and the
-    shortfall entered as a deduction from the next period's allocation (approved with that plan).
+    shortfall entered as a deduction from the next period's allocation (approved with that plan);
+    then the period is closed.
     Running it again changes nothing: results are rewritten with the same values and each
     deduction is entered once. Units are written in chunks (COMPLIANCE_DEADLINE_CHUNK), each chunk
     in one short transaction, so 10,000 units take seconds and `progress(done, total)` moves."""
@@ -232,8 +233,12 @@ def compliance_deadline_run(
             _results_write(period, chunk, price, next_period)
         if progress:
             progress(start + len(chunk), len(found))
-    with transaction.atomic():
-        audit_record(actor=actor, action="compliance.deadline", obj=period, after={**counts, "average_price": price})
+    with transaction.atomic():  # the period is closed: its results are decided
+        before = CompliancePeriod.objects.select_for_update(no_key=True).values_list("status", flat=True).get(pk=period.pk)
+        CompliancePeriod.objects.filter(pk=period.pk).update(status=CompliancePeriod.Status.CLOSED)
+        audit_record(actor=actor, action="compliance.deadline", obj=period, before={"status": before},
+                     after={**counts, "average_price": price, "status": CompliancePeriod.Status.CLOSED})
+    period.status = CompliancePeriod.Status.CLOSED
     return counts
 
 

@@ -121,7 +121,9 @@ def test_the_job_gives_each_unit_its_status_shortfall_and_interim_fine_basis(
     }
     assert 5 * SHORTFALL_B * PRICE == 743_996_210
     event = AuditEvent.objects.get(action="compliance.deadline")
-    assert event.after == {"A": 1, "B": 1, "C": 1, "average_price": PRICE}
+    assert event.after == {"A": 1, "B": 1, "C": 1, "average_price": PRICE, "status": "closed"}
+    assert event.before == {"status": "open"}
+    assert CompliancePeriod.objects.get(pk=deadline_passed.pk).status == CompliancePeriod.Status.CLOSED
 
 
 def test_the_obligations_show_the_verdicts_after_the_job(deadline_passed, november_prices, company_a, company_b, company_c):
