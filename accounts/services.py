@@ -220,9 +220,11 @@ def totp_device_verify(*, user: User, code: str) -> Any:
     from django_otp.plugins.otp_static.models import StaticDevice
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
+    from accounts.selectors import totp_device_confirmed
+
     code = code.strip().lower()
     with transaction.atomic():
-        if TOTPDevice.objects.filter(user=user, confirmed=True).first() is None:
+        if totp_device_confirmed(user) is None:
             raise InvalidInput("Two-factor authentication is not set up.", field="code")
         backup = not code.isdigit()
         model = StaticDevice if backup else TOTPDevice
@@ -245,13 +247,14 @@ def backup_codes_generate(*, user: User) -> list[str]:
     """New single-use backup codes, for a login without the authenticator app (a lost phone); any
     earlier ones stop working. The caller shows them once."""
     from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.selectors import totp_device_confirmed
 
     codes: set[str] = set()
     while len(codes) < BACKUP_CODE_COUNT:
         codes.add(StaticToken.random_token())
     with transaction.atomic():
-        if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        if totp_device_confirmed(user) is None:
             raise InvalidInput("Set up two-factor authentication first.", field=None)
         StaticDevice.objects.filter(user=user).delete()
         device = StaticDevice.objects.create(user=user, name="Backup codes", confirmed=True)

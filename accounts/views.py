@@ -66,6 +66,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
 
     user = request.user
     form = CodeForm()
+    backup_codes = None  # new backup codes are shown with the page that made them, and never again
     if request.method == "POST":
         action = request.POST.get("action")
         try:
@@ -80,9 +81,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
                     messages.success(request, _("Two-factor authentication is on."))
                     return redirect(_next_url(request))
             elif action == "backup_codes":
-                context = {"confirmed": totp_device_confirmed(user), "required": two_factor_required(user),
-                           "backup_codes": services.backup_codes_generate(user=user)}
-                return render(request, "accounts/two_factor.html", context)  # shown this once
+                backup_codes = services.backup_codes_generate(user=user)
             elif action == "disable":
                 services.totp_devices_remove(user=user, actor=user)
                 messages.success(request, _("Two-factor authentication is off."))
@@ -98,6 +97,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "confirmed": confirmed,
+        "backup_codes": backup_codes,
         "backup_codes_left": backup_codes_left(user) if confirmed else None,
         "pending": pending,
         "required": two_factor_required(user),

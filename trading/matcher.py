@@ -196,7 +196,8 @@ class Matcher:
         # The position fence first: its row is locked by matchers only, so a rival matcher waits here
         # (or finds it moved and gives up) before touching anything else. Then the orders, the audit
         # event, the trades, and last the balance rows that order entry locks too, so that they are
-        # held only for the ledger write and the commit. On PostgreSQL: three or four round trips.
+        # held only for the ledger write and the commit. On PostgreSQL one round trip for the fence,
+        # orders and audit event, one for the trades, two for the releases (lock, write).
         now = timezone.now()
         orders = list(batch.orders.values())
         for order in orders:
@@ -281,8 +282,13 @@ def matcher_lock(instrument_id: int, *, wait: bool) -> Iterator[bool]:
         thread_lock.release()
 
 
+def _with_pending_events() -> models.QuerySet[Instrument]:
+    """Instruments with events sequenced but not yet matched."""
+    return Instrument.objects.filter(last_sequence__gt=models.F("matching_position__matched_sequence"))
+
+
 def _pending(instrument_id: int) -> bool:
-    return Instrument.objects.filter(pk=instrument_id, last_sequence__gt=models.F("matching_position__matched_sequence")).exists()
+    return _with_pending_events().filter(pk=instrument_id).exists()
 
 
 def matcher_for(instrument_id: int) -> Matcher:
@@ -320,5 +326,5 @@ def matching_drain(instrument_id: int) -> int:
 
 def matching_sweep() -> int:
     """Drains every instrument with pending events (the safety net behind in-process matching)."""
-    pending = Instrument.objects.filter(last_sequence__gt=models.F("matching_position__matched_sequence")).values_list("pk", flat=True)
+    pending = _with_pending_events().values_list("pk", flat=True)
     return sum(matching_drain(instrument_id) for instrument_id in pending)

@@ -539,7 +539,8 @@ def end_of_day_close(*, day: dt.date, actor: Any = None) -> list[DailyBar]:
                 continue
             released = _pending_release_all(instrument.asset, actor=actor, reference=f"eod:{day}")
             locked = Instrument.objects.select_for_update().get(pk=instrument.pk)
-            bar = _daily_bar(locked, day)
+            bar = daily_bar_compute(locked, day)
+            bar.save(force_insert=True)
             Instrument.objects.filter(pk=locked.pk).update(reference_price=bar.close)
             audit_record(actor=actor, action="market.close", obj=locked,
                          before={"reference_price": locked.reference_price}, after={"reference_price": bar.close, "day": str(day)})
@@ -547,12 +548,6 @@ def end_of_day_close(*, day: dt.date, actor: Any = None) -> list[DailyBar]:
             live.changed("market", f"market:{locked.symbol}", *(f"org:{o}" for o in released))
             bars.append(bar)
     return bars
-
-
-def _daily_bar(instrument: Instrument, day: dt.date) -> DailyBar:
-    bar = daily_bar_compute(instrument, day)
-    bar.save(force_insert=True)
-    return bar
 
 
 def _pending_release_all(asset: Asset, *, actor: Any, reference: str) -> set[int]:
