@@ -117,6 +117,9 @@ else:
     except ValueError as error:
         raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {error}") from None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Hot one-row statements (order entry, audit events) are prepared once per database connection
+# (core.db.Prepared). Turn off behind a pooler in transaction mode, which does not keep them.
+PREPARED_STATEMENTS = env_bool("PREPARED_STATEMENTS", default=True)
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,8 +1,14 @@
-"""Database-level guards that only PostgreSQL runs. On SQLite the services enforce the same rules."""
+"""Database helpers: guards that only PostgreSQL runs (on SQLite the services enforce the same
+rules), and the plain statements of the hot paths (order entry, the matcher, the ledger)."""
 
+import hashlib
+import re
+import weakref
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, migrations, models
 
 
@@ -63,8 +69,60 @@ def no_truncate(table: str) -> PostgresOnlySQL:
         reverse_sql=f"DROP TRIGGER IF EXISTS {trigger} ON {table};",
     )
 
-def row_insert_statement(instance: models.Model, *, returning: bool = True) -> tuple[str, list[Any]]:
-    """The plain INSERT of a new, unsaved instance (with `RETURNING` its primary key)."""
+class Prepared(str):
+    """SQL text that PostgreSQL keeps prepared on each connection that runs it through
+    `statements_execute`: parsed and planned once per connection instead of on every call, which is
+    most of the database's work for a one-row statement. For hot statements of a fixed shape only:
+    each distinct text stays in the memory of every connection that ran it. Setting
+    PREPARED_STATEMENTS=false turns it off (a connection pooler in transaction mode, such as
+    PgBouncer's, does not keep a session's prepared statements)."""
+
+    __slots__ = ()
+
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%s|%%")
+_prepared_on: "weakref.WeakKeyDictionary[Any, set[str]]" = weakref.WeakKeyDictionary()
+
+
+@cache
+def _server_form(sql: str) -> tuple[str, str, tuple[str, ...] | None]:
+    """(name, text with $n parameters, the parameter names in $n order, or None if positional)."""
+    names: list[str] = []
+    positional = 0
+
+    def number(match: re.Match[str]) -> str:
+        nonlocal positional
+        if match.group(0) == "%%":
+            return "%"
+        if match.group(1) is None:
+            positional += 1
+            return f"${positional}"
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    text = _PLACEHOLDER.sub(number, sql)
+    return "p_" + hashlib.sha1(sql.encode()).hexdigest()[:20], text, tuple(names) if names else None
+
+
+def _executable(cursor: Any, sql: str, params: Any) -> str:
+    """The statement as text with its parameters bound; a Prepared one as an EXECUTE, prepared on the
+    cursor's connection first (in its own round trip, once) if it is not yet."""
+    if not (isinstance(sql, Prepared) and settings.PREPARED_STATEMENTS):
+        return cursor.mogrify(sql, params).decode()
+    name, text, names = _server_form(sql)
+    prepared = _prepared_on.setdefault(cursor.connection, set())
+    if name not in prepared:
+        cursor.execute(f"PREPARE {name} AS {text}")
+        prepared.add(name)
+    args = [params[key] for key in names] if names is not None else list(params or [])
+    if not args:
+        return f"EXECUTE {name}"
+    return cursor.mogrify(f"EXECUTE {name}({', '.join(['%s'] * len(args))})", args).decode()
+
+
+def row_insert_statement(instance: models.Model, *, returning: bool = True) -> tuple[Prepared, list[Any]]:
+    """The plain INSERT of a new, unsaved instance (with `RETURNING` its primary key); prepared."""
     fields = [field for field in instance._meta.concrete_fields if not field.primary_key]
     quote = connection.ops.quote_name
     sql = (
@@ -73,7 +131,7 @@ def row_insert_statement(instance: models.Model, *, returning: bool = True) -> t
     )
     if returning:
         sql += f" RETURNING {quote(instance._meta.pk.column)}"
-    return sql, [field.get_db_prep_save(getattr(instance, field.attname), connection) for field in fields]
+    return Prepared(sql), [field.get_db_prep_save(getattr(instance, field.attname), connection) for field in fields]
 
 
 def row_insert(instance: models.Model) -> models.Model:
@@ -82,7 +140,7 @@ def row_insert(instance: models.Model) -> models.Model:
     ORM's cost, for the rows written on every order's path. Fields with auto_now(_add) must already
     hold their values (pre_save is not called)."""
     with connection.cursor() as cursor:
-        cursor.execute(*row_insert_statement(instance))
+        statements_execute(cursor, [row_insert_statement(instance)])
         instance.pk = cursor.fetchone()[0]
     instance._state.adding, instance._state.db = False, connection.alias
     return instance
@@ -90,9 +148,10 @@ def row_insert(instance: models.Model) -> models.Model:
 
 def statements_execute(cursor: Any, statements: Sequence[tuple[str, Any]]) -> None:
     """Runs the statements in order; on PostgreSQL in one round trip (the parameters bound by the
-    driver, as for any statement). The cursor then holds the last statement's result."""
-    if connection.vendor == "postgresql" and len(statements) > 1:
-        cursor.execute(";\n".join(cursor.mogrify(sql, params).decode() for sql, params in statements))
+    driver, as for any statement; `Prepared` ones executed by name). The cursor then holds the last
+    statement's result."""
+    if connection.vendor == "postgresql" and (len(statements) > 1 or any(isinstance(sql, Prepared) for sql, _ in statements)):
+        cursor.execute(";\n".join(_executable(cursor, sql, params) for sql, params in statements))
         return
     for sql, params in statements:
         cursor.execute(sql, params)

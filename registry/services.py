@@ -22,7 +22,7 @@ from django.utils import timezone
 from accounts.models import Organization
 from accounts.selectors import organization_in_scope
 from core.audit import audit_record
-from core.db import statements_execute
+from core.db import Prepared, statements_execute
 from core.errors import (
     AccountClosed,
     AccountFrozen,
@@ -101,6 +101,11 @@ _TRANSFER_COLUMNS = [
 ]
 
 
+# Postings of up to this many transfers or balance rows (order entry's, a matcher batch's few
+# releases) run prepared statements: a few shapes only, each prepared once per connection.
+_PREPARED_ROWS = 4
+
+
 def _balance_statements(rows: list[Balance]) -> list[tuple[str, list[Any]]]:
     """The UPDATEs writing the balance rows' buckets, one per chunk of 1,000 rows."""
     columns = ["id", *Bucket.values]
@@ -109,7 +114,7 @@ def _balance_statements(rows: list[Balance]) -> list[tuple[str, list[Any]]]:
         chunk = rows[start : start + 1000]
         params = [getattr(row, column) for row in chunk for column in columns]
         if len(chunk) == 1:
-            sql = f"UPDATE registry_balance SET {', '.join(f'{b} = %s' for b in Bucket.values)} WHERE id = %s"
+            sql = Prepared(f"UPDATE registry_balance SET {', '.join(f'{b} = %s' for b in Bucket.values)} WHERE id = %s")
             params = params[1:] + params[:1]
         elif connection.vendor == "postgresql":
             values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(chunk))
@@ -143,11 +148,8 @@ def _ledger_write(balances: list[Balance], transfers: list[Transfer]) -> list[Tr
                     transfer.destination_id, transfer.destination_bucket, transfer.actor_id, transfer.reference,
                     transfer.external_reference, transfer.memo,
                 ]
-            statements.append((
-                f"INSERT INTO registry_transfer ({', '.join(_TRANSFER_COLUMNS)}) "
-                f"VALUES {', '.join([row] * len(chunk))} RETURNING id",
-                params,
-            ))
+            sql = f"INSERT INTO registry_transfer ({', '.join(_TRANSFER_COLUMNS)}) VALUES {', '.join([row] * len(chunk))} RETURNING id"
+            statements.append((Prepared(sql) if len(chunk) <= _PREPARED_ROWS else sql, params))
             statements_execute(cursor, statements)
             statements = []
             for transfer, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
@@ -183,8 +185,10 @@ def balances_lock(keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Bala
         )
         if connection.vendor == "postgresql":
             sql += " FOR NO KEY UPDATE OF b, a"
+        if len(account_ids) * len(asset_ids) <= _PREPARED_ROWS:
+            sql = Prepared(sql)
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*account_ids, *asset_ids])
+            statements_execute(cursor, [(sql, [*account_ids, *asset_ids])])
             rows = cursor.fetchall()
         locked = {}
         width = len(_BALANCE_FIELDS)

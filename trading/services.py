@@ -24,7 +24,7 @@ from accounts.roles import NON_TRADING_ROLES
 from accounts.selectors import user_organization_ids, user_roles
 from core import live
 from core.audit import audit_event, audit_record
-from core.db import row_insert, row_insert_statement, statements_execute
+from core.db import Prepared, row_insert, row_insert_statement, statements_execute
 from core.errors import DomainError, IdempotencyConflict, InsufficientBalance, InvalidInput, NotFound, PermissionDenied
 from core.locks import END_OF_DAY, LockKey, advisory_xact_lock
 from core.models import AuditEvent
@@ -134,7 +134,7 @@ def _validate_order(instrument: Instrument, side: str, price: int, quantity: Any
 _VALIDATED_FIELDS = ("status", "reference_price", "band_percent", "tick", "min_quantity", "max_quantity")
 _UNCHANGED = " AND ".join(f"{field} = %({field})s" for field in _VALIDATED_FIELDS)
 
-_SEQUENCE_EVENT_POSTGRES = f"""
+_SEQUENCE_EVENT_POSTGRES = Prepared(f"""
 WITH taken AS (
     UPDATE trading_instrument SET last_sequence = last_sequence + 1
     WHERE id = %(instrument)s AND (%(kind)s <> 'order' OR ({_UNCHANGED}))
@@ -144,11 +144,11 @@ WITH taken AS (
     WHERE id = %(order)s AND %(kind)s = 'order'
 ), event AS (
     INSERT INTO trading_marketevent (instrument_id, sequence, kind, order_id, trading_day, created_at)
-    SELECT %(instrument)s, last_sequence, %(kind)s, %(order)s, %(day)s, now() FROM taken
+    SELECT %(instrument)s, last_sequence, %(kind)s, %(order)s, %(day)s::date, now() FROM taken
     RETURNING sequence
 )
 SELECT sequence, CASE WHEN %(notify)s THEN pg_notify('market_events', %(instrument)s::text) END FROM event
-"""
+""")
 
 
 def _sequence_event(
@@ -360,15 +360,20 @@ def _replay(existing: Order, fingerprint: dict[str, Any]) -> Order:
     return existing
 
 
+# On every buy's path. The side and statuses are in the text, so that the plan prepared for it
+# (with the parameters unknown) still reads the order_open_buys partial index.
+_OPEN_BUYS = Prepared(
+    "SELECT COALESCE(SUM(quantity - filled_quantity), 0) FROM trading_order "
+    f"WHERE organization_id = %s AND instrument_id = %s AND side = '{Side.BUY}' "
+    f"AND status IN ({', '.join(repr(str(status)) for status in Order.LIVE)}) AND id <> %s"
+)
+
+
 def _check_position(order: Order, held: int) -> None:
     """RULEBOOK: what a participant holds of a vintage plus its open buys may not pass the position
     limit. `order` is the new buy, already inserted (and so left out of the other open buys)."""
-    with connection.cursor() as cursor:  # plain SQL: on every buy's path (the order_open_buys index)
-        cursor.execute(
-            "SELECT COALESCE(SUM(quantity - filled_quantity), 0) FROM trading_order "
-            "WHERE organization_id = %s AND instrument_id = %s AND side = %s AND status IN (%s, %s, %s) AND id <> %s",
-            [order.organization_id, order.instrument_id, Side.BUY, *Order.LIVE, order.pk],
-        )
+    with connection.cursor() as cursor:
+        statements_execute(cursor, [(_OPEN_BUYS, [order.organization_id, order.instrument_id, order.pk])])
         open_buys = cursor.fetchone()[0]
     limit, quantity = settings.TRADING_POSITION_LIMIT, order.quantity
     if held + open_buys + quantity > limit:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
 from django.db.models import Sum
 
 from accounts.roles import Role
@@ -375,3 +376,21 @@ def test_a_replay_is_answered_after_the_instrument_was_halted(funded, cea21, tra
     services.instrument_set_status(instrument=cea21, status="halted", reason="abnormal trading", actor=exchange_operator)
     again, created = services.order_place(user=trader_a, **body)  # raises InstrumentHalted
     assert (again.pk, created) == (first.pk, False)
+
+
+def test_order_entry_runs_its_statements_prepared(funded, cea21, trader_a):
+    """Parsed and planned once per connection (core.db.Prepared): most of the database's work per order."""
+    services.order_place(user=trader_a, instrument="CEA21", side="buy", price="54.00", quantity=10, client_order_id="prepared-1")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        texts = [row[0] for row in cursor.fetchall()]
+    for fragment in (
+        'INSERT INTO "trading_order"',  # the order
+        "FROM registry_balance b JOIN registry_account a",  # the balance locks
+        "FROM trading_order WHERE organization_id = $1",  # the position check
+        "UPDATE registry_balance SET",  # the reservation
+        "INSERT INTO registry_transfer",
+        'INSERT INTO "core_auditevent"',
+        "UPDATE trading_instrument SET last_sequence",  # the sequence number
+    ):
+        assert any(fragment in text for text in texts), fragment
