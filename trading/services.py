@@ -266,7 +266,8 @@ def _order_accept(
             after={"instrument": instrument.symbol, "side": side, "price": price, "quantity": quantity,
                    "client_order_id": client_order_id, "reserved": amount},
         )
-        live.changed(f"org:{organization.pk}")
+        # (No live announcement here: the matcher announces the organization when it applies the
+        # order, a few milliseconds later, with the order's state after matching.)
         _notify_matcher(instrument.pk)
         order.sequence = _sequence_event(
             instrument.pk, MarketEvent.Kind.ORDER, order_id=order.pk, validated=instrument, audit=audit
@@ -400,7 +401,6 @@ def order_cancel(*, user: Any, order_id: int) -> Order:
             return order
         order.cancel_requested = True
         order.save(update_fields=["cancel_requested", "updated_at"])
-        live.changed(f"org:{order.organization_id}")
         _notify_matcher(order.instrument_id)
         _sequence_event(
             order.instrument_id, MarketEvent.Kind.CANCEL, order_id=order.pk,
