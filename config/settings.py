@@ -275,6 +275,8 @@ TRADING_POSITION_LIMIT = env_int("TRADING_POSITION_LIMIT", 100_000_000, minimum=
 MATCHER_INLINE = env_bool("MATCHER_INLINE", default=EMBEDDED)
 MATCHER_BATCH_SIZE = env_int("MATCHER_BATCH_SIZE", 500, minimum=1)
 SETTLEMENT_BATCH_SIZE = env_int("SETTLEMENT_BATCH_SIZE", 500, minimum=1)
+# run_matcher queues one settlement task for all the trades of this many seconds (not one per batch).
+SETTLEMENT_QUEUE_SECONDS = float(env_decimal("SETTLEMENT_QUEUE_SECONDS", "0.1"))
 
 # Live updates of the trading and market pages (core/live.py): Server-Sent Events served under ASGI.
 LIVE_UPDATES = env_bool("LIVE_UPDATES", default=True)

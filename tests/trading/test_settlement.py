@@ -90,6 +90,30 @@ def test_settling_twice_settles_once(funded, cea21, trader_a, trader_b, settleme
         assert settlement_transfers(trade) == {"trade_settlement": 2, "fee": 2}
 
 
+def test_the_matcher_process_queues_one_settlement_task_per_interval(funded, cea21, trader_a, trader_b, settlement_held):
+    """run_matcher coalesces: the first batch's trades are queued at once, later ones when the
+    interval has passed (or the process stops), all of them, each once."""
+    from trading.matcher import matcher_for
+
+    matcher = matcher_for(cea21.pk)
+    matcher.settlement_interval = 60
+    place(trader_a, "buy", "54.00", 100)
+    place(trader_b, "sell", "54.00", 40)
+    first = list(Trade.objects.values_list("pk", flat=True))
+    place(trader_b, "sell", "54.00", 30)
+    place(trader_b, "sell", "54.00", 30)
+    later = sorted(set(Trade.objects.values_list("pk", flat=True)) - set(first))
+    assert len(first) == 1 and len(later) == 2
+    assert settlement_held.queued == [first]
+    assert matcher.settlement_queue() is True  # not due yet: still held
+    assert settlement_held.queued == [first]
+    matcher.settlement_interval = 0
+    assert matcher.settlement_queue() is False
+    assert settlement_held.queued == [first, later]
+    assert matcher.settlement_queue(now=True) is False  # nothing is queued twice
+    assert settlement_held.queued == [first, later]
+
+
 def test_settlement_of_given_trades_leaves_the_others(funded, cea21, trader_a, trader_b, settlement_held):
     place(trader_b, "sell", "54.00", 100)
     place(trader_a, "buy", "54.00", 100)

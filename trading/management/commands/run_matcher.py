@@ -10,6 +10,7 @@ import time
 from contextlib import ExitStack
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, InterfaceError, connection
 
@@ -60,12 +61,21 @@ class Command(BaseCommand):
                 with connection.cursor() as cursor:
                     cursor.execute("LISTEN market_events")
             self.stdout.write(f"matching {len(ids)} instrument(s)")
-            while not self.stopping:
-                applied = sum(self._drain(instrument_id) for instrument_id in ids)
-                if once and not applied:
-                    return
-                if not applied:
-                    self._wait(listening, poll)
+            matchers = [matcher_for(instrument_id) for instrument_id in ids]
+            for matcher in matchers:
+                matcher.settlement_interval = settings.SETTLEMENT_QUEUE_SECONDS
+            try:
+                while not self.stopping:
+                    applied = sum(self._drain(instrument_id) for instrument_id in ids)
+                    if once and not applied:
+                        return
+                    # Trades left unqueued are queued once their interval has passed, even if idle.
+                    left = [matcher.settlement_queue() for matcher in matchers]
+                    if not applied:
+                        self._wait(listening, min(poll, settings.SETTLEMENT_QUEUE_SECONDS) if any(left) else poll)
+            finally:
+                for matcher in matchers:
+                    matcher.settlement_queue(now=True)
 
     def _drain(self, instrument_id: int) -> int:
         matcher, total = matcher_for(instrument_id), 0
