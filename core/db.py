@@ -123,15 +123,21 @@ def _executable(cursor: Any, sql: str, params: Any) -> str:
 
 def row_insert_statement(instance: models.Model, *, returning: bool = True) -> tuple[Prepared, list[Any]]:
     """The plain INSERT of a new, unsaved instance (with `RETURNING` its primary key); prepared."""
-    fields = [field for field in instance._meta.concrete_fields if not field.primary_key]
+    sql, fields = _insert_sql(type(instance), returning)
+    return sql, [field.get_db_prep_save(getattr(instance, field.attname), connection) for field in fields]
+
+
+@cache
+def _insert_sql(model: type[models.Model], returning: bool) -> tuple[Prepared, tuple[models.Field, ...]]:
+    fields = tuple(field for field in model._meta.concrete_fields if not field.primary_key)
     quote = connection.ops.quote_name
     sql = (
-        f"INSERT INTO {quote(instance._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))})"
     )
     if returning:
-        sql += f" RETURNING {quote(instance._meta.pk.column)}"
-    return Prepared(sql), [field.get_db_prep_save(getattr(instance, field.attname), connection) for field in fields]
+        sql += f" RETURNING {quote(model._meta.pk.column)}"
+    return Prepared(sql), fields
 
 
 def row_insert(instance: models.Model) -> models.Model:

@@ -91,7 +91,8 @@ def _require_reason(reason: str) -> str:
     return reason
 
 
-_BALANCE_FIELDS = ["id", "account_id", "asset_id", *Bucket.values]
+BUCKETS = tuple(Bucket.values)  # (Bucket.values builds a new list at every use; postings use it often)
+_BALANCE_FIELDS = ["id", "account_id", "asset_id", *BUCKETS]
 _ACCOUNT_FIELDS = ["id", "number", "name", "kind", "organization_id", "province", "status", "status_reason"]
 _BALANCE_SELECT = ", ".join(f"b.{name}" for name in _BALANCE_FIELDS)
 _ACCOUNT_SELECT = ", ".join(f"a.{name}" for name in _ACCOUNT_FIELDS)
@@ -108,22 +109,22 @@ _PREPARED_ROWS = 4
 
 def _balance_statements(rows: list[Balance]) -> list[tuple[str, list[Any]]]:
     """The UPDATEs writing the balance rows' buckets, one per chunk of 1,000 rows."""
-    columns = ["id", *Bucket.values]
+    columns = ["id", *BUCKETS]
     statements = []
     for start in range(0, len(rows), 1000):
         chunk = rows[start : start + 1000]
         params = [getattr(row, column) for row in chunk for column in columns]
         if len(chunk) == 1:
-            sql = Prepared(f"UPDATE registry_balance SET {', '.join(f'{b} = %s' for b in Bucket.values)} WHERE id = %s")
+            sql = Prepared(f"UPDATE registry_balance SET {', '.join(f'{b} = %s' for b in BUCKETS)} WHERE id = %s")
             params = params[1:] + params[:1]
         elif connection.vendor == "postgresql":
             values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(chunk))
-            sets = ", ".join(f"{b} = v.{b}" for b in Bucket.values)
+            sets = ", ".join(f"{b} = v.{b}" for b in BUCKETS)
             sql = f"UPDATE registry_balance AS b SET {sets} FROM (VALUES {values}) AS v({', '.join(columns)}) WHERE b.id = v.id"
         else:
             cases = " ".join(["WHEN %s THEN %s"] * len(chunk))
-            sets = ", ".join(f"{bucket} = CASE id {cases} END" for bucket in Bucket.values)
-            params = [value for bucket in Bucket.values for row in chunk for value in (row.pk, getattr(row, bucket))]
+            sets = ", ".join(f"{bucket} = CASE id {cases} END" for bucket in BUCKETS)
+            params = [value for bucket in BUCKETS for row in chunk for value in (row.pk, getattr(row, bucket))]
             params += [row.pk for row in chunk]
             sql = f"UPDATE registry_balance SET {sets} WHERE id IN ({', '.join(['%s'] * len(chunk))})"
         statements.append((sql, params))
@@ -214,7 +215,7 @@ def _check_movement(movement: Movement) -> None:
     for account, bucket in ((movement.source, movement.source_bucket), (movement.destination, movement.destination_bucket)):
         if account is None:
             continue
-        if bucket not in Bucket.values:
+        if bucket not in BUCKETS:
             raise InvalidInput(f"Unknown bucket {bucket!r}.")
         if not account.holds(movement.asset):
             raise AssetNotAllowed(f"Account {account.number} cannot hold {movement.asset.code}.", field="asset")
@@ -271,7 +272,7 @@ def ledger_post(
         balances = locked if locked is not None and keys <= locked.keys() else balances_lock(keys)
         # Work on copies of the bucket values: the caller's Balance objects change only once every
         # movement has passed (a refusal leaves them as they were, like the database).
-        values = {key: {bucket: getattr(balance, bucket) for bucket in Bucket.values} for key, balance in balances.items()}
+        values = {key: {bucket: getattr(balance, bucket) for bucket in BUCKETS} for key, balance in balances.items()}
         touched: set[tuple[int, int]] = set()
         for movement in movements:
             source_key = (movement.source.pk, movement.asset.pk) if movement.source is not None else None

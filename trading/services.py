@@ -107,8 +107,11 @@ def _fingerprint(**body: Any) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
+_SIDES = frozenset(Side.values)
+
+
 def _validate_order(instrument: Instrument, side: str, price: int, quantity: Any) -> None:
-    if side not in Side.values:
+    if side not in _SIDES:
         raise errors.InvalidSide(f"The side must be buy or sell, not {side!r}.", field="side")
     if isinstance(quantity, bool) or not isinstance(quantity, int):
         raise errors.QuantityOutOfRange("The quantity must be a whole number of tonnes.", field="quantity")
