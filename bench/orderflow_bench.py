@@ -3,7 +3,8 @@
 Three measurements, each on a fresh book:
 1. accepted/s: orders placed through `trading.services.order_place` by several client processes;
 2. matched/s: the matcher applying those accepted orders and committing them in batches (durable);
-3. latency: orders offered at fixed rates while `run_matcher` runs; accept-to-matched is the time
+3. latency: the mix offered at fixed rates (orders and cancels: `achieved_per_second` counts both,
+   `orders_per_second` the orders) while `run_matcher` runs; accept-to-matched is the time
    from order_place returning to the matcher applying the order (Order.matched_at; the batch commits
    within milliseconds after).
 And the baseline: matching each order inside its own locked transaction (the naive design), with the
@@ -18,6 +19,7 @@ is a cancel of an earlier resting order.
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import multiprocessing
 import os
@@ -26,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("MARKET_HOURS", "always")
@@ -57,8 +60,9 @@ def mix(count: int, seed: int) -> list[tuple[str, int, int] | tuple[str]]:
     return actions
 
 
-def _client(args: tuple[int, int, int, float, str]) -> list[tuple[int, float]]:
-    """One client process: places its share of the mix; returns (order id, accept time) pairs."""
+def _client(args: tuple[int, int, int, float, str]) -> list[tuple[int | None, float]]:
+    """One client process: places its share of the mix; returns (order id, accept time) pairs, and
+    (None, time) for each cancel it made."""
     worker, count, seed, rate, mode = args
     django_ready(migrate=False)
     from django.db import connection
@@ -86,6 +90,7 @@ def _client(args: tuple[int, int, int, float, str]) -> list[tuple[int, float]]:
                     order_cancel(user=trader, order_id=resting.pop(random.Random(index).randrange(len(resting))))
                 except OrderNotOpen:
                     pass
+                placed.append((None, time.time()))
             continue
         side, price, quantity = action
         client_id = f"{mode}-{RUN}-{seed}-{index}"
@@ -102,11 +107,14 @@ def _client(args: tuple[int, int, int, float, str]) -> list[tuple[int, float]]:
 
 
 def run_clients(processes: int, per_client: int, *, rate_per_client: float = 0.0, mode: str = "service",
-                seed: int = 0) -> tuple[list[tuple[int, float]], float]:
+                seed: int = 0) -> tuple[list[tuple[int, float]], int, float]:
+    """(the orders placed as (id, accept time), the cancels made, seconds)."""
     started = time.perf_counter()
     with multiprocessing.get_context("fork").Pool(processes) as pool:
         results = pool.map(_client, [(w, per_client, seed * 100 + w, rate_per_client, mode) for w in range(processes)])
-    return [item for result in results for item in result], time.perf_counter() - started
+    actions = [item for result in results for item in result]
+    placed = [(order_id, at) for order_id, at in actions if order_id is not None]
+    return placed, len(actions) - len(placed), time.perf_counter() - started
 
 
 def fresh_book() -> None:
@@ -139,7 +147,7 @@ def latency_run(rate: float, seconds: float, clients: int) -> dict[str, object]:
     try:
         time.sleep(2)
         per_client = int(rate * seconds / clients)
-        placed, elapsed = run_clients(clients, per_client, rate_per_client=rate / clients, seed=int(rate))
+        placed, cancels, elapsed = run_clients(clients, per_client, rate_per_client=rate / clients, seed=int(rate))
         ids = [order_id for order_id, _ in placed]
         deadline = time.time() + 60
         while Order.objects.filter(pk__in=ids, status=Order.Status.ACCEPTED).exists() and time.time() < deadline:
@@ -147,20 +155,45 @@ def latency_run(rate: float, seconds: float, clients: int) -> dict[str, object]:
     finally:
         matcher_process.terminate()
         matcher_process.wait(10)
-    matched_at = dict(Order.objects.filter(pk__in=ids).values_list("pk", "matched_at"))
+    orders = {pk: (sequence, matched_at) for pk, sequence, matched_at in Order.objects.filter(pk__in=ids).values_list("pk", "sequence", "matched_at")}
     accept_times = sorted(accepted_at for _, accepted_at in placed)
     # The first second is warm-up (client processes connecting, the matcher's first batches).
     steady = [(order_id, accepted_at) for order_id, accepted_at in placed if accepted_at >= accept_times[0] + 1.0]
-    latencies = [(matched_at[order_id].timestamp() - accepted_at) * 1000 for order_id, accepted_at in steady]
-    return {
-        "offered_per_second": rate,
-        "achieved_per_second": round(len(placed) / (accept_times[-1] - accept_times[0])),
-        "accept_to_matched_ms": {
-            "p50": round(statistics.median(latencies), 1),
-            "p99": round(percentile(latencies, 0.99), 1),
-            "max": round(max(latencies), 1),
-        },
+    span = accept_times[-1] - accept_times[0]
+    result = {
+        "offered_per_second": rate,  # orders and cancels (one action in ten is a cancel)
+        "achieved_per_second": round((len(placed) + cancels) / span),
+        "orders_per_second": round(len(placed) / span),
+        "accept_to_matched_ms": spread([(orders[pk][1].timestamp() - accepted_at) * 1000 for pk, accepted_at in steady]),
     }
+    committed = batch_commit_times(min(sequence for sequence, _ in orders.values()))
+    if committed:
+        result["accept_to_committed_ms"] = spread([(committed(orders[pk][0]) - accepted_at) * 1000 for pk, accepted_at in steady])
+    return result
+
+
+def spread(latencies: list[float]) -> dict[str, float]:
+    return {"p50": round(statistics.median(latencies), 1), "p99": round(percentile(latencies, 0.99), 1), "max": round(max(latencies), 1)}
+
+
+def batch_commit_times(first_sequence: int) -> Callable[[int], float] | None:
+    """sequence -> when the matcher batch that applied it committed (epoch seconds), read from the
+    commit timestamp of the batch's audit event; None unless PostgreSQL has track_commit_timestamp on
+    (a server setting, off by default)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW track_commit_timestamp")
+        if cursor.fetchone()[0] != "on":
+            return None
+        cursor.execute(
+            "SELECT (after->>'to')::bigint, extract(epoch FROM pg_xact_commit_timestamp(xmin))::float8 FROM core_auditevent "
+            "WHERE action = 'matcher.batch' AND (after->>'to')::bigint >= %s ORDER BY 2",
+            [first_sequence],
+        )
+        batches = sorted(cursor.fetchall())  # (last sequence of the batch, commit time) by sequence
+    ends = [end for end, _ in batches]
+    return lambda sequence: batches[bisect.bisect_left(ends, sequence)][1]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -194,7 +227,7 @@ def main() -> None:
     # 1 and 2: accept everything with no matcher running, then let the matcher drain it.
     fresh_book()
     connection.close()
-    placed, seconds = run_clients(options.clients, options.orders // options.clients, seed=1)
+    placed, _, seconds = run_clients(options.clients, options.orders // options.clients, seed=1)
     result["accepted"] = len(placed)
     result["accepted_per_second"] = round(len(placed) / seconds)
     instrument.refresh_from_db()
@@ -221,7 +254,7 @@ def main() -> None:
     # Baseline: each order matched in its own locked transaction.
     fresh_book()
     connection.close()
-    placed, seconds = run_clients(options.clients, options.orders // options.clients, mode="naive", seed=3)
+    placed, _, seconds = run_clients(options.clients, options.orders // options.clients, mode="naive", seed=3)
     result["baseline_locked_per_second"] = round(len(placed) / seconds)
     end_to_end = len(placed) / seconds
     result["speedup_matched_vs_baseline"] = round(result["matched_per_second"] / end_to_end, 1)  # type: ignore[operator]
