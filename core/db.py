@@ -140,6 +140,28 @@ def _insert_sql(model: type[models.Model], returning: bool) -> tuple[Prepared, t
     return Prepared(sql), fields
 
 
+def instance_from_row(model: type[models.Model], row: Sequence[Any]) -> models.Model:
+    """An instance from a plain query's row of all the model's concrete fields, in their order, with
+    the values converted as the ORM converts them (SQLite answers dates as text and decimals as
+    floats; PostgreSQL's driver needs no conversion but JSON's)."""
+    values = list(row)
+    for index, column, converters in _row_converters(model):
+        for converter in converters:
+            values[index] = converter(values[index], column, connection)
+    return model.from_db(connection.alias, [field.attname for field in model._meta.concrete_fields], values)
+
+
+@cache
+def _row_converters(model: type[models.Model]) -> tuple[tuple[int, Any, list[Any]], ...]:
+    found = []
+    for index, field in enumerate(model._meta.concrete_fields):
+        column = field.get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+        if converters:
+            found.append((index, column, converters))
+    return tuple(found)
+
+
 def row_insert(instance: models.Model) -> models.Model:
     """Inserts a new, unsaved instance in one plain statement and sets its primary key: what
     `Model.objects.create` does for models without save() logic or signals, at a fraction of the

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from core import live
 from core.audit import audit_event
-from core.db import Prepared, row_insert_statement, rows_update_statements, statements_execute
+from core.db import Prepared, instance_from_row, row_insert_statement, rows_update_statements, statements_execute
 from core.locks import MATCHER, LockKey, session_lock
 from registry.models import Bucket, Transfer
 from registry.services import Movement, ledger_post
@@ -82,17 +82,16 @@ class Matcher:
         cancels) and the committed position (`committed`). In the same query, the events past the
         committed position if that is lower: a batch this matcher committed was rolled back since (a
         test's transaction, a restore). Plain, prepared SQL: it runs before every batch."""
-        event_fields, order_fields = _concrete_fields(MarketEvent), _concrete_fields(Order)
         with connection.cursor() as cursor:
             statements_execute(cursor, [(_pending_events_sql(), [self.instrument_id, self.instrument_id, self.position, self.instrument_id, limit])])
             rows = cursor.fetchall()
         events = []
-        width = len(event_fields)
+        width = len(MarketEvent._meta.concrete_fields)
         for row in rows:
-            event = MarketEvent.from_db(connection.alias, event_fields, row[:width])
+            event = instance_from_row(MarketEvent, row[:width])
             event.committed = row[width]
             if row[width + 1] is not None:
-                event.order = Order.from_db(connection.alias, order_fields, row[width + 1 :])
+                event.order = instance_from_row(Order, row[width + 1 :])
             events.append(event)
         return events
 
@@ -262,10 +261,6 @@ class Matcher:
                 destination=account, destination_bucket=Bucket.AVAILABLE, reference=f"order:{order.pk}",
             ))
         return movements
-
-
-def _concrete_fields(model: type[models.Model]) -> list[str]:
-    return [field.attname for field in model._meta.concrete_fields]
 
 
 @cache
