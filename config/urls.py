@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 admin.site.site_header = "National Carbon Allowance Registry: administration"
@@ -14,6 +15,7 @@ urlpatterns = [
     path("api/v1/", include("trading.api_urls")),
     path("api/v1/", include("compliance.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("", include("accounts.urls")),
     path("", include("web.urls")),
     path("", include("reports.urls")),

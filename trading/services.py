@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Organization
 from accounts.roles import NON_TRADING_ROLES
@@ -59,19 +60,19 @@ def _trading_organization(user: Any) -> Organization:
     """The organization `user` trades for, or NotEligible (RULEBOOK: staff of regulators, the
     exchange and verifiers may not trade)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
-        raise errors.NotEligible("Log in to trade.")
+        raise errors.NotEligible(_("Log in to trade."))
     if user_roles(user) & set(NON_TRADING_ROLES):
-        raise errors.NotEligible("Staff of regulators, the exchange, verifiers and auditors may not trade.")
+        raise errors.NotEligible(_("Staff of regulators, the exchange, verifiers and auditors may not trade."))
     if not user.has_perm("trading.trade"):
-        raise errors.NotEligible("Your role does not include trading.")
+        raise errors.NotEligible(_("Your role does not include trading."))
     organization_ids = user_organization_ids(user)
     if len(organization_ids) != 1:
-        raise errors.NotEligible("You must belong to exactly one participant organization to trade.")
+        raise errors.NotEligible(_("You must belong to exactly one participant organization to trade."))
     organization = getattr(user, "_trading_organization", None)
     if organization is None:
         organization = user._trading_organization = Organization.objects.get(pk=next(iter(organization_ids)))
     if organization.status != Organization.Status.ACTIVE or organization.kind == Organization.Kind.SYSTEM:
-        raise errors.NotEligible(f"{organization.name} is not an active participant.")
+        raise errors.NotEligible(_("%(name)s is not an active participant.") % {"name": organization.name})
     return organization
 
 
@@ -89,10 +90,10 @@ def parse_price(text: Any) -> int:
         price = parse_minor_units(text, 2, field="price")
     except Exception:
         if isinstance(text, (str, int, Decimal)) and _is_number(text):
-            raise errors.InvalidTick("Prices have at most two decimals (tick 0.01).", field="price") from None
-        raise errors.InvalidPrice(f"{text!r} is not a price.", field="price") from None
+            raise errors.InvalidTick(_("Prices have at most two decimals (tick 0.01)."), field="price") from None
+        raise errors.InvalidPrice(_("%(text)s is not a price.") % {"text": repr(text)}, field="price") from None
     if price <= 0:
-        raise errors.InvalidPrice("The price must be positive.", field="price")
+        raise errors.InvalidPrice(_("The price must be positive."), field="price")
     return price
 
 
@@ -112,23 +113,25 @@ _SIDES = frozenset(Side.values)
 
 def _validate_order(instrument: Instrument, side: str, price: int, quantity: Any) -> None:
     if side not in _SIDES:
-        raise errors.InvalidSide(f"The side must be buy or sell, not {side!r}.", field="side")
+        raise errors.InvalidSide(_("The side must be buy or sell, not %(side)s.") % {"side": repr(side)}, field="side")
     if isinstance(quantity, bool) or not isinstance(quantity, int):
-        raise errors.QuantityOutOfRange("The quantity must be a whole number of tonnes.", field="quantity")
+        raise errors.QuantityOutOfRange(_("The quantity must be a whole number of tonnes."), field="quantity")
     if not instrument.min_quantity <= quantity <= instrument.max_quantity:
         raise errors.QuantityOutOfRange(
-            f"The quantity must be {instrument.min_quantity:,} to {instrument.max_quantity:,} t.", field="quantity"
+            _("The quantity must be %(min)s to %(max)s t.") % {"min": f"{instrument.min_quantity:,}", "max": f"{instrument.max_quantity:,}"},
+            field="quantity",
         )
     if price % instrument.tick:
-        raise errors.InvalidTick(f"The price must be a multiple of {instrument.tick / 100:.2f}.", field="price")
+        raise errors.InvalidTick(_("The price must be a multiple of %(tick)s.") % {"tick": f"{instrument.tick / 100:.2f}"}, field="price")
     if not instrument.lower_limit <= price <= instrument.upper_limit:
         raise errors.PriceOutOfBand(
-            f"Today's limits are {instrument.lower_limit / 100:.2f} to {instrument.upper_limit / 100:.2f}.", field="price"
+            _("Today's limits are %(lower)s to %(upper)s.") % {"lower": f"{instrument.lower_limit / 100:.2f}", "upper": f"{instrument.upper_limit / 100:.2f}"},
+            field="price",
         )
     if instrument.status == Instrument.Status.HALTED:
-        raise errors.InstrumentHalted(f"Trading in {instrument.symbol} is halted.")
+        raise errors.InstrumentHalted(_("Trading in %(symbol)s is halted.") % {"symbol": instrument.symbol})
     if instrument.status == Instrument.Status.CLOSED or not is_trading_time():
-        raise errors.MarketClosed(f"{instrument.symbol} is not trading now.")
+        raise errors.MarketClosed(_("%(symbol)s is not trading now.") % {"symbol": instrument.symbol})
 
 
 # The instrument's fields an order was validated against. Sequencing re-checks them under the
@@ -210,7 +213,7 @@ def order_place(
     organization = _trading_organization(user)
     client_order_id = (client_order_id or "").strip()
     if not client_order_id or len(client_order_id) > 64:
-        raise InvalidInput("Give a client_order_id of 1 to 64 characters.", field="client_order_id")
+        raise InvalidInput(_("Give a client_order_id of 1 to 64 characters."), field="client_order_id")
     if isinstance(instrument, str):
         instrument = _instrument_cached(instrument)
     price_fen = parse_price(price)
@@ -259,10 +262,11 @@ def _order_accept(
         except InsufficientBalance:
             if side == Side.BUY:
                 raise errors.InsufficientFunds(
-                    f"The order needs {amount / 100:,.2f} CNY (value and fee) available.", field="quantity"
+                    _("The order needs %(amount)s CNY (value and fee) available.") % {"amount": f"{amount / 100:,.2f}"}, field="quantity"
                 ) from None
             raise errors.InsufficientAllowances(
-                f"The order needs {amount:,} t of {instrument.asset.code} available.", field="quantity"
+                _("The order needs %(amount)s t of %(asset)s available.") % {"amount": f"{amount:,}", "asset": instrument.asset.code},
+                field="quantity",
             ) from None
         audit = audit_event(
             actor=user, action="order.place", obj=order,
@@ -334,7 +338,7 @@ def _accounts_of(organization: Organization) -> tuple[Account, Account]:
     """(holding, cash) of a participant."""
     accounts = participant_accounts_cached({organization.pk}).get(organization.pk)
     if accounts is None:
-        raise errors.NotEligible(f"{organization.name} has no registry and trading funds accounts.")
+        raise errors.NotEligible(_("%(name)s has no registry and trading funds accounts.") % {"name": organization.name})
     return accounts
 
 
@@ -352,14 +356,15 @@ def caches_clear(**kwargs: Any) -> None:
 
 
 def _unknown(symbol: str) -> Instrument:
-    raise errors.UnknownInstrument(f"No instrument {symbol!r}.", field="instrument")
+    raise errors.UnknownInstrument(_("No instrument %(symbol)s.") % {"symbol": repr(symbol)}, field="instrument")
 
 
 def _replay(existing: Order, fingerprint: dict[str, Any]) -> Order:
     first = dict(instrument=existing.instrument.symbol, side=existing.side, price=existing.price, quantity=existing.quantity)
     if _fingerprint(**first) != _fingerprint(**fingerprint):
         raise IdempotencyConflict(
-            f"client_order_id {existing.client_order_id!r} was already used for a different order.", field="client_order_id"
+            _("client_order_id %(id)s was already used for a different order.") % {"id": repr(existing.client_order_id)},
+            field="client_order_id",
         )
     return existing
 
@@ -382,7 +387,8 @@ def _check_position(order: Order, held: int) -> None:
     limit, quantity = settings.TRADING_POSITION_LIMIT, order.quantity
     if held + open_buys + quantity > limit:
         raise errors.PositionLimit(
-            f"Holding {held:,} t with {open_buys:,} t on open buys, this order would exceed the {limit:,} t limit.",
+            _("Holding %(held)s t with %(open)s t on open buys, this order would exceed the %(limit)s t limit.")
+            % {"held": f"{held:,}", "open": f"{open_buys:,}", "limit": f"{limit:,}"},
             field="quantity",
         )
 
@@ -392,14 +398,14 @@ def order_cancel(*, user: Any, order_id: int) -> Order:
     what is left of its reservation, in sequence with the orders that may be trading against it.
     Only a trader may cancel (RULEBOOK: a compliance officer of the same company may not)."""
     if not (getattr(user, "is_authenticated", False) and user.has_perm("trading.trade")):
-        raise errors.NotEligible("Your role does not include trading.")
+        raise errors.NotEligible(_("Your role does not include trading."))
     organization_ids = user_organization_ids(user)
     with transaction.atomic():
         order = Order.objects.select_for_update(of=("self",)).filter(pk=order_id, organization_id__in=organization_ids).first()
         if order is None:
-            raise NotFound("No such order.", field="id")
+            raise NotFound(_("No such order."), field="id")
         if order.status not in Order.LIVE:
-            raise errors.OrderNotOpen(f"The order is {order.status}.", field="id")
+            raise errors.OrderNotOpen(_("The order is %(status)s.") % {"status": order.get_status_display().lower()}, field="id")
         if order.cancel_requested:
             return order
         order.cancel_requested = True

@@ -1,6 +1,6 @@
 // The order ticket: checks of tick, band and quantity before sending (the same rules and words as
-// the server's refusals, which come back next to the same fields), and copying a book level's price
-// into the ticket.
+// the server's refusals, which come back next to the same fields; translated by Django's JavaScript
+// catalogue, /jsi18n/, loaded before this file), and copying a book level's price into the ticket.
 (function () {
   "use strict";
 
@@ -18,20 +18,25 @@
   // Mirrors trading.services.parse_price and _validate_order.
   function priceError(text, f) {
     text = text.trim();
-    if (!/^\d+(\.\d+)?$/.test(text)) { return text ? "'" + text + "' is not a price." : "Enter a price."; }
+    if (!/^\d+(\.\d+)?$/.test(text)) {
+      return text ? interpolate(gettext("%(text)s is not a price."), {text: "'" + text + "'"}, true) : gettext("Enter a price.");
+    }
     var parts = text.split(".");
-    if (parts[1] && parts[1].replace(/0+$/, "").length > 2) { return "Prices have at most two decimals (tick 0.01)."; }
+    if (parts[1] && parts[1].replace(/0+$/, "").length > 2) { return gettext("Prices have at most two decimals (tick 0.01)."); }
     var fen = parseInt(parts[0], 10) * 100 + parseInt(((parts[1] || "") + "00").slice(0, 2), 10);
-    if (fen <= 0) { return "The price must be positive."; }
-    if (fen % f.tick) { return "The price must be a multiple of " + money(f.tick) + "."; }
-    if (fen < f.lower || fen > f.upper) { return "Today's limits are " + money(f.lower) + " to " + money(f.upper) + "."; }
+    if (fen <= 0) { return gettext("The price must be positive."); }
+    if (fen % f.tick) { return interpolate(gettext("The price must be a multiple of %(tick)s."), {tick: money(f.tick)}, true); }
+    if (fen < f.lower || fen > f.upper) {
+      return interpolate(gettext("Today's limits are %(lower)s to %(upper)s."), {lower: money(f.lower), upper: money(f.upper)}, true);
+    }
     return "";
   }
 
   function quantityError(text, f) {
     text = text.trim().replace(/,/g, "");
-    var range = "The quantity must be " + grouped(f.minQuantity) + " to " + grouped(f.maxQuantity) + " t.";
-    if (!/^\d+$/.test(text)) { return text ? "The quantity must be a whole number of tonnes." : range; }
+    var range = interpolate(gettext("The quantity must be %(min)s to %(max)s t."),
+                            {min: grouped(f.minQuantity), max: grouped(f.maxQuantity)}, true);
+    if (!/^\d+$/.test(text)) { return text ? gettext("The quantity must be a whole number of tonnes.") : range; }
     var quantity = parseInt(text, 10);
     return quantity < f.minQuantity || quantity > f.maxQuantity ? range : "";
   }

@@ -137,6 +137,21 @@ def test_a_price_outside_the_band_shows_the_error_next_to_the_price(browser, ser
     assert not Order.objects.exists()
 
 
+def test_the_tickets_own_checks_speak_chinese_to_a_chinese_user(browser, server, traders):
+    """The page's checks before sending use Django's JavaScript catalogue: the same words as the
+    server's refusals, in the user's language."""
+    trader_a, _ = traders
+    trader_a.language = "zh-hans"
+    trader_a.save(update_fields=["language"])
+    page = trading_page(browser, server, trader_a)
+    page.locator("#ticket-price").fill("70.00")
+    page.locator("#ticket-quantity").fill("100000")
+    page.locator("#ticket-form button[type=submit]").click()
+    expect(page.locator("#error-price")).to_have_text("今日涨跌幅限制为 48.80 至 59.64。")
+    expect(page.locator("#error-quantity")).to_have_text("数量必须在 1 至 99,999 吨之间。")
+    assert not Order.objects.exists()
+
+
 def test_another_companys_order_is_out_of_reach(browser, server, traders):
     trader_a, trader_b = traders
     order, _ = order_place(user=trader_a, instrument="CEA21", side="buy", price="54.00", quantity=5, client_order_id="a-1")

@@ -186,6 +186,7 @@ RULES: dict[str, list[Rule]] = {
                            Rule("POST", "302 302 404 403 403 403 403 403 403", ORDER_A, data=lambda world, role: {})],
     "market": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
     "market-table": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
+    "javascript-catalog": [Rule("GET", "200 200 200 200 200 200 200 200 200")],  # the pages' translated strings
     "market-stream": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
 }
 

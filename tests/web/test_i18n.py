@@ -2,6 +2,7 @@
 catalogue is committed and matches the .po."""
 
 import gettext
+import json
 import re
 from pathlib import Path
 
@@ -80,3 +81,34 @@ def test_the_trading_and_market_pages_in_chinese(client, trader_a, funded):
     for label in ("委托簿", "下单", "我的未成交委托", "今日涨跌停价"):
         assert label in trade, label
     assert "行情" in client.get("/market/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+
+def test_order_entrys_refusals_speak_the_users_language(client, trader_a, funded, cea21):
+    """The server's refusal next to the ticket's field, and the API's message, in the request's
+    language; the code stays the same."""
+    from tests.trading.conftest import api_client
+
+    lower, upper = f"{cea21.lower_limit / 100:.2f}", f"{cea21.upper_limit / 100:.2f}"
+    body = {"instrument": "CEA21", "side": "buy", "price": "999.00", "quantity": 10, "client_order_id": "i18n-1"}
+    english = api_client(trader_a).post("/api/v1/orders/", body, format="json").json()
+    chinese = api_client(trader_a).post("/api/v1/orders/", body, format="json", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").json()
+    assert english == {"code": "price_out_of_band", "message": f"Today's limits are {lower} to {upper}.", "field": "price"}
+    assert chinese == {"code": "price_out_of_band", "message": f"今日涨跌幅限制为 {lower} 至 {upper}。", "field": "price"}
+
+    login(client, trader_a)
+    page = client.post("/trade/CEA21/order/", {"side": "buy", "price": "999.00", "quantity": "10", "client_order_id": "i18n-2"},
+                       HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").content.decode()
+    assert f"今日涨跌幅限制为 {lower} 至 {upper}。" in page
+    page = client.post("/trade/CEA21/order/", {"side": "buy", "price": "54.00", "quantity": "100000", "client_order_id": "i18n-3"},
+                       HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").content.decode()
+    assert "数量必须在 1 至 99,999 吨之间。" in page
+
+
+def test_the_javascript_catalogue_carries_the_tickets_checks_in_chinese(client):
+    chinese = client.get("/jsi18n/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
+    english = client.get("/jsi18n/")
+    assert chinese.status_code == english.status_code == 200
+    catalogue = chinese.content.decode()
+    for text in ("今日涨跌幅限制为 %(lower)s 至 %(upper)s。", "数量必须在 %(min)s 至 %(max)s 吨之间。", "请输入价格。"):
+        assert json.dumps(text)[1:-1] in catalogue or text in catalogue, text
+    assert "今日" not in english.content.decode() and "\\u4eca" not in english.content.decode()
