@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Organization
 from accounts.roles import Role
@@ -114,10 +115,10 @@ def verified_emissions_import(*, period: CompliancePeriod, stream: IO[bytes], fi
 def officer_unit(user: Any, permission: str, doing: str) -> Organization:
     """The one unit a company compliance officer acts for, if it holds `permission`."""
     if Role.COMPLIANCE_OFFICER not in user_roles(user) or not user.has_perm(permission):
-        raise NotEligible(f"Only a company compliance officer may {doing}, for its own organization.")
+        raise NotEligible(_("Only a company compliance officer may %(doing)s, for its own organization.") % {"doing": doing})
     organization_ids = user_organization_ids(user)
     if len(organization_ids) != 1:
-        raise NotEligible(f"You must belong to exactly one unit to {doing}.")
+        raise NotEligible(_("You must belong to exactly one unit to %(doing)s.") % {"doing": doing})
     return Organization.objects.get(pk=next(iter(organization_ids)))
 
 
@@ -127,31 +128,33 @@ def surrender_create(
     """Surrenders allowances of an eligible vintage, or CCER offsets within 5 % of the obligation,
     from the user's organization's available holding into the retirement account. Atomic and
     irreversible; the same client_request_id returns the first surrender."""
-    organization = officer_unit(user, "compliance.surrender", "surrender")
+    organization = officer_unit(user, "compliance.surrender", _("surrender"))
     if isinstance(period, str):
         period = CompliancePeriod.objects.filter(code=period).first() or _missing("period", period)
     if isinstance(asset, str):
         asset = Asset.objects.filter(code=asset).first() or _missing("asset", asset)
     client_request_id = (client_request_id or "").strip()
     if not client_request_id or len(client_request_id) > 64:
-        raise InvalidInput("Give a client_request_id of 1 to 64 characters.", field="client_request_id")
+        raise InvalidInput(_("Give a client_request_id of 1 to 64 characters."), field="client_request_id")
     existing = Surrender.objects.filter(organization=organization, client_request_id=client_request_id).first()
     if existing is not None:
         if (existing.period_id, existing.asset_id, existing.quantity) != (period.pk, asset.pk, quantity):
-            raise IdempotencyConflict("This client_request_id was used for a different surrender.", field="client_request_id")
+            raise IdempotencyConflict(_("This client_request_id was used for a different surrender."), field="client_request_id")
         return existing, False
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-        raise InvalidInput("The quantity must be a positive whole number of tonnes.", field="quantity")
+        raise InvalidInput(_("The quantity must be a positive whole number of tonnes."), field="quantity")
     if ComplianceResult.objects.filter(period=period).exists():
-        raise errors.PeriodClosed(f"The {period} deadline has been processed.")
+        raise errors.PeriodClosed(_("The %(period)s deadline has been processed.") % {"period": period})
     if timezone.localdate() > period.surrender_deadline:
-        raise errors.PeriodClosed(f"The {period} surrender deadline ({period.surrender_deadline}) has passed.")
+        raise errors.PeriodClosed(
+            _("The %(period)s surrender deadline (%(deadline)s) has passed.") % {"period": period, "deadline": period.surrender_deadline}
+        )
     eligible_vintage = asset.kind == Asset.Kind.ALLOWANCE and period.vintages.filter(pk=asset.pk).exists()
     if not (eligible_vintage or asset.kind == Asset.Kind.OFFSET):
-        raise errors.IneligibleAsset(f"{asset.code} cannot be surrendered for {period}.", field="asset")
+        raise errors.IneligibleAsset(_("%(asset)s cannot be surrendered for %(period)s.") % {"asset": asset.code, "period": period}, field="asset")
     holding = Account.objects.filter(organization=organization, kind=Account.Kind.HOLDING).first()
     if holding is None:
-        raise NotEligible(f"{organization.name} has no registry holding account.")
+        raise NotEligible(_("%(name)s has no registry holding account.") % {"name": organization.name})
     try:
         with transaction.atomic():
             # One surrender at a time per unit: the obligation check and the retirement see the same state.
@@ -176,7 +179,7 @@ def surrender_create(
 
 
 def _missing(field: str, value: str) -> Any:
-    raise InvalidInput(f"No {field} {value!r}.", field=field)
+    raise InvalidInput(_("No %(field)s %(value)s.") % {"field": field, "value": repr(value)}, field=field)
 
 
 def _check_against_obligation(obligation: Obligation | None, asset: Asset, quantity: int) -> None:
@@ -184,11 +187,15 @@ def _check_against_obligation(obligation: Obligation | None, asset: Asset, quant
         raise errors.NoObligation(field="period")
     if asset.kind == Asset.Kind.OFFSET and obligation.surrendered_offsets + quantity > obligation.offset_cap:
         raise errors.OffsetCapExceeded(
-            f"Offsets may cover {obligation.offset_cap:,} t of the {obligation.obligation:,} t obligation; "
-            f"{obligation.surrendered_offsets:,} t already surrendered.", field="quantity")
+            _("Offsets may cover %(cap)s t of the %(obligation)s t obligation; %(done)s t already surrendered.")
+            % {"cap": f"{obligation.offset_cap:,}", "obligation": f"{obligation.obligation:,}",
+               "done": f"{obligation.surrendered_offsets:,}"},
+            field="quantity")
     if obligation.surrendered + quantity > obligation.obligation:
         raise errors.OverSurrender(
-            f"The obligation is {obligation.obligation:,} t and {obligation.surrendered:,} t are surrendered.", field="quantity")
+            _("The obligation is %(obligation)s t and %(done)s t are surrendered.")
+            % {"obligation": f"{obligation.obligation:,}", "done": f"{obligation.surrendered:,}"},
+            field="quantity")
 
 
 # --- the deadline job ---
@@ -227,7 +234,7 @@ def compliance_deadline_run(
     size = settings.COMPLIANCE_DEADLINE_CHUNK
     for start in range(0, len(found), size):
         chunk = [(obligation, _status(obligation)) for obligation in found[start:start + size]]
-        for _, status in chunk:
+        for _obligation, status in chunk:
             counts[status] += 1
         with transaction.atomic():
             _results_write(period, chunk, price, next_period)

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Organization
 from accounts.roles import Role
@@ -126,7 +127,7 @@ def verifier_assign(*, period: CompliancePeriod, organization: Organization, ver
             raise errors.InvalidTransition("The unit's report is already verified; its verifier stays.", field="verifier")
         existing = VerifierAssignment.objects.select_for_update().filter(period=period, organization=organization).first()
         before = {"verifier": existing.verifier.get_username()} if existing else None
-        assignment, _ = VerifierAssignment.objects.update_or_create(
+        assignment, _created = VerifierAssignment.objects.update_or_create(
             period=period, organization=organization, defaults={"verifier": verifier, "assigned_by": actor})
         audit_record(actor=actor, action="verifier.assign", obj=assignment, before=before,
                      after={"verifier": verifier.get_username(), "period": period.code, "uscc": organization.uscc})
@@ -139,7 +140,7 @@ def verifier_assign(*, period: CompliancePeriod, organization: Organization, ver
 def emission_report_file(*, user: Any, period: CompliancePeriod, emissions: Any, attachment: Any) -> EmissionReport:
     """The unit's compliance officer files its emissions for a period with one attachment (PDF, XLSX
     or CSV, at most COMPLIANCE_REPORT_MAX_BYTES). One report per unit and period."""
-    organization = officer_unit(user, "compliance.add_emissionreport", "file an emission report")
+    organization = officer_unit(user, "compliance.add_emissionreport", _("file an emission report"))
     tonnes = _whole_tonnes(emissions, "emissions")
     if attachment is None:
         raise InvalidInput("Attach the emission report (PDF, XLSX or CSV).", field="attachment")
@@ -202,7 +203,7 @@ def emission_report_verify(*, user: Any, report: EmissionReport, verified_emissi
 
 def emission_report_object(*, user: Any, report: EmissionReport, reason: str) -> EmissionReport:
     """The unit's compliance officer objects to the verified figure, once, within the window."""
-    organization = officer_unit(user, "compliance.add_emissionreport", "object to a verification")
+    organization = officer_unit(user, "compliance.add_emissionreport", _("object to a verification"))
     if organization.pk != report.organization_id:
         raise NotFound("No such emission report.")
     reason = (reason or "").strip()

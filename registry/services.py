@@ -18,6 +18,8 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Organization
 from accounts.selectors import organization_in_scope
@@ -92,6 +94,11 @@ def _require_reason(reason: str) -> str:
 
 
 BUCKETS = tuple(Bucket.values)  # (Bucket.values builds a new list at every use; postings use it often)
+# The buckets as a message names them (the labels are the balance tables' column headings).
+BUCKET_WORDS = {
+    Bucket.AVAILABLE: gettext_lazy("available"), Bucket.RESERVED: gettext_lazy("reserved"),
+    Bucket.PENDING: gettext_lazy("pending"), Bucket.FROZEN: gettext_lazy("frozen"),
+}
 _BALANCE_FIELDS = ["id", "account_id", "asset_id", *BUCKETS]
 _ACCOUNT_FIELDS = ["id", "number", "name", "kind", "organization_id", "province", "status", "status_reason"]
 _BALANCE_SELECT = ", ".join(f"b.{name}" for name in _BALANCE_FIELDS)
@@ -286,9 +293,11 @@ def ledger_post(
                 held = values[source_key][movement.source_bucket]
                 if held < movement.amount:
                     raise InsufficientBalance(
-                        f"Account {balances[source_key].account.number} has {movement.asset.format(held)} "
-                        f"{movement.asset.code} {movement.source_bucket}, less than the "
-                        f"{movement.asset.format(movement.amount)} needed.",
+                        _("Account %(account)s has %(held)s %(asset)s %(bucket)s, less than the %(needed)s needed.") % {
+                            "account": balances[source_key].account.number, "held": movement.asset.format(held),
+                            "asset": movement.asset.code, "bucket": BUCKET_WORDS[movement.source_bucket],
+                            "needed": movement.asset.format(movement.amount),
+                        },
                         field="amount",
                     )
                 values[source_key][movement.source_bucket] = held - movement.amount

@@ -145,6 +145,20 @@ def test_another_officer_of_the_same_unit_replaying_the_id_gets_the_same_surrend
 # --- refusals: each with its code and status, and nothing written ---
 
 
+def test_refusals_speak_the_officers_language(client):
+    """The same refusals in Simplified Chinese for a Chinese browser; codes and fields unchanged."""
+    chinese = {"HTTP_ACCEPT_LANGUAGE": "zh-CN,zh;q=0.9"}
+    over = client.post(URL, body(quantity=70_001), format="json", **chinese).json()
+    assert over == {"code": "over_surrender", "message": "履约义务为 70,000 吨，已清缴 0 吨。", "field": "quantity"}
+    short = client.post(URL, body(quantity=60_000), format="json", **chinese).json()
+    assert short["code"] == "insufficient_balance"
+    assert "的可用 CEA21 为 57526，少于所需的 60000。" in short["message"], short
+    english = client.post(URL, body(quantity=60_000), format="json").json()
+    assert "has 57526 CEA21 available, less than the 60000 needed." in english["message"], english
+    cap = client.post(URL, body(asset="CCER", quantity=3_501), format="json", **chinese).json()
+    assert cap["message"] == "核证减排量最多可抵销 70,000 吨履约义务中的 3,500 吨；已清缴 0 吨。"
+
+
 @pytest.mark.parametrize(
     "changes, status, code, field",
     [
