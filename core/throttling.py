@@ -1,9 +1,12 @@
 """Per-user rate limit on order entry (API_ORDER_RATE), counted in Redis so that every web process
 shares one count.
 
-A fixed window: one counter per user and period (`INCR` and `EXPIRE` in one round trip); at the
-window's end the count starts again, so a client may send up to twice the rate across a boundary,
-a burst the matcher absorbs. Retry-After is the time left in the window.
+A sliding window, estimated from two fixed windows (one counter per user and period): the requests
+of the last period are this window's count plus the previous window's, weighted by the share of the
+previous window still inside the last period. So a burst at a window's end is still counted just
+after it (a plain fixed window would let twice the rate through across the boundary). One round trip
+per request (`INCR`, `EXPIRE` and `GET` of the previous count, pipelined). A refused request is
+taken back (it did not happen); Retry-After is the time until the next request fits the rate.
 
 If Redis cannot be reached the request is let through (fail open) and the outage logged: the broker
 being down must not stop trading, and order entry has its own limits (funds, position). After a
@@ -45,14 +48,15 @@ class _Counter:
             self._client_url = url
         return self._client
 
-    def hit(self, key: str, ttl: int) -> int | None:
-        """Counts one request under `key`; returns the count so far, or None if it cannot count."""
+    def hit(self, key: str, previous_key: str, ttl: int) -> tuple[int, int] | None:
+        """Counts one request under `key`; returns (the count of `previous_key`, the count of `key`
+        so far), or None if it cannot count."""
         if not settings.REDIS_URL:
             with self._lock:
                 if len(self._local) > 100_000:  # old windows
                     self._local.clear()
                 self._local[key] = self._local.get(key, 0) + 1
-                return self._local[key]
+                return self._local.get(previous_key, 0), self._local[key]
         now = time.monotonic()
         if now < self._down_until:
             return None
@@ -60,12 +64,24 @@ class _Counter:
             pipe = self.client().pipeline(transaction=False)
             pipe.incr(key)
             pipe.expire(key, ttl)
-            count, _ = pipe.execute()
-            return int(count)
+            pipe.get(previous_key)
+            count, _, previous = pipe.execute()
+            return int(previous or 0), int(count)
         except redis.RedisError as error:
             self._down_until = now + RETRY_REDIS_AFTER
             logger.warning("order rate limit not applied: Redis unreachable (%s)", error)
             return None
+
+    def undo(self, key: str) -> None:
+        """Takes back a request counted under `key` (a refused one: it did not happen)."""
+        if not settings.REDIS_URL:
+            with self._lock:
+                self._local[key] = self._local.get(key, 1) - 1
+            return
+        try:
+            self.client().decr(key)
+        except redis.RedisError as error:
+            logger.warning("order rate limit: a refused request stays counted, Redis unreachable (%s)", error)
 
     def reset(self, user_id: int) -> None:
         """Forgets a user's counts (tests, and an operator lifting a limit)."""
@@ -93,13 +109,28 @@ class OrderEntryThrottle(BaseThrottle):
         if request.method not in self.methods or not getattr(user, "is_authenticated", False):
             return True
         limit, period = settings.API_ORDER_RATE
-        now = time.time()
+        now = clock()
         window = int(now // period)
-        count = counter.hit(f"{KEY_PREFIX}:{user.pk}:{window}", period + 1)
-        if count is None or count <= limit:
+        key = f"{KEY_PREFIX}:{user.pk}:{window}"
+        counts = counter.hit(key, f"{KEY_PREFIX}:{user.pk}:{window - 1}", 2 * period + 1)
+        if counts is None:
             return True
-        self._wait = (window + 1) * period - now
+        previous, current = counts
+        gone = (now % period) / period  # the share of this window that has passed
+        if previous * (1 - gone) + current <= limit:
+            return True
+        counter.undo(key)  # a refused request is not counted: retrying early costs nothing
+        accepted = current - 1
+        # When the next request fits: once enough of the previous window has slid out, or, if this
+        # window is full already, once enough of it has (in the next window).
+        if accepted < limit:
+            self._wait = ((1 - (limit - 1 - accepted) / previous) - gone) * period
+        else:
+            self._wait = (window + 1) * period - now + (1 - (limit - 1) / accepted) * period
         return False
 
     def wait(self) -> float:
         return max(1, math.ceil(self._wait))
+
+
+clock = time.time  # (tests move it)

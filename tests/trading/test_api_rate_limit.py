@@ -45,7 +45,8 @@ def test_order_entry_over_the_rate_is_refused_with_429_and_retry_after(funded, c
     refused = client.post(URL, order(3), format="json")
     assert refused.status_code == 429
     assert refused.json() == {"code": "rate_limited", "message": refused.json()["message"], "field": None}
-    assert 1 <= int(refused["Retry-After"]) <= 3600
+    # (Up to two periods: the next request fits once enough of this window has slid out.)
+    assert 1 <= int(refused["Retry-After"]) <= 2 * 3600
     assert not Order.objects.filter(client_order_id="rl-3").exists()
     # The count lives in Redis, where every web process sees it.
     keys = redis.Redis.from_url(django_settings.REDIS_URL).keys(f"{throttling.KEY_PREFIX}:{trader_a.pk}:*")
@@ -85,3 +86,24 @@ def test_without_redis_the_count_is_kept_in_process(funded, cea21, trader_a, thr
     settings.REDIS_URL = ""
     client = api_client(trader_a)
     assert [client.post(URL, order(n), format="json").status_code for n in range(4)] == [201, 201, 201, 429]
+
+
+def test_a_burst_at_a_windows_end_still_counts_just_after_it(funded, cea21, trader_a, settings, monkeypatch):
+    """A sliding window: three orders in the last second of one window leave room for no more one
+    second into the next (a fixed window would start again from zero), and Retry-After says when."""
+    settings.API_ORDER_RATE = (3, 100)
+    now = [1_796_000_000 + 99.0]  # 1 s before a window's end (a multiple of 100 plus 99)
+    monkeypatch.setattr(throttling, "clock", lambda: now[0])
+    client = api_client(trader_a)
+    assert [client.post(URL, order(n), format="json").status_code for n in range(3)] == [201, 201, 201]
+    now[0] += 2  # 1 s into the next window: the estimate is 3 x 0.99 + 1
+    refused = client.post(URL, order(3), format="json")
+    assert refused.status_code == 429
+    # The next fits when 3 x (1 - g) + 1 <= 3: g = 1/3 of the window, 32.3 s from now.
+    assert refused["Retry-After"] == "33"
+    now[0] += 30
+    assert client.post(URL, order(4), format="json").status_code == 429  # too early: refused, not counted
+    now[0] += 3
+    assert client.post(URL, order(5), format="json").status_code == 201
+    assert client.post(URL, order(6), format="json").status_code == 429  # 3 x 0.66 + 2 > 3
+    assert Order.objects.filter(placed_by=trader_a).count() == 4
