@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import ApiToken, Membership, Organization, User
 from accounts.roles import Role
@@ -84,14 +85,14 @@ def api_token_create(
     """A new API token for `user`, and its key: the only time the key exists outside the client."""
     name = name.strip()
     if not name:
-        raise InvalidInput("Give the token a name, e.g. the program that will use it.", field="name")
+        raise InvalidInput(_("Give the token a name, e.g. the program that will use it."), field="name")
     if len(name) > API_TOKEN_NAME_MAX:
-        raise InvalidInput(f"A token's name has at most {API_TOKEN_NAME_MAX} characters.", field="name")
+        raise InvalidInput(_("A token's name has at most %(max)s characters.") % {"max": API_TOKEN_NAME_MAX}, field="name")
     now = timezone.now()
     if expires_at is not None and expires_at <= now:
-        raise InvalidInput("The expiry must be in the future.", field="expires_at")
+        raise InvalidInput(_("The expiry must be in the future."), field="expires_at")
     if not user.is_active:
-        raise InvalidInput("An inactive user cannot have API tokens.", field="user")
+        raise InvalidInput(_("An inactive user cannot have API tokens."), field="user")
     token_create_otp_check(user=user, otp_verified_at=otp_verified_at)
     key, prefix = key_generate()
     with transaction.atomic():
@@ -100,7 +101,7 @@ def api_token_create(
         live = ApiToken.objects.filter(user=user, revoked_at__isnull=True).exclude(expires_at__lte=now).count()
         if live >= API_TOKENS_PER_USER_MAX:
             raise InvalidInput(
-                f"You already have {live} active tokens; revoke one you no longer use first.", field="name"
+                _("You already have %(count)s active tokens; revoke one you no longer use first.") % {"count": live}, field="name"
             )
         token = ApiToken.objects.create(
             user=user, name=name, prefix=prefix, key_hash=key_hash(key), expires_at=expires_at,
@@ -143,15 +144,15 @@ def user_profile_update(
     """The user's own name, email and page language."""
     fields = {"first_name": first_name.strip(), "last_name": last_name.strip(), "email": email.strip(), "language": language}
     if language and language not in dict(settings.LANGUAGES):
-        raise InvalidInput(f"Unknown language {language!r}.", field="language")
+        raise InvalidInput(_("Unknown language %(language)s.") % {"language": repr(language)}, field="language")
     if fields["email"]:
         try:
             validate_email(fields["email"])
         except ValidationError:
-            raise InvalidInput("Not a valid email address.", field="email") from None
+            raise InvalidInput(_("Not a valid email address."), field="email") from None
     for name in ("first_name", "last_name"):
         if len(fields[name]) > 150:
-            raise InvalidInput("At most 150 characters.", field=name)
+            raise InvalidInput(_("At most 150 characters."), field=name)
     with transaction.atomic():
         locked = User.objects.select_for_update(no_key=True).get(pk=user.pk)
         before = {name: getattr(locked, name) for name in fields}
@@ -168,7 +169,7 @@ def user_profile_update(
 def user_password_change(*, user: User, old_password: str, new_password: str, actor: Any) -> User:
     """Changes the user's password after checking the current one and the password rules."""
     if not user.check_password(old_password):
-        raise InvalidInput("The current password is not right.", field="old_password")
+        raise InvalidInput(_("The current password is not right."), field="old_password")
     try:
         validate_password(new_password, user)
     except ValidationError as error:
@@ -189,7 +190,7 @@ def totp_device_start(*, user: User) -> Any:
 
     with transaction.atomic():
         if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
-            raise AlreadyExists("Two-factor authentication is already set up.", field=None)
+            raise AlreadyExists(_("Two-factor authentication is already set up."), field=None)
         TOTPDevice.objects.filter(user=user, confirmed=False).delete()
         device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
         audit_record(actor=user, action="two_factor.enrol_start", obj=device)
@@ -203,7 +204,7 @@ def totp_device_confirm(*, user: User, code: str) -> Any:
     with transaction.atomic():
         device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("-id").first()
         if device is None:
-            raise InvalidInput("Start the set-up first.", field="code")
+            raise InvalidInput(_("Start the set-up first."), field="code")
         accepted = device.verify_token(code.strip())
         if accepted:
             device.confirmed = True
@@ -225,7 +226,7 @@ def totp_device_verify(*, user: User, code: str) -> Any:
     code = code.strip().lower()
     with transaction.atomic():
         if totp_device_confirmed(user) is None:
-            raise InvalidInput("Two-factor authentication is not set up.", field="code")
+            raise InvalidInput(_("Two-factor authentication is not set up."), field="code")
         backup = not code.isdigit()
         model = StaticDevice if backup else TOTPDevice
         device = model.objects.select_for_update().filter(user=user, confirmed=True).order_by("id").first()
@@ -255,7 +256,7 @@ def backup_codes_generate(*, user: User) -> list[str]:
         codes.add(StaticToken.random_token())
     with transaction.atomic():
         if totp_device_confirmed(user) is None:
-            raise InvalidInput("Set up two-factor authentication first.", field=None)
+            raise InvalidInput(_("Set up two-factor authentication first."), field=None)
         StaticDevice.objects.filter(user=user).delete()
         device = StaticDevice.objects.create(user=user, name="Backup codes", confirmed=True)
         StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
@@ -270,11 +271,11 @@ def totp_devices_remove(*, user: User, actor: Any) -> int:
     from accounts.selectors import two_factor_required
 
     if two_factor_required(user):
-        raise PermissionDenied("Your role requires two-factor authentication.")
+        raise PermissionDenied(_("Your role requires two-factor authentication."))
     from django_otp.plugins.otp_static.models import StaticDevice
 
     with transaction.atomic():
-        removed, _ = TOTPDevice.objects.filter(user=user).delete()
+        removed, _by_model = TOTPDevice.objects.filter(user=user).delete()
         StaticDevice.objects.filter(user=user).delete()  # the backup codes go with it
         if removed:
             audit_record(actor=actor, action="two_factor.disable", obj=user)

@@ -112,3 +112,11 @@ def test_the_javascript_catalogue_carries_the_tickets_checks_in_chinese(client):
     for text in ("今日涨跌幅限制为 %(lower)s 至 %(upper)s。", "数量必须在 %(min)s 至 %(max)s 吨之间。", "请输入价格。"):
         assert json.dumps(text)[1:-1] in catalogue or text in catalogue, text
     assert "今日" not in english.content.decode() and "\\u4eca" not in english.content.decode()
+
+
+def test_the_profiles_refusals_speak_chinese(client, trader_a):
+    login(client, trader_a)
+    chinese = {"HTTP_ACCEPT_LANGUAGE": "zh-CN,zh;q=0.9"}
+    wrong = client.post("/profile/password/", {"old_password": "nope", "new_password1": "Xk29-plover-marsh",
+                                               "new_password2": "Xk29-plover-marsh"}, **chinese)
+    assert wrong.status_code == 200 and "当前密码不正确。" in wrong.content.decode()
