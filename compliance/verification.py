@@ -57,7 +57,7 @@ def _whole_tonnes(value: Any, field: str) -> int:
 
 def _period_open(period: CompliancePeriod) -> None:
     if ComplianceResult.objects.filter(period=period).exists():
-        raise errors.PeriodClosed(f"The {period} deadline has been processed.")
+        raise errors.PeriodClosed(_("The %(period)s deadline has been processed.") % {"period": period})
 
 
 def _locked(report: EmissionReport) -> EmissionReport:
@@ -116,15 +116,15 @@ def verifier_assign(*, period: CompliancePeriod, organization: Organization, ver
     """A regulator assigns a verifier to a unit of its scope for a period (or replaces the verifier
     while the unit's report is not verified yet)."""
     if not actor.has_perm("compliance.add_verifierassignment") or not organization_in_scope(actor, organization):
-        raise PermissionDenied("You may assign verifiers only to units within your scope.")
+        raise PermissionDenied(_("You may assign verifiers only to units within your scope."))
     if organization.kind != Organization.Kind.KEY_EMITTING_UNIT:
-        raise InvalidInput(f"{organization.name} is not a key emitting unit.", field="organization")
+        raise InvalidInput(_("%(name)s is not a key emitting unit.") % {"name": organization.name}, field="organization")
     if Role.VERIFIER not in user_roles(verifier):
-        raise InvalidInput(f"{verifier.get_username()} is not a verifier.", field="verifier")
+        raise InvalidInput(_("%(name)s is not a verifier.") % {"name": verifier.get_username()}, field="verifier")
     with transaction.atomic():
         report = EmissionReport.objects.select_for_update().filter(period=period, organization=organization).first()
         if report is not None and report.status != EmissionReport.Status.FILED:
-            raise errors.InvalidTransition("The unit's report is already verified; its verifier stays.", field="verifier")
+            raise errors.InvalidTransition(_("The unit's report is already verified; its verifier stays."), field="verifier")
         existing = VerifierAssignment.objects.select_for_update().filter(period=period, organization=organization).first()
         before = {"verifier": existing.verifier.get_username()} if existing else None
         assignment, _created = VerifierAssignment.objects.update_or_create(
@@ -143,11 +143,13 @@ def emission_report_file(*, user: Any, period: CompliancePeriod, emissions: Any,
     organization = officer_unit(user, "compliance.add_emissionreport", _("file an emission report"))
     tonnes = _whole_tonnes(emissions, "emissions")
     if attachment is None:
-        raise InvalidInput("Attach the emission report (PDF, XLSX or CSV).", field="attachment")
+        raise InvalidInput(_("Attach the emission report (PDF, XLSX or CSV)."), field="attachment")
     limit = settings.COMPLIANCE_REPORT_MAX_BYTES
     if attachment.size > limit:
-        raise errors.AttachmentTooLarge(f"The attachment is {attachment.size:,} bytes; at most {limit:,} are allowed.",
-                                        field="attachment")
+        raise errors.AttachmentTooLarge(
+            _("The attachment is %(size)s bytes; at most %(limit)s are allowed.") % {"size": f"{attachment.size:,}", "limit": f"{limit:,}"},
+            field="attachment",
+        )
     content = attachment.read()
     kind = attachment_kind(content)
     if kind is None:
@@ -180,7 +182,7 @@ def emission_report_file(*, user: Any, period: CompliancePeriod, emissions: Any,
 def emission_report_verify(*, user: Any, report: EmissionReport, verified_emissions: Any, note: str = "") -> EmissionReport:
     """The verifier assigned to the unit enters the verified emissions; the objection window opens."""
     if not user.has_perm("compliance.verify_emissionreport"):
-        raise PermissionDenied("Only verifiers enter verified emissions.")
+        raise PermissionDenied(_("Only verifiers enter verified emissions."))
     if not VerifierAssignment.objects.filter(period_id=report.period_id, organization_id=report.organization_id,
                                              verifier=user).exists():
         raise errors.NotAssigned()
@@ -188,7 +190,9 @@ def emission_report_verify(*, user: Any, report: EmissionReport, verified_emissi
     with transaction.atomic():
         report = _locked(report)
         if report.status != EmissionReport.Status.FILED:
-            raise errors.InvalidTransition(f"The report is {report.get_status_display().lower()}; only a filed report is verified.")
+            raise errors.InvalidTransition(
+                _("The report is %(status)s; only a filed report is verified.") % {"status": report.get_status_display().lower()}
+            )
         _period_open(report.period)
         now = timezone.now()
         report.status = EmissionReport.Status.VERIFIED
@@ -208,16 +212,16 @@ def emission_report_object(*, user: Any, report: EmissionReport, reason: str) ->
         raise NotFound("No such emission report.")
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("Say why you object to the verified emissions.", field="reason")
+        raise InvalidInput(_("Say why you object to the verified emissions."), field="reason")
     with transaction.atomic():
         report = _locked(report)
         if report.objected_at is not None:
             raise errors.ObjectionAlreadyFiled()
         if report.status not in (EmissionReport.Status.VERIFIED, EmissionReport.Status.CONFIRMED):
-            raise errors.InvalidTransition("Only a verified report can be objected to.")
+            raise errors.InvalidTransition(_("Only a verified report can be objected to."))
         today = timezone.localdate()
         if today > report.objection_due:
-            raise errors.ObjectionWindowClosed(f"Objections were possible until {report.objection_due}.")
+            raise errors.ObjectionWindowClosed(_("Objections were possible until %(date)s.") % {"date": report.objection_due})
         _period_open(report.period)
         before = report.status
         report.status = EmissionReport.Status.OBJECTED
@@ -230,7 +234,7 @@ def emission_report_object(*, user: Any, report: EmissionReport, reason: str) ->
 
 def _regulator_may_confirm(user: Any, report: EmissionReport) -> None:
     if not user.has_perm("compliance.confirm_emissionreport"):
-        raise PermissionDenied("Only the provincial regulator of the unit's province confirms verified emissions.")
+        raise PermissionDenied(_("Only the provincial regulator of the unit's province confirms verified emissions."))
     if not organization_in_scope(user, report.organization):
         raise NotFound("No such emission report.")
 
@@ -241,18 +245,18 @@ def emission_report_decide(*, user: Any, report: EmissionReport, decision: str, 
     also in the confirmed record if there is one) or rejected (the figure stands)."""
     _regulator_may_confirm(user, report)
     if decision not in EmissionReport.Decision.values:
-        raise InvalidInput("Decide upheld or rejected.", field="decision")
+        raise InvalidInput(_("Decide upheld or rejected."), field="decision")
     corrected = None
     if decision == EmissionReport.Decision.UPHELD:
         if corrected_emissions in (None, ""):
-            raise InvalidInput("Give the corrected verified emissions.", field="corrected_emissions")
+            raise InvalidInput(_("Give the corrected verified emissions."), field="corrected_emissions")
         corrected = _whole_tonnes(corrected_emissions, "corrected_emissions")
     with transaction.atomic():
         report = _locked(report)
         if report.status != EmissionReport.Status.OBJECTED:
-            raise errors.InvalidTransition("There is no objection to decide.")
+            raise errors.InvalidTransition(_("There is no objection to decide."))
         if user.pk == report.verified_by_id:
-            raise errors.SameVerifier("The verifier of a report cannot decide an objection to it.")
+            raise errors.SameVerifier(_("The verifier of a report cannot decide an objection to it."))
         _period_open(report.period)
         previous = report.verified_emissions
         if corrected is not None:
@@ -278,7 +282,9 @@ def emission_report_confirm(*, user: Any, report: EmissionReport) -> EmissionRep
         if report.status == EmissionReport.Status.OBJECTED:
             raise errors.ObjectionPending()
         if report.status != EmissionReport.Status.VERIFIED:
-            raise errors.InvalidTransition(f"The report is {report.get_status_display().lower()}; only a verified report is confirmed.")
+            raise errors.InvalidTransition(
+                _("The report is %(status)s; only a verified report is confirmed.") % {"status": report.get_status_display().lower()}
+            )
         if user.pk == report.verified_by_id:
             raise errors.SameVerifier()
         _period_open(report.period)

@@ -264,6 +264,19 @@ def test_no_objection_before_verification_nor_without_a_reason(report, verified,
     assert (error.code, error.field) == ("invalid", "reason")
 
 
+def test_the_workflows_refusals_speak_the_users_language(report, verified, officer, verifier):
+    from django.utils import translation
+
+    verified.refresh_from_db()
+    with translation.override("zh-hans"):
+        assert refused(emission_report_object, user=officer, report=verified, reason=" ").message == "请说明对核查排放量提出异议的理由。"
+        again = refused(emission_report_verify, user=verifier, report=verified, verified_emissions=1)
+    assert again.message == "该报告状态为已核查，待确认；只有已提交的报告才能核查。"
+    assert refused(emission_report_object, user=officer, report=verified, reason=" ").message == (
+        "Say why you object to the verified emissions."
+    )
+
+
 def test_an_objection_to_a_filed_report_is_refused(report, officer):
     assert refused(emission_report_object, user=officer, report=report, reason="Why").code == "invalid_transition"
 
