@@ -17,6 +17,7 @@ from typing import IO, Any
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Organization
 from accounts.selectors import organizations_visible_to
@@ -32,13 +33,13 @@ from registry.services import allowances_clawback, allowances_issue_and_allocate
 class PlanNotInState(DomainError):
     code = "plan_state"
     status = 409
-    default_message = "The plan is not in a state that allows this."
+    default_message = gettext_lazy("The plan is not in a state that allows this.")
 
 
 class SameRegulator(DomainError):
     code = "maker_checker"
     status = 403
-    default_message = "A plan must be approved by a regulator other than the one who drafted or submitted it."
+    default_message = gettext_lazy("A plan must be approved by a regulator other than the one who drafted or submitted it.")
 
 
 def _require(actor: Any, permission: str) -> None:

@@ -1,34 +1,36 @@
+from django.utils.translation import gettext_lazy
+
 from core.errors import DomainError, NotFound
 from core.errors import ImportRefused as VerifiedEmissionsRefused  # noqa: F401  (the shared import refusal)
 
 
 class IneligibleAsset(DomainError):
     code = "ineligible_asset"
-    default_message = "This asset cannot be surrendered for this period."
+    default_message = gettext_lazy("This asset cannot be surrendered for this period.")
 
 
 class OffsetCapExceeded(DomainError):
     code = "offset_cap_exceeded"
     status = 409
-    default_message = "Offsets may cover at most 5 % of the obligation."
+    default_message = gettext_lazy("Offsets may cover at most 5 % of the obligation.")
 
 
 class OverSurrender(DomainError):
     code = "over_surrender"
     status = 409
-    default_message = "This would surrender more than the obligation."
+    default_message = gettext_lazy("This would surrender more than the obligation.")
 
 
 class NoObligation(DomainError):
     code = "no_verified_emissions"
     status = 409
-    default_message = "There are no verified emissions for this unit and period yet."
+    default_message = gettext_lazy("There are no verified emissions for this unit and period yet.")
 
 
 class PeriodClosed(DomainError):
     code = "period_closed"
     status = 409
-    default_message = "The period's compliance deadline has been processed."
+    default_message = gettext_lazy("The period's compliance deadline has been processed.")
 
 
 
@@ -38,55 +40,55 @@ class PeriodClosed(DomainError):
 class ReportExists(DomainError):
     code = "report_exists"
     status = 409
-    default_message = "This unit has already filed its emission report for this period."
+    default_message = gettext_lazy("This unit has already filed its emission report for this period.")
 
 
 class AttachmentTooLarge(DomainError):
     code = "attachment_too_large"
-    default_message = "The attachment is larger than allowed."
+    default_message = gettext_lazy("The attachment is larger than allowed.")
 
 
 class AttachmentType(DomainError):
     code = "attachment_type"
-    default_message = "The attachment must be a PDF, XLSX or CSV file."
+    default_message = gettext_lazy("The attachment must be a PDF, XLSX or CSV file.")
 
 
 class NotAssigned(NotFound):
     code = "not_assigned"
-    default_message = "No unit assigned to you has this report."
+    default_message = gettext_lazy("No unit assigned to you has this report.")
 
 
 class InvalidTransition(DomainError):
     code = "invalid_transition"
     status = 409
-    default_message = "The report is not in a state that allows this."
+    default_message = gettext_lazy("The report is not in a state that allows this.")
 
 
 class SameVerifier(DomainError):
     code = "same_verifier"
     status = 409
-    default_message = "The verifier of a report cannot also confirm it."
+    default_message = gettext_lazy("The verifier of a report cannot also confirm it.")
 
 
 class ObjectionPending(DomainError):
     code = "objection_pending"
     status = 409
-    default_message = "The company's objection must be decided first."
+    default_message = gettext_lazy("The company's objection must be decided first.")
 
 
 class ObjectionWindowClosed(DomainError):
     code = "objection_window_closed"
     status = 409
-    default_message = "The time to object to the verification has passed."
+    default_message = gettext_lazy("The time to object to the verification has passed.")
 
 
 class ObjectionAlreadyFiled(DomainError):
     code = "objection_already_filed"
     status = 409
-    default_message = "An objection to this verification was already filed."
+    default_message = gettext_lazy("An objection to this verification was already filed.")
 
 
 class AlreadyRecorded(DomainError):
     code = "already_recorded"
     status = 409
-    default_message = "Verified emissions for this unit and period are already recorded."
+    default_message = gettext_lazy("Verified emissions for this unit and period are already recorded.")

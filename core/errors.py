@@ -6,14 +6,17 @@ Services raise these; the API exception handler (core.api) turns them into
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy
+
 
 class DomainError(Exception):
     code = "domain_error"
     status = 400
-    default_message = "The request could not be carried out."
+    default_message = gettext_lazy("The request could not be carried out.")
 
     def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
-        self.message = message or self.default_message
+        # A default message is translated now, in the language of the request that caused it.
+        self.message = message or str(self.default_message)
         self.field = field
         super().__init__(self.message)
 
@@ -24,88 +27,88 @@ class DomainError(Exception):
 # --- bad input (400) ---
 class InvalidInput(DomainError):
     code = "invalid"
-    default_message = "The value is not valid."
+    default_message = gettext_lazy("The value is not valid.")
 
 
 class NonPositiveAmount(DomainError):
     code = "non_positive_amount"
-    default_message = "The amount must be a positive whole number."
+    default_message = gettext_lazy("The amount must be a positive whole number.")
 
 
 class AmountTooLarge(DomainError):
     code = "amount_too_large"
-    default_message = "The amount is larger than the registry accepts."
+    default_message = gettext_lazy("The amount is larger than the registry accepts.")
 
 
 class UnknownAsset(DomainError):
     code = "unknown_asset"
-    default_message = "No such asset."
+    default_message = gettext_lazy("No such asset.")
 
 
 class UnknownAccount(DomainError):
     code = "unknown_account"
     status = 404
-    default_message = "No such account."
+    default_message = gettext_lazy("No such account.")
 
 
 class AssetNotAllowed(DomainError):
     code = "asset_not_allowed"
-    default_message = "This account cannot hold this asset."
+    default_message = gettext_lazy("This account cannot hold this asset.")
 
 
 class InvalidUSCC(DomainError):
     code = "invalid_uscc"
-    default_message = "Not a valid Unified Social Credit Code."
+    default_message = gettext_lazy("Not a valid Unified Social Credit Code.")
 
 
 # --- refused by the state of things (409) ---
 class InsufficientBalance(DomainError):
     code = "insufficient_balance"
     status = 409
-    default_message = "The balance is too small for this movement."
+    default_message = gettext_lazy("The balance is too small for this movement.")
 
 
 class AccountFrozen(DomainError):
     code = "account_frozen"
     status = 409
-    default_message = "The account is frozen."
+    default_message = gettext_lazy("The account is frozen.")
 
 
 class AccountClosed(DomainError):
     code = "account_closed"
     status = 409
-    default_message = "The account is closed."
+    default_message = gettext_lazy("The account is closed.")
 
 
 class AccountNotEmpty(DomainError):
     code = "account_not_empty"
     status = 409
-    default_message = "An account closes only at zero balance."
+    default_message = gettext_lazy("An account closes only at zero balance.")
 
 
 class AlreadyExists(DomainError):
     code = "already_exists"
     status = 409
-    default_message = "This already exists."
+    default_message = gettext_lazy("This already exists.")
 
 
 class IdempotencyConflict(DomainError):
     code = "idempotency_conflict"
     status = 409
-    default_message = "This key was already used for a different request."
+    default_message = gettext_lazy("This key was already used for a different request.")
 
 
 class IdempotencyKeyMismatch(DomainError):
     code = "idempotency_key_mismatch"
     status = 422
-    default_message = "The Idempotency-Key header and the request's own id differ."
+    default_message = gettext_lazy("The Idempotency-Key header and the request's own id differ.")
 
 
 class ImportRefused(DomainError):
     """A file of rows with errors: nothing was saved. `errors` lists every row's error."""
 
     code = "import_refused"
-    default_message = "The file has errors; nothing was saved."
+    default_message = gettext_lazy("The file has errors; nothing was saved.")
 
     def __init__(self, errors: list) -> None:  # type: ignore[type-arg]
         super().__init__(f"{len(errors)} row(s) have errors; nothing was saved.", field="file")
@@ -115,37 +118,37 @@ class ImportRefused(DomainError):
 class RequestTooLarge(DomainError):
     code = "request_too_large"
     status = 413
-    default_message = "The request body is too large."
+    default_message = gettext_lazy("The request body is too large.")
 
 
 # --- who may do what ---
 class PermissionDenied(DomainError):
     code = "permission_denied"
     status = 403
-    default_message = "You are not allowed to do this."
+    default_message = gettext_lazy("You are not allowed to do this.")
 
 
 class NotEligible(DomainError):
     code = "not_eligible"
     status = 403
-    default_message = "Your role or organization does not allow this."
+    default_message = gettext_lazy("Your role or organization does not allow this.")
 
 
 class NotFound(DomainError):
     code = "not_found"
     status = 404
-    default_message = "Not found."
+    default_message = gettext_lazy("Not found.")
 
 
 class TwoFactorRequired(DomainError):
     code = "two_factor_required"
     status = 403
-    default_message = "This account must pass two-factor authentication first: enrol or verify at /account/two-factor/."
+    default_message = gettext_lazy("This account must pass two-factor authentication first: enrol or verify at /account/two-factor/.")
 
 
 class InvalidCode(DomainError):
     code = "invalid_code"
-    default_message = "That code is not valid. Enter the current six-digit code from your authenticator app."
+    default_message = gettext_lazy("That code is not valid. Enter the current six-digit code from your authenticator app.")
 
     def __init__(self, message: str | None = None, *, field: str | None = "code") -> None:
         super().__init__(message, field=field)

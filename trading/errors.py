@@ -1,76 +1,78 @@
 """The exchange's refusals, each with the stable code API clients rely on."""
 
+from django.utils.translation import gettext_lazy
+
 from core.errors import DomainError
 from core.errors import NotEligible as NotEligible  # one code, one class: re-exported for trading
 
 
 class UnknownInstrument(DomainError):
     code = "unknown_instrument"
-    default_message = "No such instrument."
+    default_message = gettext_lazy("No such instrument.")
 
 
 class InvalidPrice(DomainError):
     code = "invalid_price"
-    default_message = "The price must be a positive amount in CNY with at most two decimals."
+    default_message = gettext_lazy("The price must be a positive amount in CNY with at most two decimals.")
 
 
 class InvalidTick(DomainError):
     code = "invalid_tick"
-    default_message = "The price is not a multiple of the tick size."
+    default_message = gettext_lazy("The price is not a multiple of the tick size.")
 
 
 class PriceOutOfBand(DomainError):
     code = "price_out_of_band"
-    default_message = "The price is outside today's price limits."
+    default_message = gettext_lazy("The price is outside today's price limits.")
 
 
 class QuantityOutOfRange(DomainError):
     code = "quantity_out_of_range"
-    default_message = "The quantity is outside the allowed range."
+    default_message = gettext_lazy("The quantity is outside the allowed range.")
 
 
 class InvalidSide(DomainError):
     code = "invalid_side"
-    default_message = "The side must be buy or sell."
+    default_message = gettext_lazy("The side must be buy or sell.")
 
 
 class MarketClosed(DomainError):
     code = "market_closed"
     status = 409
-    default_message = "The market is closed."
+    default_message = gettext_lazy("The market is closed.")
 
 
 class InstrumentHalted(DomainError):
     code = "instrument_halted"
     status = 409
-    default_message = "Trading in this instrument is halted."
+    default_message = gettext_lazy("Trading in this instrument is halted.")
 
 
 class InsufficientFunds(DomainError):
     code = "insufficient_funds"
     status = 409
-    default_message = "Available cash does not cover the order's value and fee."
+    default_message = gettext_lazy("Available cash does not cover the order's value and fee.")
 
 
 class InsufficientAllowances(DomainError):
     code = "insufficient_allowances"
     status = 409
-    default_message = "Available allowances do not cover the order."
+    default_message = gettext_lazy("Available allowances do not cover the order.")
 
 
 class PositionLimit(DomainError):
     code = "position_limit"
     status = 409
-    default_message = "The order would take your position above the limit."
+    default_message = gettext_lazy("The order would take your position above the limit.")
 
 
 class OrderNotOpen(DomainError):
     code = "order_not_open"
     status = 409
-    default_message = "The order is no longer open."
+    default_message = gettext_lazy("The order is no longer open.")
 
 
 class EndOfDayPending(DomainError):
     code = "end_of_day_pending"
     status = 409
-    default_message = "The matcher has not yet applied the end-of-day expiry."
+    default_message = gettext_lazy("The matcher has not yet applied the end-of-day expiry.")

@@ -213,6 +213,10 @@ def test_a_unit_without_verified_emissions_cannot_surrender(allocated, shandong_
     before = state()
     response = client.post(URL, body(), format="json")
     assert (response.status_code, response.json()["code"]) == (409, "no_verified_emissions")
+    assert response.json()["message"] == "There are no verified emissions for this unit and period yet."
+    # An error's default message is translated too, in the request's language.
+    chinese = client.post(URL, body(), format="json", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").json()
+    assert chinese == {"code": "no_verified_emissions", "message": "该单位本履约期尚无核查排放量。", "field": "period"}
     assert state() == before
 
 
