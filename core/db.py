@@ -144,22 +144,24 @@ def instance_from_row(model: type[models.Model], row: Sequence[Any]) -> models.M
     """An instance from a plain query's row of all the model's concrete fields, in their order, with
     the values converted as the ORM converts them (SQLite answers dates as text and decimals as
     floats; PostgreSQL's driver needs no conversion but JSON's)."""
+    names, converting = _row_form(model)
     values = list(row)
-    for index, column, converters in _row_converters(model):
+    for index, column, converters in converting:
         for converter in converters:
             values[index] = converter(values[index], column, connection)
-    return model.from_db(connection.alias, [field.attname for field in model._meta.concrete_fields], values)
+    return model.from_db(connection.alias, names, values)
 
 
 @cache
-def _row_converters(model: type[models.Model]) -> tuple[tuple[int, Any, list[Any]], ...]:
-    found = []
+def _row_form(model: type[models.Model]) -> tuple[list[str], tuple[tuple[int, Any, list[Any]], ...]]:
+    """(the concrete fields' names, (index, column, converters) of those whose values need converting)."""
+    converting = []
     for index, field in enumerate(model._meta.concrete_fields):
         column = field.get_col(model._meta.db_table)
         converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
         if converters:
-            found.append((index, column, converters))
-    return tuple(found)
+            converting.append((index, column, converters))
+    return [field.attname for field in model._meta.concrete_fields], tuple(converting)
 
 
 def row_insert(instance: models.Model) -> models.Model:

@@ -109,6 +109,7 @@ _TRANSFER_COLUMNS = [
 ]
 
 
+_BALANCE_UPDATE_ONE = Prepared(f"UPDATE registry_balance SET {', '.join(f'{b} = %s' for b in BUCKETS)} WHERE id = %s")
 # Postings of up to this many transfers or balance rows (order entry's, a matcher batch's few
 # releases) run prepared statements: a few shapes only, each prepared once per connection.
 _PREPARED_ROWS = 4
@@ -122,7 +123,7 @@ def _balance_statements(rows: list[Balance]) -> list[tuple[str, list[Any]]]:
         chunk = rows[start : start + 1000]
         params = [getattr(row, column) for row in chunk for column in columns]
         if len(chunk) == 1:
-            sql = Prepared(f"UPDATE registry_balance SET {', '.join(f'{b} = %s' for b in BUCKETS)} WHERE id = %s")
+            sql = _BALANCE_UPDATE_ONE
             params = params[1:] + params[:1]
         elif connection.vendor == "postgresql":
             values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(chunk))
