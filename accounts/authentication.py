@@ -11,9 +11,8 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
-from accounts.selectors import api_token_for_key
 from accounts.services import api_token_touch
-from accounts.tokens import token_use_check
+from accounts.tokens import api_token_for_key, token_use_check
 from core.errors import DomainError
 
 KEYWORDS = (b"token", b"bearer")

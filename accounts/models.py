@@ -17,6 +17,8 @@ class User(AbstractUser):
         max_length=10, choices=settings.LANGUAGES, blank=True,
         help_text="The pages' language; empty: the browser's (or the language switcher's) choice.",
     )
+    # Bumped whenever the user's roles, permissions or organizations change (accounts.access).
+    access_version = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

@@ -6,30 +6,22 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from accounts.models import ApiToken, Membership, Organization
+from accounts.access import access_of
+from accounts.models import ApiToken, Organization
 from accounts.roles import Role
-from accounts.tokens import key_matches, key_prefix
 from core.errors import NotFound
 
 
 def user_roles(user: Any) -> set[str]:
     if not getattr(user, "is_authenticated", False):
         return set()
-    cached = getattr(user, "_role_names", None)
-    if cached is None:
-        cached = set(user.groups.values_list("name", flat=True))
-        user._role_names = cached
-    return cached
+    return set(access_of(user).roles)
 
 
 def user_organization_ids(user: Any) -> set[int]:
     if not getattr(user, "is_authenticated", False):
         return set()
-    cached = getattr(user, "_organization_ids", None)
-    if cached is None:
-        cached = set(Membership.objects.filter(user=user).values_list("organization_id", flat=True))
-        user._organization_ids = cached
-    return cached
+    return set(access_of(user).organization_ids)
 
 
 def user_province(user: Any) -> str | None:
@@ -108,17 +100,6 @@ def two_factor_pending(user: Any) -> str | None:
     if totp_device_confirmed(user) is not None:
         return "verify"
     return "enrol" if two_factor_required(user) else None
-
-def api_token_for_key(key: str) -> ApiToken | None:
-    """The token whose key this is (revoked or expired ones too: the caller decides), or None."""
-    prefix = key_prefix(key)
-    if prefix is None:
-        return None
-    token = ApiToken.objects.select_related("user").filter(prefix=prefix).first()
-    if token is None or not key_matches(key, token.key_hash):
-        return None
-    return token
-
 
 def api_tokens_of(user: Any) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user).select_related("created_by")

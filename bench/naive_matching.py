@@ -13,7 +13,7 @@ from registry.services import Movement, ledger_post
 from trading.clock import trading_day
 from trading.fees import buy_reservation, fee_for
 from trading.models import Instrument, MatchingPosition, Order, Trade
-from trading.services import participant_accounts
+from trading.participants import participant_accounts
 
 _organizations: dict[int, int] = {}
 

@@ -122,7 +122,8 @@ def fresh_book() -> None:
     measurement starts from an empty book; then settles what traded."""
     from trading.matcher import Matcher
     from trading.models import Instrument, Order
-    from trading.services import order_cancel, trades_settle_all
+    from trading.services import order_cancel
+    from trading.settlement import trades_settle_all
 
     instrument = Instrument.objects.get(symbol="CEA21")
     matcher = Matcher(instrument.pk)
@@ -241,7 +242,7 @@ def main() -> None:
     result["matched_per_second"] = round(len(placed) / drain)
     result["events_per_second"] = round(events / drain)
     from trading.models import Trade
-    from trading.services import trades_settle_all
+    from trading.settlement import trades_settle_all
 
     unsettled = Trade.objects.filter(settled_at__isnull=True).count()
     started = time.perf_counter()

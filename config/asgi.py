@@ -1,6 +1,19 @@
+"""The ASGI entry point. The live streams (core.live.STREAM_PATH) are a small ASGI application of
+their own, ahead of Django: they need no middleware, no session and no database (their signed URL
+says what they may announce). Everything else is Django."""
+
 import os
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+from core import live  # noqa: E402 - after Django is set up
+
+
+async def application(scope, receive, send):  # type: ignore[no-untyped-def]
+    if scope["type"] == "http" and scope["path"] == live.STREAM_PATH:
+        await live.stream_app(scope, receive, send)
+    else:
+        await django_application(scope, receive, send)

@@ -133,7 +133,7 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username or address before any check
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.AccessBackend",  # ModelBackend, with permissions remembered between requests (accounts.access)
 ]
 
 # Security (README: Security). Behind TRUSTED_PROXY_COUNT reverse proxies the client's address is the
@@ -284,6 +284,10 @@ LIVE_UPDATES = env_bool("LIVE_UPDATES", default=True)
 LIVE_STREAM_SECONDS = env_int("LIVE_STREAM_SECONDS", 300, minimum=0)
 LIVE_HEARTBEAT_SECONDS = env_int("LIVE_HEARTBEAT_SECONDS", 15, minimum=1)  # a comment line keeps proxies from closing it
 LIVE_RETRY_MS = env_int("LIVE_RETRY_MS", 2000, minimum=100)  # the browser's reconnect delay
+# How long a stream's signed URL works; then the page asks for a new one, authorizing its user again.
+LIVE_TOKEN_SECONDS = env_int("LIVE_TOKEN_SECONDS", 900, minimum=10)
+# Per channel, a stream hears at most one announcement per this many milliseconds (core.live.Fanout).
+LIVE_COALESCE_MS = env_int("LIVE_COALESCE_MS", 100, minimum=0)
 
 # Compliance (RULEBOOK.md: Compliance cycle).
 COMPLIANCE_OFFSET_SHARE = env_decimal("COMPLIANCE_OFFSET_SHARE", "0.05")  # CCER cover at most 5 % of the obligation

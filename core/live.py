@@ -9,21 +9,31 @@ Messages go out after commit only (a rolled-back order announces nothing), throu
 when REDIS_URL is set (web workers, the matcher and Celery workers are separate processes), else
 through an in-process hub (the embedded default: one process). Channel names carry the database's
 name, so test runs on separate databases sharing one Redis never hear each other.
+
+The streams (`stream_app`) run on the ASGI server, outside Django's request cycle: a page gives its
+browser a signed stream URL naming the topics its user may hear (`stream_url`), the stream checks
+the signature and listens. Each process subscribes to Redis once and fans messages out to its
+streams (`Fanout`), so a thousand open streams cost one Redis connection and no database connection.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
+import time
+import weakref
+from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, NamedTuple
+from urllib.parse import parse_qs, urlencode
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.core import signing
+from django.db import connection, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +51,10 @@ def changed(*topics: str) -> None:
 
 def publish(*topics: str) -> None:
     """Sends the announcements now. Never raises: live updates are a convenience, and the write
-    that caused them has committed already."""
-    messages = [(channel(topic), json.dumps({"topic": topic})) for topic in dict.fromkeys(topics)]
+    that caused them has committed already. Each message carries when it was sent (`sent`, epoch
+    seconds), which the streams pass on (bench/live_bench.py measures publish-to-arrival with it)."""
+    sent = round(time.time(), 4)
+    messages = [(channel(topic), json.dumps({"topic": topic, "sent": sent})) for topic in dict.fromkeys(topics)]
     try:
         if settings.REDIS_URL:
             pipeline = _redis().pipeline(transaction=False)  # one round trip for them all
@@ -67,82 +79,176 @@ def _redis() -> Any:
     return _redis_client[0]
 
 
+class Message(NamedTuple):
+    topic: str
+    data: bytes  # the Server-Sent Event, ready to send
+
+
+END = Message("", b"")  # what a stream receives when it must end (its feed was lost: the browser reconnects)
+
+
+class Fanout:
+    """The streams of one event loop (a uvicorn process has one) and what feeds them: ONE Redis
+    subscription per process, to every channel of this database, whatever the number of streams
+    (with REDIS_URL), or the in-process hub (without). Each message is turned into its Server-Sent
+    Event once and handed to the queue of every stream listening to its channel.
+
+    Per channel, deliveries are at most LIVE_COALESCE_MS apart: a message arriving sooner waits for
+    the end of that interval, together with any that follow it (a busy market announces a book
+    change with every matcher batch; a browser re-reads the book at most that often anyway). A
+    coalesced delivery carries the earliest `sent` of the messages it stands for."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.streams: dict[str, set[asyncio.Queue[Message]]] = defaultdict(set)
+        self.last_delivery: dict[str, float] = {}
+        self.waiting: dict[str, str] = {}  # channel -> the first message held back for it
+        self.ready = asyncio.Event()
+        self.reader: asyncio.Task[None] | None = None
+
+    def add(self, channels: frozenset[str]) -> asyncio.Queue[Message]:
+        queue: asyncio.Queue[Message] = asyncio.Queue()
+        for channel_name in channels:
+            self.streams[channel_name].add(queue)
+        return queue
+
+    def remove(self, channels: frozenset[str], queue: asyncio.Queue[Message]) -> None:
+        for channel_name in channels:
+            listeners = self.streams.get(channel_name)
+            if listeners is not None:
+                listeners.discard(queue)
+                if not listeners:
+                    del self.streams[channel_name]
+
+    def receive(self, channel_name: str, message: str) -> None:
+        """A message for `channel_name` (on this loop's thread)."""
+        if channel_name not in self.streams or channel_name in self.waiting:
+            return
+        wait = self.last_delivery.get(channel_name, -1e9) + settings.LIVE_COALESCE_MS / 1000 - self.loop.time()
+        if wait <= 0:
+            self._deliver(channel_name, message)
+        else:
+            self.waiting[channel_name] = message
+            self.loop.call_later(wait, self._deliver_waiting, channel_name)
+
+    def _deliver_waiting(self, channel_name: str) -> None:
+        message = self.waiting.pop(channel_name, None)
+        if message is not None:
+            self._deliver(channel_name, message)
+
+    def _deliver(self, channel_name: str, message: str) -> None:
+        self.last_delivery[channel_name] = self.loop.time()
+        topic = _topic(message)
+        event = Message(topic, f"event: {topic.split(':', 1)[0]}\ndata: {message}\n\n".encode())
+        for queue in self.streams.get(channel_name, ()):
+            queue.put_nowait(event)
+
+    def end_all(self) -> None:
+        for queue in {queue for listeners in self.streams.values() for queue in listeners}:
+            queue.put_nowait(END)
+
+    async def read_redis(self, pattern: str) -> None:
+        """The process's one subscription, kept up: after losing Redis it ends every stream (their
+        browsers reconnect and refresh everything, so nothing missed meanwhile stays stale) and
+        subscribes again."""
+        import redis.asyncio
+
+        while True:
+            client = redis.asyncio.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.psubscribe(pattern)
+                self.ready.set()
+                async for message in pubsub.listen():
+                    if message.get("type") == "pmessage":
+                        channel_name = message["channel"]
+                        self.receive(channel_name.decode() if isinstance(channel_name, bytes) else channel_name,
+                                     message["data"].decode() if isinstance(message["data"], bytes) else message["data"])
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("live updates: lost the Redis subscription; streams end and reconnect", exc_info=True)
+                self.ready.clear()
+                self.end_all()
+                await asyncio.sleep(1)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+                    await client.aclose()
+
+
 class Hub:
-    """In-process pub/sub for the embedded default: publishers may be any thread, subscribers are
-    asyncio queues on their own event loops."""
+    """The fan-outs of this process, one per event loop; without Redis, also the message bus
+    itself: publishers (any thread) hand each message to every fan-out, on its own loop."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._subscribers: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[str], frozenset[str]]] = []
+        self._fanouts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Fanout] = weakref.WeakKeyDictionary()
 
     def publish(self, channel_name: str, message: str) -> None:
         with self._lock:
-            targets = [(loop, queue) for loop, queue, channels in self._subscribers if channel_name in channels]
-        for loop, queue in targets:
-            loop.call_soon_threadsafe(queue.put_nowait, message)
+            fanouts = list(self._fanouts.values())
+        for fanout in fanouts:
+            with contextlib.suppress(RuntimeError):  # its loop has just closed
+                fanout.loop.call_soon_threadsafe(fanout.receive, channel_name, message)
 
-    def add(self, channels: frozenset[str]) -> tuple[Any, asyncio.Queue[str]]:
-        entry = (asyncio.get_running_loop(), asyncio.Queue(), channels)
+    async def fanout(self) -> Fanout:
+        """This loop's fan-out, fed and ready."""
+        loop = asyncio.get_running_loop()
         with self._lock:
-            self._subscribers.append(entry)
-        return entry, entry[1]
-
-    def remove(self, entry: Any) -> None:
-        with self._lock:
-            self._subscribers.remove(entry)
+            fanout = self._fanouts.get(loop)
+            if fanout is None:
+                fanout = self._fanouts[loop] = Fanout()
+        if settings.REDIS_URL:
+            if fanout.reader is None or fanout.reader.done():
+                fanout.reader = loop.create_task(fanout.read_redis(channel("*")))
+        else:
+            fanout.ready.set()
+        await fanout.ready.wait()
+        return fanout
 
 
 hub = Hub()
 
 
 class Subscription:
-    """What a stream reads: `await next_message(timeout)` gives the next topic, or None on timeout."""
+    """What a stream reads: `await next_message(timeout)`, the next Message, or None on timeout."""
 
-    def __init__(self, reader: Any) -> None:
-        self._reader = reader
+    def __init__(self, queue: asyncio.Queue[Message]) -> None:
+        self._queue = queue
 
-    async def next_message(self, timeout: float) -> str | None:
-        return await self._reader(timeout)
+    async def next_message(self, timeout: float) -> Message | None:
+        try:
+            return await asyncio.wait_for(self._queue.get(), timeout)
+        except TimeoutError:
+            return None
+
+    async def next_messages(self, timeout: float) -> list[Message]:
+        """The next message and every other one already waiting (written to the client at once:
+        the matcher announces a batch's market and organizations together), or [] on timeout."""
+        first = await self.next_message(timeout)
+        if first is None:
+            return []
+        messages = [first]
+        while not self._queue.empty():
+            messages.append(self._queue.get_nowait())
+        return messages
+
+    def end(self) -> None:
+        """Makes the reader's next message END (its client went away)."""
+        self._queue.put_nowait(END)
 
 
 @asynccontextmanager
 async def subscribe(topics: Iterable[str]) -> AsyncIterator[Subscription]:
-    """Listens to `topics` (after subscribing, so nothing published later is missed)."""
+    """Listens to `topics` (from now on: nothing published after this returns is missed)."""
     channels = frozenset(channel(topic) for topic in topics)
-    if settings.REDIS_URL:
-        import redis.asyncio
-
-        client = redis.asyncio.Redis.from_url(settings.REDIS_URL)
-        pubsub = client.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(*channels)
-
-        async def read_redis(timeout: float) -> str | None:
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + timeout
-            while (left := deadline - loop.time()) > 0:
-                message = await pubsub.get_message(timeout=left)
-                if message and message.get("type") == "message":
-                    return _topic(message["data"])
-            return None
-
-        try:
-            yield Subscription(read_redis)
-        finally:
-            await pubsub.aclose()
-            await client.aclose()
-    else:
-        entry, queue = hub.add(channels)
-
-        async def read_hub(timeout: float) -> str | None:
-            try:
-                return _topic(await asyncio.wait_for(queue.get(), timeout))
-            except TimeoutError:
-                return None
-
-        try:
-            yield Subscription(read_hub)
-        finally:
-            hub.remove(entry)
+    fanout = await hub.fanout()
+    queue = fanout.add(channels)
+    try:
+        yield Subscription(queue)
+    finally:
+        fanout.remove(channels, queue)
 
 
 def _topic(data: bytes | str) -> str:
@@ -151,35 +257,81 @@ def _topic(data: bytes | str) -> str:
     return str(json.loads(data)["topic"])
 
 
-def sse_response(topics: Iterable[str]) -> Any:
-    """A Server-Sent Events response announcing `topics`: `event: market` or `event: org` with the
-    topic as data, a comment line as heartbeat, and `retry` so the browser's EventSource reconnects.
-    With LIVE_STREAM_SECONDS it ends after that long (the browser reconnects, and is authorized
-    again); tests use a short one. Serve it under ASGI: under WSGI it would be buffered."""
-    from django.http import HttpResponse, StreamingHttpResponse
+# --- the streams ------------------------------------------------------------------------------------
 
-    if not settings.LIVE_UPDATES:
-        return HttpResponse(status=204)  # EventSource stops reconnecting on 204
-    topics = list(topics)
+STREAM_PATH = "/live/stream/"
+_TOKEN_SALT = "core.live.stream"
 
-    async def events() -> AsyncIterator[str]:
-        # The request's database connection would stay open, idle, as long as the stream does
-        # (hundreds of streams would use up PostgreSQL's connections): the stream needs none.
-        await sync_to_async(connections.close_all)()
-        loop = asyncio.get_running_loop()
-        seconds = settings.LIVE_STREAM_SECONDS
-        ends = loop.time() + seconds if seconds else None
-        async with subscribe(topics) as subscription:
-            yield f"retry: {settings.LIVE_RETRY_MS}\nevent: hello\ndata: {json.dumps({'topics': topics})}\n\n"
+
+def stream_url(topics: Iterable[str]) -> str:
+    """The URL of a stream of `topics`, signed. The page that shows it has decided who may hear
+    what (the organizations' topics of its user); the streams' server only checks the signature, so
+    it never asks the database anything: a stream holds no connection, and a thousand browsers
+    reconnecting at once cost it no query. A URL works for LIVE_TOKEN_SECONDS; then the page asks
+    for a new one (`data-stream-refresh`), which authorizes its user again."""
+    token = signing.dumps(sorted(set(topics)), salt=_TOKEN_SALT, compress=True)
+    return f"{STREAM_PATH}?{urlencode({'t': token})}"
+
+
+def stream_topics(token: str) -> list[str] | None:
+    """The topics a stream URL's token names, or None if it is forged, damaged or too old."""
+    try:
+        topics = signing.loads(token, salt=_TOKEN_SALT, max_age=settings.LIVE_TOKEN_SECONDS)
+    except signing.BadSignature:
+        return None
+    return topics if isinstance(topics, list) and all(isinstance(topic, str) for topic in topics) else None
+
+
+async def stream_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The ASGI application of STREAM_PATH (config/asgi.py routes it here, before Django): a
+    Server-Sent Events stream of the token's topics. `event: market` or `event: org` with the topic
+    (and when it was sent) as data, a comment line as heartbeat, `retry` for the browser's
+    reconnection delay; it ends after LIVE_STREAM_SECONDS (the browser reconnects with the same URL).
+    A token that does not verify, and LIVE_UPDATES off, get a 204, on which EventSource stops."""
+    if scope["method"] not in ("GET", "HEAD"):
+        await _answer(send, 405, [(b"allow", b"GET")])
+        return
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    topics = stream_topics(query.get("t", [""])[0]) if settings.LIVE_UPDATES else None
+    if topics is None:
+        await _answer(send, 204, [(b"cache-control", b"no-store")])
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": [
+        (b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache"),
+        (b"x-accel-buffering", b"no"),  # a proxy in front must not buffer the stream
+        (b"x-content-type-options", b"nosniff"),
+    ]})
+    loop = asyncio.get_running_loop()
+    seconds = settings.LIVE_STREAM_SECONDS
+    ends = loop.time() + seconds if seconds else None
+    async with subscribe(topics) as subscription:
+        watcher = loop.create_task(_until_disconnected(receive, subscription))
+        try:
+            hello = f"retry: {settings.LIVE_RETRY_MS}\nevent: hello\ndata: {json.dumps({'topics': topics})}\n\n"
+            await send({"type": "http.response.body", "body": hello.encode(), "more_body": True})
             while ends is None or loop.time() < ends:
                 wait = settings.LIVE_HEARTBEAT_SECONDS if ends is None else min(settings.LIVE_HEARTBEAT_SECONDS, ends - loop.time())
-                topic = await subscription.next_message(max(wait, 0))
-                if topic is None:
-                    yield ": heartbeat\n\n"
-                    continue
-                yield f"event: {topic.split(':', 1)[0]}\ndata: {json.dumps({'topic': topic})}\n\n"
+                messages = await subscription.next_messages(max(wait, 0))
+                if END in messages:
+                    break
+                body = b"".join(message.data for message in messages) if messages else _HEARTBEAT
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except OSError:  # the client went away while we wrote
+            pass
+        finally:
+            watcher.cancel()
 
-    response = StreamingHttpResponse(events(), content_type="text/event-stream")
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"  # a proxy in front must not buffer the stream
-    return response
+
+_HEARTBEAT = b": heartbeat\n\n"
+
+
+async def _until_disconnected(receive: Any, subscription: Subscription) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    subscription.end()
+
+
+async def _answer(send: Any, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})

@@ -17,7 +17,7 @@ from core.errors import InvalidInput
 from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, body_with_key, idempotent
 from core.throttling import OrderEntryThrottle
 from registry.serializers import BalanceOut
-from trading import selectors, services
+from trading import market_data, selectors, services
 from trading.models import Instrument, Order, Trade
 from trading.serializers import (
     BookOut,
@@ -64,21 +64,21 @@ class BookApi(generics.GenericAPIView):
 
     @extend_schema(parameters=[OpenApiParameter("depth", int, description="Price levels per side, 1-50 (default 10)")])
     def get(self, request: Request, symbol: str) -> Response:
-        instrument = selectors.instrument_get(symbol)
-        depth = _int_param(request, "depth", 10, low=1, high=50)
-        last = selectors.last_trade(instrument)
-        body = {
+        depth = _int_param(request, "depth", 10, low=1, high=market_data.SNAPSHOT_DEPTH)
+        market = market_data.market_get(symbol)
+        instrument = market.instrument
+        return Response(BookOut({
             "symbol": instrument.symbol,
-            **selectors.book_depth(instrument, depth),
-            "last_price": last.price if last else None,
+            **market.book(depth),
             "reference_price": instrument.reference_price,
             "lower_limit": instrument.lower_limit,
             "upper_limit": instrument.upper_limit,
-        }
-        return Response(BookOut(body).data)
+        }).data)
 
 
 class TapeApi(generics.ListAPIView):
+    """The instrument's trades, newest first: the first pages from the matcher's snapshot."""
+
     permission_classes = [AllowAny]
     serializer_class = TapeOut
 
@@ -86,6 +86,16 @@ class TapeApi(generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return Trade.objects.none()
         return selectors.trade_tape(selectors.instrument_get(self.kwargs["symbol"]))
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        paginator = self.paginator
+        limit, offset = paginator.get_limit(request), paginator.get_offset(request)
+        tape = market_data.market_get(self.kwargs["symbol"]).tape(limit, offset)
+        if tape is None:
+            return super().list(request, *args, **kwargs)
+        count, trades = tape
+        paginator.request, paginator.limit, paginator.offset, paginator.count = request, limit, offset, count
+        return paginator.get_paginated_response(TapeOut(trades, many=True).data)
 
 
 class CandlesApi(generics.GenericAPIView):

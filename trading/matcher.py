@@ -10,8 +10,10 @@ never double-apply; after any failure the book is rebuilt from the database and 
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,11 +29,13 @@ from core.db import Prepared, instance_from_row, row_insert_statement, rows_upda
 from core.locks import MATCHER, LockKey, session_lock
 from registry.models import Bucket, Transfer
 from registry.services import Movement, ledger_post
+from trading import market_data
 from trading.clock import trading_day
 from trading.fees import buy_reservation, fee_for
 from trading.matching import OrderBook, RestingOrder, SubmitResult
 from trading.models import Instrument, MarketEvent, MatchingPosition, Order, Side, Trade
-from trading.services import cash_asset, participant_accounts_cached
+from trading.participants import cash_asset, participant_accounts_cached
+from trading.settlement import settlement_queue
 
 logger = logging.getLogger(__name__)
 
@@ -62,11 +66,19 @@ class Matcher:
         self._unqueued_trades: list[int] = []
         self._queued_at = 0.0
         self.instrument: Instrument | None = None
+        # What the book snapshot carries besides the book (trading.market_data).
+        self.tape: deque[list] = deque(maxlen=market_data.TAPE_LENGTH)
+        self.trade_count = 0
 
     def rebuild(self) -> None:
         """The book as the database says it is at the last committed position."""
         self.instrument = Instrument.objects.select_related("asset").get(pk=self.instrument_id)
-        position = MatchingPosition.objects.get(instrument_id=self.instrument_id).matched_sequence
+        position, token = MatchingPosition.objects.filter(instrument_id=self.instrument_id).values_list(
+            "matched_sequence", "batch_token").get()
+        trades = Trade.objects.filter(instrument_id=self.instrument_id)
+        self.trade_count = trades.count()
+        self.tape = deque((market_data.tape_entry(trade) for trade in trades.order_by("-id")[: market_data.TAPE_LENGTH]),
+                          maxlen=market_data.TAPE_LENGTH)
         book = OrderBook()
         resting = {}
         orders = Order.objects.filter(
@@ -76,6 +88,8 @@ class Matcher:
             book.restore(RestingOrder(order.pk, order.sequence, order.side, order.price, order.remaining, order.organization_id))
             resting[order.pk] = order
         self.book, self.resting, self.position = book, resting, position
+        if token:  # (a restarted matcher republishes what a lost Redis forgot)
+            market_data.snapshot_publish(self.instrument.symbol, self._snapshot(token))
 
     def _pending_events(self, limit: int) -> list[MarketEvent]:
         """Up to `limit` events past this matcher's position, each with its order (new orders and
@@ -219,22 +233,35 @@ class Matcher:
             actor=None, action="matcher.batch", object_type="trading.instrument", object_id=self.instrument_id,
             after={"from": self.position + 1, "to": new_position, "trades": len(batch.trades)},
         )
+        token = secrets.randbits(63) or 1
         with connection.cursor() as cursor:
             statements_execute(cursor, [
                 *rows_update_statements(orders, ["filled_quantity", "status", "reserved", "matched_at", "updated_at"]),
                 row_insert_statement(audit, returning=False),
-                (_FENCE, {"instrument": self.instrument_id, "from": self.position, "to": new_position}),
+                (_FENCE, {"instrument": self.instrument_id, "from": self.position, "to": new_position, "token": token}),
             ])
             if cursor.rowcount != 1:
                 raise StaleMatcher(f"instrument {self.instrument_id} moved past {self.position}")
         Trade.objects.bulk_create(batch.trades)
         if batch.releases:
             ledger_post(self._release_movements(batch.releases), savepoint=False)
+        self.tape.extendleft(market_data.tape_entry(trade) for trade in batch.trades)
+        self.trade_count += len(batch.trades)
+        # The snapshot of the book as this batch leaves it, published once it commits, before the
+        # announcement below sends the browsers to read it.
+        snapshot, symbol = self._snapshot(token), self.instrument.symbol
+        transaction.on_commit(lambda: market_data.snapshot_publish(symbol, snapshot))
         organizations = {order.organization_id for order in orders}
         live.changed(f"market:{self.instrument.symbol}", *(f"org:{o}" for o in sorted(organizations)))
         trade_ids = [trade.pk for trade in batch.trades]
         if trade_ids:
             transaction.on_commit(lambda: self._trades_committed(trade_ids))
+
+    def _snapshot(self, token: int) -> str:
+        assert self.book is not None
+        depth = market_data.SNAPSHOT_DEPTH
+        return market_data.snapshot_body(token=token, bids=self.book.depth(Side.BUY, depth), asks=self.book.depth(Side.SELL, depth),
+                                         tape=self.tape, trade_count=self.trade_count)
 
     def _trades_committed(self, trade_ids: list[int]) -> None:
         self._unqueued_trades += trade_ids
@@ -246,7 +273,7 @@ class Matcher:
         if self._unqueued_trades and (now or time.monotonic() - self._queued_at >= self.settlement_interval):
             trade_ids, self._unqueued_trades = self._unqueued_trades, []
             self._queued_at = time.monotonic()
-            _settlement_queue(trade_ids)
+            settlement_queue(trade_ids)
         return bool(self._unqueued_trades)
 
     def _release_movements(self, releases: list[tuple[Order, int]]) -> list[Movement]:
@@ -283,23 +310,10 @@ _COMMITTED = "(SELECT matched_sequence FROM trading_matchingposition WHERE instr
 # The batch's fence: the position moves only from where this matcher found it, and never past the
 # last sequence number handed out.
 _FENCE = """
-UPDATE trading_matchingposition SET matched_sequence = %(to)s
+UPDATE trading_matchingposition SET matched_sequence = %(to)s, batch_token = %(token)s
 WHERE instrument_id = %(instrument)s AND matched_sequence = %(from)s
   AND %(to)s <= (SELECT last_sequence FROM trading_instrument WHERE id = %(instrument)s)
 """
-
-
-def _settlement_queue(trade_ids: list[int]) -> None:
-    """Queues the settlement of a committed batch's trades. If the broker is unreachable the trades
-    stay unsettled until the settlement sweep finds them: the matcher (and the order that triggered
-    inline matching) carries on; a broker outage must not stop matching."""
-    from trading.tasks import settle_trades_task
-
-    try:
-        settle_trades_task.delay(trade_ids)
-    except Exception as error:  # noqa: BLE001 - whatever the broker client raises
-        logger.warning("settlement of %d trade(s) (%s..%s) not queued, left for the sweep: %s",
-                       len(trade_ids), trade_ids[0], trade_ids[-1], error)
 
 
 # --- who runs the matcher ---

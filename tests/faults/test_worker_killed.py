@@ -58,7 +58,7 @@ def test_a_worker_killed_mid_batch_leaves_nothing_and_the_redelivered_task_settl
     trader_c = user_with_role(Role.COMPANY_TRADER, company_c)
     for company in (company_a, company_b, company_c):
         fund(company, regulator=national_regulator, operator=exchange_operator)
-    monkeypatch.setattr("trading.tasks.settle_trades_task", _Held())
+    monkeypatch.setattr("trading.settlement.settle_trades_task", _Held())
     # Trades in id order: 2 batches between A and B, then one batch between A and C.
     make_trades(trader_a, [(trader_b, 2 * BATCH), (trader_c, BATCH)])
     assert Trade.objects.count() == 3 * BATCH and settled() == 0

@@ -136,7 +136,7 @@ def settlement_held(monkeypatch):
     """Trades stay unsettled (as when no worker is running) so that the state between matching and
     settlement can be seen. The matcher imports the task at call time, so the module attribute is it."""
     held = _HeldSettlement()
-    monkeypatch.setattr("trading.tasks.settle_trades_task", held)
+    monkeypatch.setattr("trading.settlement.settle_trades_task", held)
     return held
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from trading import services
+from trading import services, settlement
 from trading.clock import trading_day
 from trading.models import DailyBar, Instrument, Order, Trade
 
@@ -208,7 +208,7 @@ def test_fills_show_each_companys_own_side_fee_and_settlement(funded3, cea21, tr
         "id": trade.pk, "order_id": buy.pk, "instrument": "CEA21", "side": "buy", "price": "54.00", "quantity": 100,
         "fee": "2.70", "executed_at": bought["executed_at"], "settled": False,
     }
-    services.trades_settle()
+    settlement.trades_settle()
     (sold,) = results(api_client(trader_b).get("/api/v1/trades/"))
     assert (sold["order_id"], sold["side"], sold["fee"], sold["settled"]) == (sell.pk, "sell", "2.70", True)
     assert results(api_client(trader_c).get("/api/v1/trades/")) == []

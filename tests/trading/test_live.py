@@ -3,12 +3,16 @@ the SSE streams and who hears what, and one stream read from a real uvicorn."""
 
 import asyncio
 import concurrent.futures
+import contextlib
+import html
 import json
+import re
 import time
 import urllib.request
 
 import pytest
 import redis
+import redis.asyncio
 from django.conf import settings
 from django.db import connection, transaction
 from django.test import TestCase
@@ -92,7 +96,7 @@ def test_cancel_and_end_of_day_announce(listener, trader_a, company_a, funded, e
 
 def test_settlement_announces_both_organizations(listener, trader_a, trader_b, company_a, company_b, funded, settlement_held):
     from tests.trading.conftest import run_on_commit
-    from trading.services import trades_settle
+    from trading.settlement import trades_settle
 
     place(trader_a, "buy", "54.00", 100)
     place(trader_b, "sell", "54.00", 100)
@@ -146,8 +150,8 @@ def _collect(topics, publish, *, hub: bool, settings) -> list[str]:
         async with live.subscribe(topics) as subscription:
             for topic in publish:
                 await asyncio.to_thread(live.publish, topic)  # publishers are other threads or processes
-            while (topic := await subscription.next_message(0.5)) is not None:
-                heard.append(topic)
+            while (message := await subscription.next_message(0.5)) is not None:
+                heard.append(message.topic)
         return heard
 
     return _run(run())
@@ -170,90 +174,176 @@ def test_another_databases_announcements_are_not_heard(settings):
     assert _run(run()) is None
 
 
-async def _read_stream(response, publish, *, until: float = 3.0) -> list[tuple[str, str]]:
-    """(event, data) pairs of an SSE response; `publish` runs once the stream says hello."""
-    events, buffer = [], ""
-    async for chunk in response.streaming_content:
-        buffer += chunk.decode() if isinstance(chunk, bytes) else chunk
-        while "\n\n" in buffer:
-            block, buffer = buffer.split("\n\n", 1)
-            fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(":"))
-            if "event" in fields:
-                events.append((fields["event"], fields.get("data", "")))
-                if fields["event"] == "hello":
-                    await asyncio.to_thread(publish)
-    return events
+def _stream_topics(url: str) -> list[str]:
+    """The topics a signed stream URL names (what the stream will announce)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    assert url.startswith(live.STREAM_PATH)
+    return live.stream_topics(parse_qs(urlsplit(url).query)["t"][0])
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_company_stream_carries_its_own_organizations_news_only(settings, trader_a, company_a, company_b, async_client):
+def _serve_stream(url: str, publish=lambda: None, *, disconnect_after: float | None = None):
+    """Drives live.stream_app as an ASGI server would, for a URL; `publish` runs once the stream says
+    hello. Returns (status, headers, [(event, data)], the raw body)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    scope = {"type": "http", "method": "GET", "path": parts.path, "query_string": parts.query.encode(), "headers": []}
+    sent = []
+
+    async def run():
+        gone = asyncio.Event()
+
+        async def receive():
+            if disconnect_after is None:
+                await gone.wait()
+            else:
+                await asyncio.sleep(disconnect_after)
+            return {"type": "http.disconnect"}
+
+        async def send(message):
+            sent.append(message)
+            if b"event: hello" in message.get("body", b""):
+                await asyncio.to_thread(publish)
+
+        await live.stream_app(scope, receive, send)
+        gone.set()
+
+    _run(run())
+    body = b"".join(message.get("body", b"") for message in sent[1:]).decode()
+    events = []
+    for block in body.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(":"))
+        if "event" in fields:
+            events.append((fields["event"], fields.get("data", "")))
+    return sent[0]["status"], dict(sent[0]["headers"]), events, body
+
+
+def test_the_trading_page_streams_its_market_and_its_users_own_organization_only(client_for, trader_a, company_a, company_b, settings):
     settings.LIVE_STREAM_SECONDS = 1
-    settings.LIVE_HEARTBEAT_SECONDS = 1
+    page = client_for(trader_a).get("/trade/CEA21/").content.decode()
+    url = html.unescape(re.search(r'data-stream-url="([^"]+)"', page).group(1))
+    assert _stream_topics(url) == ["market", "market:CEA21", f"org:{company_a.pk}"]
 
     def publish():
         live.publish(f"org:{company_b.pk}", "market:CEA21", f"org:{company_a.pk}", "market:CEA23")
 
-    async def run():
-        await async_client.aforce_login(trader_a)
-        response = await async_client.get("/trade/CEA21/stream/")
-        assert response["Content-Type"] == "text/event-stream"
-        return await _read_stream(response, publish)
-
-    events = _run(run())
+    status, headers, events, _ = _serve_stream(url, publish)
+    assert status == 200 and headers[b"content-type"].startswith(b"text/event-stream")
     assert events[0][0] == "hello"
-    assert f"org:{company_a.pk}" in events[0][1] and f"org:{company_b.pk}" not in events[0][1]
     assert [json.loads(data)["topic"] for _, data in events[1:]] == ["market:CEA21", f"org:{company_a.pk}"]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_an_anonymous_trade_stream_hears_the_market_only(settings, company_a, async_client):
-    settings.LIVE_STREAM_SECONDS = 1
-
-    async def run():
-        response = await async_client.get("/trade/CEA21/stream/")
-        return await _read_stream(response, lambda: live.publish(f"org:{company_a.pk}", "market"))
-
-    assert [event for event, _ in _run(run())] == ["hello", "market"]
+def test_a_new_stream_url_authorizes_again_and_an_anonymous_one_hears_the_market_only(client, client_for, trader_a, company_a):
+    assert _stream_topics(client.get("/trade/CEA21/stream-url/").json()["url"]) == ["market", "market:CEA21"]
+    mine = client_for(trader_a).get("/trade/CEA21/stream-url/").json()["url"]
+    assert _stream_topics(mine) == ["market", "market:CEA21", f"org:{company_a.pk}"]
+    market = _stream_topics(client.get("/market/stream-url/").json()["url"])
+    assert "market" in market and "market:CEA21" in market and not any(topic.startswith("org:") for topic in market)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_stream_sends_retry_and_heartbeats(settings, async_client):
+def test_a_stream_sends_retry_and_heartbeats_and_ends(settings):
     settings.LIVE_STREAM_SECONDS = 2
     settings.LIVE_HEARTBEAT_SECONDS = 1
     settings.LIVE_RETRY_MS = 1234
-
-    async def run():
-        response = await async_client.get("/market/stream/")
-        return b"".join([chunk async for chunk in response.streaming_content]).decode()
-
     started = time.monotonic()
-    body = _run(run())
+    status, _, _, body = _serve_stream(live.stream_url(["market"]))
     assert 1.5 < time.monotonic() - started < 5  # finite
+    assert status == 200
     assert body.startswith("retry: 1234\nevent: hello\n")
     assert body.count(": heartbeat\n\n") >= 1
 
 
-def test_a_stream_of_an_unknown_instrument_is_a_404(client):
-    assert client.get("/trade/NOPE/stream/").status_code == 404
+def test_a_stream_ends_when_its_client_goes_away(settings):
+    settings.LIVE_STREAM_SECONDS = 30
+    started = time.monotonic()
+    status, _, _, _ = _serve_stream(live.stream_url(["market"]), disconnect_after=0.3)
+    assert status == 200 and time.monotonic() - started < 3
+
+
+def test_a_forged_altered_or_expired_stream_url_gets_a_204(settings, monkeypatch):
+    from django.core import signing
+
+    settings.LIVE_STREAM_SECONDS = 1
+    good = live.stream_url(["market"])
+    assert _serve_stream(good)[0] == 200
+    assert _serve_stream(good.replace("t=", "t=x"))[0] == 204
+    forged = signing.dumps(["org:1"], salt="another salt", compress=True)
+    assert _serve_stream(f"{live.STREAM_PATH}?t={forged}")[0] == 204
+    assert _serve_stream(live.STREAM_PATH)[0] == 204
+    settings.LIVE_TOKEN_SECONDS = 10
+    now = time.time()
+    monkeypatch.setattr(signing.time, "time", lambda: now - 11)  # signed 11 s ago
+    old = live.stream_url(["market"])
+    monkeypatch.undo()
+    assert _serve_stream(old)[0] == 204
+
+
+def test_a_stream_url_for_an_unknown_instrument_is_a_404(client):
+    assert client.get("/trade/NOPE/stream-url/").status_code == 404
 
 
 def test_with_live_updates_off_the_stream_says_stop(client, settings):
+    url = live.stream_url(["market"])
     settings.LIVE_UPDATES = False
-    assert client.get("/market/stream/").status_code == 204
+    assert _serve_stream(url)[0] == 204
+    assert client.get("/market/stream-url/").json() == {"url": ""}
+
+
+def test_one_process_holds_one_redis_subscription_however_many_streams():
+    async def run():
+        client = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+        before = (await client.pubsub_numpat())
+        async with contextlib.AsyncExitStack() as stack:
+            subscriptions = [await stack.enter_async_context(live.subscribe([f"org:{n}", "market"])) for n in range(50)]
+            during = await client.pubsub_numpat()
+            await asyncio.to_thread(live.publish, "market")
+            heard = [await subscription.next_message(2) for subscription in subscriptions]
+        await client.aclose()
+        return before, during, heard
+
+    before, during, heard = _run(run())
+    assert during == before + 1
+    assert all(message is not None and message.topic == "market" for message in heard)
+
+
+def test_announcements_on_a_busy_channel_are_coalesced_with_the_earliest_sent_time(settings):
+    settings.LIVE_COALESCE_MS = 300
+
+    async def run():
+        async with live.subscribe(["market:CEA21"]) as subscription:
+            first_sent = time.time()
+            for _ in range(5):
+                await asyncio.to_thread(live.publish, "market:CEA21")
+            first = await subscription.next_message(1)
+            started = time.monotonic()
+            second = await subscription.next_message(1)
+            waited = time.monotonic() - started
+            third = await subscription.next_message(0.6)
+        return first_sent, first, second, waited, third
+
+    first_sent, first, second, waited, third = _run(run())
+    assert first.topic == second.topic == "market:CEA21"
+    assert 0.1 < waited < 0.5  # held back to the end of the interval, not dropped
+    second_sent = json.loads(second.data.decode().split("data: ", 1)[1])["sent"]
+    assert first_sent - 0.01 <= second_sent <= first_sent + 0.2  # the earliest of the four it stands for
+    assert third is None  # the four after the first became one delivery
 
 
 @pytest.mark.django_db(transaction=True)
 def test_uvicorn_serves_a_stream_and_delivers_an_event():
     with asgi_server(LIVE_STREAM_SECONDS="10") as url:
-        with urllib.request.urlopen(f"{url}/market/stream/", timeout=10) as response:
-            assert response.headers["Content-Type"] == "text/event-stream"
+        with urllib.request.urlopen(url + live.stream_url(["market", "market:CEA21"]), timeout=10) as response:
+            assert response.headers["Content-Type"].startswith("text/event-stream")
             assert response.readline() == b"retry: 2000\n"
             assert response.readline() == b"event: hello\n"
             response.readline(), response.readline()  # its data and the blank line
             live.publish("market:CEA21")  # as the matcher in another process would
             started = time.monotonic()
             assert response.readline() == b"event: market\n"
-            assert json.loads(response.readline().decode().removeprefix("data: ")) == {"topic": "market:CEA21"}
+            data = json.loads(response.readline().decode().removeprefix("data: "))
+            assert data["topic"] == "market:CEA21"
+            assert abs(data["sent"] - time.time()) < 1  # when it was published: the benchmark's clock
             assert time.monotonic() - started < 1
 
 
@@ -269,7 +359,7 @@ def test_open_streams_hold_no_database_connections():
 
     with asgi_server(LIVE_STREAM_SECONDS="10") as url:
         before = server_connections()
-        streams = [urllib.request.urlopen(f"{url}/trade/CEA21/stream/", timeout=10) for _ in range(5)]
+        streams = [urllib.request.urlopen(url + live.stream_url(["market:CEA21"]), timeout=10) for _ in range(5)]
         try:
             for stream in streams:
                 stream.readline(), stream.readline()  # retry, then hello: the view has done its queries

@@ -9,7 +9,7 @@ import pytest
 
 from core.errors import DomainError
 from registry.models import Account, Balance, Transfer
-from trading import services
+from trading import services, settlement
 from trading.clock import trading_day
 from trading.models import DailyBar, Instrument, MarketEvent, Order, Trade
 
@@ -91,7 +91,7 @@ def test_a_better_price_releases_the_unused_reservation_on_the_fill(funded, cea2
     assert release.amount == reserved_at_entry - consumed == 5_003
     trade = Trade.objects.get()
     assert settlement_held.queued == [[trade.pk]] and trade.settled_at is None
-    assert services.trades_settle() == 1
+    assert settlement.trades_settle() == 1
     assert balance(company_a, "CNY") == (CASH - consumed, 0, 0, 0)
     assert trade.price == 5450 and sell.pk == trade.sell_order_id
 

@@ -51,7 +51,7 @@ def test_the_trading_page_shows_book_limits_tape_orders_and_balances(client, tra
     assert f"#{Order.objects.get(organization__memberships__user=trader_a).pk}" in page
     reserved = balance(trader_a.memberships.get().organization, "CNY")[1]
     assert f"{reserved / 100:,.2f}" in page
-    assert 'data-stream-url="/trade/CEA21/stream/"' in page
+    assert 'data-stream-url="/live/stream/?t=' in page and 'data-stream-refresh="/trade/CEA21/stream-url/"' in page
 
 
 def test_asks_are_above_bids_with_depth_bars(client, trader_a, trader_b, funded):

@@ -17,9 +17,10 @@ from django.db import connection
 from config.celery import app
 from registry import services as registry
 from registry.models import Account, Balance, Transfer
-from trading import services
+from trading import services, settlement
 from trading.models import Trade
-from trading.tasks import settle_trades_task, settlement_sweep_task
+from trading.settlement import settle_trades_task
+from trading.tasks import settlement_sweep_task
 
 from .conftest import ALLOWANCES, CASH, balance, place
 
@@ -49,7 +50,7 @@ def test_settlement_moves_allowances_to_pending_cash_to_the_seller_and_fees_to_t
     assert balance(company_b, "CEA21") == (ALLOWANCES - 100, 100, 0, 0)
     assert balance(company_b, "CNY") == (CASH, 0, 0, 0)
 
-    assert services.trades_settle() == 1
+    assert settlement.trades_settle() == 1
     trade.refresh_from_db()
     assert trade.settled_at is not None
     assert balance(company_a, "CNY") == (CASH - value - fee, 0, 0, 0)
@@ -80,10 +81,10 @@ def test_settling_twice_settles_once(funded, cea21, trader_a, trader_b, settleme
     place(trader_a, "buy", "54.10", 150)
     trade_ids = sorted(Trade.objects.values_list("pk", flat=True))
     assert settlement_held.queued == [trade_ids]  # one batch, one task
-    assert services.trades_settle() == 2
+    assert settlement.trades_settle() == 2
     transfers = Transfer.objects.count()
-    assert services.trades_settle() == 0
-    assert services.trades_settle(trade_ids=trade_ids) == 0
+    assert settlement.trades_settle() == 0
+    assert settlement.trades_settle(trade_ids=trade_ids) == 0
     assert settle_trades_task(trade_ids) == 0  # the task is safe to run twice
     assert Transfer.objects.count() == transfers
     for trade in Trade.objects.all():
@@ -120,10 +121,10 @@ def test_settlement_of_given_trades_leaves_the_others(funded, cea21, trader_a, t
     place(trader_b, "sell", "54.00", 100)
     place(trader_a, "buy", "54.00", 100)
     first, second = Trade.objects.order_by("pk")
-    assert services.trades_settle(trade_ids=[second.pk]) == 1
+    assert settlement.trades_settle(trade_ids=[second.pk]) == 1
     first.refresh_from_db()
     assert first.settled_at is None
-    assert services.trades_settle(limit=1) == 1
+    assert settlement.trades_settle(limit=1) == 1
     assert not Trade.objects.filter(settled_at__isnull=True).exists()
 
 
@@ -149,7 +150,7 @@ def test_a_frozen_sellers_account_does_not_hold_up_other_companies_trades(
     place(trader_a, "buy", "54.00", 10)  # B -> A, traded after the freeze of B's cash
     unrelated = Trade.objects.get(seller__name__startswith="Guodian")
     try:
-        services.trades_settle()
+        settlement.trades_settle()
     except Exception:  # noqa: BLE001 - what matters is what got settled
         pass
     unrelated.refresh_from_db()
@@ -176,7 +177,7 @@ def test_racing_settlers_settle_each_trade_exactly_once(funded, cea21, trader_a,
         try:
             start.wait(10)
             total = 0
-            while batch := services.trades_settle(trade_ids=trade_ids, limit=3):
+            while batch := settlement.trades_settle(trade_ids=trade_ids, limit=3):
                 total += batch
             settled.append(total)
         except BaseException as error:  # noqa: BLE001 - reported below

@@ -18,8 +18,9 @@ from stdnum.cn import uscc as stdnum_uscc
 
 from accounts.models import Membership, Organization, User
 from accounts.roles import Role
-from accounts.selectors import api_token_for_key, two_factor_required
+from accounts.selectors import two_factor_required
 from accounts.services import api_token_create, organization_create, user_create
+from accounts.tokens import api_token_for_key
 from registry import services
 from registry.models import Account, Asset, Transfer
 
