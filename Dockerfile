@@ -1,20 +1,44 @@
-FROM python:3.11-slim
+# The platform's images (README: Topology), one build with three targets:
+#   app     the Python application: gunicorn (pages and API), uvicorn (live streams), run_matcher, Celery
+#   proxy   nginx, from Debian's packages (as scripts/system-deps.sh installs it for the benchmarks),
+#           with the application's collected static files
+#   pooler  PgBouncer, from Debian's packages
+# docker-compose.yml builds and runs them.
 
+FROM python:3.11-slim-bookworm AS app
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
-
-# Pango and a font for WeasyPrint (PDF exports).
+# Pango and fonts for WeasyPrint (PDF exports: Latin, and WenQuanYi Micro Hei for Chinese names).
 RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-wqy-microhei \
     && rm -rf /var/lib/apt/lists/*
-
 COPY requirements.txt .
 RUN pip install -r requirements.txt
-
 COPY . .
 # collectstatic needs settings that load; the real secret comes from the environment at run time.
 RUN SECRET_KEY=build-only DATABASE_URL=sqlite:////tmp/build.sqlite3 python manage.py collectstatic --noinput
-
-RUN useradd --create-home --uid 1000 carbon && chown -R carbon /app
+# The media folder exists in the image and belongs to the application's user, so the volume mounted
+# there (docker-compose.yml) starts with that owner rather than root.
+RUN useradd --create-home --uid 1000 carbon && mkdir -p /app/var/media && chown -R carbon /app/var
 USER carbon
 EXPOSE 8000
-CMD ["uvicorn", "config.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "3", "--timeout-graceful-shutdown", "5"]
+CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "config.wsgi:application"]
+
+FROM debian:bookworm-slim AS proxy
+# (No service may start while packages install inside a build.)
+RUN printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d \
+    && apt-get update && apt-get install -y --no-install-recommends nginx-light gettext-base \
+    && rm -rf /var/lib/apt/lists/* /etc/nginx/sites-enabled/*
+COPY --from=app /app/var/static /srv/static
+COPY deploy/nginx.conf.template /etc/nginx/nginx.conf.template
+COPY deploy/proxy-start.sh /usr/local/bin/proxy-start
+EXPOSE 8000
+CMD ["proxy-start"]
+
+FROM debian:bookworm-slim AS pooler
+RUN printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d \
+    && apt-get update && apt-get install -y --no-install-recommends pgbouncer gettext-base \
+    && rm -rf /var/lib/apt/lists/*
+COPY deploy/pgbouncer.ini.template /etc/pgbouncer/pgbouncer.ini.template
+COPY deploy/pooler-start.sh /usr/local/bin/pooler-start
+EXPOSE 6432
+CMD ["pooler-start"]

@@ -1,75 +1,35 @@
-"""The platform behind HTTP for benchmarks: gunicorn (sync workers), run_matcher and, when REDIS_URL
-is set, a Celery worker for settlement (without it, tasks run in-process). Subprocesses of this
-script, each in its own session, ended (by pid) on exit."""
+"""The platform behind HTTP for benchmarks and the load tests: the shipped topology (deploy/topology.py:
+nginx, gunicorn, uvicorn for the streams, PgBouncer, run_matcher and, with REDIS_URL, a Celery worker)
+on the database of DATABASE_URL."""
 
 from __future__ import annotations
 
-import http.client
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
-from types import TracebackType
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from deploy.topology import Topology, free_port  # noqa: E402
+
+__all__ = ["Platform", "ROOT", "free_port", "platform_connections"]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def Platform(*, workers: int = 6, env: dict[str, str] | None = None, **options: object) -> Topology:  # noqa: N802 - reads as the thing it starts
+    """The topology with `workers` gunicorn workers, on DATABASE_URL and REDIS_URL (from `env`, else
+    this process's environment); MARKET_HOURS=always unless `env` says otherwise."""
+    settings = {"MARKET_HOURS": "always", "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret-key"), **(env or {})}
+    settings["MATCHER_INLINE"] = "false"
+    source = {**os.environ, **settings}
+    return Topology(database_url=source["DATABASE_URL"], redis_url=source.get("REDIS_URL", ""), web_workers=workers,
+                    env=settings, **options)  # type: ignore[arg-type]
 
 
-class Platform:
-    def __init__(self, *, workers: int = 3, env: dict[str, str] | None = None, port: int | None = None,
-                 log_dir: Path | None = None) -> None:
-        self.port = port or free_port()
-        self.workers = workers
-        self.env = {**os.environ, "ALLOWED_HOSTS": "127.0.0.1,localhost", "MATCHER_INLINE": "false",
-                    "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret-key"), **(env or {})}
-        self.env.setdefault("CELERY_TASK_ALWAYS_EAGER", "false" if self.env.get("REDIS_URL") else "true")
-        self.log_dir = log_dir
-        self.processes: dict[str, subprocess.Popen] = {}
+def platform_connections(database: str) -> int:
+    """How many PostgreSQL sessions are on `database` now, but the caller's own (its one connection)."""
+    from django.db import connection
 
-    def _start(self, name: str, argv: list[str]) -> None:
-        output = open(self.log_dir / f"{name}.log", "wb") if self.log_dir else subprocess.DEVNULL  # noqa: SIM115
-        self.processes[name] = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=output, stderr=subprocess.STDOUT,
-                                                start_new_session=True)
-
-    def __enter__(self) -> Platform:
-        self._start("web", [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind",
-                            f"127.0.0.1:{self.port}", "--workers", str(self.workers), "--log-level", "warning",
-                            "--timeout", "60"])
-        self._start("matcher", [sys.executable, "manage.py", "run_matcher", "--poll", "0.2"])
-        if self.env.get("REDIS_URL"):
-            self._start("worker", [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo",
-                                   "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "WARNING"])
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                probe = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
-                probe.request("GET", "/api/v1/instruments/")
-                if probe.getresponse().status == 200:
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.1)
-        self.__exit__(None, None, None)
-        raise RuntimeError("gunicorn did not answer within 60 s")
-
-    def alive(self) -> dict[str, bool]:
-        return {name: process.poll() is None for name, process in self.processes.items()}
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(10)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [database])
+        return int(cursor.fetchone()[0])

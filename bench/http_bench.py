@@ -1,8 +1,22 @@
-"""The order mix through the REST API: gunicorn (sync workers) in front, run_matcher behind, a few
-concurrent keep-alive clients placing orders (about half crossing), cancelling some and reading the
-book. Reports requests/s, p50/p99 latency and every non-2xx answer. Prints JSON.
+"""The order mix through the REST API, on the shipped topology (deploy/topology.py: nginx, gunicorn,
+uvicorn for the streams, PgBouncer, run_matcher and a Celery worker settling as it goes), all on this
+machine's cores with PostgreSQL, Redis and the clients. Prints JSON.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/carbon_bench python bench/http_bench.py [--seconds 20]
+The mix: 70 % new orders (about half crossing), 20 % book reads, 10 % cancels of one's own resting
+orders; each client is a process with one keep-alive connection and a trader of its own.
+
+Three measurements:
+1. engine: orders accepted per second by `trading.services.order_place` called directly by 4
+   processes (no HTTP, no matcher), in this run, for the ratio below;
+2. throughput: `--clients` closed-loop clients as fast as they are answered: requests/s, p50/p99
+   per kind, and `http_orders_per_engine_order`, HTTP orders/s over the engine's accepted/s;
+3. latency: `--rate` requests/s offered in all (open loop, each client on a fixed schedule), latency
+   counted from each request's scheduled time, so a slow answer delays the next one's clock too.
+During 2 and 3 the platform's PostgreSQL connections are sampled every 50 ms (`connections_max`,
+against the topology's `ceiling`).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/carbon_bench REDIS_URL=redis://127.0.0.1:6379/0 \\
+    python bench/http_bench.py [--seconds 20] [--clients 8] [--rate 150] [--workers 6] [--pool-size 16]
 """
 
 from __future__ import annotations
@@ -10,6 +24,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import multiprocessing
 import os
 import random
 import statistics
@@ -17,22 +32,37 @@ import threading
 import time
 
 os.environ.setdefault("MARKET_HOURS", "always")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/5")
 os.environ["MATCHER_INLINE"] = "false"
 
-from _http import Platform  # noqa: E402
+from _http import Platform, platform_connections  # noqa: E402
 from _setup import django_ready  # noqa: E402
 
 MID = 54_22
 
 
-def client(port: int, token: str, seconds: float, seed: int, out: list[tuple[str, int, float]]) -> None:
+def client(args: tuple[int, str, float, int, float]) -> list[tuple[str, int, float]]:
+    """One trader's connection: (kind, status, seconds) per request. `interval` 0: as fast as answered."""
+    port, token, seconds, seed, interval = args
     rng = random.Random(seed)
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
     resting: list[int] = []
-    deadline = time.perf_counter() + seconds
+    out: list[tuple[str, int, float]] = []
+    start = time.perf_counter()
+    slot = start + rng.random() * interval
     index = 0
-    while time.perf_counter() < deadline:
+    while True:
+        now = time.perf_counter()
+        if now - start >= seconds:
+            break
+        if interval:
+            if slot > now:
+                time.sleep(slot - now)
+            begun = slot  # open loop: the clock runs from when the request was due
+            slot += interval
+        else:
+            begun = now
         index += 1
         roll = rng.random()
         if roll < 0.1 and resting:
@@ -47,64 +77,126 @@ def client(port: int, token: str, seconds: float, seed: int, out: list[tuple[str
             body = json.dumps({"instrument": "CEA21", "side": side, "price": f"{price / 100:.2f}",
                                "quantity": rng.randint(1, 200), "client_order_id": f"http-{seed}-{time.time_ns()}-{index}"})
             method, path, kind = "POST", "/api/v1/orders/", "order"
-        started = time.perf_counter()
-        connection.request(method, path, body=body, headers=headers)
-        response = connection.getresponse()
-        payload = response.read()
-        out.append((kind, response.status, time.perf_counter() - started))
-        if kind == "order" and response.status == 201:
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            payload = response.read()
+            status = response.status
+        except OSError:
+            connection.close()
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            status, payload = 599, b""
+        out.append((kind, status, time.perf_counter() - begun))
+        if kind == "order" and status == 201:
             resting.append(json.loads(payload)["id"])
     connection.close()
+    return out
+
+
+def drive(port: int, tokens: list[str], *, seconds: float, rate: float, seed: int) -> tuple[list[tuple[str, int, float]], float]:
+    interval = len(tokens) / rate if rate else 0.0
+    started = time.perf_counter()
+    # Spawned, not forked: the caller may hold threads and many sockets (bench/live_bench.py).
+    with multiprocessing.get_context("spawn").Pool(len(tokens)) as pool:
+        results = pool.map(client, [(port, token, seconds, seed * 100 + n, interval) for n, token in enumerate(tokens)])
+    return [row for rows in results for row in rows], time.perf_counter() - started
+
+
+def summary(rows: list[tuple[str, int, float]], seconds: float) -> dict[str, float]:
+    latencies = sorted(latency * 1000 for _, _, latency in rows)
+    if not latencies:
+        return {"count": 0}
+    return {"count": len(rows), "per_second": round(len(rows) / seconds, 1), "p50_ms": round(statistics.median(latencies), 1),
+            "p99_ms": round(latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))], 1), "max_ms": round(latencies[-1], 1)}
+
+
+def report(rows: list[tuple[str, int, float]], seconds: float) -> dict[str, object]:
+    statuses: dict[str, int] = {}
+    for _, status, _ in rows:
+        statuses[str(status)] = statuses.get(str(status), 0) + 1
+    return {
+        "seconds": round(seconds, 1),
+        "requests_per_second": round(len(rows) / seconds),
+        "all": summary(rows, seconds),
+        "orders": summary([r for r in rows if r[0] == "order"], seconds),
+        "book_reads": summary([r for r in rows if r[0] == "book"], seconds),
+        "cancels": summary([r for r in rows if r[0] == "cancel"], seconds),
+        "statuses": dict(sorted(statuses.items())),
+        "server_errors": sum(count for status, count in statuses.items() if status.startswith("5")),
+    }
+
+
+class ConnectionSampler(threading.Thread):
+    """Counts the platform's PostgreSQL sessions every 50 ms (its own connection left out)."""
+
+    def __init__(self, database: str) -> None:
+        super().__init__(daemon=True)
+        self.database, self.samples, self.stopping = database, [0], threading.Event()
+
+    def run(self) -> None:
+        from django.db import connection
+
+        while not self.stopping.is_set():
+            self.samples.append(platform_connections(self.database))
+            time.sleep(0.05)
+        connection.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--rate", type=float, default=150.0, help="requests/s offered in the latency run (0: skip it)")
+    parser.add_argument("--workers", type=int, default=6, help="gunicorn sync workers")
+    parser.add_argument("--pool-size", type=int, default=16, help="PgBouncer's server connections for the web tier")
+    parser.add_argument("--pool-mode", default="session", choices=["transaction", "session"])
+    parser.add_argument("--engine-orders", type=int, default=2000, help="orders of the order_place measurement (0: skip)")
     options = parser.parse_args()
 
     django_ready()
     from bench_fixtures import participants
     from django.db import connection
+    from orderflow_bench import fresh_book, run_clients
 
     from accounts.services import api_token_create
 
-    tokens = [api_token_create(user=trader, name="http-bench", actor=trader)[1] for trader in participants(options.clients)]
+    traders = participants(max(options.clients, 4))
+    tokens = [api_token_create(user=trader, name="http-bench", actor=trader)[1] for trader in traders[: options.clients]]
+    database = connection.settings_dict["NAME"]
+    result: dict[str, object] = {"benchmark": "http", "clients": options.clients}
+
+    engine_per_second = None
+    if options.engine_orders:
+        fresh_book()
+        connection.close()
+        placed, _, seconds = run_clients(4, options.engine_orders // 4, seed=7)
+        engine_per_second = len(placed) / seconds
+        result["engine_accepted_per_second"] = round(engine_per_second)
+    fresh_book()
     connection.close()
-    with Platform(workers=options.workers) as platform:
-        results: list[tuple[str, int, float]] = []
-        threads = [threading.Thread(target=client, args=(platform.port, token, options.seconds, n, results)) for n, token in enumerate(tokens)]
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - started
 
-    def summary(rows: list[tuple[str, int, float]]) -> dict[str, float]:
-        latencies = sorted(seconds * 1000 for _, _, seconds in rows)
-        if not latencies:
-            return {}
-        return {"count": len(rows), "p50_ms": round(statistics.median(latencies), 1),
-                "p99_ms": round(latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))], 1)}
-
-    statuses: dict[str, int] = {}
-    for _, status, _ in results:
-        statuses[str(status)] = statuses.get(str(status), 0) + 1
-    print(json.dumps({
-        "benchmark": "http",
-        "clients": options.clients,
-        "gunicorn_workers": options.workers,
-        "seconds": round(elapsed, 1),
-        "requests_per_second": round(len(results) / elapsed),
-        "all": summary(results),
-        "orders": summary([r for r in results if r[0] == "order"]),
-        "book_reads": summary([r for r in results if r[0] == "book"]),
-        "cancels": summary([r for r in results if r[0] == "cancel"]),
-        "statuses": statuses,
-        "server_errors": sum(count for status, count in statuses.items() if status.startswith("5")),
-    }))
+    with Platform(workers=options.workers, pool_size=options.pool_size, pool_mode=options.pool_mode) as platform:
+        result["topology"] = {"proxy": "nginx", "web": f"gunicorn, {options.workers} sync workers", "streams": "uvicorn, 1 process",
+                              "pooler": f"PgBouncer, {options.pool_mode} pooling, {options.pool_size} server connections",
+                              "matcher": "run_matcher", "worker": "celery, 2 processes", "ceiling": platform.ceiling}
+        sampler = ConnectionSampler(database)
+        sampler.start()
+        rows, seconds = drive(platform.port, tokens, seconds=options.seconds, rate=0, seed=1)
+        throughput = report(rows, seconds)
+        if engine_per_second:
+            http_orders = throughput["orders"]["count"] / seconds  # type: ignore[index]
+            throughput["http_orders_per_second"] = round(http_orders)
+            throughput["http_orders_per_engine_order"] = round(http_orders / engine_per_second, 2)
+        result["throughput"] = throughput
+        if options.rate:
+            rows, seconds = drive(platform.port, tokens, seconds=options.seconds, rate=options.rate, seed=2)
+            result["latency"] = {"offered_per_second": options.rate, **report(rows, seconds)}
+        sampler.stopping.set()
+        sampler.join()
+        result["connections_max"] = max(sampler.samples)
+        result["processes_alive"] = platform.alive()
+    fresh_book()
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
-"""Live updates: how fast an announcement reaches every open browser stream. Starts uvicorn (ASGI,
-as production runs it), opens N Server-Sent Events streams on /market/stream/, publishes M
-announcements through Redis (as the matcher or a web worker would, from another process) and
-measures, per stream and announcement, publish-to-arrival latency. Prints JSON.
+"""Live updates at scale, on the shipped topology (deploy/topology.py): `--streams` Server-Sent Events
+streams open through nginx on the one uvicorn process, while the order mix of http_bench.py runs
+through the API (the matcher announcing each batch, the Celery worker each settlement). For every
+event a stream receives: publish-to-arrival, from the `sent` time the announcement carries (the
+publisher's clock, this machine's) to the moment the stream read it. Also the platform's PostgreSQL
+connections during the run: an idle stream holds none. Prints JSON.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/carbon_bench REDIS_URL=redis://127.0.0.1:6379/0 \\
-    python bench/live_bench.py [--streams 300] [--events 40] [--workers 3]
+    python bench/live_bench.py [--streams 1000] [--seconds 20] [--rate 150]
 """
 
 from __future__ import annotations
@@ -13,106 +15,123 @@ import argparse
 import asyncio
 import json
 import os
-import signal
+import resource
 import statistics
-import subprocess
-import sys
 import time
 
-from _http import ROOT, free_port
-from _setup import django_ready
+os.environ.setdefault("MARKET_HOURS", "always")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/5")
+os.environ["MATCHER_INLINE"] = "false"
+
+from _http import Platform  # noqa: E402
+from _setup import django_ready  # noqa: E402
 
 
-async def _stream(port: int, arrivals: list[float], ready: asyncio.Event, opened: list[int], total: int) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(b"GET /market/stream/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
+async def _stream(port: int, path: str, latencies: list[float], opened: asyncio.Event, counts: dict[str, int]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 20)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n".encode())
     await writer.drain()
     try:
         while line := await reader.readline():
             if line.startswith(b"event: hello"):
-                opened[0] += 1
-                if opened[0] == total:
-                    ready.set()
-            elif line.startswith(b"event: market"):
-                arrivals.append(time.monotonic())
+                counts["opened"] += 1
+                if counts["opened"] == counts["wanted"]:
+                    opened.set()
+            elif line.startswith(b"data: {\"topic\""):
+                latencies.append(time.time() - json.loads(line[6:])["sent"])
+            elif line.startswith(b"HTTP/1.1 ") and not line.startswith(b"HTTP/1.1 200"):
+                counts["refused"] += 1
     except (ConnectionError, asyncio.CancelledError):
         pass
     finally:
         writer.close()
 
 
-async def _run(port: int, streams: int, events: int) -> dict[str, object]:
-    from core import live
+async def _run(port: int, tokens: list[str], paths: list[str], *, streams: int, seconds: float, rate: float,
+               database: str) -> dict[str, object]:
+    from http_bench import ConnectionSampler, drive, report
 
-    arrivals: list[list[float]] = [[] for _ in range(streams)]
-    ready, opened = asyncio.Event(), [0]
+    latencies: list[float] = []
+    opened, counts = asyncio.Event(), {"opened": 0, "wanted": streams, "refused": 0}
     tasks = []
-    for n in range(streams):  # browsers arrive over time, not all in the same millisecond
-        tasks.append(asyncio.create_task(_stream(port, arrivals[n], ready, opened, streams)))
-        await asyncio.sleep(0.01)
+    for n in range(streams):  # browsers arrive over a few seconds, not in one millisecond
+        tasks.append(asyncio.create_task(_stream(port, paths[n % len(paths)], latencies, opened, counts)))
+        if n % 50 == 49:
+            await asyncio.sleep(0.05)
     try:
-        await asyncio.wait_for(ready.wait(), timeout=120)
+        await asyncio.wait_for(opened.wait(), timeout=120)
     except TimeoutError:
-        raise SystemExit(f"only {opened[0]} of {streams} streams opened") from None
-    published = []
-    for _ in range(events):
-        published.append(time.monotonic())
-        await asyncio.to_thread(live.publish, "market:CEA21")
-        await asyncio.sleep(0.1)
-    await asyncio.sleep(5)  # the last announcements' stragglers
+        raise SystemExit(f"only {counts['opened']} of {streams} streams opened ({counts['refused']} refused)") from None
+    sampler = ConnectionSampler(database)
+    sampler.start()
+    await asyncio.sleep(2)
+    idle_connections = max(sampler.samples[-10:])  # every stream open, nothing trading yet
+    latencies.clear()  # (the hello refreshes)
+    rows, elapsed = await asyncio.to_thread(drive, port, tokens, seconds=seconds, rate=rate, seed=5)
+    await asyncio.sleep(2)  # the last announcements
+    sampler.stopping.set()
+    await asyncio.to_thread(sampler.join)
+    still_open = sum(1 for task in tasks if not task.done())
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    latencies = [
-        (arrived - sent) * 1000
-        for stream in arrivals
-        for sent, arrived in zip(published, stream, strict=False)
-    ]
-    delivered = sum(len(stream) for stream in arrivals)
-    latencies.sort()
+    ordered = sorted(latency * 1000 for latency in latencies)
+    mix = report(rows, elapsed)
     return {
-        "streams": streams, "events": events, "delivered": delivered, "expected": streams * events,
-        "latency_ms_p50": round(statistics.median(latencies), 1) if latencies else None,
-        "latency_ms_p99": round(latencies[int(len(latencies) * 0.99) - 1], 1) if latencies else None,
-        "latency_ms_max": round(latencies[-1], 1) if latencies else None,
+        "streams": streams, "streams_open_at_end": still_open,
+        "events_delivered": len(ordered), "events_per_stream": round(len(ordered) / streams, 1),
+        "publish_to_arrival_ms": {
+            "p50": round(statistics.median(ordered), 1), "p99": round(ordered[int(0.99 * (len(ordered) - 1))], 1),
+            "max": round(ordered[-1], 1),
+        } if ordered else None,
+        "platform_connections_streams_idle": idle_connections,
+        "platform_connections_max": max(sampler.samples),
+        "order_mix": {"offered_per_second": rate, "requests_per_second": mix["requests_per_second"], "all": mix["all"],
+                      "server_errors": mix["server_errors"]},
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--streams", type=int, default=300)
-    parser.add_argument("--events", type=int, default=40)
-    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--streams", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=20.0, help="how long the order mix runs")
+    parser.add_argument("--rate", type=float, default=150.0, help="requests/s of the order mix, offered")
+    parser.add_argument("--clients", type=int, default=8)
     options = parser.parse_args()
-    if not os.environ.get("REDIS_URL"):
-        print(json.dumps({"benchmark": "live", "skipped": "set REDIS_URL: streams in several workers share Redis pub/sub"}))
-        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # a socket per stream
     django_ready()
-    port = free_port()
-    env = {**os.environ, "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret-key"), "LIVE_STREAM_SECONDS": "0",
-           "LOG_LEVEL": "WARNING"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port), "--workers", str(options.workers),
-         "--log-level", "warning", "--no-access-log", "--timeout-graceful-shutdown", "1"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    try:
-        import urllib.request
+    from bench_fixtures import participants
+    from django.db import connection
+    from orderflow_bench import fresh_book
 
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/market/table/", timeout=2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
-        result = asyncio.run(_run(port, options.streams, options.events))
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=20)
-    print(json.dumps({"benchmark": "live", "server": f"uvicorn, {options.workers} workers", **result}))
+    from accounts.selectors import user_organization_ids
+    from accounts.services import api_token_create
+    from core import live
+    from trading.models import Instrument
+
+    traders = participants(options.clients)
+    tokens = [api_token_create(user=trader, name="live-bench", actor=trader)[1] for trader in traders]
+    # Half the streams as the market page's (every instrument), half as the traders' pages' (their
+    # market and their own organization), signed as those pages sign them.
+    symbols = list(Instrument.objects.values_list("symbol", flat=True))
+    paths = [live.stream_url(["market", *(f"market:{symbol}" for symbol in symbols)])]
+    paths += [live.stream_url(["market", "market:CEA21", *(f"org:{pk}" for pk in user_organization_ids(trader))]) for trader in traders]
+    paths = [paths[0] if n % 2 == 0 else paths[1 + n % len(traders)] for n in range(2 * len(traders))]
+    database = connection.settings_dict["NAME"]
+    fresh_book()
+    connection.close()
+    with Platform(env={"LIVE_STREAM_SECONDS": "0"}) as platform:
+        import uvloop  # the streams' reader is a thousand sockets in one process: the faster loop
+
+        uvloop.install()
+        result = asyncio.run(_run(platform.port, tokens, paths, streams=options.streams, seconds=options.seconds, rate=options.rate,
+                                  database=database))
+        result["processes_alive"] = platform.alive()
+        result["ceiling"] = platform.ceiling
+    fresh_book()
+    print(json.dumps({"benchmark": "live", "topology": "nginx -> uvicorn (1 process) for the streams; the mix through gunicorn",
+                      "coalesce_ms": int(os.environ.get("LIVE_COALESCE_MS", "100")), **result}))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,11 @@ if not SECRET_KEY:
     if not DEBUG and env_str("DATABASE_URL"):
         raise ImproperlyConfigured("SECRET_KEY must be set when DATABASE_URL is set and DEBUG is off")
     SECRET_KEY = "insecure-development-key-only-for-debug"
+# A key copied from an example is no secret: refuse to start on one (with DEBUG a development key is fine).
+PLACEHOLDER_SECRET_KEYS = ("change-me", "changeme", "change_me", "replace-me", "replace_me", "your-secret", "placeholder",
+                           "secret-key-here")
+if not DEBUG and any(word in SECRET_KEY.lower() for word in PLACEHOLDER_SECRET_KEYS):
+    raise ImproperlyConfigured("SECRET_KEY is a placeholder: set 50 or more random characters (see .env.example)")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Shanghai")
@@ -113,13 +118,28 @@ if EMBEDDED:
     }
 else:
     try:
-        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+        DATABASES = {"default": dj_database_url.parse(
+            DATABASE_URL,
+            # Seconds a process keeps its connection between requests; 0 closes it after each one (the
+            # live streams' ASGI server: a stream must hold no connection while it waits).
+            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+            conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", default=True),
+        )}
     except ValueError as error:
         raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {error}") from None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Behind a pooler in transaction mode (PgBouncer's, README: Topology) a connection's session state
+# does not survive its transaction: no server-side cursors, no prepared statements.
+DATABASE_POOLING = env_str("DATABASE_POOLING", "")
+if DATABASE_POOLING not in ("", "transaction"):
+    raise ImproperlyConfigured("DATABASE_POOLING must be empty (a direct connection or session pooling) or 'transaction'")
+if DATABASE_POOLING == "transaction":
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 # Hot one-row statements (order entry, audit events) are prepared once per database connection
-# (core.db.Prepared). Turn off behind a pooler in transaction mode, which does not keep them.
-PREPARED_STATEMENTS = env_bool("PREPARED_STATEMENTS", default=True)
+# (core.db.Prepared); never under transaction pooling, which does not keep them.
+PREPARED_STATEMENTS = env_bool("PREPARED_STATEMENTS", default=not DATABASE_POOLING)
+if PREPARED_STATEMENTS and DATABASE_POOLING == "transaction":
+    raise ImproperlyConfigured("PREPARED_STATEMENTS cannot be on with DATABASE_POOLING=transaction")
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [

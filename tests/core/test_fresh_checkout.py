@@ -23,3 +23,19 @@ def test_a_deployment_without_a_secret_key_refuses_to_start():
     result = manage("check", DATABASE_URL="postgres://postgres@127.0.0.1:5432/unused")
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_a_deployment_with_a_placeholder_secret_key_refuses_to_start():
+    result = manage("check", DATABASE_URL="postgres://postgres@127.0.0.1:5432/unused", SECRET_KEY="change-me-in-production")
+    assert result.returncode != 0
+    assert "SECRET_KEY is a placeholder" in result.stderr
+    assert manage("check", SECRET_KEY="change-me", DEBUG="true").returncode == 0  # a developer's machine may
+
+
+def test_transaction_pooling_refuses_prepared_statements():
+    database = "postgres://postgres@127.0.0.1:5432/unused"
+    result = manage("check", DATABASE_URL=database, SECRET_KEY="x" * 50, DATABASE_POOLING="transaction", PREPARED_STATEMENTS="true")
+    assert result.returncode != 0 and "PREPARED_STATEMENTS cannot be on" in result.stderr
+    result = manage("check", DATABASE_URL=database, SECRET_KEY="x" * 50, DATABASE_POOLING="statement")
+    assert result.returncode != 0 and "DATABASE_POOLING must be" in result.stderr
+    assert manage("check", DATABASE_URL=database, SECRET_KEY="x" * 50, DATABASE_POOLING="transaction").returncode == 0

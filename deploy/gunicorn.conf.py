@@ -1,0 +1,18 @@
+"""gunicorn, the WSGI server of the pages and the API (README: Topology). Sync workers: a request is
+CPU and short database round trips, and nginx in front buffers slow clients, so a worker is never
+held by a client's network. The live streams are not here: they run on the ASGI server."""
+
+import os
+
+bind = os.environ.get("WEB_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("WEB_WORKERS", "6"))
+worker_class = "sync"
+# Load the application once, before forking: workers start fast and share its memory. (Django opens
+# no database connection at import, so no connection is shared across the fork.)
+preload_app = True
+timeout = 60
+graceful_timeout = 20
+backlog = 2048
+# nginx logs every request; gunicorn logs only what goes wrong.
+accesslog = None
+loglevel = os.environ.get("WEB_LOG_LEVEL", "warning")
