@@ -5,11 +5,13 @@ No database."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from trading import matching
 from trading.matching import BUY, SELL, Fill, OrderBook, RestingOrder
 
 A, B, C = 1, 2, 3  # owners (organizations)
@@ -228,6 +230,123 @@ def test_restore_rebuilds_a_book_that_matches_like_the_original(book, order):
     assert expected == again
 
 
+def test_matching_passes_over_orders_cancelled_in_the_middle_of_a_level(book, order):
+    makers = [order(SELL, 5400, 10, C) for _ in range(6)]
+    for maker in makers:
+        book.submit(maker)
+    next_level = order(SELL, 5410, 10, C)
+    book.submit(next_level)
+    for cancelled in (makers[1], makers[2], makers[4]):
+        assert book.cancel(cancelled.order_id) is cancelled
+    assert book.depth(SELL, 5) == [(5400, 30, 3), (5410, 10, 1)]
+    fills = book.submit(order(BUY, 5410, 35, B)).fills
+    assert [(f.maker_order_id, f.price, f.quantity) for f in fills] == [
+        (makers[0].order_id, 5400, 10), (makers[3].order_id, 5400, 10), (makers[5].order_id, 5400, 10),
+        (next_level.order_id, 5410, 5),
+    ]
+    assert book.depth(SELL, 5) == [(5410, 5, 1)]
+    assert len(book) == 1
+
+
+def test_cancel_of_an_order_already_cancelled_returns_none(book, order):
+    first, second = order(BUY, 5400, 10, A), order(BUY, 5400, 20, A)
+    book.submit(first)
+    book.submit(second)
+    assert book.cancel(first.order_id) is first
+    assert book.cancel(first.order_id) is None
+    assert book.depth(BUY, 5) == [(5400, 20, 1)]
+
+
+def test_cancel_of_an_order_filled_from_a_level_that_still_has_orders_returns_none(book, order):
+    filled, left = order(SELL, 5400, 10, A), order(SELL, 5400, 20, A)
+    book.submit(filled)
+    book.submit(left)
+    book.submit(order(BUY, 5400, 10, B))
+    assert book.cancel(filled.order_id) is None
+    assert book.depth(SELL, 5) == [(5400, 20, 1)]
+
+
+def test_cancelling_every_order_of_the_best_level_moves_the_best_price_on(book, order):
+    best = [order(BUY, 5410, 10, A), order(BUY, 5410, 20, C)]
+    next_best = order(BUY, 5400, 30, A)
+    for resting in [*best, next_best, order(BUY, 5390, 40, A)]:
+        book.submit(resting)
+    book.cancel(best[1].order_id)
+    book.cancel(best[0].order_id)
+    assert book.best(BUY) == 5400
+    assert book.depth(BUY, 5) == [(5400, 30, 1), (5390, 40, 1)]
+    again = order(BUY, 5410, 5, A)
+    book.submit(again)
+    assert book.depth(BUY, 1) == [(5410, 5, 1)]
+    fills = book.submit(order(SELL, 5400, 10, B)).fills
+    assert [(f.maker_order_id, f.price, f.quantity) for f in fills] == [(again.order_id, 5410, 5), (next_best.order_id, 5400, 5)]
+
+
+def test_cancelling_a_level_between_others_keeps_the_price_order(book, order):
+    for price in (5380, 5390, 5400, 5410, 5420):
+        book.submit(order(SELL, price, 10, A))
+    book.cancel(3)  # 5400
+    book.cancel(1)  # 5380
+    assert book.depth(SELL, 10) == [(5390, 10, 1), (5410, 10, 1), (5420, 10, 1)]
+    fills = book.submit(order(BUY, 5420, 25, B)).fills
+    assert [(f.price, f.quantity) for f in fills] == [(5390, 10), (5410, 10), (5420, 5)]
+
+
+def test_an_order_cancelled_and_submitted_again_goes_to_the_back_of_its_level(book, order):
+    first, second = order(SELL, 5400, 10, A), order(SELL, 5400, 10, C)
+    book.submit(first)
+    book.submit(second)
+    book.cancel(first.order_id)
+    first.remaining = 10
+    book.submit(first)  # the same object: it left a cancelled entry at the front of the level
+    assert book.depth(SELL, 1) == [(5400, 20, 2)]
+    fills = book.submit(order(BUY, 5400, 20, B)).fills
+    assert [(f.maker_order_id, f.quantity) for f in fills] == [(second.order_id, 10), (first.order_id, 10)]
+    assert len(book) == 0 and book.depth(SELL, 1) == []
+
+
+def test_an_order_cancelled_twice_after_resubmitting_does_not_come_back(book, order):
+    again, other = order(SELL, 5400, 10, A), order(SELL, 5400, 10, C)
+    book.submit(again)
+    book.submit(other)
+    for _ in range(2):
+        book.cancel(again.order_id)
+        again.remaining = 10
+        book.submit(again)
+        book.submit(order(SELL, 5400, 1, C))  # so that `again` is not the newest order of the level
+    book.cancel(again.order_id)
+    fills = book.submit(order(BUY, 5400, 50, B)).fills
+    assert again.order_id not in [f.maker_order_id for f in fills]
+    assert sum(f.quantity for f in fills) == 12
+
+
+def test_a_level_with_many_cancels_stays_small_and_in_time_order(book, order):
+    makers = [order(SELL, 5400, 1, C) for _ in range(200)]
+    for maker in makers:
+        book.submit(maker)
+    kept = makers[::10]
+    for maker in makers:
+        if maker not in kept:
+            book.cancel(maker.order_id)
+    # The cancelled orders are dropped from the level's queue in batches (private, but the point).
+    level = book._asks.levels[-5400]
+    assert level.count == len(kept) and len(level.queue) <= 3 * len(kept) + matching.COMPACT_SLACK
+    fills = book.submit(order(BUY, 5400, 100, B)).fills
+    assert [f.maker_order_id for f in fills] == [maker.order_id for maker in kept]
+
+
+def test_depth_and_resting_follow_partial_fills_and_cancels(book, order):
+    makers = [order(BUY, 5400, 50, A), order(BUY, 5400, 60, C), order(BUY, 5390, 70, A)]
+    for maker in makers:
+        book.submit(maker)
+    book.submit(order(SELL, 5400, 80, B))  # fills the first, 30 of the second
+    assert book.depth(BUY, 5) == [(5400, 30, 1), (5390, 70, 1)]
+    book.cancel(makers[1].order_id)
+    assert book.depth(BUY, 5) == [(5390, 70, 1)]
+    assert [(o.order_id, o.remaining) for o in book.resting()] == [(makers[2].order_id, 70)]
+    assert book.depth(BUY, 0) == [] and book.depth(SELL, 5) == []
+
+
 # --- the book against an obviously correct reference model ---
 
 
@@ -341,3 +460,74 @@ def test_the_book_matches_like_the_reference_model(steps):
         assert len(book) == len(resting)
         for order_id, quantity in submitted.items():
             assert filled.get(order_id, 0) + resting.get(order_id, 0) + cancelled.get(order_id, 0) == quantity
+
+
+# Deep levels: few prices and long runs, so that levels hold many orders, cancels leave entries
+# behind in them, cancelled order objects come back, and levels are compacted (with no slack at all
+# as well as with the default).
+deep_submits = st.tuples(
+    st.just("submit"),
+    st.sampled_from([BUY, SELL]),
+    st.integers(5399, 5401),
+    st.integers(1, 30),
+    st.sampled_from([A, B, C]),
+)
+deep_cancels = st.tuples(st.just("cancel"), st.integers(0, 10_000))
+resubmits = st.tuples(st.just("resubmit"), st.integers(0, 10_000), st.integers(1, 30))
+deep_actions = st.lists(st.one_of(deep_submits, deep_submits, deep_cancels, resubmits), min_size=60, max_size=200)
+
+
+@pytest.mark.parametrize("slack", [0, matching.COMPACT_SLACK])
+@settings(max_examples=100, deadline=None)
+@given(steps=deep_actions)
+def test_the_book_matches_the_reference_model_on_deep_levels(slack, steps):
+    book, model = OrderBook(), ReferenceBook()
+    submitted: list[RestingOrder] = []
+    cancelled: list[RestingOrder] = []  # cancelled by `cancel`: these objects may be submitted again
+    with mock.patch.object(matching, "COMPACT_SLACK", slack):
+        for number, step in enumerate(steps, start=1):
+            incoming = None
+            if step[0] == "submit":
+                _, side, price, quantity, owner = step
+                incoming = RestingOrder(number, number, side, price, quantity, owner)
+                submitted.append(incoming)
+            elif step[0] == "resubmit" and cancelled:
+                incoming = cancelled.pop(step[1] % len(cancelled))
+                incoming.sequence, incoming.remaining = number, step[2]
+            elif step[0] == "cancel" and submitted:
+                order_id = submitted[step[1] % len(submitted)].order_id
+                taken = book.cancel(order_id)
+                assert (taken.remaining if taken else None) == model.cancel(order_id)
+                if taken:
+                    cancelled.append(taken)
+            if incoming is not None:
+                twin = ModelOrder(incoming.order_id, incoming.sequence, incoming.side, incoming.price, incoming.remaining,
+                                  incoming.owner)
+                result = book.submit(incoming)
+                expected = model.submit(twin)
+                actual = ([(f.taker_order_id, f.maker_order_id, f.taker_side, f.price, f.quantity, f.maker_remaining)
+                           for f in result.fills], result.remaining, result.rests, result.self_trade_cancelled)
+                assert actual == expected
+
+            assert book.depth(BUY, 1000) == model.depth(BUY)
+            assert book.depth(SELL, 1000) == model.depth(SELL)
+            assert (book.best(BUY), book.best(SELL)) == (
+                max((o.price for o in model.orders if o.side == BUY), default=None),
+                min((o.price for o in model.orders if o.side == SELL), default=None),
+            )
+            # The same resting orders with the same quantities, in the order they rested.
+            assert [(o.order_id, o.remaining) for o in book.resting()] == [(o.order_id, o.remaining) for o in model.orders]
+            assert len(book) == len(model.orders)
+
+        # A book restored from what rests (as the matcher rebuilds it) matches like this one.
+        rebuilt = OrderBook()
+        for resting in book.resting():  # in the order they rested: the matcher restores by sequence
+            rebuilt.restore(RestingOrder(resting.order_id, resting.sequence, resting.side, resting.price,
+                                         resting.remaining, resting.owner))
+        for side, price, opposite in ((BUY, 10**6, SELL), (SELL, 1, BUY)):  # sweep each side exactly
+            quantity = sum(level[1] for level in book.depth(opposite, 1000))
+            if quantity:
+                order_id = 10**6 if side == BUY else 10**6 + 1
+                fills = [each.submit(RestingOrder(order_id, order_id, side, price, quantity, 4)).fills for each in (book, rebuilt)]
+                assert fills[0] == fills[1] and sum(fill.quantity for fill in fills[0]) == quantity
+        assert len(book) == len(rebuilt) == 0
