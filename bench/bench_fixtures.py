@@ -41,3 +41,33 @@ def participants(count: int) -> list[User]:
             Membership.objects.create(user=trader, organization=organization)
         traders.append(User.objects.get(username=f"bench-trader-{index}"))
     return traders
+
+
+def api_tokens(traders: list[User], name: str = "bench") -> list[str]:
+    """A fresh API token key per trader; the tokens earlier runs made under `name` are revoked first
+    (a user may hold only so many active tokens)."""
+    from accounts.models import ApiToken
+    from accounts.services import api_token_create, api_token_revoke
+
+    keys = []
+    for trader in traders:
+        for token in ApiToken.objects.filter(user=trader, name=name, revoked_at__isnull=True):
+            api_token_revoke(token=token, actor=trader)
+        keys.append(api_token_create(user=trader, name=name, actor=trader)[1])
+    return keys
+
+
+HOT_TABLES = ["trading_order", "trading_trade", "trading_marketevent", "trading_matchingposition", "trading_instrument",
+              "registry_balance", "registry_transfer", "core_auditevent", "accounts_apitoken"]
+
+
+def vacuum() -> None:
+    """VACUUM ANALYZE of the tables the benchmarks churn, as autovacuum would between runs (this
+    machine's PostgreSQL runs with autovacuum off: without this, every run leaves dead rows that
+    slow the next one down)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for table in HOT_TABLES:
+                cursor.execute(f"VACUUM ANALYZE {table}")

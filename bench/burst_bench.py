@@ -169,13 +169,12 @@ def report(rows: list[tuple[str, int, float]], seconds: float, watch: Watch, cei
 def run(*, clients: int, seconds: float, traders: int = 30) -> dict[str, Any]:
     """On the database Django is set up on: funded traders, the topology up, the rush, the report."""
     from _http import Platform
-    from bench_fixtures import participants
+    from bench_fixtures import api_tokens, participants
     from django.db import connection
 
-    from accounts.services import api_token_create
     from trading.models import Instrument
 
-    tokens = [api_token_create(user=trader, name="burst", actor=trader)[1] for trader in participants(traders)]
+    tokens = api_tokens(participants(traders), "burst")
     instrument = Instrument.objects.get(symbol="CEA21")
     database = connection.settings_dict["NAME"]
     connection.close()

@@ -154,14 +154,13 @@ def main() -> None:
     options = parser.parse_args()
 
     django_ready()
-    from bench_fixtures import participants
+    from bench_fixtures import api_tokens, participants
     from django.db import connection
     from orderflow_bench import fresh_book, run_clients
 
-    from accounts.services import api_token_create
 
     traders = participants(max(options.clients, 4))
-    tokens = [api_token_create(user=trader, name="http-bench", actor=trader)[1] for trader in traders[: options.clients]]
+    tokens = api_tokens(traders[: options.clients], "http-bench")
     database = connection.settings_dict["NAME"]
     result: dict[str, object] = {"benchmark": "http", "clients": options.clients}
 

@@ -101,17 +101,16 @@ def main() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # a socket per stream
     django_ready()
-    from bench_fixtures import participants
+    from bench_fixtures import api_tokens, participants
     from django.db import connection
     from orderflow_bench import fresh_book
 
     from accounts.selectors import user_organization_ids
-    from accounts.services import api_token_create
     from core import live
     from trading.models import Instrument
 
     traders = participants(options.clients)
-    tokens = [api_token_create(user=trader, name="live-bench", actor=trader)[1] for trader in traders]
+    tokens = api_tokens(traders, "live-bench")
     # Half the streams as the market page's (every instrument), half as the traders' pages' (their
     # market and their own organization), signed as those pages sign them.
     symbols = list(Instrument.objects.values_list("symbol", flat=True))

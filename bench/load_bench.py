@@ -150,11 +150,10 @@ def drive_blocking(base_url: str, tokens: list[str], **options: Any) -> dict[str
 
 def traders_with_tokens(count: int) -> list[str]:
     """API tokens of `count` funded traders (bench_fixtures), on the database Django is set up on."""
-    from bench_fixtures import participants
+    from bench_fixtures import api_tokens, participants
 
-    from accounts.services import api_token_create
 
-    return [api_token_create(user=trader, name="load-bench", actor=trader)[1] for trader in participants(count)]
+    return api_tokens(participants(count), "load-bench")
 
 
 def main() -> None:

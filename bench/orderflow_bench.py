@@ -119,7 +119,9 @@ def run_clients(processes: int, per_client: int, *, rate_per_client: float = 0.0
 
 def fresh_book() -> None:
     """Cancels every live CEA21 order through the service and lets the matcher apply it, so each
-    measurement starts from an empty book; then settles what traded."""
+    measurement starts from an empty book; then settles what traded, and vacuums (bench_fixtures)."""
+    from bench_fixtures import vacuum
+
     from trading.matcher import Matcher
     from trading.models import Instrument, Order
     from trading.services import order_cancel
@@ -134,6 +136,7 @@ def fresh_book() -> None:
     while matcher.run_batch():
         pass
     trades_settle_all(deadline_seconds=600)
+    vacuum()
 
 
 def latency_run(rate: float, seconds: float, clients: int) -> dict[str, object]:

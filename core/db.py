@@ -9,7 +9,7 @@ from functools import cache
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, migrations, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, migrations, models
 
 
 class PostgresOnlySQL(migrations.RunSQL):
@@ -69,6 +69,13 @@ def no_truncate(table: str) -> PostgresOnlySQL:
         reverse_sql=f"DROP TRIGGER IF EXISTS {trigger} ON {table};",
     )
 
+def _connection() -> Any:
+    """The default connection itself. Each attribute read through django.db.connection (a proxy)
+    looks the connection up in a thread- and task-local store: in the loops below, once per field
+    and row, that lookup cost more than the work."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
 class Prepared(str):
     """SQL text that PostgreSQL keeps prepared on each connection that runs it through
     `statements_execute`: parsed and planned once per connection instead of on every call, which is
@@ -124,7 +131,8 @@ def _executable(cursor: Any, sql: str, params: Any) -> str:
 def row_insert_statement(instance: models.Model, *, returning: bool = True) -> tuple[Prepared, list[Any]]:
     """The plain INSERT of a new, unsaved instance (with `RETURNING` its primary key); prepared."""
     sql, fields = _insert_sql(type(instance), returning)
-    return sql, [field.get_db_prep_save(getattr(instance, field.attname), connection) for field in fields]
+    db = _connection()
+    return sql, [field.get_db_prep_save(getattr(instance, field.attname), db) for field in fields]
 
 
 @cache
@@ -146,10 +154,12 @@ def instance_from_row(model: type[models.Model], row: Sequence[Any]) -> models.M
     floats; PostgreSQL's driver needs no conversion but JSON's)."""
     names, converting = _row_form(model)
     values = list(row)
-    for index, column, converters in converting:
-        for converter in converters:
-            values[index] = converter(values[index], column, connection)
-    return model.from_db(connection.alias, names, values)
+    if converting:
+        db = _connection()
+        for index, column, converters in converting:
+            for converter in converters:
+                values[index] = converter(values[index], column, db)
+    return model.from_db(DEFAULT_DB_ALIAS, names, values)
 
 
 @cache
@@ -176,6 +186,31 @@ def row_insert(instance: models.Model) -> models.Model:
     return instance
 
 
+def rows_insert(instances: Sequence[models.Model]) -> None:
+    """Inserts new, unsaved instances of one model and sets their primary keys: `bulk_create` in one
+    plain statement on PostgreSQL (`INSERT ... VALUES (...), (...) RETURNING`, whose rows come back
+    in the order of the values, as bulk_create relies on too), where building it with the ORM cost the
+    matcher more than the database spent on it. Elsewhere bulk_create itself. As with `row_insert`,
+    fields with auto_now(_add) must already hold their values."""
+    if not instances:
+        return
+    model = type(instances[0])
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(instances)
+        return
+    one, fields = _insert_sql(model, False)
+    quote = connection.ops.quote_name
+    values = one[one.index(" VALUES ") + len(" VALUES "):]
+    sql = f"{one[: one.index(' VALUES ')]} VALUES {', '.join([values] * len(instances))} RETURNING {quote(model._meta.pk.column)}"
+    db = _connection()
+    params = [field.get_db_prep_save(getattr(instance, field.attname), db) for instance in instances for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for instance, (pk,) in zip(instances, cursor.fetchall(), strict=True):
+            instance.pk = pk
+            instance._state.adding, instance._state.db = False, connection.alias
+
+
 def statements_execute(cursor: Any, statements: Sequence[tuple[str, Any]]) -> None:
     """Runs the statements in order; on PostgreSQL in one round trip (the parameters bound by the
     driver, as for any statement; `Prepared` ones executed by name). The cursor then holds the last
@@ -198,8 +233,10 @@ def rows_update_statements(instances: list[models.Model], field_names: list[str]
     fields = [meta.pk, *(meta.get_field(name) for name in field_names)]
     columns = [quote(field.column) for field in fields]
 
+    db = _connection()
+
     def values(instance: models.Model) -> list[Any]:
-        return [field.get_db_prep_save(getattr(instance, field.attname), connection) for field in fields]
+        return [field.get_db_prep_save(getattr(instance, field.attname), db) for field in fields]
 
     if connection.vendor != "postgresql":
         sql = f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{column} = %s' for column in columns[1:])} WHERE {columns[0]} = %s"

@@ -49,23 +49,30 @@ def changed(*topics: str) -> None:
     transaction.on_commit(lambda: publish(*topics))
 
 
-def publish(*topics: str) -> None:
-    """Sends the announcements now. Never raises: live updates are a convenience, and the write
-    that caused them has committed already. Each message carries when it was sent (`sent`, epoch
-    seconds), which the streams pass on (bench/live_bench.py measures publish-to-arrival with it)."""
+def publish(*topics: str, store: tuple[str, str] | None = None) -> None:
+    """Sends the announcements now; with `store`, first SETs that (key, value) in Redis in the same
+    round trip (the data the announcements send browsers to read: trading.market_data's snapshot).
+    Never raises: live updates are a convenience, and the write that caused them has committed
+    already. Each message carries when it was sent (`sent`, epoch seconds), which the streams pass on
+    (bench/live_bench.py measures publish-to-arrival with it)."""
     sent = round(time.time(), 4)
     messages = [(channel(topic), json.dumps({"topic": topic, "sent": sent})) for topic in dict.fromkeys(topics)]
+    if not settings.LIVE_UPDATES:
+        messages = []
     try:
         if settings.REDIS_URL:
             pipeline = _redis().pipeline(transaction=False)  # one round trip for them all
+            if store is not None:
+                pipeline.set(*store)
             for channel_name, message in messages:
                 pipeline.publish(channel_name, message)
-            pipeline.execute()
+            if store is not None or messages:
+                pipeline.execute()
         else:
             for channel_name, message in messages:
                 hub.publish(channel_name, message)
     except Exception:
-        logger.warning("live update for %s not sent", ", ".join(topics), exc_info=True)
+        logger.warning("live update for %s not sent", ", ".join(topics) or "a snapshot", exc_info=True)
 
 
 _redis_client: list[Any] = []

@@ -23,9 +23,15 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from core import live
 from core.audit import audit_event
-from core.db import Prepared, instance_from_row, row_insert_statement, rows_update_statements, statements_execute
+from core.db import (
+    Prepared,
+    instance_from_row,
+    row_insert_statement,
+    rows_insert,
+    rows_update_statements,
+    statements_execute,
+)
 from core.locks import MATCHER, LockKey, session_lock
 from registry.models import Bucket, Transfer
 from registry.services import Movement, ledger_post
@@ -67,8 +73,9 @@ class Matcher:
         self._queued_at = 0.0
         self.instrument: Instrument | None = None
         # What the book snapshot carries besides the book (trading.market_data).
-        self.tape: deque[list] = deque(maxlen=market_data.TAPE_LENGTH)
+        self.tape: deque[str] = deque(maxlen=market_data.TAPE_LENGTH)
         self.trade_count = 0
+        self.last_price: int | None = None
 
     def rebuild(self) -> None:
         """The book as the database says it is at the last committed position."""
@@ -77,8 +84,9 @@ class Matcher:
             "matched_sequence", "batch_token").get()
         trades = Trade.objects.filter(instrument_id=self.instrument_id)
         self.trade_count = trades.count()
-        self.tape = deque((market_data.tape_entry(trade) for trade in trades.order_by("-id")[: market_data.TAPE_LENGTH]),
-                          maxlen=market_data.TAPE_LENGTH)
+        last = list(trades.order_by("-id")[: market_data.TAPE_LENGTH])
+        self.tape = deque((market_data.tape_entry(trade) for trade in last), maxlen=market_data.TAPE_LENGTH)
+        self.last_price = last[0].price if last else None
         book = OrderBook()
         resting = {}
         orders = Order.objects.filter(
@@ -242,17 +250,18 @@ class Matcher:
             ])
             if cursor.rowcount != 1:
                 raise StaleMatcher(f"instrument {self.instrument_id} moved past {self.position}")
-        Trade.objects.bulk_create(batch.trades)
+        rows_insert(batch.trades)
         if batch.releases:
             ledger_post(self._release_movements(batch.releases), savepoint=False)
-        self.tape.extendleft(market_data.tape_entry(trade) for trade in batch.trades)
-        self.trade_count += len(batch.trades)
-        # The snapshot of the book as this batch leaves it, published once it commits, before the
-        # announcement below sends the browsers to read it.
+        if batch.trades:
+            self.tape.extendleft(market_data.tape_entry(trade) for trade in batch.trades)
+            self.trade_count += len(batch.trades)
+            self.last_price = batch.trades[-1].price
+        # The snapshot of the book as this batch leaves it, stored once the batch commits, in the same
+        # Redis round trip as (and before) the announcements that send the browsers to read it.
         snapshot, symbol = self._snapshot(token), self.instrument.symbol
-        transaction.on_commit(lambda: market_data.snapshot_publish(symbol, snapshot))
-        organizations = {order.organization_id for order in orders}
-        live.changed(f"market:{self.instrument.symbol}", *(f"org:{o}" for o in sorted(organizations)))
+        topics = [f"market:{symbol}", *(f"org:{o}" for o in sorted({order.organization_id for order in orders}))]
+        transaction.on_commit(lambda: market_data.snapshot_publish(symbol, snapshot, announce=topics))
         trade_ids = [trade.pk for trade in batch.trades]
         if trade_ids:
             transaction.on_commit(lambda: self._trades_committed(trade_ids))
@@ -261,7 +270,7 @@ class Matcher:
         assert self.book is not None
         depth = market_data.SNAPSHOT_DEPTH
         return market_data.snapshot_body(token=token, bids=self.book.depth(Side.BUY, depth), asks=self.book.depth(Side.SELL, depth),
-                                         tape=self.tape, trade_count=self.trade_count)
+                                         tape=self.tape, trade_count=self.trade_count, last_price=self.last_price)
 
     def _trades_committed(self, trade_ids: list[int]) -> None:
         self._unqueued_trades += trade_ids

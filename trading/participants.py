@@ -40,7 +40,18 @@ def cash_asset() -> Asset:
     return _cash_asset[0]
 
 
+_fees_account: list[Account] = []
+
+
+def fees_account() -> Account:
+    """The exchange's fee account (SYS-FEES)."""
+    if not _fees_account:
+        _fees_account.append(Account.objects.get(kind=Account.Kind.EXCHANGE_FEES))
+    return _fees_account[0]
+
+
 def participants_forget(**kwargs: Any) -> None:
     """Forgets the remembered rows (after migrate, and after the test runner flushes the database)."""
     _account_cache.clear()
     _cash_asset.clear()
+    _fees_account.clear()

@@ -16,10 +16,10 @@ from django.utils import timezone
 
 from core import live
 from core.audit import audit_record
-from registry.models import Account, Asset, Bucket, Transfer
+from registry.models import Bucket, Transfer
 from registry.services import Movement, ledger_post
 from trading.models import Instrument, Trade
-from trading.participants import participant_accounts
+from trading.participants import cash_asset, fees_account, participant_accounts_cached
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +39,10 @@ def trades_settle(*, trade_ids: list[int] | None = None, limit: int | None = Non
         trades = list(claim.select_for_update(skip_locked=True, of=("self",)).order_by("pk")[:limit])
         if not trades:
             return 0
-        accounts = participant_accounts({t.buyer_id for t in trades} | {t.seller_id for t in trades})
+        # (Which accounts an organization has, and the assets, never change: remembered per process.)
+        accounts = participant_accounts_cached({t.buyer_id for t in trades} | {t.seller_id for t in trades})
         assets = {i.pk: i.asset for i in Instrument.objects.select_related("asset").filter(pk__in={t.instrument_id for t in trades})}
-        cny = Asset.objects.get(code="CNY")
-        fees = Account.objects.get(kind=Account.Kind.EXCHANGE_FEES)
+        cny, fees = cash_asset(), fees_account()
         movements = []
         for trade in trades:
             buyer_holding, buyer_cash = accounts[trade.buyer_id]

@@ -66,27 +66,41 @@ class Command(BaseCommand):
                 matcher.settlement_interval = settings.SETTLEMENT_QUEUE_SECONDS
             try:
                 while not self.stopping:
-                    applied = sum(self._drain(instrument_id) for instrument_id in ids)
-                    if once and not applied:
+                    if listening:
+                        self._forget_notifications()
+                    for instrument_id in ids:
+                        self._drain(instrument_id)
+                    if once:
                         return
                     # Trades left unqueued are queued once their interval has passed, even if idle.
                     left = [matcher.settlement_queue() for matcher in matchers]
-                    if not applied:
-                        self._wait(listening, min(poll, settings.SETTLEMENT_QUEUE_SECONDS) if any(left) else poll)
+                    self._wait(listening, min(poll, settings.SETTLEMENT_QUEUE_SECONDS) if any(left) else poll)
             finally:
                 for matcher in matchers:
                     matcher.settlement_queue(now=True)
 
     def _drain(self, instrument_id: int) -> int:
+        """Applies what is pending. A batch smaller than a full one took everything committed when
+        it looked; whatever commits later notifies, so the loop waits for that rather than looking
+        again at once (one query a wake-up, not two)."""
         matcher, total = matcher_for(instrument_id), 0
         while True:
             try:
                 applied = matcher.run_batch()
             except StaleMatcher:
                 continue
-            if not applied:
-                return total
             total += applied
+            if applied < settings.MATCHER_BATCH_SIZE:
+                return total
+
+    def _forget_notifications(self) -> None:
+        """Drops the notifications received so far: their events committed before the next drain
+        looks, so it finds them (they would only wake the loop once more for nothing)."""
+        raw = connection.connection
+        if raw is not None:
+            with connection.wrap_database_errors:
+                raw.poll()
+            raw.notifies.clear()
 
     def _wait(self, listening: bool, poll: float) -> None:
         if not listening:
