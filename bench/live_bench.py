@@ -37,8 +37,8 @@ async def _stream(port: int, path: str, latencies: list[float], opened: asyncio.
                 counts["opened"] += 1
                 if counts["opened"] == counts["wanted"]:
                     opened.set()
-            elif line.startswith(b"data: {\"topic\""):
-                latencies.append(time.time() - json.loads(line[6:])["sent"])
+            elif line.startswith(b"data: {\"topic\""):  # ...,"sent": 1796...}: read without a JSON parser (cheaper)
+                latencies.append(time.time() - float(line[line.rindex(b":") + 1 : line.rindex(b"}")]))
             elif line.startswith(b"HTTP/1.1 ") and not line.startswith(b"HTTP/1.1 200"):
                 counts["refused"] += 1
     except (ConnectionError, asyncio.CancelledError):
@@ -95,7 +95,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--streams", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=20.0, help="how long the order mix runs")
-    parser.add_argument("--rate", type=float, default=150.0, help="requests/s of the order mix, offered")
+    parser.add_argument("--rate", type=float, default=100.0, help="requests/s of the order mix, offered")
     parser.add_argument("--clients", type=int, default=8)
     options = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -100,16 +100,19 @@ class Fanout:
     (with REDIS_URL), or the in-process hub (without). Each message is turned into its Server-Sent
     Event once and handed to the queue of every stream listening to its channel.
 
-    Per channel, deliveries are at most LIVE_COALESCE_MS apart: a message arriving sooner waits for
-    the end of that interval, together with any that follow it (a busy market announces a book
-    change with every matcher batch; a browser re-reads the book at most that often anyway). A
-    coalesced delivery carries the earliest `sent` of the messages it stands for."""
+    Per channel, deliveries are at most LIVE_COALESCE_MS apart: a message on a channel delivered
+    less than that ago waits, together with any that follow it, for the next tick of a clock shared
+    by all channels (every LIVE_COALESCE_MS), so that a stream gets all its news of a tick in one
+    write (a busy market announces a book change with every matcher batch; a browser re-reads the
+    book at most that often anyway). A coalesced delivery carries the earliest `sent` of the messages
+    it stands for."""
 
     def __init__(self) -> None:
         self.loop = asyncio.get_running_loop()
         self.streams: dict[str, set[asyncio.Queue[Message]]] = defaultdict(set)
         self.last_delivery: dict[str, float] = {}
         self.waiting: dict[str, str] = {}  # channel -> the first message held back for it
+        self.tick: asyncio.TimerHandle | None = None
         self.ready = asyncio.Event()
         self.reader: asyncio.Task[None] | None = None
 
@@ -131,20 +134,24 @@ class Fanout:
         """A message for `channel_name` (on this loop's thread)."""
         if channel_name not in self.streams or channel_name in self.waiting:
             return
-        wait = self.last_delivery.get(channel_name, -1e9) + settings.LIVE_COALESCE_MS / 1000 - self.loop.time()
-        if wait <= 0:
-            self._deliver(channel_name, message)
-        else:
-            self.waiting[channel_name] = message
-            self.loop.call_later(wait, self._deliver_waiting, channel_name)
+        interval = settings.LIVE_COALESCE_MS / 1000
+        now = self.loop.time()
+        if now - self.last_delivery.get(channel_name, -1e9) >= interval:
+            self._deliver(channel_name, message, now)
+            return
+        self.waiting[channel_name] = message
+        if self.tick is None:
+            self.tick = self.loop.call_at((now // interval + 1) * interval, self._deliver_waiting)
 
-    def _deliver_waiting(self, channel_name: str) -> None:
-        message = self.waiting.pop(channel_name, None)
-        if message is not None:
-            self._deliver(channel_name, message)
+    def _deliver_waiting(self) -> None:
+        self.tick = None
+        now = self.loop.time()
+        waiting, self.waiting = self.waiting, {}
+        for channel_name, message in waiting.items():
+            self._deliver(channel_name, message, now)
 
-    def _deliver(self, channel_name: str, message: str) -> None:
-        self.last_delivery[channel_name] = self.loop.time()
+    def _deliver(self, channel_name: str, message: str, now: float) -> None:
+        self.last_delivery[channel_name] = now
         topic = _topic(message)
         event = Message(topic, f"event: {topic.split(':', 1)[0]}\ndata: {message}\n\n".encode())
         for queue in self.streams.get(channel_name, ()):
@@ -225,24 +232,28 @@ class Subscription:
         self._queue = queue
 
     async def next_message(self, timeout: float) -> Message | None:
+        if not self._queue.empty():
+            return self._queue.get_nowait()
         try:
-            return await asyncio.wait_for(self._queue.get(), timeout)
+            async with asyncio.timeout(timeout):  # (cheaper than wait_for, which makes a task each time)
+                return await self._queue.get()
         except TimeoutError:
             return None
 
-    async def next_messages(self, timeout: float) -> list[Message]:
-        """The next message and every other one already waiting (written to the client at once:
-        the matcher announces a batch's market and organizations together), or [] on timeout."""
-        first = await self.next_message(timeout)
-        if first is None:
-            return []
-        messages = [first]
+    async def next_messages(self) -> list[Message]:
+        """The next message and every other one already waiting: a stream writes them to its client
+        at once (the fan-out delivers a tick's news of all channels together)."""
+        messages = [await self._queue.get()]
         while not self._queue.empty():
             messages.append(self._queue.get_nowait())
         return messages
 
+    def put(self, message: Message) -> None:
+        """Adds a message of the stream's own (a heartbeat, or END when it must stop)."""
+        self._queue.put_nowait(message)
+
     def end(self) -> None:
-        """Makes the reader's next message END (its client went away)."""
+        """Makes the reader's next message END (its client went away, or its time is up)."""
         self._queue.put_nowait(END)
 
 
@@ -309,28 +320,34 @@ async def stream_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         (b"x-content-type-options", b"nosniff"),
     ]})
     loop = asyncio.get_running_loop()
-    seconds = settings.LIVE_STREAM_SECONDS
-    ends = loop.time() + seconds if seconds else None
     async with subscribe(topics) as subscription:
+        # A timer per stream for its heartbeat and its end, rather than a timeout around every wait:
+        # a thousand streams each waking for every event is the fan-out's main cost.
+        timers: list[asyncio.TimerHandle] = []
+
+        def beat() -> None:
+            subscription.put(HEARTBEAT)
+            timers[0] = loop.call_later(settings.LIVE_HEARTBEAT_SECONDS, beat)
+
+        timers.append(loop.call_later(settings.LIVE_HEARTBEAT_SECONDS, beat))
+        if settings.LIVE_STREAM_SECONDS:
+            timers.append(loop.call_later(settings.LIVE_STREAM_SECONDS, subscription.end))
         watcher = loop.create_task(_until_disconnected(receive, subscription))
         try:
             hello = f"retry: {settings.LIVE_RETRY_MS}\nevent: hello\ndata: {json.dumps({'topics': topics})}\n\n"
             await send({"type": "http.response.body", "body": hello.encode(), "more_body": True})
-            while ends is None or loop.time() < ends:
-                wait = settings.LIVE_HEARTBEAT_SECONDS if ends is None else min(settings.LIVE_HEARTBEAT_SECONDS, ends - loop.time())
-                messages = await subscription.next_messages(max(wait, 0))
-                if END in messages:
-                    break
-                body = b"".join(message.data for message in messages) if messages else _HEARTBEAT
-                await send({"type": "http.response.body", "body": body, "more_body": True})
+            while END not in (messages := await subscription.next_messages()):
+                await send({"type": "http.response.body", "body": b"".join(message.data for message in messages), "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except OSError:  # the client went away while we wrote
             pass
         finally:
+            for timer in timers:
+                timer.cancel()
             watcher.cancel()
 
 
-_HEARTBEAT = b": heartbeat\n\n"
+HEARTBEAT = Message("", b": heartbeat\n\n")
 
 
 async def _until_disconnected(receive: Any, subscription: Subscription) -> None:
