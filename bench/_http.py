@@ -13,7 +13,7 @@ sys.path.insert(0, str(ROOT))
 
 from deploy.topology import Topology, free_port  # noqa: E402
 
-__all__ = ["Platform", "ROOT", "free_port", "platform_connections"]
+__all__ = ["Platform", "ROOT", "free_port"]
 
 
 def Platform(*, workers: int = 6, env: dict[str, str] | None = None, **options: object) -> Topology:  # noqa: N802 - reads as the thing it starts
@@ -24,12 +24,3 @@ def Platform(*, workers: int = 6, env: dict[str, str] | None = None, **options: 
     source = {**os.environ, **settings}
     return Topology(database_url=source["DATABASE_URL"], redis_url=source.get("REDIS_URL", ""), web_workers=workers,
                     env=settings, **options)  # type: ignore[arg-type]
-
-
-def platform_connections(database: str) -> int:
-    """How many PostgreSQL sessions are on `database` now, but the caller's own (its one connection)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [database])
-        return int(cursor.fetchone()[0])

@@ -96,41 +96,43 @@ class Watch(threading.Thread):
     """Samples the platform's PostgreSQL sessions (every 50 ms) and, every second, the matcher's
     position and the number of settled trades."""
 
-    def __init__(self, database: str, instrument_id: int) -> None:
+    def __init__(self, platform: Any, instrument_id: int) -> None:
         super().__init__(daemon=True)
-        self.database, self.instrument_id = database, instrument_id
+        self.platform, self.instrument_id = platform, instrument_id
         self.connections: list[int] = []
-        self.progress: list[tuple[float, int, int]] = []  # (time, matched sequence, settled trades)
+        # (time, matched sequence, settled trades, events waiting for the matcher, trades waiting for settlement)
+        self.progress: list[tuple[float, int, int, int, int]] = []
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        from _http import platform_connections
         from django.db import connection
 
         next_progress = 0.0
         while not self.stopping.is_set():
-            self.connections.append(platform_connections(self.database))
+            self.connections.append(self.platform.connections())
             if time.monotonic() >= next_progress:
                 with connection.cursor() as cursor:
                     cursor.execute(
-                        "SELECT (SELECT matched_sequence FROM trading_matchingposition WHERE instrument_id = %s), "
-                        "(SELECT count(*) FROM trading_trade WHERE settled_at IS NOT NULL)", [self.instrument_id])
-                    matched, settled = cursor.fetchone()
-                self.progress.append((time.monotonic(), matched, settled))
+                        "SELECT p.matched_sequence, (SELECT count(*) FROM trading_trade WHERE settled_at IS NOT NULL), "
+                        "i.last_sequence - p.matched_sequence, (SELECT count(*) FROM trading_trade WHERE settled_at IS NULL) "
+                        "FROM trading_matchingposition p JOIN trading_instrument i ON i.id = p.instrument_id WHERE i.id = %s",
+                        [self.instrument_id])
+                    matched, settled, waiting, unsettled = cursor.fetchone()
+                self.progress.append((time.monotonic(), matched, settled, waiting, unsettled))
                 next_progress = time.monotonic() + 1.0
             time.sleep(0.05)
         connection.close()
 
 
-def stalls(progress: list[tuple[float, int, int]], column: int, *, during: tuple[float, float], window: int = 3) -> int:
-    """How many `window`-second spans saw no progress in `column`, from its first progress in the
-    rush (its first orders take a moment to arrive) to the end of the rush."""
-    rows = [row for row in progress if row[0] <= during[1]]
-    first = next((n for n in range(1, len(rows)) if rows[n][0] >= during[0] and rows[n][column] > rows[n - 1][column]), None)
-    if first is None:
-        return 1  # never moved: one long stall
-    values = [row[column] for row in rows[first - 1:]]
-    return sum(1 for n in range(len(values) - window) if values[n + window] == values[n])
+def stalls(progress: list[tuple[float, int, int, int, int]], column: int, *, during: tuple[float, float], window: int = 3) -> int:
+    """How many `window`-second spans of the rush saw work waiting throughout (its column + 2: events
+    for the matcher, trades for settlement) and no progress in `column`: a stage that stopped, not
+    one that had nothing to do."""
+    rows = [row for row in progress if during[0] <= row[0] <= during[1]]
+    return sum(
+        1 for n in range(len(rows) - window)
+        if rows[n + window][column] == rows[n][column] and all(row[column + 2] > 0 for row in rows[n : n + window + 1])
+    )
 
 
 def report(rows: list[tuple[str, int, float]], seconds: float, watch: Watch, ceiling: int,
@@ -176,10 +178,9 @@ def run(*, clients: int, seconds: float, traders: int = 30) -> dict[str, Any]:
 
     tokens = api_tokens(participants(traders), "burst")
     instrument = Instrument.objects.get(symbol="CEA21")
-    database = connection.settings_dict["NAME"]
     connection.close()
     with Platform() as platform:
-        watch = Watch(database, instrument.pk)
+        watch = Watch(platform, instrument.pk)
         watch.start()
         time.sleep(1.2)  # a first progress sample before the rush
         started = time.monotonic()

@@ -35,7 +35,7 @@ os.environ.setdefault("MARKET_HOURS", "always")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/5")
 os.environ["MATCHER_INLINE"] = "false"
 
-from _http import Platform, platform_connections  # noqa: E402
+from _http import Platform  # noqa: E402
 from _setup import django_ready  # noqa: E402
 
 MID = 54_22
@@ -127,19 +127,16 @@ def report(rows: list[tuple[str, int, float]], seconds: float) -> dict[str, obje
 
 
 class ConnectionSampler(threading.Thread):
-    """Counts the platform's PostgreSQL sessions every 50 ms (its own connection left out)."""
+    """Counts the platform's PostgreSQL connections every 50 ms (Topology.connections)."""
 
-    def __init__(self, database: str) -> None:
+    def __init__(self, platform: object) -> None:
         super().__init__(daemon=True)
-        self.database, self.samples, self.stopping = database, [0], threading.Event()
+        self.platform, self.samples, self.stopping = platform, [0], threading.Event()
 
     def run(self) -> None:
-        from django.db import connection
-
         while not self.stopping.is_set():
-            self.samples.append(platform_connections(self.database))
+            self.samples.append(self.platform.connections())  # type: ignore[attr-defined]
             time.sleep(0.05)
-        connection.close()
 
 
 def main() -> None:
@@ -161,7 +158,6 @@ def main() -> None:
 
     traders = participants(max(options.clients, 4))
     tokens = api_tokens(traders[: options.clients], "http-bench")
-    database = connection.settings_dict["NAME"]
     result: dict[str, object] = {"benchmark": "http", "clients": options.clients}
 
     engine_per_second = None
@@ -178,7 +174,7 @@ def main() -> None:
         result["topology"] = {"proxy": "nginx", "web": f"gunicorn, {options.workers} sync workers", "streams": "uvicorn, 1 process",
                               "pooler": f"PgBouncer, {options.pool_mode} pooling, {options.pool_size} server connections",
                               "matcher": "run_matcher", "worker": "celery, 2 processes", "ceiling": platform.ceiling}
-        sampler = ConnectionSampler(database)
+        sampler = ConnectionSampler(platform)
         sampler.start()
         rows, seconds = drive(platform.port, tokens, seconds=options.seconds, rate=0, seed=1)
         throughput = report(rows, seconds)

@@ -47,8 +47,8 @@ async def _stream(port: int, path: str, latencies: list[float], opened: asyncio.
         writer.close()
 
 
-async def _run(port: int, tokens: list[str], paths: list[str], *, streams: int, seconds: float, rate: float,
-               database: str) -> dict[str, object]:
+async def _run(platform: object, tokens: list[str], paths: list[str], *, streams: int, seconds: float, rate: float) -> dict[str, object]:
+    port = platform.port  # type: ignore[attr-defined]
     from http_bench import ConnectionSampler, drive, report
 
     latencies: list[float] = []
@@ -62,7 +62,7 @@ async def _run(port: int, tokens: list[str], paths: list[str], *, streams: int, 
         await asyncio.wait_for(opened.wait(), timeout=120)
     except TimeoutError:
         raise SystemExit(f"only {counts['opened']} of {streams} streams opened ({counts['refused']} refused)") from None
-    sampler = ConnectionSampler(database)
+    sampler = ConnectionSampler(platform)
     sampler.start()
     await asyncio.sleep(2)
     idle_connections = max(sampler.samples[-10:])  # every stream open, nothing trading yet
@@ -117,15 +117,13 @@ def main() -> None:
     paths = [live.stream_url(["market", *(f"market:{symbol}" for symbol in symbols)])]
     paths += [live.stream_url(["market", "market:CEA21", *(f"org:{pk}" for pk in user_organization_ids(trader))]) for trader in traders]
     paths = [paths[0] if n % 2 == 0 else paths[1 + n % len(traders)] for n in range(2 * len(traders))]
-    database = connection.settings_dict["NAME"]
     fresh_book()
     connection.close()
     with Platform(env={"LIVE_STREAM_SECONDS": "0"}) as platform:
         import uvloop  # the streams' reader is a thousand sockets in one process: the faster loop
 
         uvloop.install()
-        result = asyncio.run(_run(platform.port, tokens, paths, streams=options.streams, seconds=options.seconds, rate=options.rate,
-                                  database=database))
+        result = asyncio.run(_run(platform, tokens, paths, streams=options.streams, seconds=options.seconds, rate=options.rate))
         result["processes_alive"] = platform.alive()
         result["ceiling"] = platform.ceiling
     fresh_book()

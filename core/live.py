@@ -100,10 +100,10 @@ class Fanout:
     (with REDIS_URL), or the in-process hub (without). Each message is turned into its Server-Sent
     Event once and handed to the queue of every stream listening to its channel.
 
-    Per channel, deliveries are at most LIVE_COALESCE_MS apart: a message on a channel delivered
-    less than that ago waits, together with any that follow it, for the next tick of a clock shared
-    by all channels (every LIVE_COALESCE_MS), so that a stream gets all its news of a tick in one
-    write (a busy market announces a book change with every matcher batch; a browser re-reads the
+    Per channel, deliveries are at least LIVE_COALESCE_MS apart: a message on a channel delivered
+    less than that ago waits, together with any that follow it, for the first tick of a clock shared
+    by all channels (every LIVE_COALESCE_MS) at which the channel is due, so that under load a stream
+    gets all its news of a tick in one write (a busy market announces a book change with every matcher batch; a browser re-reads the
     book at most that often anyway). A coalesced delivery carries the earliest `sent` of the messages
     it stands for."""
 
@@ -134,21 +134,35 @@ class Fanout:
         """A message for `channel_name` (on this loop's thread)."""
         if channel_name not in self.streams or channel_name in self.waiting:
             return
-        interval = settings.LIVE_COALESCE_MS / 1000
         now = self.loop.time()
-        if now - self.last_delivery.get(channel_name, -1e9) >= interval:
+        if now >= self._due(channel_name):
             self._deliver(channel_name, message, now)
             return
         self.waiting[channel_name] = message
-        if self.tick is None:
-            self.tick = self.loop.call_at((now // interval + 1) * interval, self._deliver_waiting)
+        self._schedule(now)
+
+    def _due(self, channel_name: str) -> float:
+        """When `channel_name` may be delivered again."""
+        return self.last_delivery.get(channel_name, -1e9) + settings.LIVE_COALESCE_MS / 1000
+
+    def _schedule(self, now: float) -> None:
+        """The next tick (a multiple of the interval on the loop's clock) at which a waiting channel is due."""
+        interval = settings.LIVE_COALESCE_MS / 1000
+        due = min(self._due(channel_name) for channel_name in self.waiting)
+        at = max(now, due) // interval * interval
+        at = at if at >= due - 1e-9 else at + interval
+        if self.tick is None or at < self.tick.when():
+            if self.tick is not None:
+                self.tick.cancel()
+            self.tick = self.loop.call_at(at, self._deliver_waiting)
 
     def _deliver_waiting(self) -> None:
         self.tick = None
         now = self.loop.time()
-        waiting, self.waiting = self.waiting, {}
-        for channel_name, message in waiting.items():
-            self._deliver(channel_name, message, now)
+        for channel_name in [name for name in self.waiting if now >= self._due(name) - 1e-9]:
+            self._deliver(channel_name, self.waiting.pop(channel_name), now)
+        if self.waiting:
+            self._schedule(now)
 
     def _deliver(self, channel_name: str, message: str, now: float) -> None:
         self.last_delivery[channel_name] = now

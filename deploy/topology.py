@@ -94,6 +94,7 @@ class Topology:
     env: dict[str, str] = field(default_factory=dict)  # more settings, for every process
     run_dir: Path | None = None  # configurations and logs; a new temporary folder by default
     processes: dict[str, subprocess.Popen] = field(default_factory=dict, init=False)
+    _counting: list = field(default_factory=list, init=False, repr=False)  # connections() keeps its two here
 
     @property
     def url(self) -> str:
@@ -196,13 +197,14 @@ class Topology:
                                     "--host", "127.0.0.1", "--port", str(self.stream_port)],
                         env=self._web_env(DATABASE_CONN_MAX_AGE="0"))
             if self.matcher:
-                self._start("matcher", [sys.executable, "manage.py", "run_matcher"])
+                self._start("matcher", [sys.executable, "manage.py", "run_matcher"], env=self._env(PGAPPNAME=f"{APPLICATION_PREFIX}matcher"))
             if self.worker and self.redis_url:
                 self._start("worker", [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "WARNING",
-                                       "--concurrency", str(self.worker_concurrency), "--without-gossip", "--without-mingle"])
+                                       "--concurrency", str(self.worker_concurrency), "--without-gossip", "--without-mingle"],
+                            env=self._env(PGAPPNAME=f"{APPLICATION_PREFIX}worker"))
             if self.beat and self.redis_url:
                 self._start("beat", [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel", "WARNING",
-                                     "--schedule", str(self.run_dir / "celerybeat-schedule")])
+                                     "--schedule", str(self.run_dir / "celerybeat-schedule")], env=self._env(PGAPPNAME=f"{APPLICATION_PREFIX}beat"))
             _wait_for_port(self.web_port, timeout=60, what="gunicorn", process=self.processes["web"])
             _wait_for_port(self.stream_port, timeout=60, what="uvicorn", process=self.processes["streams"])
             self._proxy()
@@ -228,6 +230,32 @@ class Topology:
                     raise RuntimeError(f"the platform did not answer {path} (exited: {dead}); logs in {self.run_dir}")
                 time.sleep(0.1)
 
+    def connections(self) -> int:
+        """The PostgreSQL connections the platform holds now: PgBouncer's server connections (from
+        its admin console) and the sessions of the processes that connect directly (named by their
+        application_name, PGAPPNAME, which this sets for them). Whatever else is connected to the
+        database (a test's own sessions, this count's) is not the platform's. The two connections it
+        asks through are kept for the next count (a sampler calls it every few milliseconds)."""
+        import psycopg2
+
+        if not self._counting:
+            database = urlsplit(self.database_url)
+            admin = psycopg2.connect(host="127.0.0.1", port=self.pool_port, dbname="pgbouncer", user=self.db_user,
+                                     password=database.password or None)
+            admin.autocommit = True
+            direct = psycopg2.connect(host=database.hostname or "127.0.0.1", port=database.port or 5432, dbname=self.db_name,
+                                      user=self.db_user, password=database.password or None)
+            direct.autocommit = True
+            self._counting.extend([admin, direct])
+        admin, direct = self._counting
+        with admin.cursor() as cursor:
+            cursor.execute("SHOW SERVERS")
+            pooled = len(cursor.fetchall())
+        with direct.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND application_name LIKE %s",
+                           [self.db_name, f"{APPLICATION_PREFIX}%"])
+            return pooled + int(cursor.fetchone()[0])
+
     def alive(self) -> dict[str, bool]:
         return {name: process.poll() is None for name, process in self.processes.items()}
 
@@ -236,6 +264,9 @@ class Topology:
         return (self.run_dir / f"{name}.log").read_text(errors="replace")
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
+        for counting in self._counting:
+            counting.close()
+        self._counting.clear()
         # The proxy first (no new requests), the pooler last (the others' connections go through it).
         order = [name for name in ("nginx", "web", "streams", "matcher", "worker", "beat", "pgbouncer") if name in self.processes]
         for name in order:
@@ -248,6 +279,9 @@ class Topology:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(10)
 
+
+# The application_name (PGAPPNAME) of the processes that connect to PostgreSQL directly.
+APPLICATION_PREFIX = "carbon-platform-"
 
 # The live streams' server: one uvicorn process (async: thousands of idle streams cost it almost
 # nothing), which the other pages never reach (nginx routes only the streams to it).

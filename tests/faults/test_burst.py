@@ -23,7 +23,7 @@ def test_a_rush_of_300_clients_gets_no_server_error_and_stays_under_the_connecti
         monkeypatch.setenv(name, value)
     result = burst_bench.run(clients=300, seconds=6, traders=20)
     assert result["server_errors"] == 0, result
-    assert result["connections_max"] <= result["ceiling"], result
+    assert 3 <= result["connections_max"] <= result["ceiling"], result  # (3: the matcher and the worker's two, at least)
     assert result["by_kind"]["order"]["count"] > 0 and result["by_kind"]["market_page"]["count"] > 0, result
     assert result["statuses"].keys() <= {"200", "201"}, result  # (20 traders share the order rate limit with room)
     assert result["matched_during"] > 0 and result["settled_during"] > 0, result
