@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import F
+from django.db.models import F, Q
 
 # Enough for every user of a national market in each process; past it the oldest half is forgotten.
 CACHE_SIZE = 50_000
@@ -65,7 +65,8 @@ def _access_read(user: Any) -> Access:
     roles = frozenset(user.groups.values_list("name", flat=True))
     permissions = frozenset(
         f"{app_label}.{codename}"
-        for app_label, codename in Permission.objects.filter(_granted_to(user)).values_list("content_type__app_label", "codename").distinct()
+        for app_label, codename in Permission.objects.filter(Q(user=user) | Q(group__user=user))
+        .values_list("content_type__app_label", "codename").distinct()
     )
     organizations = [membership.organization for membership in Membership.objects.filter(user=user).select_related("organization")]
     return Access(
@@ -74,12 +75,6 @@ def _access_read(user: Any) -> Access:
         organization_ids=frozenset(organization.pk for organization in organizations),
         organization=organizations[0] if len(organizations) == 1 else None,
     )
-
-
-def _granted_to(user: Any) -> Any:
-    from django.db.models import Q
-
-    return Q(user=user) | Q(group__user=user)
 
 
 def access_cache_clear() -> None:
@@ -114,8 +109,6 @@ def _members_of_groups(group_ids: Iterable[int]) -> list[int]:
 
 
 def _holders_of_permissions(permission_ids: Iterable[int]) -> list[int]:
-    from django.db.models import Q
-
     from accounts.models import User
 
     ids = list(permission_ids)

@@ -136,12 +136,14 @@ def row_insert_statement(instance: models.Model, *, returning: bool = True) -> t
 
 
 @cache
-def _insert_sql(model: type[models.Model], returning: bool) -> tuple[Prepared, tuple[models.Field, ...]]:
+def _insert_sql(model: type[models.Model], returning: bool, rows: int = 1) -> tuple[Prepared, tuple[models.Field, ...]]:
+    """INSERT of `rows` rows of all the model's columns but its key (RETURNING it, if asked)."""
     fields = tuple(field for field in model._meta.concrete_fields if not field.primary_key)
     quote = connection.ops.quote_name
+    row = f"({', '.join(['%s'] * len(fields))})"
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
+        f"VALUES {', '.join([row] * rows)}"
     )
     if returning:
         sql += f" RETURNING {quote(model._meta.pk.column)}"
@@ -198,10 +200,7 @@ def rows_insert(instances: Sequence[models.Model]) -> None:
     if connection.vendor != "postgresql":
         model.objects.bulk_create(instances)
         return
-    one, fields = _insert_sql(model, False)
-    quote = connection.ops.quote_name
-    values = one[one.index(" VALUES ") + len(" VALUES "):]
-    sql = f"{one[: one.index(' VALUES ')]} VALUES {', '.join([values] * len(instances))} RETURNING {quote(model._meta.pk.column)}"
+    sql, fields = _insert_sql(model, True, len(instances))
     db = _connection()
     params = [field.get_db_prep_save(getattr(instance, field.attname), db) for instance in instances for field in fields]
     with connection.cursor() as cursor:

@@ -103,9 +103,9 @@ class Fanout:
     Per channel, deliveries are at least LIVE_COALESCE_MS apart: a message on a channel delivered
     less than that ago waits, together with any that follow it, for the first tick of a clock shared
     by all channels (every LIVE_COALESCE_MS) at which the channel is due, so that under load a stream
-    gets all its news of a tick in one write (a busy market announces a book change with every matcher batch; a browser re-reads the
-    book at most that often anyway). A coalesced delivery carries the earliest `sent` of the messages
-    it stands for."""
+    gets all its news of a tick in one write (a busy market announces a book change with every
+    matcher batch; a browser re-reads the book at most that often anyway). A coalesced delivery
+    carries the earliest `sent` of the messages it stands for."""
 
     def __init__(self) -> None:
         self.loop = asyncio.get_running_loop()

@@ -114,10 +114,8 @@ class Topology:
         database = urlsplit(self.database_url)
         self.db_name = database.path.lstrip("/")
         self.db_user = database.username or getpass.getuser()
-        pooled = database._replace(netloc=f"{database.username or ''}{':' + database.password if database.password else ''}@127.0.0.1:{self.pool_port}")
-        if not database.username:
-            pooled = pooled._replace(netloc=f"{self.db_user}@127.0.0.1:{self.pool_port}")
-        self.pooled_url = urlunsplit(pooled)
+        password = f":{database.password}" if database.password else ""
+        self.pooled_url = urlunsplit(database._replace(netloc=f"{self.db_user}{password}@127.0.0.1:{self.pool_port}"))
 
     def _env(self, **extra: str) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST", "COV_"))}

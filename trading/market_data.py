@@ -31,7 +31,6 @@ from django.db import connection
 from core import live
 from core.db import Prepared, instance_from_row, statements_execute
 from trading import selectors
-from trading.errors import UnknownInstrument
 from trading.models import Instrument, MatchingPosition, Trade
 
 logger = logging.getLogger(__name__)
@@ -136,7 +135,7 @@ def market_get(symbol: str) -> Market:
         statements_execute(cursor, [(_instrument_with_token_sql(), [symbol])])
         row = cursor.fetchone()
     if row is None:
-        raise UnknownInstrument(f"No instrument {symbol!r}.", field="symbol")
+        raise selectors.instrument_unknown(symbol)
     width = len(Instrument._meta.concrete_fields)
     instrument = instance_from_row(Instrument, row[:width])
     token = row[width] or 0

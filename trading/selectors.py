@@ -20,8 +20,13 @@ from trading.models import DailyBar, Instrument, Order, Side, Trade
 def instrument_get(symbol: str) -> Instrument:
     instrument = Instrument.objects.select_related("asset").filter(symbol=symbol).first()
     if instrument is None:
-        raise UnknownInstrument(f"No instrument {symbol!r}.", field="symbol")
+        raise instrument_unknown(symbol)
     return instrument
+
+
+def instrument_unknown(symbol: str) -> UnknownInstrument:
+    """The refusal of a symbol that names no instrument (the readers of an instrument raise it)."""
+    return UnknownInstrument(f"No instrument {symbol!r}.", field="symbol")
 
 
 def book_depth(instrument: Instrument, depth: int = 10) -> dict[str, list[dict[str, int]]]:

@@ -45,7 +45,7 @@ from trading.settlement import trades_settle_all
 logger = logging.getLogger(__name__)
 
 
-# --- participants ---
+# --- who trades ---
 
 
 def _trading_organization(user: Any) -> Organization:

@@ -148,19 +148,26 @@ PARTS = ("summary", "book", "tape", "orders", "balances")
 @login_required
 @require_GET
 def trade_part(request: HttpRequest, symbol: str, part: str) -> HttpResponse:
-    """One fragment of the trading page, for htmx to swap in when the stream says it changed."""
+    """One fragment of the trading page, for htmx to swap in when the stream says it changed (every
+    open page asks at each announcement: the market's fragments read the instrument once, with the
+    snapshot)."""
+    if part in ("summary", "book", "tape"):
+        try:
+            market = market_data.market_get(symbol)
+        except UnknownInstrument:
+            raise Http404("No such instrument") from None
+        context: dict[str, Any] = {"instrument": market.instrument}
+        if part == "tape":
+            context["tape"] = _tape(market.instrument, market)
+        else:
+            context.update(_summary(market.instrument, market))
+        return render(request, f"trading/_{part}.html", context)
     instrument = _instrument(symbol)
-    context: dict[str, Any] = {"instrument": instrument}
-    if part in ("summary", "book"):
-        context.update(_summary(instrument))
-    elif part == "tape":
-        context["tape"] = _tape(instrument)
-    else:
-        participant = _participant(request.user)
-        if participant is None:
-            raise PermissionDenied
-        context.update(_private(request.user, instrument), participant=participant)
-    return render(request, f"trading/_{part}.html", context)
+    participant = _participant(request.user)
+    if participant is None:
+        raise PermissionDenied
+    return render(request, f"trading/_{part}.html",
+                  {"instrument": instrument, **_private(request.user, instrument), "participant": participant})
 
 
 def _parse_quantity(text: str) -> int | str:
