@@ -26,7 +26,15 @@ from compliance import errors
 from compliance.models import ComplianceResult, Surrender, VerifiedEmission
 from compliance.selectors import Obligation, obligation_of, obligations
 from core.audit import audit_record
-from core.errors import IdempotencyConflict, InsufficientBalance, InvalidInput, NotEligible, PermissionDenied
+from core.contention import retry_on_contention
+from core.errors import (
+    DomainError,
+    IdempotencyConflict,
+    InsufficientBalance,
+    InvalidInput,
+    NotEligible,
+    PermissionDenied,
+)
 from registry.models import Account, Asset
 from registry.services import MAX_AMOUNT, allowances_retire
 
@@ -122,6 +130,7 @@ def officer_unit(user: Any, permission: str, doing: str) -> Organization:
     return Organization.objects.get(pk=next(iter(organization_ids)))
 
 
+@retry_on_contention
 def surrender_create(
     *, user: Any, period: CompliancePeriod | str, asset: Asset | str, quantity: Any, client_request_id: str
 ) -> tuple[Surrender, bool]:
@@ -136,11 +145,25 @@ def surrender_create(
     client_request_id = (client_request_id or "").strip()
     if not client_request_id or len(client_request_id) > 64:
         raise InvalidInput(_("Give a client_request_id of 1 to 64 characters."), field="client_request_id")
-    existing = Surrender.objects.filter(organization=organization, client_request_id=client_request_id).first()
-    if existing is not None:
-        if (existing.period_id, existing.asset_id, existing.quantity) != (period.pk, asset.pk, quantity):
-            raise IdempotencyConflict(_("This client_request_id was used for a different surrender."), field="client_request_id")
+    request = (period.pk, asset.pk, quantity)
+    try:
+        return _surrender(user, organization, period, asset, quantity, client_request_id), True
+    except (IntegrityError, DomainError) as error:
+        # Was the client_request_id used before (a retry, or a racing request with the same id)? The
+        # same surrender is a replay, another one a conflict, whatever refused this attempt.
+        existing = Surrender.objects.filter(organization=organization, client_request_id=client_request_id).first()
+        if existing is None:
+            raise error from None
+        if (existing.period_id, existing.asset_id, existing.quantity) != request:
+            raise IdempotencyConflict(_("This client_request_id was used for a different surrender."),
+                                      field="client_request_id") from None
         return existing, False
+
+
+def _surrender(user: Any, organization: Organization, period: CompliancePeriod, asset: Asset, quantity: Any,
+               client_request_id: str) -> Surrender:
+    if Surrender.objects.filter(organization=organization, client_request_id=client_request_id).exists():
+        raise IdempotencyConflict(field="client_request_id")  # (surrender_create answers it)
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
         raise InvalidInput(_("The quantity must be a positive whole number of tonnes."), field="quantity")
     if ComplianceResult.objects.filter(period=period).exists():
@@ -157,8 +180,11 @@ def surrender_create(
         raise NotEligible(_("%(name)s has no registry holding account.") % {"name": organization.name})
     try:
         with transaction.atomic():
-            # One surrender at a time per unit: the obligation check and the retirement see the same state.
-            Organization.objects.select_for_update().filter(pk=organization.pk).first()
+            # One surrender at a time per company: the obligation check and the retirement see the
+            # same state. NO KEY UPDATE: orders inserted meanwhile check their foreign key to the
+            # organization with KEY SHARE at commit, which this lock lets through (a plain FOR UPDATE
+            # would make them deadlock with this transaction's balance locks).
+            Organization.objects.select_for_update(no_key=True).filter(pk=organization.pk).first()
             _check_against_obligation(obligation_of(period, organization), asset, quantity)
             transfer = allowances_retire(account=holding, asset=asset, amount=quantity, actor=user,
                                          reference=f"surrender:{period.code}:{client_request_id}"[:64], audited_by_caller=True)
@@ -168,14 +194,9 @@ def surrender_create(
             audit_record(actor=user, action="surrender.create", obj=surrender,
                          after={"period": period.code, "asset": asset.code, "quantity": quantity, "transfer": transfer.pk,
                                 "source": holding.number})
-    except IntegrityError:
-        existing = Surrender.objects.filter(organization=organization, client_request_id=client_request_id).first()
-        if existing is None:
-            raise
-        return existing, False
     except InsufficientBalance as short:
         raise InsufficientBalance(short.message, field="quantity") from None
-    return surrender, True
+    return surrender
 
 
 def _missing(field: str, value: str) -> Any:

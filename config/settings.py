@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # After the language is chosen (its refusal is in the caller's language), before anything reads the URL.
+    "core.middleware.NulInUrlMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -84,6 +86,8 @@ MIDDLEWARE = [
     "core.middleware.RequestContextMiddleware",
     # Last, so that it sees the outcome of the login views (records failures, answers a lockout).
     "axes.middleware.AxesMiddleware",
+    # Innermost, so that its process_exception sees a view's database errors first (core.contention).
+    "core.contention.DatabaseTroubleMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -182,6 +186,8 @@ CONTENT_SECURITY_POLICY = (
 
 # Two-factor authentication (django-otp, TOTP). Privileged roles must pass it (accounts.two_factor).
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "National Carbon Registry")
+# Nobody reads another person's TOTP secret or QR code in the admin (it would let them pass as that person).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # An API token of a privileged user works only if created from a verified session, and for this long.
 API_TOKEN_OTP_TTL = env_int("API_TOKEN_OTP_TTL", 8 * 3600, minimum=60)  # seconds
 
@@ -217,12 +223,19 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "core.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "core.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "core.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 # API hygiene. Order entry (new orders and cancels) is limited per user, counted in Redis (in-process
 # without REDIS_URL); if Redis is unreachable the limit is not applied (logged), so an outage of the
 # broker never stops trading. Bodies larger than API_MAX_BODY_SIZE bytes are refused with 413.
 API_ORDER_RATE = env_rate("API_ORDER_RATE", "1200/min")
 API_MAX_BODY_SIZE = env_int("API_MAX_BODY_SIZE", 64 * 1024, minimum=1024)
+# JSON bodies nested deeper than this are refused (400 parse_error); the API's own bodies nest 2 deep.
+API_MAX_JSON_DEPTH = env_int("API_MAX_JSON_DEPTH", 32, minimum=4)
 # How long an Idempotency-Key's stored answer is kept (core.idempotency): a retry later is a new request.
 IDEMPOTENCY_KEY_RETENTION_HOURS = env_int("IDEMPOTENCY_KEY_RETENTION_HOURS", 24, minimum=1)
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 
+from core.contention import trouble_response
 from core.middleware import API_PREFIX
 
 logger = logging.getLogger(__name__)
@@ -19,6 +21,9 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    trouble = trouble_response(request, sys.exc_info()[1]) if sys.exc_info()[1] else None
+    if trouble is not None:  # contention or a database outage met in a middleware (core.contention)
+        return trouble
     if request.path.startswith(API_PREFIX):
         return JsonResponse(
             {"code": "server_error", "message": "The server failed to carry out the request; it has been logged.",

@@ -26,6 +26,7 @@ from accounts.roles import NON_TRADING_ROLES
 from accounts.selectors import user_organization_ids
 from core import live
 from core.audit import audit_event, audit_record
+from core.contention import retry_on_contention
 from core.db import Prepared, row_insert, row_insert_statement, statements_execute
 from core.errors import DomainError, IdempotencyConflict, InsufficientBalance, InvalidInput, NotFound, PermissionDenied
 from core.locks import END_OF_DAY, LockKey, advisory_xact_lock
@@ -192,6 +193,7 @@ def _notify_matcher(instrument_id: int) -> None:
         transaction.on_commit(lambda: matching_drain(instrument_id))
 
 
+@retry_on_contention
 def order_place(
     *, user: Any, instrument: Instrument | str, side: str, price: Any, quantity: Any, client_order_id: str
 ) -> tuple[Order, bool]:
@@ -361,6 +363,7 @@ def _check_position(order: Order, held: int) -> None:
         )
 
 
+@retry_on_contention
 def order_cancel(*, user: Any, order_id: int) -> Order:
     """Asks the matcher to cancel an open order of the user's own organization. The matcher releases
     what is left of its reservation, in sequence with the orders that may be trading against it.
