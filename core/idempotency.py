@@ -71,14 +71,31 @@ def body_with_key(request: Request, field: str) -> Any:
 
 
 def _fingerprint(request: Request) -> str:
-    try:
-        body = request.body
-    except RawPostDataException:  # already parsed: its parsed form stands for it
-        body = json.dumps(request.data, sort_keys=True, default=str).encode()
+    """What identifies the request: its method, path and body. A multipart body is fingerprinted by
+    its parsed fields and its files' names and contents, not its bytes: a retry of the same upload
+    has another random boundary."""
+    if request.content_type.startswith("multipart/"):
+        body = json.dumps(
+            [sorted((name, request.POST.getlist(name)) for name in request.POST),
+             sorted((name, upload.name, _file_digest(upload)) for name, uploads in request.FILES.lists() for upload in uploads)],
+            default=str).encode()
+    else:
+        try:
+            body = request.body
+        except RawPostDataException:  # already parsed: its parsed form stands for it
+            body = json.dumps(request.data, sort_keys=True, default=str).encode()
     digest = hashlib.sha256()
     for part in (request.method or "", request.get_full_path(), body):
         digest.update(part.encode() if isinstance(part, str) else part)
         digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _file_digest(upload: Any) -> str:
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
     return digest.hexdigest()
 
 

@@ -2,6 +2,7 @@
 objection, decision, confirm), each the same service as the pages, with coded errors."""
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test.client import encode_multipart
 
 from compliance.models import EmissionReport, VerifiedEmission
 from tests.compliance.helpers import CSV, api_as, officer_of
@@ -103,3 +104,24 @@ def test_an_attachment_over_its_limit_is_refused_before_it_is_read(period, offic
                                           "attachment": SimpleUploadedFile("big.csv", b"a,b\n" * 2000)}, format="multipart")
     assert (response.status_code, response.json()["code"]) == (413, "request_too_large")
     assert not EmissionReport.objects.exists()
+
+
+def test_a_retried_multipart_upload_with_the_same_key_is_replayed(period, officer):
+    """A client library makes a new multipart boundary for each attempt: the retry is the same
+    request all the same (same fields, same file), so it gets the first answer, not a 409."""
+    client = api_as(officer)
+
+    def upload(boundary: str):
+        body = encode_multipart(boundary, {"period": "2021", "emissions": 70_000,
+                                           "attachment": SimpleUploadedFile("e.csv", CSV)})
+        return client.post(URL, body, content_type=f"multipart/form-data; boundary={boundary}",
+                           HTTP_IDEMPOTENCY_KEY="file-2021")
+
+    first, retry = upload("first-attempt-boundary"), upload("second-attempt-boundary")
+    assert first.status_code == 201, first.json()
+    assert (retry.status_code, retry.json()["id"], retry["Idempotent-Replayed"]) == (201, first.json()["id"], "true")
+    assert EmissionReport.objects.count() == 1
+    other_file = client.post(URL, {"period": "2021", "emissions": 70_000,
+                                   "attachment": SimpleUploadedFile("e.csv", CSV + b"B,1\n")},
+                             format="multipart", HTTP_IDEMPOTENCY_KEY="file-2021")
+    assert (other_file.status_code, other_file.json()["code"]) == (409, "idempotency_conflict")
