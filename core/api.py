@@ -13,7 +13,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from core.errors import DomainError
+from core.errors import DomainError, RateLimited
 
 logger = logging.getLogger(__name__)
 
@@ -56,10 +56,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
         if isinstance(exc, exceptions.Throttled):
-            wait = math.ceil(exc.wait) if exc.wait is not None else 1
-            headers["Retry-After"] = str(max(1, wait))
-            message = f"Too many requests: try again in {max(1, wait)} s."
-            return Response(_body("rate_limited", message, None), status=exc.status_code, headers=headers)
+            limited = RateLimited(max(1, math.ceil(exc.wait)) if exc.wait is not None else 1)
+            headers["Retry-After"] = str(limited.retry_after)
+            return Response(limited.as_dict(), status=limited.status, headers=headers)
         if isinstance(exc, exceptions.ValidationError):
             field, detail = _first_error(exc.detail)
             code = getattr(detail, "code", None) or "invalid"

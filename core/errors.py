@@ -6,7 +6,7 @@ Services raise these; the API exception handler (core.api) turns them into
 
 from __future__ import annotations
 
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 
 class DomainError(Exception):
@@ -119,6 +119,16 @@ class RequestTooLarge(DomainError):
     code = "request_too_large"
     status = 413
     default_message = gettext_lazy("The request body is too large.")
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+    status = 429
+    default_message = gettext_lazy("Too many requests: try again shortly.")
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(gettext("Too many requests: try again in %(seconds)s s.") % {"seconds": retry_after})
+        self.retry_after = retry_after
 
 
 # --- who may do what ---

@@ -26,6 +26,8 @@ import redis
 from django.conf import settings
 from rest_framework.throttling import BaseThrottle
 
+from core.errors import RateLimited
+
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "throttle:orders"
@@ -99,38 +101,54 @@ class _Counter:
 counter = _Counter()
 
 
+def order_entry_wait(user: Any) -> float | None:
+    """Counts one order or cancel of `user` against API_ORDER_RATE, whatever the door (the API or
+    the trading page): None if it may go on, else the seconds until one would fit (and the
+    request is not counted)."""
+    limit, period = settings.API_ORDER_RATE
+    now = clock()
+    window = int(now // period)
+    key = f"{KEY_PREFIX}:{user.pk}:{window}"
+    counts = counter.hit(key, f"{KEY_PREFIX}:{user.pk}:{window - 1}", 2 * period + 1)
+    if counts is None:
+        return None
+    previous, current = counts
+    gone = (now % period) / period  # the share of this window that has passed
+    if previous * (1 - gone) + current <= limit:
+        return None
+    counter.undo(key)  # a refused request is not counted: retrying early costs nothing
+    accepted = current - 1
+    # When the next request fits: once enough of the previous window has slid out, or, if this
+    # window is full already, once enough of it has (in the next window).
+    if accepted < limit:
+        return ((1 - (limit - 1 - accepted) / previous) - gone) * period
+    return (window + 1) * period - now + (1 - (limit - 1) / accepted) * period
+
+
+def retry_after_seconds(wait: float) -> int:
+    return max(1, math.ceil(wait))
+
+
+def order_entry_check(user: Any) -> None:
+    """order_entry_wait for the pages: raises RateLimited (429, with its Retry-After) past the rate."""
+    wait = order_entry_wait(user)
+    if wait is not None:
+        raise RateLimited(retry_after_seconds(wait))
+
+
 class OrderEntryThrottle(BaseThrottle):
     """New orders (POST) and cancels (DELETE) share one count per user; reads are not limited here."""
 
     methods = ("POST", "DELETE")
 
     def allow_request(self, request: Any, view: Any) -> bool:
-        user = request.user
-        if request.method not in self.methods or not getattr(user, "is_authenticated", False):
+        if request.method not in self.methods or not getattr(request.user, "is_authenticated", False):
             return True
-        limit, period = settings.API_ORDER_RATE
-        now = clock()
-        window = int(now // period)
-        key = f"{KEY_PREFIX}:{user.pk}:{window}"
-        counts = counter.hit(key, f"{KEY_PREFIX}:{user.pk}:{window - 1}", 2 * period + 1)
-        if counts is None:
-            return True
-        previous, current = counts
-        gone = (now % period) / period  # the share of this window that has passed
-        if previous * (1 - gone) + current <= limit:
-            return True
-        counter.undo(key)  # a refused request is not counted: retrying early costs nothing
-        accepted = current - 1
-        # When the next request fits: once enough of the previous window has slid out, or, if this
-        # window is full already, once enough of it has (in the next window).
-        if accepted < limit:
-            self._wait = ((1 - (limit - 1 - accepted) / previous) - gone) * period
-        else:
-            self._wait = (window + 1) * period - now + (1 - (limit - 1) / accepted) * period
-        return False
+        self._wait = order_entry_wait(request.user)
+        return self._wait is None
 
     def wait(self) -> float:
-        return max(1, math.ceil(self._wait))
+        return retry_after_seconds(self._wait or 0)
 
 
 clock = time.time  # (tests move it)

@@ -19,8 +19,9 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import Organization
 from accounts.selectors import user_organization_ids
 from core import live
-from core.errors import DomainError, NotFound
+from core.errors import DomainError, NotFound, RateLimited
 from core.money import format_minor_units
+from core.throttling import order_entry_check
 from trading import market_data, selectors, services
 from trading.clock import is_trading_time, sessions, trading_day
 from trading.errors import UnknownInstrument
@@ -188,6 +189,7 @@ def order_submit(request: HttpRequest, symbol: str) -> HttpResponse:
         raise PermissionDenied
     values = {key: request.POST.get(key, "").strip() for key in ("side", "price", "quantity")}
     try:
+        order_entry_check(request.user)  # the same limit as the API's
         order, _created = services.order_place(
             user=request.user, instrument=instrument.symbol, side=values["side"], price=values["price"],
             quantity=_parse_quantity(values["quantity"]), client_order_id=request.POST.get("client_order_id", ""),
@@ -196,8 +198,12 @@ def order_submit(request: HttpRequest, symbol: str) -> HttpResponse:
         field = error.field if error.field in ("side", "price", "quantity") else "ticket"
         ticket = _ticket(instrument, values=values, errors={field: error.message})
         if request.headers.get("HX-Request"):
-            return render(request, "trading/_ticket.html", {"ticket": ticket, "instrument": instrument})
-        return _trade_page(request, instrument, ticket=ticket, status=error.status)
+            response = render(request, "trading/_ticket.html", {"ticket": ticket, "instrument": instrument})
+        else:
+            response = _trade_page(request, instrument, ticket=ticket, status=error.status)
+        if isinstance(error, RateLimited):
+            response["Retry-After"] = str(error.retry_after)
+        return response
     accepted = _("Order #%(id)s accepted: %(side)s %(quantity)s t at %(price)s (%(status)s).") % {
         "id": order.pk, "side": order.get_side_display().lower(), "quantity": f"{order.quantity:,}",
         "price": format_minor_units(order.price, 2), "status": order.get_status_display().lower(),
@@ -215,6 +221,7 @@ def order_submit(request: HttpRequest, symbol: str) -> HttpResponse:
 @require_POST
 def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
     try:
+        order_entry_check(request.user)  # the same limit as the API's
         order = services.order_cancel(user=request.user, order_id=order_id)
     except NotFound:
         raise Http404("No such order") from None
@@ -222,11 +229,14 @@ def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
         if error.status == 403:  # a role that may see orders but not cancel them
             raise PermissionDenied from None
         if request.headers.get("HX-Request"):
-            response = HttpResponse(status=204)
+            response = HttpResponse(error.message, status=429) if isinstance(error, RateLimited) else HttpResponse(status=204)
             response["HX-Trigger"] = "live-org"
-            return response
-        messages.error(request, error.message)
-        return redirect("trade-index")
+        else:
+            messages.error(request, error.message)
+            response = redirect("trade-index")
+        if isinstance(error, RateLimited):
+            response["Retry-After"] = str(error.retry_after)
+        return response
     if request.headers.get("HX-Request"):
         response = HttpResponse(status=204)
         response["HX-Trigger"] = "live-market, live-org"

@@ -107,3 +107,28 @@ def test_a_burst_at_a_windows_end_still_counts_just_after_it(funded, cea21, trad
     assert client.post(URL, order(5), format="json").status_code == 201
     assert client.post(URL, order(6), format="json").status_code == 429  # 3 x 0.66 + 2 > 3
     assert Order.objects.filter(placed_by=trader_a).count() == 4
+
+
+def test_the_trading_page_counts_in_the_same_limit_as_the_api(funded, cea21, trader_a, three_an_hour):
+    """One limit for a person, whatever the door: orders and cancels through the trading page's
+    forms and through the API share the count."""
+    from django.test import Client
+
+    from tests.auth import login
+
+    page = login(Client(), trader_a)
+    ticket = {"side": "buy", "price": "50.00", "quantity": "1"}
+    assert page.post("/trade/CEA21/order/", {**ticket, "client_order_id": "page-0"}).status_code == 302
+    placed = Order.objects.get(client_order_id="page-0")
+    assert page.post(f"/trade/orders/{placed.pk}/cancel/").status_code == 302  # the second of three
+    assert api_client(trader_a).post(URL, order(0), format="json").status_code == 201  # the third
+    refused = page.post("/trade/CEA21/order/", {**ticket, "client_order_id": "page-1"})
+    assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
+    assert "Too many requests" in refused.content.decode()
+    assert not Order.objects.filter(client_order_id="page-1").exists()
+    assert api_client(trader_a).post(URL, order(1), format="json").status_code == 429
+    other = Order.objects.get(client_order_id="rl-0")
+    cancel = page.post(f"/trade/orders/{other.pk}/cancel/", HTTP_HX_REQUEST="true")
+    assert cancel.status_code == 429 and cancel["Retry-After"]
+    other.refresh_from_db()
+    assert not other.cancel_requested and other.status in Order.LIVE
