@@ -41,8 +41,11 @@ class VerifyForm(forms.Form):
 
 
 def _next_url(request: HttpRequest) -> str:
+    """The `next` to go back to: a path on this site only (anything else, home)."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return reverse("home")
 

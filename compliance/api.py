@@ -8,7 +8,7 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -19,6 +19,7 @@ from compliance.selectors import obligations_visible_to, report_get_for, reports
 from compliance.services import surrender_create
 from core.errors import InvalidInput, PermissionDenied
 from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, body_with_key, idempotent
+from core.parsers import JSONParser
 
 
 class SurrenderIn(serializers.Serializer):
