@@ -79,12 +79,12 @@ def test_surrenders_orders_cancels_and_matching_of_one_company_race_without_serv
                    for n in range(PER_ROUND // 3)]
         jobs = []
         for n in range(PER_ROUND):
-            jobs.append(lambda n=n: ("surrender", officer.post("/api/v1/surrenders/", {
-                "period": "2021", "asset": "CEA21", "quantity": 1, "client_request_id": f"s-{round_}-{n}"}, format="json")))
+            jobs.append(lambda n=n, r=round_: ("surrender", officer.post("/api/v1/surrenders/", {
+                "period": "2021", "asset": "CEA21", "quantity": 1, "client_request_id": f"s-{r}-{n}"}, format="json")))
             side, client = ("buy", trader_a) if n % 2 else ("sell", trader_b)
-            jobs.append(lambda n=n, side=side, client=client: ("order", client.post("/api/v1/orders/", {
+            jobs.append(lambda n=n, r=round_, side=side, client=client: ("order", client.post("/api/v1/orders/", {
                 "instrument": "CEA21", "side": side, "price": "54.22", "quantity": 1 + n % 3,
-                "client_order_id": f"o-{round_}-{n}"}, format="json")))
+                "client_order_id": f"o-{r}-{n}"}, format="json")))
         jobs += [lambda order_id=order_id: ("cancel", trader_a.delete(f"/api/v1/orders/{order_id}/")) for order_id in resting]
         for what, status, body in _run_together(jobs):
             seen[(what, status)] += 1

@@ -85,10 +85,10 @@ class _Undo(Exception):
     pass
 
 
-def _walk(world: dict[str, Any], roles: tuple[str, ...], admin: bool) -> list[str]:
+def _walk(objects: dict[str, Any], roles: tuple[str, ...], admin: bool) -> list[str]:
     problems = []
     for role in roles:
-        user = world["users"][role]
+        user = objects["users"][role]
         for route, name, _ in url_patterns():
             if route.startswith("admin/") != admin:
                 continue
