@@ -18,6 +18,31 @@ def user_roles(user: Any) -> set[str]:
     return set(access_of(user).roles)
 
 
+# Where each role's work is, in this order of precedence (a company role wins: its dashboard).
+_LANDING = [
+    ({Role.COMPANY_TRADER, Role.COMPLIANCE_OFFICER}, "home"),
+    ({Role.NATIONAL_REGULATOR, Role.PROVINCIAL_REGULATOR, Role.EXCHANGE_OPERATOR}, "admin:index"),
+    ({Role.AUDITOR}, "reports-index"),
+    ({Role.VERIFIER}, "compliance-verifier"),
+]
+
+
+def landing_path(user: Any) -> str:
+    """Where a person lands after logging in (without a `next`): where their role's work is."""
+    from django.urls import reverse
+
+    roles = user_roles(user)
+    for wanted, name in _LANDING:
+        if roles & wanted:
+            return reverse(name)
+    return reverse("admin:index" if getattr(user, "is_staff", False) else "home")
+
+
+def is_company_user(user: Any) -> bool:
+    """A company's trader or compliance officer: the dashboard, trading, orders and trades are theirs."""
+    return bool(user_roles(user) & {Role.COMPANY_TRADER, Role.COMPLIANCE_OFFICER})
+
+
 def user_organization_ids(user: Any) -> set[int]:
     if not getattr(user, "is_authenticated", False):
         return set()

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import base64
+from urllib.parse import urlencode
 
 import django_otp
 import qrcode
 import qrcode.image.svg
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -19,7 +21,13 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from accounts import services
-from accounts.selectors import backup_codes_left, totp_device_confirmed, two_factor_required
+from accounts.selectors import (
+    backup_codes_left,
+    is_company_user,
+    landing_path,
+    totp_device_confirmed,
+    two_factor_required,
+)
 from accounts.tokens import otp_verified_at_mark
 from core.errors import DomainError
 
@@ -40,6 +48,20 @@ class VerifyForm(forms.Form):
     )
 
 
+class LoginView(auth_views.LoginView):
+    """Django's login; without a `next`, the person lands where their role's work is."""
+
+    template_name = "accounts/login.html"
+
+    def get_default_redirect_url(self) -> str:
+        return landing_path(self.request.user)
+
+
+def navigation(request: HttpRequest) -> dict[str, bool]:
+    """Template context: which parts of the menu this person can use."""
+    return {"company_user": is_company_user(getattr(request, "user", None))}
+
+
 def _next_url(request: HttpRequest) -> str:
     """The `next` to go back to: a path on this site only (anything else, home)."""
     target = request.POST.get("next") or request.GET.get("next") or ""
@@ -47,7 +69,7 @@ def _next_url(request: HttpRequest) -> str:
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
-    return reverse("home")
+    return landing_path(request.user)
 
 
 def _session_verified(request: HttpRequest, device: object) -> None:
@@ -75,7 +97,10 @@ def two_factor(request: HttpRequest) -> HttpResponse:
         try:
             if action == "start":
                 services.totp_device_start(user=user)
-                return redirect("two-factor")
+                target = reverse("two-factor")
+                if request.POST.get("next"):  # keep where the person was going (the admin, say)
+                    target += "?" + urlencode({"next": _next_url(request)})
+                return HttpResponseRedirect(target)
             if action == "confirm":
                 form = CodeForm(request.POST)
                 if form.is_valid():
