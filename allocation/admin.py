@@ -1,5 +1,6 @@
-"""Regulators' admin for allocation: periods and their benchmark tables, plans with their lines,
-and the maker-checker actions (with a confirmation page and a reason)."""
+"""Regulators' admin for allocation: periods and their benchmark tables, plans, and each plan's
+review page, where the maker submits it and a second national regulator approves or rejects it with
+the plan's facts on screen (and a reason)."""
 
 from __future__ import annotations
 
@@ -12,20 +13,26 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Organization
 from accounts.selectors import organizations_visible_to
 from allocation import services
 from allocation.importing import read_rows
-from allocation.models import AllocationLine, AllocationPlan, Benchmark, CompliancePeriod, Deduction
-from core.admin import AuditedModelAdmin, ReadOnlyAdmin, action_with_reason
+from allocation.models import AllocationPlan, Benchmark, CompliancePeriod, Deduction
+from allocation.selectors import plan_lines, plan_totals
+from core.admin import AuditedModelAdmin, ReadOnlyAdmin, ReasonForm
 from core.errors import DomainError
-from registry.models import Asset
+from registry.models import Asset, Transfer
 
 
 class BenchmarkInline(admin.TabularInline):
@@ -39,22 +46,6 @@ class CompliancePeriodAdmin(AuditedModelAdmin):
     list_filter = ["status"]
     inlines = [BenchmarkInline]
     filter_horizontal = ["vintages"]
-
-
-class AllocationLineInline(admin.TabularInline):
-    model = AllocationLine
-    fields = ["organization", "unit_category", "electricity_mwh", "heat_gj", "correction_factor", "computed_allocation",
-              "deduction_amount", "issue_amount", "clawback_amount"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[AllocationLine]:
-        return super().get_queryset(request).select_related("organization")
 
 
 class ImportForm(forms.Form):
@@ -73,12 +64,11 @@ UPLOADS = Path(settings.BASE_DIR) / "var" / "uploads"
 @admin.register(AllocationPlan)
 class AllocationPlanAdmin(ReadOnlyAdmin):
     list_display = ["id", "period", "kind", "vintage", "status", "units", "total_computed", "total_issue", "total_clawback",
-                    "created_by", "submitted_by", "decided_by"]
+                    "created_by", "submitted_by", "decided_by", "review_link"]
     list_filter = ["period", "kind", "status", "lines__organization__province"]
-    readonly_fields = ["audit_trail"]
+    readonly_fields = ["review_link", "audit_trail"]
     list_select_related = ["period", "vintage", "created_by", "submitted_by", "decided_by"]
-    inlines = [AllocationLineInline]
-    actions = ["submit_plans", "approve_plans", "reject_plans"]
+    actions = None  # decisions are taken one plan at a time, on its review page, with its facts
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AllocationPlan]:
         queryset = super().get_queryset(request)
@@ -88,17 +78,19 @@ class AllocationPlanAdmin(ReadOnlyAdmin):
         outside = Organization.objects.exclude(pk__in=organizations_visible_to(request.user))
         return queryset.exclude(lines__organization__in=outside)
 
-    @admin.display(description="History (audit trail)")
+    @admin.display(description=gettext_lazy("History (audit trail)"))
     def audit_trail(self, plan: AllocationPlan) -> str:
-        from django.utils.html import format_html_join
-
-        from core.models import AuditEvent
-
-        events = AuditEvent.objects.filter(object_type="allocation.allocationplan", object_id=str(plan.pk)).order_by("id")
         return format_html_join(
-            "", "<div>{} &middot; {} &middot; {}</div>",
-            ((f"{e.created_at:%Y-%m-%d %H:%M:%S}", e.actor_label, e.action) for e in events),
+            "", "<div>{} &middot; {} &middot; {}{}</div>",
+            ((f"{timezone.localtime(e['at']):%Y-%m-%d %H:%M:%S %Z}", e["who"], e["action"],
+              f" · “{e['reason']}”" if e["reason"] else "") for e in _history(plan)),
         ) or "—"
+
+    @admin.display(description=gettext_lazy("Decision"))
+    def review_link(self, plan: AllocationPlan) -> str:
+        url = reverse("admin:allocation_allocationplan_review", args=[plan.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Review the plan") if plan.status in (
+            AllocationPlan.Status.DRAFT, AllocationPlan.Status.SUBMITTED) else _("Facts and history"))
 
     @admin.display(description="Units")
     def units(self, plan: AllocationPlan) -> int:
@@ -106,6 +98,8 @@ class AllocationPlanAdmin(ReadOnlyAdmin):
 
     def get_urls(self) -> list[Any]:
         return [path("import/", self.admin_site.admin_view(self.import_view), name="allocation_allocationplan_import"),
+                path("<path:object_id>/review/", self.admin_site.admin_view(self.review_view),
+                     name="allocation_allocationplan_review"),
                 *super().get_urls()]
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
@@ -167,20 +161,75 @@ class AllocationPlanAdmin(ReadOnlyAdmin):
     def has_checker_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("allocation.approve_allocationplan")
 
-    @admin.action(description="Submit the selected plans for approval", permissions=["maker"])
-    def submit_plans(self, request: HttpRequest, queryset: QuerySet[AllocationPlan]) -> HttpResponse | None:
-        return action_with_reason(self, request, queryset, title="Submit plans",
-                                  apply=lambda plan, reason: services.plan_submit(plan=plan, actor=request.user))
+    def review_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The plan with its facts (totals by category and province, the maker and the maker's
+        reason, the lines, searchable and paged) and the one decision open to this person: submit a
+        draft (its maker), approve or reject a submitted plan (a checker who neither made nor
+        submitted it). Every decision asks for a reason, which the history keeps."""
+        plan = self.get_object(request, object_id)
+        if plan is None:
+            raise Http404
+        maker = request.user.pk in (plan.created_by_id, plan.submitted_by_id)
+        decisions = []
+        if plan.status == AllocationPlan.Status.DRAFT and self.has_maker_permission(request):
+            decisions = ["submit"]
+        elif plan.status == AllocationPlan.Status.SUBMITTED and self.has_checker_permission(request) and not maker:
+            decisions = ["approve", "reject"]
+        form = ReasonForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST":
+            decision = request.POST.get("decision")
+            if decision not in decisions:
+                raise PermissionDenied
+            if form.is_valid():
+                reason = form.cleaned_data["reason"]
+                apply = {"submit": services.plan_submit, "approve": services.plan_approve, "reject": services.plan_reject}
+                try:
+                    done = apply[decision](plan=plan, actor=request.user, reason=reason)
+                except DomainError as error:
+                    self.message_user(request, error.message, messages.ERROR)
+                else:
+                    self.message_user(request, _decided_message(done), messages.SUCCESS)
+                    return redirect("admin:allocation_allocationplan_review", plan.pk)
+        lines = plan_lines(plan, request.GET.get("q", ""))
+        page = Paginator(lines, REVIEW_LINES_PER_PAGE).get_page(request.GET.get("page"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Review %(plan)s") % {"plan": plan},
+            "plan": plan,
+            "totals": plan_totals(plan),
+            "page": page,
+            "search": request.GET.get("q", ""),
+            "true_up": plan.kind == AllocationPlan.Kind.TRUE_UP,
+            "decisions": decisions,
+            "awaiting_other_checker": plan.status == AllocationPlan.Status.SUBMITTED and maker,
+            "form": form,
+            "history": _history(plan),
+            "transfers": Transfer.objects.filter(reference=f"plan:{plan.pk}").count(),
+        }
+        return TemplateResponse(request, "admin/allocation/allocationplan/review.html", context)
 
-    @admin.action(description="Approve and issue the selected plans", permissions=["checker"])
-    def approve_plans(self, request: HttpRequest, queryset: QuerySet[AllocationPlan]) -> HttpResponse | None:
-        return action_with_reason(self, request, queryset, title="Approve and issue plans",
-                                  apply=lambda plan, reason: services.plan_approve(plan=plan, actor=request.user, reason=reason))
 
-    @admin.action(description="Reject the selected plans", permissions=["checker"])
-    def reject_plans(self, request: HttpRequest, queryset: QuerySet[AllocationPlan]) -> HttpResponse | None:
-        return action_with_reason(self, request, queryset, title="Reject plans",
-                                  apply=lambda plan, reason: services.plan_reject(plan=plan, actor=request.user, reason=reason))
+REVIEW_LINES_PER_PAGE = 50
+
+
+def _decided_message(plan: AllocationPlan) -> str:
+    if plan.status == AllocationPlan.Status.ISSUED:
+        return _("Plan %(id)s approved: %(issue)s t issued to %(units)s units%(clawback)s.") % {
+            "id": plan.pk, "issue": f"{plan.total_issue:,}", "units": f"{plan.lines.filter(issue_amount__gt=0).count():,}",
+            "clawback": _(", %(t)s t taken back") % {"t": f"{plan.total_clawback:,}"} if plan.total_clawback else "",
+        }
+    if plan.status == AllocationPlan.Status.SUBMITTED:
+        return _("Plan %(id)s submitted for approval by a second national regulator.") % {"id": plan.pk}
+    return _("Plan %(id)s rejected; nothing was issued.") % {"id": plan.pk}
+
+
+def _history(plan: AllocationPlan) -> list[dict[str, Any]]:
+    from core.models import AuditEvent
+
+    events = AuditEvent.objects.filter(object_type="allocation.allocationplan", object_id=str(plan.pk)).order_by("id")
+    return [{"at": event.created_at, "who": event.actor_label, "action": event.action,
+             "reason": (event.after or {}).get("reason", "")} for event in events]
 
 
 @admin.register(Deduction)

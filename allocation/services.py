@@ -360,14 +360,17 @@ def _transition(plan: AllocationPlan, *, from_status: str, checker: Any = None, 
     return False
 
 
-def plan_submit(*, plan: AllocationPlan, actor: Any) -> AllocationPlan:
+def plan_submit(*, plan: AllocationPlan, actor: Any, reason: str = "") -> AllocationPlan:
+    """The maker submits a draft for a checker's approval, with the reason the checker will read."""
     _require(actor, "allocation.add_allocationplan")
     _require_plan_in_scope(plan, actor)
+    reason = reason.strip()[:500]
     with transaction.atomic():
-        if not _transition(plan, from_status=AllocationPlan.Status.DRAFT, status=AllocationPlan.Status.SUBMITTED, submitted_by=actor):
+        if not _transition(plan, from_status=AllocationPlan.Status.DRAFT, status=AllocationPlan.Status.SUBMITTED, submitted_by=actor,
+                           submission_reason=reason):
             raise PlanNotInState(f"Plan {plan.pk} is {plan.get_status_display().lower()}, not a draft.")
         audit_record(actor=actor, action="plan.submit", obj=plan, before={"status": plan.status},
-                     after={"status": AllocationPlan.Status.SUBMITTED})
+                     after={"status": AllocationPlan.Status.SUBMITTED, "reason": reason})
     plan.refresh_from_db()
     return plan
 

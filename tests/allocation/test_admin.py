@@ -1,11 +1,10 @@
-"""The allocation admin through Django's test client: regulators open the plan and period pages; the
-approve action asks for a reason on a confirmation page, then issues through the service; a
-provincial regulator sees only the plans all of whose units are in its province."""
+"""The allocation admin through Django's test client: regulators open the plan and period pages; a
+plan's review page shows the checker its facts and takes each decision with a reason (the maker is
+not offered Approve); a provincial regulator sees only the plans all of whose units are in its province."""
 
 from __future__ import annotations
 
 import pytest
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
 from allocation.models import AllocationPlan
@@ -40,7 +39,7 @@ def staff(national_regulator, second_national_regulator, shandong_regulator):
 def national_plan(staff, period_2021, cea21, company_a, company_b, national_regulator) -> AllocationPlan:
     """A Shandong and a Jiangsu unit, drafted and submitted by national_regulator."""
     plan = import_csv(period=period_2021, vintage=cea21, rows=[row_a(company_a), row_b(company_b)], actor=national_regulator)
-    return plan_submit(plan=plan, actor=national_regulator)
+    return plan_submit(plan=plan, actor=national_regulator, reason="Pre-allocation from the 2021 estimates")
 
 
 @pytest.fixture
@@ -53,9 +52,12 @@ def change_url(plan: AllocationPlan) -> str:
     return reverse("admin:allocation_allocationplan_change", args=[plan.pk])
 
 
-def run_action(client, action: str, plans: list[AllocationPlan], **extra: str):
-    data = {"action": action, ACTION_CHECKBOX_NAME: [str(plan.pk) for plan in plans], **extra}
-    return client.post(reverse(CHANGELIST), data)
+def review_url(plan: AllocationPlan) -> str:
+    return reverse("admin:allocation_allocationplan_review", args=[plan.pk])
+
+
+def decide(client, plan: AllocationPlan, decision: str, reason: str):
+    return client.post(review_url(plan), {"decision": decision, "reason": reason})
 
 
 # --- pages ---
@@ -66,14 +68,14 @@ def test_the_national_regulator_opens_the_plan_pages(client, national_plan, comp
     listing = client.get(reverse(CHANGELIST))
     assert listing.status_code == 200
     assert change_url(national_plan) in listing.content.decode()
-    assert "Approve and issue the selected plans" in listing.content.decode()
+    assert review_url(national_plan) in listing.content.decode()
 
     page = client.get(change_url(national_plan))
     body = page.content.decode()
     assert page.status_code == 200
-    assert company_a.name in body and company_b.name in body
+    assert review_url(national_plan) in body
     assert "plan.import" in body and "plan.submit" in body  # the plan's history
-    assert 'name="_save"' not in body  # plans change only through the actions
+    assert 'name="_save"' not in body  # plans change only through their review page
 
     assert client.get(reverse("admin:allocation_allocationplan_import")).status_code == 200
 
@@ -98,41 +100,50 @@ def test_the_shandong_regulator_does_not_see_a_plan_with_a_jiangsu_unit(
     assert listing.status_code == 200
     assert change_url(shandong_only_plan) in body
     assert change_url(national_plan) not in body
-    assert "Approve and issue the selected plans" not in body  # no checker action for a provincial regulator
     # Opening it by its address: the admin treats an object outside the queryset as missing.
     response = client.get(change_url(national_plan))
     assert response.status_code == 302 and change_url(national_plan) not in response.url
+    assert client.get(review_url(national_plan)).status_code == 404
 
 
-def test_the_shandong_regulator_cannot_approve_through_the_admin(client, national_plan, shandong_regulator, company_a, cea21):
+def test_the_shandong_regulator_cannot_approve_through_the_admin(client, national_plan, shandong_only_plan,
+                                                                 shandong_regulator, company_a, cea21):
     login(client, shandong_regulator)
     with nothing_saved():
-        run_action(client, "approve_plans", [national_plan], confirm="yes", reason="trying")
+        assert decide(client, national_plan, "approve", "trying").status_code == 404
+    plan_submit(plan=shandong_only_plan, actor=shandong_regulator)
+    page = client.get(review_url(shandong_only_plan)).content.decode()
+    assert 'value="approve"' not in page  # a provincial regulator is no checker
+    with nothing_saved():
+        assert decide(client, shandong_only_plan, "approve", "trying").status_code == 403
     national_plan.refresh_from_db()
     assert national_plan.status == AllocationPlan.Status.SUBMITTED and available(company_a, cea21) == 0
 
 
-# --- the approve action ---
+# --- deciding on the review page ---
 
 
-def test_the_approve_action_asks_for_a_reason_then_issues(
-    client, national_plan, company_a, company_b, cea21, second_national_regulator
+def test_the_checker_sees_the_plans_facts_then_approves_with_a_reason(
+    client, national_plan, company_a, company_b, cea21, national_regulator, second_national_regulator
 ):
     login(client, second_national_regulator)
+    with nothing_saved():
+        page = client.get(review_url(national_plan))
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert f"{ROW_A_ISSUE + ROW_B_ISSUE:,}" in body  # the plan's total to issue, 889 t
+    assert "Shandong" in body and "Jiangsu" in body  # by province
+    assert "Coal" in body and "Gas" in body  # by category
+    assert company_a.name in body and company_b.name in body  # the lines
+    assert str(national_regulator) in body and "the 2021 estimates" in body  # the maker and the maker's reason
+    assert 'value="approve"' in body and 'value="reject"' in body
 
     with nothing_saved():
-        confirmation = run_action(client, "approve_plans", [national_plan], index="0")
-    assert confirmation.status_code == 200
-    assert "admin/confirm_with_reason.html" in [template.name for template in confirmation.templates]
-    body = confirmation.content.decode()
-    assert str(national_plan) in body and 'name="reason"' in body and 'name="confirm"' in body
-
-    with nothing_saved():
-        no_reason = run_action(client, "approve_plans", [national_plan], confirm="yes", reason="   ")
+        no_reason = decide(client, national_plan, "approve", "   ")
     assert no_reason.status_code == 200 and "This field is required" in no_reason.content.decode()
 
-    done = run_action(client, "approve_plans", [national_plan], confirm="yes", reason="Checked against the estimates")
-    assert done.status_code == 302
+    done = decide(client, national_plan, "approve", "Checked against the estimates")
+    assert (done.status_code, done.url) == (302, review_url(national_plan))
     national_plan.refresh_from_db()
     assert national_plan.status == AllocationPlan.Status.ISSUED
     assert national_plan.decided_by == second_national_regulator
@@ -140,34 +151,60 @@ def test_the_approve_action_asks_for_a_reason_then_issues(
     assert (available(company_a, cea21), available(company_b, cea21)) == (ROW_A_ISSUE, ROW_B_ISSUE)
     assert Transfer.objects.filter(reference=f"plan:{national_plan.pk}").count() == 1 + 2
 
-    messages = [str(message) for message in client.get(reverse(CHANGELIST)).context["messages"]]
-    assert messages == ["Approve and issue plans: 1 done."]
+    after = client.get(review_url(national_plan))
+    messages = [str(message) for message in after.context["messages"]]
+    assert messages == [f"Plan {national_plan.pk} approved: {ROW_A_ISSUE + ROW_B_ISSUE:,} t issued to 2 units."]
+    body = after.content.decode()
+    assert f"?q=plan:{national_plan.pk}" in body and "3 ledger transfers" in body  # what was issued, linked
+    assert 'value="approve"' not in body
+    assert "Checked against the estimates" in body and "the 2021 estimates" in body  # both reasons in the history
 
 
-def test_the_approve_action_refuses_the_maker_with_a_message(client, national_plan, national_regulator, company_a, cea21):
+def test_the_maker_is_not_offered_approve(client, national_plan, national_regulator, company_a, cea21):
     login(client, national_regulator)
+    page = client.get(review_url(national_plan)).content.decode()
+    assert 'value="approve"' not in page and "a second national regulator approves" in page
     with nothing_saved():
-        response = run_action(client, "approve_plans", [national_plan], confirm="yes", reason="my own plan")
-    assert response.status_code == 302
-    messages = [str(message) for message in client.get(reverse(CHANGELIST)).context["messages"]]
-    assert len(messages) == 1 and "approved by a regulator other than" in messages[0]
+        assert decide(client, national_plan, "approve", "my own plan").status_code == 403
     national_plan.refresh_from_db()
     assert national_plan.status == AllocationPlan.Status.SUBMITTED and available(company_a, cea21) == 0
 
 
-def test_the_submit_and_reject_actions_call_the_services(client, shandong_only_plan, shandong_regulator, national_regulator):
+def test_submit_keeps_the_reason_and_reject_issues_nothing(client, shandong_only_plan, shandong_regulator, national_regulator):
+    from core.models import AuditEvent
+
     login(client, shandong_regulator)
-    run_action(client, "submit_plans", [shandong_only_plan], confirm="yes", reason="ready")
+    assert decide(client, shandong_only_plan, "submit", "Ready: checked against the plants' returns").status_code == 302
     shandong_only_plan.refresh_from_db()
     assert shandong_only_plan.status == AllocationPlan.Status.SUBMITTED
     assert shandong_only_plan.submitted_by == shandong_regulator
+    assert shandong_only_plan.submission_reason == "Ready: checked against the plants' returns"
+    event = AuditEvent.objects.get(action="plan.submit", object_id=str(shandong_only_plan.pk))
+    assert event.after["reason"] == "Ready: checked against the plants' returns"
 
     login(client, national_regulator)
-    run_action(client, "reject_plans", [shandong_only_plan], confirm="yes", reason="Heat output missing")
+    decide(client, shandong_only_plan, "reject", "Heat output missing")
     shandong_only_plan.refresh_from_db()
     assert shandong_only_plan.status == AllocationPlan.Status.REJECTED
     assert shandong_only_plan.decision_reason == "Heat output missing"
     assert not Transfer.objects.filter(reference=f"plan:{shandong_only_plan.pk}").exists()
+
+
+def test_a_plans_lines_are_paged_and_searchable(client, staff, period_2021, cea21, shandong_units, national_regulator):
+    from allocation import admin as allocation_admin
+
+    plan = import_csv(period=period_2021, vintage=cea21, rows=[row_a(unit) for unit in shandong_units], actor=national_regulator)
+    login(client, national_regulator)
+    size = allocation_admin.REVIEW_LINES_PER_PAGE
+    allocation_admin.REVIEW_LINES_PER_PAGE = 2
+    try:
+        first = client.get(review_url(plan)).content.decode()
+        wanted = shandong_units[-1]
+        found = client.get(review_url(plan), {"q": wanted.uscc}).content.decode()
+    finally:
+        allocation_admin.REVIEW_LINES_PER_PAGE = size
+    assert f"Page 1 of {(len(shandong_units) + 1) // 2}" in first
+    assert wanted.name in found and "(1 lines)" in found
 
 
 def test_editing_the_benchmark_table_in_the_admin_is_audited(client, staff, period_2021, national_regulator):

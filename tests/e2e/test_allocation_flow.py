@@ -23,13 +23,12 @@ def admin_login(browser, live_server, user):
     return page
 
 
-def run_action(page, live_server, action_label, reason):
+def decide(page, live_server, decision, reason):
+    """From the plans' list, the first plan's review page, then the decision with its reason."""
     page.goto(f"{live_server.url}/admin/allocation/allocationplan/")
-    page.locator("input.action-select").first.check()
-    page.select_option("select[name=action]", label=action_label)
-    page.click("button[name=index]")
+    page.locator("#result_list").get_by_role("link", name="Review the plan").first.click()
     page.fill("textarea[name=reason]", reason)
-    page.click("input[value=Confirm]")
+    page.locator(f"button[name=decision][value={decision}]").click()
 
 
 def test_a_plan_is_imported_approved_and_seen_by_the_company(browser, live_server, screenshot, tmp_path, company_a, trader_a):
@@ -49,13 +48,20 @@ def test_a_plan_is_imported_approved_and_seen_by_the_company(browser, live_serve
     screenshot(page, "allocation-import-preview")
     page.click("input[name=confirm]")
     expect(page.locator(".messagelist")).to_contain_text("saved as a draft")
-    run_action(page, live_server, "Submit the selected plans for approval", "Pre-allocation 2021")
-    expect(page.locator(".messagelist")).to_contain_text("1 done")
+    decide(page, live_server, "submit", "Pre-allocation 2021")
+    expect(page.locator(".messagelist")).to_contain_text("submitted for approval")
+    expect(page.locator("#plan-awaiting")).to_be_visible()  # the maker is not offered Approve
 
     page = admin_login(browser, live_server, checker)
-    run_action(page, live_server, "Approve and issue the selected plans", "Checked against the benchmark table")
-    expect(page.locator(".messagelist")).to_contain_text("1 done")
-    expect(page.locator("#result_list")).to_contain_text("Approved and issued")
+    page.goto(f"{live_server.url}/admin/allocation/allocationplan/")
+    page.locator("#result_list").get_by_role("link", name="Review the plan").first.click()
+    expect(page.locator("#plan-totals")).to_contain_text("579,128")  # the facts before the decision
+    expect(page.locator("#plan-facts")).to_contain_text("Pre-allocation 2021")  # the maker's reason
+    screenshot(page, "allocation-review")
+    page.fill("textarea[name=reason]", "Checked against the benchmark table")
+    page.get_by_role("button", name="Approve and issue 579,128 t to 1 units").click()
+    expect(page.locator(".messagelist")).to_contain_text("579,128 t issued to 1 units")
+    expect(page.locator("#plan-issued")).to_contain_text("ledger transfer")
 
     context = browser.new_context()
     company = context.new_page()
