@@ -91,12 +91,33 @@ class ComplianceTable:
     province: str | None
     rows: list[ComplianceRow]
     final: bool  # the deadline job's recorded results, not live obligations
-    totals: dict[str, int] = field(default_factory=dict)
+    totals: dict[str, int | None] = field(default_factory=dict)
     status_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def province_name(self) -> str:
         return PROVINCES.get(self.province or "", "")
+
+
+STATUSES = ("A", "B", "C", "open")
+# ?sort= of the compliance table: the row's key, and whether the largest comes first.
+SORTS = {
+    "name": (lambda row: (row.name, row.uscc), False),
+    "province": (lambda row: (row.province_name, row.name), False),
+    "shortfall": (lambda row: (row.shortfall, row.name), True),
+    "status": (lambda row: (row.status, row.name), False),
+    "verified": (lambda row: (row.verified_emissions or 0, row.name), True),
+}
+
+
+def compliance_rows_arranged(table: ComplianceTable, *, status: str | None, sort: str) -> None:
+    """Keeps the rows of one status (if given) and orders them by `sort` (a key of SORTS); the
+    totals are those of the rows kept."""
+    if status:
+        table.rows = [row for row in table.rows if row.status == status]
+    key, largest_first = SORTS[sort]
+    table.rows.sort(key=key, reverse=largest_first)
+    _totals(table)
 
 
 TOTALLED = ["allocated", "verified_emissions", "surrendered_allowances", "surrendered_offsets", "shortfall",
@@ -125,28 +146,48 @@ def compliance_table(period: CompliancePeriod, scope: QuerySet[Organization] | N
             status="open", fine_basis_low=None, fine_basis_high=None,
         ) for o in obligations(period, ids)]
     table = ComplianceTable(period=period, province=province, rows=rows, final=final)
-    table.totals = {name: sum(getattr(row, name) or 0 for row in rows) for name in TOTALLED}
-    for row in rows:
-        table.status_counts[row.status] = table.status_counts.get(row.status, 0) + 1
+    _totals(table)
     return table
+
+
+def _totals(table: ComplianceTable) -> None:
+    """Sums of the rows' known values; a column with no known value (the fine basis before the
+    deadline job, emissions before any verification) has no total: None, shown blank, not 0."""
+    table.totals = {}
+    for name in TOTALLED:
+        known = [value for row in table.rows if (value := getattr(row, name)) is not None]
+        table.totals[name] = sum(known) if known else None
+    table.status_counts = {}
+    for row in table.rows:
+        table.status_counts[row.status] = table.status_counts.get(row.status, 0) + 1
 
 
 @dataclass
 class Snapshot:
-    """What the data of a report reflects: the last ledger transfer and the last deadline-job result."""
+    """What the data of a report reflects: the last ledger transfer, the last deadline-job result, and
+    the head of the ledger's seal chain (height, hash, the last transfer it seals), which ties the
+    report to a ledger an auditor can verify (`verify_seal_chain`)."""
 
     transfer_id: int | None
     transfer_at: dt.datetime | None
     results_at: dt.datetime | None
+    seal_height: int | None = None
+    seal_hash: str = ""
+    sealed_through: int | None = None
 
 
 def data_snapshot(period: CompliancePeriod | None = None) -> Snapshot:
+    from registry.models import SealBlock
+
     last = Transfer.objects.order_by("-id").values("id", "created_at").first() or {}
+    head = SealBlock.objects.order_by("-height").values("height", "block_hash", "last_transfer_id").first() or {}
     results_at = None
     if period is not None:
         results_at = ComplianceResult.objects.filter(period=period).order_by("-computed_at").values_list(
             "computed_at", flat=True).first()
-    return Snapshot(transfer_id=last.get("id"), transfer_at=last.get("created_at"), results_at=results_at)
+    return Snapshot(transfer_id=last.get("id"), transfer_at=last.get("created_at"), results_at=results_at,
+                    seal_height=head.get("height"), seal_hash=head.get("block_hash", ""),
+                    sealed_through=head.get("last_transfer_id"))
 
 
 # --- account statements ---

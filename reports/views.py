@@ -29,7 +29,10 @@ from registry.selectors import account_get_for, accounts_visible_to
 from reports import exports
 from reports.selectors import (
     COMPLIANCE_PERMISSION,
+    SORTS,
+    STATUSES,
     ComplianceTable,
+    compliance_rows_arranged,
     compliance_scope,
     compliance_table,
     data_snapshot,
@@ -77,9 +80,7 @@ def _domain_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 
 def _pager_query(request: HttpRequest) -> str:
     """The page's query without its page number, for the pager's links."""
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
+    return _query_without(request, "page")
 
 
 def _format(request: HttpRequest, allowed: tuple[str, ...]) -> str:
@@ -121,47 +122,80 @@ def _compliance_header() -> list[str]:
             _("Fine basis low (CNY)"), _("Fine basis high (CNY)")]
 
 
+# The compliance table's columns in a spreadsheet: number formats and widths (in characters).
+_TONNES, _YUAN = "#,##0", "#,##0.00"
+_COMPLIANCE_FORMATS = [None, "@", None, _TONNES, _TONNES, _TONNES, _TONNES, _TONNES, None, _YUAN, _YUAN]
+_COMPLIANCE_WIDTHS = [40, 20, 16, 14, 14, 14, 14, 14, 8, 18, 18]
+
+
 def _status_summary(table: ComplianceTable) -> str:
     return ", ".join(f"{status} {count}" for status, count in sorted(table.status_counts.items()))
 
 
 def _compliance_cells(table: ComplianceTable) -> Iterator[list[Any]]:
+    """The table's data rows (no totals: a CSV is data, and the XLSX puts its totals apart)."""
     for row in table.rows:
         yield [row.name, row.uscc, row.province_name, row.allocated, row.verified_emissions, row.surrendered_allowances,
                row.surrendered_offsets, row.shortfall, row.status, exports.cny(row.fine_basis_low),
                exports.cny(row.fine_basis_high)]
+
+
+def _compliance_totals(table: ComplianceTable) -> list[Any]:
     totals = table.totals
-    yield [_("Total (%(units)s units)") % {"units": len(table.rows)}, "", "", totals["allocated"],
-           totals["verified_emissions"], totals["surrendered_allowances"], totals["surrendered_offsets"],
-           totals["shortfall"], _status_summary(table), exports.cny(totals["fine_basis_low"]) if table.final else None,
-           exports.cny(totals["fine_basis_high"]) if table.final else None]
+    return [_("Total (%(units)s units)") % {"units": len(table.rows)}, "", "", totals["allocated"],
+            totals["verified_emissions"], totals["surrendered_allowances"], totals["surrendered_offsets"],
+            totals["shortfall"], _status_summary(table), exports.cny(totals["fine_basis_low"]),
+            exports.cny(totals["fine_basis_high"])]
 
 
-def _about(title: str, snapshot: Any, generated: dt.datetime) -> list[tuple[str, Any]]:
-    return [
+def _about(title: str, snapshot: Any, generated: dt.datetime, report_id: str = "",
+           filters: dict[str, str] | None = None) -> list[tuple[str, Any]]:
+    about = [
         (_("Report"), title),
+        (_("Issued by"), _("National Carbon Allowance Registry")),
+        (_("Report identifier"), report_id),
+        (_("Filters"), ", ".join(f"{name}={value}" for name, value in (filters or {}).items() if value) or _("none")),
         (_("Generated at"), generated),
         (_("Data as of transfer"), snapshot.transfer_id),
         (_("Transfer time"), snapshot.transfer_at),
         (_("Results computed at"), snapshot.results_at),
+        (_("Seal chain height"), snapshot.seal_height),
+        (_("Seal chain head hash"), snapshot.seal_hash),
+        (_("Sealed through transfer"), snapshot.sealed_through),
     ]
+    return [(name, value) for name, value in about if value not in ("", None) or name == _("Data as of transfer")]
+
+
+def _choice(request: HttpRequest, name: str, allowed: Any, default: str | None = None) -> str | None:
+    chosen = request.GET.get(name) or default
+    if chosen is not None and chosen not in allowed:
+        raise InvalidInput(_("%(name)s must be one of: %(allowed)s.") % {"name": name, "allowed": ", ".join(allowed)},
+                           field=name)
+    return chosen
 
 
 @login_required
 @_domain_errors
 def compliance(request: HttpRequest, period: str) -> HttpResponse:
     file_format = _format(request, COMPLIANCE_FORMATS)
+    status = _choice(request, "status", STATUSES)
+    sort = _choice(request, "sort", SORTS, default="name")
     scope, province = compliance_scope(request.user, request.GET.get("province") or None)
     table = compliance_table(period_get(period), scope, province)
+    compliance_rows_arranged(table, status=status, sort=sort)
     title = _("Compliance %(period)s") % {"period": table.period.code}
     if province:
         title += f" · {table.province_name}"
+    if status:
+        title += " · " + _("status %(status)s") % {"status": status}
     if file_format == "html":
         page = Paginator(table.rows, PAGE_ROWS).get_page(request.GET.get("page"))
         return render(request, "reports/compliance.html", {
             "table": table, "page": page, "title": title, "provinces": report_provinces(request.user),
             "summary": _status_summary(table), "pager_query": _pager_query(request),
-            "may_choose_province": sees_all_organizations(request.user),
+            "may_choose_province": sees_all_organizations(request.user), "statuses": STATUSES, "status": status,
+            "sort": sort, "sorts": list(SORTS), "query": _query_without(request, "format", "page"),
+            "sort_query": _query_without(request, "sort", "page"),
         })
     if file_format == "pdf" and len(table.rows) > settings.REPORTS_PDF_MAX_ROWS:
         raise ExportTooLarge(
@@ -170,19 +204,31 @@ def compliance(request: HttpRequest, period: str) -> HttpResponse:
             field="format",
         )
     snapshot, generated = data_snapshot(table.period), timezone.now()
-    export_record(actor=request.user, report="compliance", subject=table.period.code, file_format=file_format,
-                  rows=len(table.rows), filters={"province": province or ""})
-    filename = f"compliance-{table.period.code}{'-' + province if province else ''}.{file_format}"
+    filters = {"province": province or "", "status": status or "", "sort": sort}
+    event = export_record(actor=request.user, report="compliance", subject=table.period.code, file_format=file_format,
+                          rows=len(table.rows), filters={"province": province or "", **({"status": status} if status else {})})
+    report_id = f"NCR-{table.period.code}-{event.pk:08d}"  # the export's audit event names it
+    filename = f"compliance-{table.period.code}{'-' + province if province else ''}{'-' + status if status else ''}.{file_format}"
     if file_format == "csv":
         return csv_response(filename, _compliance_header(), _compliance_cells(table))
     if file_format == "xlsx":
         content = exports.xlsx_bytes(sheet=title, header=_compliance_header(), rows=_compliance_cells(table),
-                                     about=_about(title, snapshot, generated))
+                                     about=_about(title, snapshot, generated, report_id, filters),
+                                     number_formats=_COMPLIANCE_FORMATS, widths=_COMPLIANCE_WIDTHS,
+                                     totals=_compliance_totals(table))
         return exports.attachment(content, filename=filename, content_type=exports.XLSX_TYPE)
     content = exports.pdf_bytes("reports/compliance_pdf.html", {
         "table": table, "title": title, "snapshot": snapshot, "generated": generated, "summary": _status_summary(table),
+        "report_id": report_id,
     })
     return exports.attachment(content, filename=filename, content_type="application/pdf")
+
+
+def _query_without(request: HttpRequest, *names: str) -> str:
+    query = request.GET.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()
 
 
 # --- account statements ---

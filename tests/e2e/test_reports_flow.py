@@ -1,10 +1,13 @@
-"""An auditor opens the compliance table in the browser, filters it to a province and downloads the CSV."""
+"""An auditor opens the compliance table in the browser at 1366x768, sorts and filters it, and
+downloads the CSV, the XLSX and the PDF, which the test opens and checks."""
 
 import csv
 import io
 
+import openpyxl
 import pytest
 from playwright.sync_api import expect
+from pypdf import PdfReader
 
 from tests.e2e.test_login_and_holdings import login
 from tests.reports.conftest import (  # noqa: F401 (fixtures)
@@ -19,9 +22,10 @@ from tests.reports.conftest import (  # noqa: F401 (fixtures)
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_an_auditor_filters_the_compliance_table_and_downloads_the_csv(
-    page, live_server, screenshot, auditor, closed_period, company_a, company_b, formula_unit  # noqa: F811
+def test_an_auditor_filters_the_compliance_table_and_downloads_the_three_formats(
+    browser, live_server, screenshot, auditor, closed_period, company_a, company_b, formula_unit  # noqa: F811
 ):
+    page = browser.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True).new_page()
     login(page, live_server, auditor.username)
     page.get_by_role("link", name="Reports").click()
     page.get_by_role("link", name="Open the compliance table").click()
@@ -29,7 +33,17 @@ def test_an_auditor_filters_the_compliance_table_and_downloads_the_csv(
     table = page.locator("#compliance-table tbody")
     expect(table.locator("tr")).to_have_count(4)
     expect(table).to_contain_text(company_b.uscc)
+    # At 1366 px every column is in view: the table is no wider than its card.
+    widths = page.locator("section.compliance").evaluate("card => [card.scrollWidth, card.clientWidth]")
+    assert widths[0] <= widths[1], widths
+    screenshot(page, "reports-compliance")
 
+    page.get_by_role("link", name="Shortfall (t)").click()  # the largest shortfall first
+    expect(table.locator("tr").first).to_contain_text(company_b.uscc)
+    page.get_by_label("Status", exact=True).select_option("B")
+    page.get_by_role("button", name="Filter").click()
+    expect(table.locator("tr")).to_have_count(1)
+    page.get_by_label("Status", exact=True).select_option("")
     page.get_by_label("Province").select_option("37")
     page.get_by_role("button", name="Filter").click()
     expect(page.get_by_role("heading", name="Compliance 2021 · Shandong")).to_be_visible()
@@ -38,13 +52,28 @@ def test_an_auditor_filters_the_compliance_table_and_downloads_the_csv(
     expect(page.locator("#compliance-table tfoot")).to_contain_text("115,052")
     screenshot(page, "reports-compliance-shandong")
 
-    with page.expect_download() as download_info:
-        page.get_by_role("link", name="CSV").click()
-    download = download_info.value
-    assert download.suggested_filename == "compliance-2021-37.csv"
-    body = open(download.path(), "rb").read()
+    def download(name):
+        with page.expect_download() as download_info:
+            page.get_by_role("link", name=name).click()
+        return download_info.value
+
+    csv_file = download("CSV")
+    assert csv_file.suggested_filename == "compliance-2021-37.csv"
+    body = open(csv_file.path(), "rb").read()
     assert body.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
-    assert {row[1] for row in rows[1:-1]} == {company_a.uscc, formula_unit.uscc}
+    assert {row[1] for row in rows[1:]} == {company_a.uscc, formula_unit.uscc}  # data only, no totals row
     assert ["'" + FORMULA_NAME] == [row[0] for row in rows if row[1] == formula_unit.uscc]
-    assert rows[-1][0] == "Total (2 units)"
+
+    workbook = openpyxl.load_workbook(io.BytesIO(open(download("XLSX").path(), "rb").read()))
+    sheet = workbook.worksheets[0]
+    assert sheet.auto_filter.ref == "A1:K3" and sheet.freeze_panes == "A2"
+    assert sheet["D2"].number_format == "#,##0" and sheet["J2"].number_format == "#,##0.00"
+    assert sheet["A4"].value is None and sheet["A5"].value == "Total (2 units)" and sheet["D5"].value == 115_052
+    about = dict(workbook["About"].iter_rows(values_only=True))
+    assert about["Report identifier"].startswith("NCR-2021-")
+
+    reader = PdfReader(download("PDF").path())
+    text = "\n".join(pdf_page.extract_text() for pdf_page in reader.pages)
+    assert about["Report identifier"].replace("-", "") != "" and "NCR-2021-" in text
+    assert "National Carbon Allowance Registry" in text and "Page 1 of" in text

@@ -74,7 +74,7 @@ def test_a_provincial_regulator_sees_only_its_province(client, shandong_regulato
     response = get(client, shandong_regulator)
     assert {row.uscc for row in response.context["table"].rows} == {company_a.uscc, formula_unit.uscc}
     assert {row.uscc for row in response.context["table"].rows} == {
-        row[1] for row in csv_rows(get(client, shandong_regulator, format="csv"))[1:-1]}
+        row[1] for row in csv_rows(get(client, shandong_regulator, format="csv"))[1:]}
 
 
 def test_a_provincial_regulator_may_not_ask_for_another_province(client, shandong_regulator, closed_period):
@@ -100,15 +100,14 @@ def test_anonymous_visitors_are_sent_to_log_in(client, closed_period):
 # --- CSV ---
 
 
-def test_the_csv_has_every_row_and_the_totals(client, auditor, closed_period, company_b):
+def test_the_csv_is_plain_data_every_row_and_no_totals(client, auditor, closed_period, company_b):
     rows = csv_rows(get(client, auditor, format="csv"))
     assert rows[0][:4] == ["Unit", "USCC", "Province", "Allocated (t)"]
-    assert len(rows) == 1 + 4 + 1
+    assert len(rows) == 1 + 4  # the header and the four units: a CSV is data, its totals are the reader's
     jiangsu = next(row for row in rows if row[1] == company_b.uscc)
     assert jiangsu[2:] == ["Jiangsu", "57526", "100000", "50000", "3000", str(SHORTFALL_B), "B",
                            f"{FINE_B[0] / 100:.2f}", f"{FINE_B[1] / 100:.2f}"]
-    assert rows[-1][0] == "Total (4 units)"
-    assert rows[-1][3:9] == [str(4 * 57_526), "150000", "98000", "5000", str(SHORTFALL_B), "A 1, B 1, C 2"]
+    assert not any(row[0].startswith("Total") for row in rows)
 
 
 @pytest.mark.parametrize("payload", [FORMULA_NAME, "+86 cmd", "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)*cmd", "\tTab Power",
@@ -140,15 +139,22 @@ def test_the_xlsx_opens_with_the_rows_the_totals_and_the_snapshot(client, audito
     workbook = openpyxl.load_workbook(io.BytesIO(response.content))
     sheet = workbook.worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][0] == "Unit" and len(rows) == 6
+    assert rows[0][0] == "Unit" and len(rows) == 1 + 4 + 2
     shandong = next(row for row in rows if row[1] == company_a.uscc)
     assert shandong[3:9] == (57_526, 50_000, 48_000, 2_000, 0, "A")
-    assert rows[-1][3] == 4 * 57_526 and float(rows[-1][9]) == FINE_B[0] / 100
+    # The totals stand apart: below a blank row, outside the autofilter's range, so sorting never moves them.
+    assert sheet.auto_filter.ref == "A1:K5" and rows[5] == (None,) * 11
+    assert rows[6][0] == "Total (4 units)" and rows[6][3] == 4 * 57_526 and rows[6][4] == 150_000
+    assert float(rows[6][9]) == FINE_B[0] / 100 and rows[6][8] == "A 1, B 1, C 2"
+    assert sheet["D2"].number_format == "#,##0" and sheet["J2"].number_format == "#,##0.00"
+    assert sheet.column_dimensions["A"].width == 40 and sheet.freeze_panes == "A2"
     # The formula in the name stays text: stored as a string cell, never as a formula.
     formula_cell = next(row for row in sheet.iter_rows() if row[1].value == formula_unit.uscc)[0]
     assert (formula_cell.value, formula_cell.data_type) == (FORMULA_NAME, "s")
     about = dict(workbook["About"].iter_rows(values_only=True))
     assert about["Data as of transfer"] > 0 and about["Generated at"] is not None
+    event = AuditEvent.objects.get(action="report.export")
+    assert about["Report identifier"] == f"NCR-2021-{event.pk:08d}"  # the export's audit event
     assert AuditEvent.objects.get(action="report.export").after["format"] == "xlsx"
 
 
@@ -169,6 +175,39 @@ def test_the_pdf_has_every_row_totals_page_numbers_and_the_snapshot(client, audi
     assert f"transfer #{Transfer.objects.order_by('-id').first().pk}" in text
     assert "Generated" in text
     assert AuditEvent.objects.get(action="report.export").after == {"format": "pdf", "rows": 4, "filters": {"province": ""}}
+
+
+def test_the_pdf_names_its_issuer_its_identifier_and_the_seal_chains_head(client, auditor, closed_period):
+    """An auditor ties the report to the ledger: the head of the seal chain when it was made."""
+    from registry.models import SealBlock
+    from registry.seal import ledger_seal
+
+    ledger_seal()
+    head = SealBlock.objects.order_by("-height").first()
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(get(client, auditor, format="pdf").content)).pages)
+    event = AuditEvent.objects.get(action="report.export")
+    assert "National Carbon Allowance Registry" in text and f"NCR-2021-{event.pk:08d}" in text
+    assert head.block_hash in text.replace("\n", "") and f"height {head.height}" in text
+
+
+# --- sorting and filtering ---
+
+
+def test_the_table_filters_by_status_and_sorts_by_shortfall(client, auditor, closed_period, company_b):
+    table = get(client, auditor, status="C").context["table"]
+    assert {row.status for row in table.rows} == {"C"} and len(table.rows) == 2
+    assert table.status_counts == {"C": 2}
+    by_shortfall = get(client, auditor, sort="shortfall").context["table"].rows
+    assert by_shortfall[0].uscc == company_b.uscc  # the only shortfall, first
+    assert [row.shortfall for row in by_shortfall] == sorted((row.shortfall for row in by_shortfall), reverse=True)
+    rows = csv_rows(get(client, auditor, format="csv", status="B"))
+    assert [row[1] for row in rows[1:]] == [company_b.uscc]  # the downloads follow the filter
+
+
+@pytest.mark.parametrize("query", [{"status": "D"}, {"sort": "price"}])
+def test_an_unknown_status_or_sort_is_refused_with_the_reason(client, auditor, closed_period, query):
+    response = get(client, auditor, **query)
+    assert response.status_code == 400 and next(iter(query)).encode() in response.content
 
 
 def test_the_pdf_prints_chinese_names_in_a_font_that_has_them(client, auditor, closed_period, company_b):
