@@ -2,6 +2,8 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from core.context import request_ip
 from core.errors import InvalidInput, RequestTooLarge
@@ -38,6 +40,12 @@ class ContentSecurityPolicyMiddleware:
         return response
 
 
+def _client_language(request: HttpRequest) -> translation.override:
+    """The language the client asks for (Accept-Language, the language cookie), for a refusal made
+    before LocaleMiddleware has activated it."""
+    return translation.override(translation.get_language_from_request(request))
+
+
 class ApiRequestSizeMiddleware:
     """Refuses an API request whose declared body is larger than API_MAX_BODY_SIZE with a 413, before
     anything reads it. (Django reads no more than Content-Length, so a body without one is empty.)
@@ -54,7 +62,8 @@ class ApiRequestSizeMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith(API_PREFIX):
             if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
-                refused = InvalidInput("The URL contains a NUL character.")
+                with _client_language(request):
+                    refused = InvalidInput(_("The URL contains a NUL character."))
                 return JsonResponse(refused.as_dict(), status=refused.status)
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -62,6 +71,8 @@ class ApiRequestSizeMiddleware:
                 length = 0
             limit = settings.API_UPLOAD_LIMITS.get(request.path, settings.API_MAX_BODY_SIZE)
             if length > limit:
-                error = RequestTooLarge(f"The request body is {length:,} bytes; the API accepts at most {limit:,}.")
+                with _client_language(request):
+                    error = RequestTooLarge(_("The request body is %(length)s bytes; the API accepts at most %(limit)s.")
+                                            % {"length": f"{length:,}", "limit": f"{limit:,}"})
                 return JsonResponse(error.as_dict(), status=error.status)
         return self.get_response(request)
