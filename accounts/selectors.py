@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from accounts.access import access_of
 from accounts.models import ApiToken, Organization
@@ -134,5 +135,5 @@ def api_token_get_for(user: Any, token_id: int) -> ApiToken:
     """One of the user's own tokens; anyone else's is NotFound."""
     token = ApiToken.objects.filter(user=user, pk=token_id).first()
     if token is None:
-        raise NotFound("No such token.")
+        raise NotFound(_("No such token."))
     return token

@@ -27,20 +27,20 @@ def organization_create(
 ) -> Organization:
     name = name.strip()
     if not name:
-        raise InvalidInput("An organization needs a name.", field="name")
+        raise InvalidInput(_("An organization needs a name."), field="name")
     try:
         validate_uscc(uscc)
     except ValidationError as error:
         raise InvalidUSCC(error.messages[0], field="uscc") from None
     if kind not in Organization.Kind.values:
-        raise InvalidInput(f"Unknown kind {kind!r}.", field="kind")
+        raise InvalidInput(_("Unknown kind %(kind)s.") % {"kind": repr(kind)}, field="kind")
     if sector not in Organization.Sector.values:
-        raise InvalidInput(f"Unknown sector {sector!r}.", field="sector")
+        raise InvalidInput(_("Unknown sector %(sector)s.") % {"sector": repr(sector)}, field="sector")
     if province and province not in dict(Organization._meta.get_field("province").choices):
-        raise InvalidInput(f"Unknown province code {province!r}.", field="province")
+        raise InvalidInput(_("Unknown province code %(province)s.") % {"province": repr(province)}, field="province")
     with transaction.atomic():
         if Organization.objects.filter(uscc=uscc).exists():
-            raise AlreadyExists(f"An organization with USCC {uscc} is already registered.", field="uscc")
+            raise AlreadyExists(_("An organization with USCC %(uscc)s is already registered.") % {"uscc": uscc}, field="uscc")
         organization = Organization.objects.create(name=name, uscc=uscc, kind=kind, sector=sector, province=province)
         audit_record(
             actor=actor,
@@ -56,10 +56,10 @@ def user_create(
 ) -> User:
     unknown = set(roles) - set(Role.values)
     if unknown:
-        raise InvalidInput(f"Unknown roles: {', '.join(sorted(unknown))}.", field="roles")
+        raise InvalidInput(_("Unknown roles: %(roles)s.") % {"roles": ", ".join(sorted(unknown))}, field="roles")
     with transaction.atomic():
         if User.objects.filter(username=username).exists():
-            raise AlreadyExists(f"The username {username} is taken.", field="username")
+            raise AlreadyExists(_("The username %(username)s is taken.") % {"username": username}, field="username")
         user = User.objects.create_user(username=username, password=password, **fields)
         user.groups.set(Group.objects.filter(name__in=roles))
         if organization is not None:

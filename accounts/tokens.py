@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import ApiToken, User
 from accounts.selectors import two_factor_required
@@ -100,7 +101,7 @@ OTP_VERIFIED_AT_SESSION_KEY = "otp_verified_at"
 def token_create_otp_check(*, user: Any, otp_verified_at: datetime | None) -> None:
     """Refuses a privileged user's token unless it is made from a session that passed the second factor."""
     if two_factor_required(user) and otp_verified_at is None:
-        raise TwoFactorRequired("Your role requires a two-factor verified session to create an API token.", field="otp")
+        raise TwoFactorRequired(_("Your role requires a two-factor verified session to create an API token."), field="otp")
 
 
 def token_use_check(*, token: Any) -> None:
@@ -109,9 +110,9 @@ def token_use_check(*, token: Any) -> None:
     if not two_factor_required(token.user):
         return
     if token.otp_verified_at is None:
-        raise TwoFactorRequired("This token was not created from a two-factor verified session: create a new one.")
+        raise TwoFactorRequired(_("This token was not created from a two-factor verified session: create a new one."))
     if token.created_at < timezone.now() - timedelta(seconds=settings.API_TOKEN_OTP_TTL):
-        raise TwoFactorRequired("Tokens of your role work for a limited time after two-factor verification: create a new one.")
+        raise TwoFactorRequired(_("Tokens of your role work for a limited time after two-factor verification: create a new one."))
 
 
 def otp_verified_at_mark(request: Any) -> None:

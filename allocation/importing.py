@@ -8,6 +8,8 @@ import io
 from dataclasses import dataclass
 from typing import IO
 
+from django.utils.translation import gettext as _
+
 from core.errors import InvalidInput
 
 COLUMNS = ["uscc", "unit_category", "electricity_mwh", "heat_gj", "correction_factor"]
@@ -28,9 +30,9 @@ def read_rows(stream: IO[bytes], filename: str) -> list[RawRow]:
         try:
             text = stream.read().decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise InvalidInput("The CSV file is not UTF-8.", field="file") from None
+            raise InvalidInput(_("The CSV file is not UTF-8."), field="file") from None
         return _rows(list(csv.reader(io.StringIO(text))))
-    raise InvalidInput("Upload a .csv or .xlsx file.", field="file")
+    raise InvalidInput(_("Upload a .csv or .xlsx file."), field="file")
 
 
 def _xlsx_lines(stream: IO[bytes]) -> list[list[str]]:
@@ -39,18 +41,18 @@ def _xlsx_lines(stream: IO[bytes]) -> list[list[str]]:
     try:
         workbook = load_workbook(stream, read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds for a file that is not a workbook
-        raise InvalidInput("The file is not a readable XLSX workbook.", field="file") from None
+        raise InvalidInput(_("The file is not a readable XLSX workbook."), field="file") from None
     sheet = workbook.worksheets[0]
     return [["" if cell is None else str(cell) for cell in row] for row in sheet.iter_rows(values_only=True)]
 
 
 def _rows(lines: list[list[str]]) -> list[RawRow]:
     if not lines:
-        raise InvalidInput("The file is empty.", field="file")
+        raise InvalidInput(_("The file is empty."), field="file")
     header = [cell.strip().lower() for cell in lines[0]]
     missing = [column for column in REQUIRED if column not in header]
     if missing:
-        raise InvalidInput(f"The header lacks {', '.join(missing)}; expected {','.join(COLUMNS)}.", field="file")
+        raise InvalidInput(_("The header lacks %(missing)s; expected %(columns)s.") % {"missing": ", ".join(missing), "columns": ",".join(COLUMNS)}, field="file")
     rows = []
     for number, line in enumerate(lines[1:], start=2):
         if not any(cell.strip() for cell in line):
@@ -58,5 +60,5 @@ def _rows(lines: list[list[str]]) -> list[RawRow]:
         values = {column: (line[index].strip() if index < len(line) else "") for index, column in enumerate(header)}
         rows.append(RawRow(number=number, values=values))
     if not rows:
-        raise InvalidInput("The file has a header but no rows.", field="file")
+        raise InvalidInput(_("The file has a header but no rows."), field="file")
     return rows

@@ -17,7 +17,8 @@ from typing import IO, Any
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from accounts.models import Organization
 from accounts.selectors import organizations_visible_to
@@ -42,6 +43,20 @@ class SameRegulator(DomainError):
     default_message = gettext_lazy("A plan must be approved by a regulator other than the one who drafted or submitted it.")
 
 
+# Statuses as a message names them (the models' choice labels are not translated).
+PLAN_STATUS_WORDS = {
+    AllocationPlan.Status.DRAFT: pgettext_lazy("plan status", "draft"),
+    AllocationPlan.Status.SUBMITTED: pgettext_lazy("plan status", "submitted for approval"),
+    AllocationPlan.Status.ISSUED: pgettext_lazy("plan status", "approved and issued"),
+    AllocationPlan.Status.REJECTED: pgettext_lazy("plan status", "rejected"),
+}
+ORGANIZATION_STATUS_WORDS = {
+    Organization.Status.ACTIVE: pgettext_lazy("organization status", "active"),
+    Organization.Status.SUSPENDED: pgettext_lazy("organization status", "suspended"),
+    Organization.Status.CLOSED: pgettext_lazy("organization status", "closed"),
+}
+
+
 def _require(actor: Any, permission: str) -> None:
     if not (getattr(actor, "pk", None) and actor.is_active and actor.has_perm(permission)):
         raise PermissionDenied()
@@ -57,12 +72,12 @@ def period_create(
     """A compliance period with its benchmark table seeded from RULEBOOK.md (editable in the admin)."""
     _require(actor, "allocation.add_complianceperiod")
     if last_year < first_year:
-        raise InvalidInput("The last year comes before the first.", field="last_year")
+        raise InvalidInput(_("The last year comes before the first."), field="last_year")
     table = DEFAULT_BENCHMARKS.get(code) or DEFAULT_BENCHMARKS.get(str(last_year)) or DEFAULT_BENCHMARKS["2022"]
     following = last_year + 1
     with transaction.atomic():
         if CompliancePeriod.objects.filter(code=code).exists():
-            raise AlreadyExists(f"Period {code} exists.", field="code")
+            raise AlreadyExists(_("Period %(period)s exists.") % {"period": code}, field="code")
         period = CompliancePeriod.objects.create(
             code=code, first_year=first_year, last_year=last_year,
             emission_report_deadline=dt.date(following, 3, 31), verification_deadline=dt.date(following, 6, 30),
@@ -150,16 +165,16 @@ def _decimal(
     try:
         value = Decimal(raw.replace(",", ""))
     except InvalidOperation:
-        errors.append(RowError(row, field_name, f"{raw!r} is not a number"))
+        errors.append(RowError(row, field_name, _("%(value)s is not a number") % {"value": repr(raw)}))
         return None
     if not value.is_finite():
-        errors.append(RowError(row, field_name, f"{raw!r} is not a number"))
+        errors.append(RowError(row, field_name, _("%(value)s is not a number") % {"value": repr(raw)}))
         return None
     if value != value.quantize(Decimal(1).scaleb(-places)):
-        errors.append(RowError(row, field_name, f"{raw!r} has more than {places} decimals"))
+        errors.append(RowError(row, field_name, _("%(value)s has more than %(places)s decimals") % {"value": repr(raw), "places": places}))
         return None
     if abs(value) >= Decimal(10) ** 13:
-        errors.append(RowError(row, field_name, f"{raw!r} is too large"))
+        errors.append(RowError(row, field_name, _("%(value)s is too large") % {"value": repr(raw)}))
         return None
     return value
 
@@ -193,35 +208,38 @@ def allocation_preview(
         uscc = row.values.get("uscc", "").upper()
         organization = organizations.get(uscc)
         if not uscc:
-            errors.append(RowError(row.number, "uscc", "missing"))
+            errors.append(RowError(row.number, "uscc", _("missing")))
         elif organization is None:
-            errors.append(RowError(row.number, "uscc", f"no registered organization has USCC {uscc}"))
+            errors.append(RowError(row.number, "uscc", _("no registered organization has USCC %(uscc)s") % {"uscc": uscc}))
         elif organization.kind != Organization.Kind.KEY_EMITTING_UNIT:
-            errors.append(RowError(row.number, "uscc", f"{organization.name} is not a key emitting unit"))
+            errors.append(RowError(row.number, "uscc", _("%(name)s is not a key emitting unit") % {"name": organization.name}))
         elif uscc not in in_scope:
-            errors.append(RowError(row.number, "uscc", f"{organization.name} is outside your province"))
+            errors.append(RowError(row.number, "uscc", _("%(name)s is outside your province") % {"name": organization.name}))
         elif organization.status != Organization.Status.ACTIVE:
-            errors.append(RowError(row.number, "uscc", f"{organization.name} is {organization.status}, not active"))
+            errors.append(RowError(row.number, "uscc", _("%(name)s is %(status)s, not active") % {
+                "name": organization.name, "status": ORGANIZATION_STATUS_WORDS.get(organization.status, organization.status)}))
         elif organization.pk in pre_allocated:
-            errors.append(RowError(row.number, "uscc", f"{organization.name} already has a pre-allocation for "
-                                                       f"{period}: plan {pre_allocated[organization.pk]}"))
+            errors.append(RowError(row.number, "uscc", _("%(name)s already has a pre-allocation for %(period)s: plan %(plan)s") % {
+                "name": organization.name, "period": period, "plan": pre_allocated[organization.pk]}))
         if uscc and uscc in seen:
-            errors.append(RowError(row.number, "uscc", f"duplicate unit: also on row {seen[uscc]}"))
+            errors.append(RowError(row.number, "uscc", _("duplicate unit: also on row %(row)s") % {"row": seen[uscc]}))
         seen.setdefault(uscc, row.number)
         category = row.values.get("unit_category", "").strip().lower()
         if category not in UnitCategory.values:
-            errors.append(RowError(row.number, "unit_category", f"unknown category {category!r}; use {', '.join(UnitCategory.values)}"))
+            errors.append(RowError(row.number, "unit_category", _("unknown category %(category)s; use %(categories)s") % {
+                "category": repr(category), "categories": ", ".join(UnitCategory.values)}))
         elif category not in benchmarks:
-            errors.append(RowError(row.number, "unit_category", f"period {period} has no benchmark for {category}"))
+            errors.append(RowError(row.number, "unit_category", _("period %(period)s has no benchmark for %(category)s") % {
+                "period": period, "category": category}))
         electricity = _decimal(row.values.get("electricity_mwh", ""), "electricity_mwh", row.number, errors, places=3)
         heat = _decimal(row.values.get("heat_gj", ""), "heat_gj", row.number, errors, places=3)
         factor = _decimal(row.values.get("correction_factor", ""), "correction_factor", row.number, errors, places=4,
                           default=Decimal(1))
         for name, value in (("electricity_mwh", electricity), ("heat_gj", heat)):
             if value is not None and value < 0:
-                errors.append(RowError(row.number, name, "must not be negative"))
+                errors.append(RowError(row.number, name, _("must not be negative")))
         if factor is not None and not Decimal("0") < factor <= Decimal("2"):
-            errors.append(RowError(row.number, "correction_factor", "must be above 0 and at most 2"))
+            errors.append(RowError(row.number, "correction_factor", _("must be above 0 and at most 2")))
         line = PreviewLine(row.number, uscc, organization, category, electricity, heat, factor)
         if not errors:
             benchmark = benchmarks[category]
@@ -234,7 +252,7 @@ def allocation_preview(
         preview.errors.extend(errors)
     if kind == AllocationPlan.Kind.TRUE_UP:
         if vintage is None:
-            raise InvalidInput("A true-up needs the vintage it corrects.", field="vintage")
+            raise InvalidInput(_("A true-up needs the vintage it corrects."), field="vintage")
         before = issued_to_date(period, vintage, {line.organization.pk for line in preview.lines if line.organization})
         for line in preview.lines:
             if line.computed_allocation is None or line.organization is None:
@@ -272,9 +290,9 @@ def deductions_enter_many(
     if actor is not None:
         _require(actor, "allocation.add_allocationplan")
     if any(isinstance(tonnes, bool) or not isinstance(tonnes, int) or tonnes <= 0 for _, tonnes in shortfalls):
-        raise InvalidInput("The deduction must be a positive whole number of tonnes.", field="tonnes")
+        raise InvalidInput(_("The deduction must be a positive whole number of tonnes."), field="tonnes")
     if not (reason or "").strip():
-        raise InvalidInput("Give the reason (the shortfall it carries).", field="reason")
+        raise InvalidInput(_("Give the reason (the shortfall it carries)."), field="reason")
     reason = reason.strip()
     with transaction.atomic():
         deductions = Deduction.objects.bulk_create(
@@ -299,7 +317,7 @@ def _deductions_apply(plan: AllocationPlan) -> None:
             Deduction.objects.filter(pk=deduction.pk).update(remaining=deduction.remaining - take)
             withheld -= take
         if withheld:
-            raise PlanNotInState("A deduction the plan withholds was applied elsewhere meanwhile; import the plan again.")
+            raise PlanNotInState(_("A deduction the plan withholds was applied elsewhere meanwhile; import the plan again."))
 
 
 def allocation_import(
@@ -311,13 +329,14 @@ def allocation_import(
     if actor is not None:
         _require(actor, "allocation.add_allocationplan")
     if kind not in AllocationPlan.Kind.values:
-        raise InvalidInput(f"Unknown plan kind {kind!r}.", field="kind")
+        raise InvalidInput(_("Unknown plan kind %(kind)s.") % {"kind": repr(kind)}, field="kind")
     if kind == AllocationPlan.Kind.TRUE_UP:
         issue_percent = Decimal(100)  # a true-up settles on the whole final allocation
     if not period.vintages.filter(pk=vintage.pk).exists():
-        raise InvalidInput(f"Period {period} does not allocate {vintage}.", field="vintage")
+        raise InvalidInput(_("Period %(period)s does not allocate %(vintage)s.") % {"period": period, "vintage": vintage}, field="vintage")
     if not Decimal(0) < issue_percent <= Decimal(100) or issue_percent != issue_percent.quantize(Decimal("0.01")):
-        raise InvalidInput("The issue share must be above 0 and at most 100 %, with at most two decimals.", field="issue_percent")
+        raise InvalidInput(_("The issue share must be above 0 and at most %(max)s%%, with at most two decimals.") % {"max": 100},
+                           field="issue_percent")
     preview = allocation_preview(period=period, rows=read_rows(stream, filename), issue_percent=issue_percent,
                                  actor=actor, kind=kind, vintage=vintage)
     if not preview.ok:
@@ -368,7 +387,7 @@ def plan_submit(*, plan: AllocationPlan, actor: Any, reason: str = "") -> Alloca
     with transaction.atomic():
         if not _transition(plan, from_status=AllocationPlan.Status.DRAFT, status=AllocationPlan.Status.SUBMITTED, submitted_by=actor,
                            submission_reason=reason):
-            raise PlanNotInState(f"Plan {plan.pk} is {plan.get_status_display().lower()}, not a draft.")
+            raise PlanNotInState(_("Plan %(plan)s is %(status)s, not a draft.") % {"plan": plan.pk, "status": PLAN_STATUS_WORDS[plan.status]})
         audit_record(actor=actor, action="plan.submit", obj=plan, before={"status": plan.status},
                      after={"status": AllocationPlan.Status.SUBMITTED, "reason": reason})
     plan.refresh_from_db()
@@ -383,7 +402,7 @@ def plan_approve(*, plan: AllocationPlan, actor: Any, reason: str = "") -> Alloc
     with transaction.atomic():
         if not _transition(plan, from_status=AllocationPlan.Status.SUBMITTED, checker=actor, status=AllocationPlan.Status.ISSUED,
                            decided_by=actor, decided_at=timezone.now(), decision_reason=reason.strip()):
-            raise PlanNotInState(f"Plan {plan.pk} is not awaiting approval.")
+            raise PlanNotInState(_("Plan %(plan)s is not awaiting approval.") % {"plan": plan.pk})
         lines = list(plan.lines.values_list("organization_id", "issue_amount", "clawback_amount"))
         holdings = dict(
             Account.objects.filter(organization_id__in=[org for org, _, _ in lines], kind=Account.Kind.HOLDING)
@@ -391,7 +410,7 @@ def plan_approve(*, plan: AllocationPlan, actor: Any, reason: str = "") -> Alloc
         )
         missing = [org for org, _, _ in lines if org not in holdings]
         if missing:
-            raise InvalidInput(f"{len(missing)} unit(s) have no registry holding account.", field="plan")
+            raise InvalidInput(_("%(count)s unit(s) have no registry holding account.") % {"count": len(missing)}, field="plan")
         accounts = Account.objects.in_bulk(list(holdings.values()))
         if plan.kind == AllocationPlan.Kind.TRUE_UP:
             _check_true_up_still_current(plan)
@@ -419,7 +438,8 @@ def _check_true_up_still_current(plan: AllocationPlan) -> None:
     now = issued_to_date(plan.period, plan.vintage, {org for org, _ in lines}, excluding=plan)
     if any(now.get(org, 0) != before for org, before in lines):
         raise PlanNotInState(
-            f"Another plan of {plan.period} was approved after true-up plan {plan.pk} was drafted; import it again."
+            _("Another plan of %(period)s was approved after true-up plan %(plan)s was drafted; import it again.")
+            % {"period": plan.period, "plan": plan.pk}
         )
 
 
@@ -428,11 +448,11 @@ def plan_reject(*, plan: AllocationPlan, actor: Any, reason: str) -> AllocationP
     _check_checker(plan, actor)
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("Give the reason for the rejection.", field="reason")
+        raise InvalidInput(_("Give the reason for the rejection."), field="reason")
     with transaction.atomic():
         if not _transition(plan, from_status=AllocationPlan.Status.SUBMITTED, checker=actor, status=AllocationPlan.Status.REJECTED,
                            decided_by=actor, decided_at=timezone.now(), decision_reason=reason):
-            raise PlanNotInState(f"Plan {plan.pk} is not awaiting approval.")
+            raise PlanNotInState(_("Plan %(plan)s is not awaiting approval.") % {"plan": plan.pk})
         audit_record(actor=actor, action="plan.reject", obj=plan, before={"status": AllocationPlan.Status.SUBMITTED},
                      after={"status": AllocationPlan.Status.REJECTED, "reason": reason})
     plan.refresh_from_db()
@@ -448,4 +468,4 @@ def _check_checker(plan: AllocationPlan, actor: Any) -> None:
 def _require_plan_in_scope(plan: AllocationPlan, actor: Any) -> None:
     outside = plan.lines.exclude(organization__in=organizations_visible_to(actor)).exists()
     if outside:
-        raise PermissionDenied("The plan has units outside your province.")
+        raise PermissionDenied(_("The plan has units outside your province."))

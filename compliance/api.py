@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -75,11 +76,11 @@ class ObligationListApi(generics.GenericAPIView):
                    responses=ObligationOut(many=True))
     def get(self, request: Request) -> Response:
         if not request.user.has_perm("compliance.view_obligation"):
-            raise PermissionDenied("Your role does not see obligations.")
+            raise PermissionDenied(_("Your role does not see obligations."))
         code = request.query_params.get("period", "")
         period = CompliancePeriod.objects.filter(code=code).first()
         if period is None:
-            raise InvalidInput(f"No compliance period {code!r}.", field="period")
+            raise InvalidInput(_("No compliance period %(period)s.") % {"period": repr(code)}, field="period")
         return Response(ObligationOut(obligations_visible_to(request.user, period), many=True).data)
 
 
@@ -124,7 +125,7 @@ class DecisionIn(serializers.Serializer):
 def _period(code: str) -> CompliancePeriod:
     period = CompliancePeriod.objects.filter(code=code).first()
     if period is None:
-        raise InvalidInput(f"No compliance period {code!r}.", field="period")
+        raise InvalidInput(_("No compliance period %(period)s.") % {"period": repr(code)}, field="period")
     return period
 
 

@@ -12,7 +12,7 @@ class IneligibleAsset(DomainError):
 class OffsetCapExceeded(DomainError):
     code = "offset_cap_exceeded"
     status = 409
-    default_message = gettext_lazy("Offsets may cover at most 5 % of the obligation.")
+    default_message = gettext_lazy("Offsets may cover only a limited share of the obligation.")
 
 
 class OverSurrender(DomainError):

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -27,7 +28,7 @@ def _period_choices() -> list[tuple[str, str]]:
 
 class SurrenderForm(forms.Form):
     period = forms.ChoiceField(label=_("Compliance period"))
-    asset = forms.ChoiceField(label=_("Asset"), help_text=_("An allowance vintage of the period, or CCER offsets (at most 5 % of the obligation)"))
+    asset = forms.ChoiceField(label=_("Asset"))
     quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1)
     # One id per form shown: submitting the same form twice surrenders once.
     client_request_id = forms.CharField(label="", widget=forms.HiddenInput, max_length=64)
@@ -35,6 +36,9 @@ class SurrenderForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["period"].choices = _period_choices()
+        share = (settings.COMPLIANCE_OFFSET_SHARE * 100).normalize()  # 0.05 -> 5
+        self.fields["asset"].help_text = _(
+            "An allowance vintage of the period, or CCER offsets (at most %(share)s%% of the obligation)") % {"share": f"{share:f}"}
         self.fields["asset"].choices = [(code, code) for code in Asset.objects.filter(
             kind__in=[Asset.Kind.ALLOWANCE, Asset.Kind.OFFSET]).order_by("kind", "code").values_list("code", flat=True)]
         if not self.is_bound:

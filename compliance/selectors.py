@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, QuerySet, Sum
+from django.utils.translation import gettext as _
 
 from accounts.models import Organization
 from accounts.selectors import organizations_visible_to
@@ -125,7 +126,7 @@ def reports_visible_to(user: Any) -> QuerySet[EmissionReport]:
 def report_get_for(user: Any, report_id: int) -> EmissionReport:
     report = reports_visible_to(user).filter(pk=report_id).first()
     if report is None:
-        raise NotFound("No such emission report.")
+        raise NotFound(_("No such emission report."))
     return report
 
 

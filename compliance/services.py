@@ -50,9 +50,9 @@ TONNES = re.compile(r"[0-9]+")
 def tonnes_refusal(raw: str) -> str | None:
     """Why a text is not a whole number of tonnes the registry can store, or None."""
     if not TONNES.fullmatch(raw):
-        return f"{raw!r} is not a whole number of tonnes >= 0"
+        return _("%(value)s is not a whole number of tonnes >= 0") % {"value": repr(raw)}
     if int(raw) > MAX_AMOUNT:
-        return f"{raw} is more than the registry accepts ({MAX_AMOUNT:,} t)"
+        return _("%(value)s is more than the registry accepts (%(max)s t)") % {"value": raw, "max": f"{MAX_AMOUNT:,}"}
     return None
 
 
@@ -61,12 +61,17 @@ def verified_emission_refusal(organization: Organization, period: CompliancePeri
     """Why a unit cannot get verified emissions recorded for a period (by a file or by confirming a
     report), or None: only key emitting units, within the actor's scope, once."""
     if organization.kind != Organization.Kind.KEY_EMITTING_UNIT:
-        return f"{organization.name} is not a key emitting unit"
+        return _("%(name)s is not a key emitting unit") % {"name": organization.name}
     if not in_scope:
-        return f"{organization.name} is outside your province"
+        return _("%(name)s is outside your province") % {"name": organization.name}
     if recorded:
-        return f"{organization.name} already has verified emissions for {period}"
+        return _("%(name)s already has verified emissions for %(period)s") % {"name": organization.name, "period": period}
     return None
+
+
+def row_problem(row: int, field: str, problem: str) -> str:
+    """One row's error in a refused file, as the refusal lists it."""
+    return _("row %(row)s: %(field)s: %(problem)s") % {"row": row, "field": field, "problem": problem}
 
 
 def verified_emissions_import(*, period: CompliancePeriod, stream: IO[bytes], filename: str, actor: Any) -> int:
@@ -77,13 +82,13 @@ def verified_emissions_import(*, period: CompliancePeriod, stream: IO[bytes], fi
     try:
         text = stream.read().decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidInput("The CSV file is not UTF-8.", field="file") from None
+        raise InvalidInput(_("The CSV file is not UTF-8."), field="file") from None
     lines = list(csv.reader(io.StringIO(text)))
     if not lines or [cell.strip().lower() for cell in lines[0]][:2] != ["uscc", "verified_emissions"]:
-        raise InvalidInput("The header must be uscc,verified_emissions.", field="file")
+        raise InvalidInput(_("The header must be uscc,verified_emissions."), field="file")
     rows = [(number, line) for number, line in enumerate(lines[1:], start=2) if any(cell.strip() for cell in line)]
     if not rows:
-        raise InvalidInput("The file has a header but no rows.", field="file")
+        raise InvalidInput(_("The file has a header but no rows."), field="file")
     usccs = {line[0].strip().upper() for _, line in rows if line}
     organizations = {o.uscc: o for o in Organization.objects.filter(uscc__in=usccs)}
     scope = set(organizations_visible_to(actor).filter(uscc__in=usccs).values_list("uscc", flat=True)) if actor else None
@@ -93,17 +98,17 @@ def verified_emissions_import(*, period: CompliancePeriod, stream: IO[bytes], fi
         uscc = line[0].strip().upper() if line else ""
         raw = line[1].strip().replace(",", "") if len(line) > 1 else ""
         organization = organizations.get(uscc)
-        unit_problem = (f"no registered organization has USCC {uscc or '(empty)'}" if organization is None else
+        unit_problem = (_("no registered organization has USCC %(uscc)s") % {"uscc": uscc or _("(empty)")} if organization is None else
                         verified_emission_refusal(organization, period, in_scope=scope is None or uscc in scope,
                                                   recorded=uscc in recorded))
         if unit_problem:
-            problems.append(f"row {number}: uscc: {unit_problem}")
+            problems.append(row_problem(number, "uscc", unit_problem))
         if uscc in seen:
-            problems.append(f"row {number}: uscc: duplicate unit: also on row {seen[uscc]}")
+            problems.append(row_problem(number, "uscc", _("duplicate unit: also on row %(row)s") % {"row": seen[uscc]}))
         seen.setdefault(uscc, number)
         tonnes_problem = tonnes_refusal(raw)
         if tonnes_problem:
-            problems.append(f"row {number}: verified_emissions: {tonnes_problem}")
+            problems.append(row_problem(number, "verified_emissions", tonnes_problem))
         elif organization is not None:
             records.append(VerifiedEmission(period=period, organization=organization, tonnes=int(raw),
                                             confirmed_by=actor, source=filename[:200]))
@@ -200,7 +205,9 @@ def _surrender(user: Any, organization: Organization, period: CompliancePeriod, 
 
 
 def _missing(field: str, value: str) -> Any:
-    raise InvalidInput(_("No %(field)s %(value)s.") % {"field": field, "value": repr(value)}, field=field)
+    if field == "period":
+        raise InvalidInput(_("No compliance period %(period)s.") % {"period": repr(value)}, field=field)
+    raise InvalidInput(_("No asset %(asset)s.") % {"asset": repr(value)}, field=field)
 
 
 def _check_against_obligation(obligation: Obligation | None, asset: Asset, quantity: int) -> None:

@@ -51,7 +51,7 @@ def working_days_after(start: dt.date, days: int) -> dt.date:
 def _whole_tonnes(value: Any, field: str) -> int:
     refusal = tonnes_refusal(str(value).strip())
     if refusal:
-        raise InvalidInput(f"{refusal}.", field=field)
+        raise InvalidInput(_("%(problem)s.") % {"problem": refusal}, field=field)
     return int(str(value).strip())
 
 
@@ -209,7 +209,7 @@ def emission_report_object(*, user: Any, report: EmissionReport, reason: str) ->
     """The unit's compliance officer objects to the verified figure, once, within the window."""
     organization = officer_unit(user, "compliance.add_emissionreport", _("object to a verification"))
     if organization.pk != report.organization_id:
-        raise NotFound("No such emission report.")
+        raise NotFound(_("No such emission report."))
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(_("Say why you object to the verified emissions."), field="reason")
@@ -236,7 +236,7 @@ def _regulator_may_confirm(user: Any, report: EmissionReport) -> None:
     if not user.has_perm("compliance.confirm_emissionreport"):
         raise PermissionDenied(_("Only the provincial regulator of the unit's province confirms verified emissions."))
     if not organization_in_scope(user, report.organization):
-        raise NotFound("No such emission report.")
+        raise NotFound(_("No such emission report."))
 
 
 def emission_report_decide(*, user: Any, report: EmissionReport, decision: str, corrected_emissions: Any = None,
@@ -291,7 +291,7 @@ def emission_report_confirm(*, user: Any, report: EmissionReport) -> EmissionRep
         recorded = VerifiedEmission.objects.filter(period_id=report.period_id, organization_id=report.organization_id).exists()
         refusal = verified_emission_refusal(report.organization, report.period, in_scope=True, recorded=recorded)
         if refusal:
-            raise (errors.AlreadyRecorded if recorded else NotEligible)(f"{refusal}.")
+            raise (errors.AlreadyRecorded if recorded else NotEligible)(_("%(problem)s.") % {"problem": refusal})
         try:
             with transaction.atomic():  # a file import recording the unit at the same moment loses or wins here
                 report.verified_emission = VerifiedEmission.objects.create(

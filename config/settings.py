@@ -339,12 +339,22 @@ COMPLIANCE_DEADLINE_CHUNK = env_int("COMPLIANCE_DEADLINE_CHUNK", 1000, minimum=1
 # laying out thousands of table rows takes the PDF engine minutes.
 REPORTS_PDF_MAX_ROWS = env_int("REPORTS_PDF_MAX_ROWS", 1000, minimum=1)
 
+# One handler, on the root logger: every record is written once, by it. Django's own default
+# configuration (applied before this one) gives the "django" logger a console handler of its own that
+# writes when DEBUG is on, and the record then propagates to the root's handler too: every request
+# line ("Not Found: ...") printed twice. Naming the logger here takes that handler off (and its
+# mail_admins handler: no ADMINS are configured). Servers keep their own loggers, which do not
+# propagate (uvicorn, gunicorn); a Celery worker replaces the root's handler with its own.
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # django-axes logs every login at INFO (lockouts, at WARNING, are what an operator needs); WeasyPrint
-    # logs every layout step of every PDF at INFO.
-    "loggers": {"axes": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        # django-axes logs every login at INFO (lockouts, at WARNING, are what an operator needs); WeasyPrint
+        # logs every layout step of every PDF at INFO.
+        "axes": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"},
+    },
 }

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import IntegrityError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -38,7 +39,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         set_rollback()
         return Response(exc.as_dict(), status=exc.status)
     if isinstance(exc, Http404):
-        return Response(_body("not_found", "Not found.", None), status=status.HTTP_404_NOT_FOUND)
+        return Response(_body("not_found", _("Not found."), None), status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     if isinstance(exc, IntegrityError):
@@ -47,7 +48,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         logger.error("integrity error reached the API", exc_info=exc)
         set_rollback()
         return Response(
-            _body("conflict", "The request conflicted with a concurrent change; nothing was saved. Retry.", None),
+            _body("conflict", _("The request conflicted with a concurrent change; nothing was saved. Retry."), None),
             status=status.HTTP_409_CONFLICT,
         )
     if isinstance(exc, exceptions.APIException):

@@ -15,8 +15,10 @@ class DomainError(Exception):
     default_message = gettext_lazy("The request could not be carried out.")
 
     def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
-        # A default message is translated now, in the language of the request that caused it.
-        self.message = message or str(self.default_message)
+        # Translated now, in the language of the request that caused it: a default message, or a
+        # message given lazily (gettext_lazy), becomes a plain string. Give messages through gettext
+        # with %(name)s placeholders, never as plain or f-strings (tests/core/test_translations.py).
+        self.message = str(message or self.default_message)
         self.field = field
         super().__init__(self.message)
 
@@ -111,7 +113,7 @@ class ImportRefused(DomainError):
     default_message = gettext_lazy("The file has errors; nothing was saved.")
 
     def __init__(self, errors: list) -> None:  # type: ignore[type-arg]
-        super().__init__(f"{len(errors)} row(s) have errors; nothing was saved.", field="file")
+        super().__init__(gettext("%(count)s row(s) have errors; nothing was saved.") % {"count": len(errors)}, field="file")
         self.errors = errors
 
 

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http.request import RawPostDataException
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -48,7 +49,7 @@ def idempotency_key(request: Request) -> str | None:
         return None
     key = raw.strip()
     if not 1 <= len(key) <= 64 or not key.isprintable():
-        raise InvalidInput(f"The {HEADER} header must be 1 to 64 printable characters.", field=HEADER)
+        raise InvalidInput(_("The %(header)s header must be 1 to 64 printable characters.") % {"header": HEADER}, field=HEADER)
     return key
 
 
@@ -65,7 +66,7 @@ def body_with_key(request: Request, field: str) -> Any:
         data[field] = key
         return data
     if str(given).strip() != key:
-        raise IdempotencyKeyMismatch(f"The {HEADER} header and {field} differ; send one, or the same value in both.",
+        raise IdempotencyKeyMismatch(_("The %(header)s header and %(field)s differ; send one, or the same value in both.") % {"header": HEADER, "field": field},
                                      field=field)
     return data
 
@@ -128,7 +129,7 @@ def idempotent(request: Request, run: Callable[[], Response]) -> Response:
 
 def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
     if record.fingerprint != fingerprint:
-        raise IdempotencyConflict(f"This {HEADER} was already used for a different request.", field=HEADER)
+        raise IdempotencyConflict(_("This %(header)s was already used for a different request.") % {"header": HEADER}, field=HEADER)
     return Response(record.response, status=record.status_code, headers={"Idempotent-Replayed": "true"})
 
 

@@ -3,6 +3,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from core.context import request_ip
@@ -61,6 +62,10 @@ def refusal_response(request: HttpRequest, error: DomainError, headers: dict[str
         return JsonResponse(error.as_dict(), status=error.status, headers=headers)
     page = render_to_string("refusal.html", {"status": error.status, "message": error.message})
     return HttpResponse(page, status=error.status, headers=headers)
+def _client_language(request: HttpRequest) -> translation.override:
+    """The language the client asks for (Accept-Language, the language cookie), for a refusal made
+    before LocaleMiddleware has activated it."""
+    return translation.override(translation.get_language_from_request(request))
 
 
 class ApiRequestSizeMiddleware:
@@ -80,7 +85,8 @@ class ApiRequestSizeMiddleware:
                 length = 0
             limit = settings.API_UPLOAD_LIMITS.get(request.path, settings.API_MAX_BODY_SIZE)
             if length > limit:
-                return refusal_response(request, RequestTooLarge(
-                    _("The request body is %(length)s bytes; the API accepts at most %(limit)s.")
-                    % {"length": f"{length:,}", "limit": f"{limit:,}"}))
+                with _client_language(request):
+                    error = RequestTooLarge(_("The request body is %(length)s bytes; the API accepts at most %(limit)s.")
+                                            % {"length": f"{length:,}", "limit": f"{limit:,}"})
+                return refusal_response(request, error)
         return self.get_response(request)

@@ -5,6 +5,8 @@ Conversions to and from text happen at the edges only, through these functions. 
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.utils.translation import gettext as _
+
 from core.errors import InvalidInput
 
 
@@ -20,10 +22,10 @@ def parse_minor_units(text: str | int | Decimal, decimals: int, *, field: str | 
     try:
         value = Decimal(str(text).strip())
     except InvalidOperation:
-        raise InvalidInput(f"{text!r} is not a number.", field=field) from None
+        raise InvalidInput(_("%(value)s is not a number.") % {"value": repr(text)}, field=field) from None
     if not value.is_finite():
-        raise InvalidInput(f"{text!r} is not a number.", field=field)
+        raise InvalidInput(_("%(value)s is not a number.") % {"value": repr(text)}, field=field)
     scaled = value.scaleb(decimals)
     if scaled != scaled.to_integral_value():
-        raise InvalidInput(f"At most {decimals} decimal places are allowed.", field=field)
+        raise InvalidInput(_("At most %(places)s decimal places are allowed.") % {"places": decimals}, field=field)
     return int(scaled.to_integral_value(rounding=ROUND_HALF_UP))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework.pagination import LimitOffsetPagination
 
 from core.errors import InvalidInput
@@ -20,10 +21,11 @@ class StrictLimitOffsetPagination(LimitOffsetPagination):
         try:
             value = int(raw)
         except ValueError:
-            raise InvalidInput(f"{name} must be a whole number.", field=name) from None
-        if value < minimum or (maximum is not None and value > maximum):
-            bound = f"{minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
-            raise InvalidInput(f"{name} must be {bound}.", field=name)
+            raise InvalidInput(_("%(name)s must be a whole number.") % {"name": name}, field=name) from None
+        if maximum is not None and not minimum <= value <= maximum:
+            raise InvalidInput(_("%(name)s must be %(low)s to %(high)s.") % {"name": name, "low": minimum, "high": maximum}, field=name)
+        if value < minimum:
+            raise InvalidInput(_("%(name)s must be at least %(low)s.") % {"name": name, "low": minimum}, field=name)
         return value
 
     def get_limit(self, request: Any) -> int | None:

@@ -6,6 +6,7 @@ import logging
 import sys
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from django.views import defaults
 
 from core.contention import trouble_response
@@ -16,7 +17,7 @@ logger = logging.getLogger(__name__)
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path.startswith(API_PREFIX):
-        return JsonResponse({"code": "not_found", "message": "Not found.", "field": None}, status=404)
+        return JsonResponse({"code": "not_found", "message": _("Not found."), "field": None}, status=404)
     return defaults.page_not_found(request, exception)
 
 
@@ -26,7 +27,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
         return trouble
     if request.path.startswith(API_PREFIX):
         return JsonResponse(
-            {"code": "server_error", "message": "The server failed to carry out the request; it has been logged.",
+            {"code": "server_error", "message": _("The server failed to carry out the request; it has been logged."),
              "field": None},
             status=500,
         )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Q, QuerySet, Sum
+from django.utils.translation import gettext as _
 
 from accounts.selectors import organizations_visible_to, sees_all_organizations, user_province
 from core.errors import NotFound
@@ -30,7 +31,7 @@ def account_get_for(user: Any, number: str) -> Account:
     so that nobody learns which account numbers exist)."""
     account = accounts_visible_to(user).filter(number=number).first()
     if account is None:
-        raise NotFound("No such account.", field="number")
+        raise NotFound(_("No such account."), field="number")
     return account
 
 
@@ -183,6 +184,6 @@ def seal_check_get(pk: int) -> tuple[SealCheck, SealBlock | None]:
     """A check and, when it found a break, the block it names (None if that block is gone)."""
     check = SealCheck.objects.select_related("run_by").filter(pk=pk).first()
     if check is None:
-        raise NotFound("No such seal check.")
+        raise NotFound(_("No such seal check."))
     block = SealBlock.objects.filter(height=check.broken_height).first() if check.broken_height else None
     return check, block

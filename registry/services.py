@@ -70,9 +70,9 @@ def _require_permission(actor: Any, permission: str) -> None:
 def _require_account_in_scope(actor: Any, account: Account) -> None:
     """Provincial regulators act on their own province's organizations only."""
     if account.organization is not None and not organization_in_scope(actor, account.organization):
-        raise PermissionDenied("This account belongs to an organization outside your scope.")
+        raise PermissionDenied(_("This account belongs to an organization outside your scope."))
     if account.organization is None and not (actor.is_superuser or actor.has_perm("accounts.view_all_organizations")):
-        raise PermissionDenied("Only national staff may act on system accounts.")
+        raise PermissionDenied(_("Only national staff may act on system accounts."))
 
 
 # 10^15 fen is ten trillion yuan; 10^15 t is far beyond any cap. Keeps every sum inside BIGINT.
@@ -81,15 +81,15 @@ MAX_AMOUNT = 10**15
 
 def _validate_amount(amount: Any) -> None:
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        raise NonPositiveAmount(f"The amount must be a positive whole number, not {amount!r}.", field="amount")
+        raise NonPositiveAmount(_("The amount must be a positive whole number, not %(amount)s.") % {"amount": repr(amount)}, field="amount")
     if amount > MAX_AMOUNT:
-        raise AmountTooLarge(f"The amount must be at most {MAX_AMOUNT:,}.", field="amount")
+        raise AmountTooLarge(_("The amount must be at most %(max)s.") % {"max": f"{MAX_AMOUNT:,}"}, field="amount")
 
 
 def _require_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("Give the reason for this action.", field="reason")
+        raise InvalidInput(_("Give the reason for this action."), field="reason")
     return reason
 
 
@@ -224,17 +224,17 @@ def _check_movement(movement: Movement) -> None:
         if account is None:
             continue
         if bucket not in BUCKETS:
-            raise InvalidInput(f"Unknown bucket {bucket!r}.")
+            raise InvalidInput(_("Unknown bucket %(bucket)s.") % {"bucket": repr(bucket)})
         if not account.holds(movement.asset):
-            raise AssetNotAllowed(f"Account {account.number} cannot hold {movement.asset.code}.", field="asset")
+            raise AssetNotAllowed(_("Account %(account)s cannot hold %(asset)s.") % {"account": account.number, "asset": movement.asset.code}, field="asset")
     if movement.source is None and movement.kind not in Transfer.ENTERING_KINDS:
-        raise InvalidInput("Only issuance and deposits create value.")
+        raise InvalidInput(_("Only issuance and deposits create value."))
     if movement.destination is None and movement.kind not in Transfer.LEAVING_KINDS:
-        raise InvalidInput("Only withdrawals take value out of the registry.")
+        raise InvalidInput(_("Only withdrawals take value out of the registry."))
     if movement.source is not None and movement.source.kind in Account.OUT_OF_CIRCULATION_KINDS:
-        raise InvalidInput(f"Units in {movement.source.number} have left circulation for good.", field="source")
+        raise InvalidInput(_("Units in %(account)s have left circulation for good.") % {"account": movement.source.number}, field="source")
     if movement.kind in Transfer.BUCKET_KINDS and movement.source != movement.destination:
-        raise InvalidInput(f"A {movement.kind} moves units between the buckets of one account.", field="kind")
+        raise InvalidInput(_("A %(kind)s moves units between the buckets of one account.") % {"kind": movement.kind}, field="kind")
 
 
 def _check_status(movement: Movement, source: Account | None, destination: Account | None) -> None:
@@ -242,14 +242,14 @@ def _check_status(movement: Movement, source: Account | None, destination: Accou
     a frozen account lets nothing leave its available bucket (but a freeze)."""
     for account in (source, destination):
         if account is not None and account.status == Account.Status.CLOSED:
-            raise AccountClosed(f"Account {account.number} is closed.", field="account")
+            raise AccountClosed(_("Account %(account)s is closed.") % {"account": account.number}, field="account")
     if (
         source is not None
         and source.status == Account.Status.FROZEN
         and movement.source_bucket == Bucket.AVAILABLE
         and not (movement.kind == Transfer.Kind.FREEZE and source == destination)
     ):
-        raise AccountFrozen(f"Account {source.number} is frozen: {source.status_reason}", field="account")
+        raise AccountFrozen(_("Account %(account)s is frozen: %(reason)s") % {"account": source.number, "reason": source.status_reason}, field="account")
 
 
 def ledger_post(
@@ -381,7 +381,7 @@ def accounts_open(*, organization: Organization, actor: Any) -> list[Account]:
     """Opens the registry holding account and the trading funds account of an organization
     (idempotent), with a zero balance row for every asset each can hold."""
     if organization.kind == Organization.Kind.SYSTEM:
-        raise InvalidInput("System organizations hold no participant accounts.", field="organization")
+        raise InvalidInput(_("System organizations hold no participant accounts."), field="organization")
     with transaction.atomic():
         opened = []
         for kind, prefix in ((Account.Kind.HOLDING, "HA"), (Account.Kind.CASH, "CA")):
@@ -402,12 +402,12 @@ def asset_create(*, code: str, name: str, kind: str, vintage: str = "", actor: A
     _require_permission(actor, "registry.add_asset")
     code = code.strip().upper()
     if not code:
-        raise InvalidInput("An asset needs a code.", field="code")
+        raise InvalidInput(_("An asset needs a code."), field="code")
     if kind not in Asset.Kind.values:
-        raise InvalidInput(f"Unknown asset kind {kind!r}.", field="kind")
+        raise InvalidInput(_("Unknown asset kind %(kind)s.") % {"kind": repr(kind)}, field="kind")
     with transaction.atomic():
         if Asset.objects.filter(code=code).exists():
-            raise AlreadyExists(f"Asset {code} already exists.", field="code")
+            raise AlreadyExists(_("Asset %(asset)s already exists.") % {"asset": code}, field="code")
         asset = Asset.objects.create(
             code=code, name=name, kind=kind, vintage=vintage, decimals=2 if kind == Asset.Kind.CASH else 0
         )
@@ -426,7 +426,7 @@ def allowances_issue(*, asset: Asset, amount: int, actor: Any, reference: str = 
     """
     _require_permission(actor, "registry.issue_allowances")
     if asset.kind == Asset.Kind.CASH:
-        raise AssetNotAllowed("Cash enters the registry only as a deposit.", field="asset")
+        raise AssetNotAllowed(_("Cash enters the registry only as a deposit."), field="asset")
     movement = Movement(
         kind=Transfer.Kind.ISSUANCE,
         asset=asset,
@@ -447,11 +447,11 @@ def allowances_issue_and_allocate(
     at all. The maker-checker rule is the allocation app's, which calls this on approval."""
     _require_permission(actor, "registry.issue_allowances")
     if asset.kind == Asset.Kind.CASH:
-        raise AssetNotAllowed("Cash enters the registry only as a deposit.", field="asset")
+        raise AssetNotAllowed(_("Cash enters the registry only as a deposit."), field="asset")
     allocations = [(account, amount) for account, amount in allocations if amount]
     total = sum(amount for _, amount in allocations)
     if not total:
-        raise InvalidInput("Nothing to issue.", field="allocations")
+        raise InvalidInput(_("Nothing to issue."), field="allocations")
     national = system_account(Account.Kind.NATIONAL_ISSUANCE)
     movements = [Movement(kind=Transfer.Kind.ISSUANCE, asset=asset, amount=total, destination=national,
                           destination_bucket=Bucket.AVAILABLE, reference=reference, memo=memo)]
@@ -480,7 +480,7 @@ def allowances_clawback(
         for account, amount in clawbacks if amount
     ]
     if not movements:
-        raise InvalidInput("Nothing to claw back.", field="clawbacks")
+        raise InvalidInput(_("Nothing to claw back."), field="clawbacks")
     with transaction.atomic():
         transfers = ledger_post(movements, actor=actor)
         audit_record(actor=actor, action="registry.clawback", object_type="registry.asset", object_id=asset.pk,
@@ -502,9 +502,9 @@ def transfer_create(
 ) -> Transfer:
     """Moves available units from one account to another (allocation, claw-back, deduction ...)."""
     if kind not in Transfer.ACCOUNT_TO_ACCOUNT_KINDS:
-        raise InvalidInput(f"{kind!r} is not a transfer between accounts.", field="kind")
+        raise InvalidInput(_("%(kind)s is not a transfer between accounts.") % {"kind": repr(kind)}, field="kind")
     if source.pk == destination.pk:
-        raise InvalidInput("Source and destination are the same account.", field="destination")
+        raise InvalidInput(_("Source and destination are the same account."), field="destination")
     movement = Movement(
         kind=kind,
         asset=asset,
@@ -598,6 +598,11 @@ _STATUS_TRANSITIONS = {
     "account.unfreeze": ({Account.Status.FROZEN}, Account.Status.OPEN),
     "account.close": ({Account.Status.OPEN, Account.Status.FROZEN}, Account.Status.CLOSED),
 }
+STATUS_REFUSALS = {
+    "account.freeze": gettext_lazy("Account %(account)s is %(status)s; cannot freeze it."),
+    "account.unfreeze": gettext_lazy("Account %(account)s is %(status)s; cannot unfreeze it."),
+    "account.close": gettext_lazy("Account %(account)s is %(status)s; cannot close it."),
+}
 
 
 def _account_set_status(*, account: Account, reason: str, actor: Any, action: str) -> Account:
@@ -606,11 +611,11 @@ def _account_set_status(*, account: Account, reason: str, actor: Any, action: st
     with transaction.atomic():
         locked = _account_lock(account)
         if locked.status not in allowed_from:
-            raise InvalidInput(f"Account {locked.number} is {locked.status}; cannot {action.split('.')[1]} it.", field="account")
+            raise InvalidInput(STATUS_REFUSALS[action] % {"account": locked.number, "status": str(locked.get_status_display()).lower()}, field="account")
         if action == "account.close" and any(
             balance.total for balance in Balance.objects.filter(account=locked)
         ):
-            raise AccountNotEmpty(f"Account {locked.number} still holds value.", field="account")
+            raise AccountNotEmpty(_("Account %(account)s still holds value.") % {"account": locked.number}, field="account")
         before = {"status": locked.status, "status_reason": locked.status_reason}
         Account.objects.filter(pk=locked.pk).update(status=status, status_reason=reason)
         audit_record(actor=actor, action=action, obj=locked, before=before, after={"status": status, "status_reason": reason})
@@ -648,19 +653,19 @@ def _cash_movement_idempotent(*, kind: str, account: Account, amount: int, bank_
         return None
     same_account = existing.destination_id == account.pk if kind == Transfer.Kind.DEPOSIT else existing.source_id == account.pk
     if not same_account or existing.amount != amount:
-        raise IdempotencyConflict(f"Bank record {bank_reference} was already booked differently.", field="bank_reference")
+        raise IdempotencyConflict(_("Bank record %(reference)s was already booked differently.") % {"reference": bank_reference}, field="bank_reference")
     return existing
 
 
 def _cash_check(account: Account, bank_reference: str) -> tuple[Asset, str]:
     if account.kind != Account.Kind.CASH:
-        raise AssetNotAllowed(f"Account {account.number} is not a trading funds account.", field="account")
+        raise AssetNotAllowed(_("Account %(account)s is not a trading funds account.") % {"account": account.number}, field="account")
     bank_reference = (bank_reference or "").strip()
     if not bank_reference:
-        raise InvalidInput("Give the settlement bank's reference for this movement.", field="bank_reference")
+        raise InvalidInput(_("Give the settlement bank's reference for this movement."), field="bank_reference")
     max_length = Transfer._meta.get_field("external_reference").max_length
     if len(bank_reference) > max_length:
-        raise InvalidInput(f"The bank reference is at most {max_length} characters.", field="bank_reference")
+        raise InvalidInput(_("The bank reference is at most %(max)s characters.") % {"max": max_length}, field="bank_reference")
     return Asset.objects.get(kind=Asset.Kind.CASH), bank_reference
 
 
@@ -721,7 +726,7 @@ def allowances_retire(
     `audited_by_caller`: the caller (compliance's surrender) writes the one audit event of the change,
     naming this transfer, in the same transaction; otherwise this records `registry.surrender`."""
     if asset.kind == Asset.Kind.CASH:
-        raise AssetNotAllowed("Cash cannot be surrendered.", field="asset")
+        raise AssetNotAllowed(_("Cash cannot be surrendered."), field="asset")
     retirement = system_account(Account.Kind.RETIREMENT)
     if not audited_by_caller:
         return transfer_create(
@@ -740,7 +745,7 @@ def allowances_retire(
 def allowances_cancel(*, account: Account, asset: Asset, amount: int, actor: Any, reference: str = "", memo: str = "") -> Transfer:
     """Available -> the cancellation account: voluntary cancellation by the holder. Irreversible."""
     if asset.kind == Asset.Kind.CASH:
-        raise AssetNotAllowed("Cash cannot be cancelled.", field="asset")
+        raise AssetNotAllowed(_("Cash cannot be cancelled."), field="asset")
     return transfer_create(
         source=account, destination=system_account(Account.Kind.CANCELLATION), asset=asset, amount=amount,
         actor=actor, kind=Transfer.Kind.CANCELLATION, reference=reference, memo=memo,

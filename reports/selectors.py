@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db.models import Case, F, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
 from accounts.models import Organization
 from accounts.provinces import PROVINCES
@@ -33,14 +34,14 @@ def compliance_scope(user: Any, province: str | None = None) -> tuple[QuerySet[O
     provincial regulator only its own (its table is always that province's); companies (and the
     exchange operator, which sees organizations only for cash) may not read the table at all."""
     if not getattr(user, "is_authenticated", False) or not user.has_perm(COMPLIANCE_PERMISSION):
-        raise PermissionDenied("Only auditors and regulators read the compliance table.")
+        raise PermissionDenied(_("Only auditors and regulators read the compliance table."))
     if province and province not in PROVINCES:
-        raise NotFound(f"No province {province!r}.", field="province")
+        raise NotFound(_("No province %(province)s.") % {"province": repr(province)}, field="province")
     if sees_all_organizations(user):
         return (Organization.objects.filter(province=province) if province else None), province
     own = user_province(user)
     if own is None or (province and province != own):
-        raise PermissionDenied("A provincial regulator reads only its own province.")
+        raise PermissionDenied(_("A provincial regulator reads only its own province."))
     return organizations_visible_to(user), own
 
 
@@ -59,7 +60,7 @@ def periods() -> QuerySet[CompliancePeriod]:
 def period_get(code: str) -> CompliancePeriod:
     period = CompliancePeriod.objects.filter(code=code).first()
     if period is None:
-        raise NotFound(f"No compliance period {code!r}.", field="period")
+        raise NotFound(_("No compliance period %(period)s.") % {"period": repr(code)}, field="period")
     return period
 
 

@@ -86,7 +86,7 @@ def _pager_query(request: HttpRequest) -> str:
 def _format(request: HttpRequest, allowed: tuple[str, ...]) -> str:
     chosen = request.GET.get("format") or "html"
     if chosen not in allowed:
-        raise InvalidInput(_("The format must be one of: %s.") % ", ".join(allowed), field="format")
+        raise InvalidInput(_("The format must be one of: %(formats)s.") % {"formats": ", ".join(allowed)}, field="format")
     return chosen
 
 

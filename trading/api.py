@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.permissions import AllowAny
@@ -52,9 +53,9 @@ def _int_param(request: Request, name: str, default: int, *, low: int, high: int
     try:
         value = int(raw)
     except ValueError:
-        raise InvalidInput(f"{name} must be a whole number.", field=name) from None
+        raise InvalidInput(_("%(name)s must be a whole number.") % {"name": name}, field=name) from None
     if not low <= value <= high:
-        raise InvalidInput(f"{name} must be {low} to {high}.", field=name)
+        raise InvalidInput(_("%(name)s must be %(low)s to %(high)s.") % {"name": name, "low": low, "high": high}, field=name)
     return value
 
 
@@ -121,7 +122,7 @@ class CandlesApi(generics.GenericAPIView):
                 for bar in selectors.intraday_candles(instrument, day=timezone.localdate(), minutes=int(interval[:-1]))
             ]
         else:
-            raise InvalidInput("interval must be 1d, 1m or 5m.", field="interval")
+            raise InvalidInput(_("interval must be 1d, 1m or 5m."), field="interval")
         return Response(CandleOut(candles, many=True).data)
 
 

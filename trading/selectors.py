@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.selectors import user_organization_ids
 from core.errors import NotFound
@@ -26,7 +27,7 @@ def instrument_get(symbol: str) -> Instrument:
 
 def instrument_unknown(symbol: str) -> UnknownInstrument:
     """The refusal of a symbol that names no instrument (the readers of an instrument raise it)."""
-    return UnknownInstrument(f"No instrument {symbol!r}.", field="symbol")
+    return UnknownInstrument(_("No instrument %(symbol)s.") % {"symbol": repr(symbol)}, field="symbol")
 
 
 def book_depth(instrument: Instrument, depth: int = 10) -> dict[str, list[dict[str, int]]]:
@@ -105,7 +106,7 @@ def orders_of(user: Any) -> QuerySet[Order]:
 def order_get_for(user: Any, order_id: int) -> Order:
     order = orders_of(user).filter(pk=order_id).first()
     if order is None:
-        raise NotFound("No such order.", field="id")
+        raise NotFound(_("No such order."), field="id")
     return order
 
 

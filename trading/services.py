@@ -401,10 +401,10 @@ def instrument_set_status(*, instrument: Instrument, status: str, reason: str, a
     if not (may_operate or (status == Instrument.Status.HALTED and may_halt)):
         raise PermissionDenied()
     if status not in Instrument.Status.values:
-        raise InvalidInput(f"Unknown status {status!r}.", field="status")
+        raise InvalidInput(_("Unknown status %(status)s.") % {"status": repr(status)}, field="status")
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("Give the reason for this change.", field="reason")
+        raise InvalidInput(_("Give the reason for this change."), field="reason")
     with transaction.atomic():
         locked = Instrument.objects.select_for_update().get(pk=instrument.pk)
         before = {"status": locked.status}
@@ -446,10 +446,10 @@ def end_of_day_close(*, day: dt.date, actor: Any = None) -> list[DailyBar]:
     for instrument in Instrument.objects.exclude(daily_bars__day=day).select_related("matching_position"):
         expiry = MarketEvent.objects.filter(instrument=instrument, kind=MarketEvent.Kind.EXPIRE, trading_day=day).order_by("-sequence").first()
         if expiry is None or expiry.sequence > instrument.matching_position.matched_sequence:
-            raise errors.EndOfDayPending(f"The end-of-day expiry of {instrument.symbol} has not been matched yet.")
+            raise errors.EndOfDayPending(_("The end-of-day expiry of %(symbol)s has not been matched yet.") % {"symbol": instrument.symbol})
     trades_settle_all()
     if Trade.objects.filter(trading_day__lte=day, settled_at__isnull=True).exists():
-        raise errors.EndOfDayPending("Some trades of the day are still unsettled.")
+        raise errors.EndOfDayPending(_("Some trades of the day are still unsettled."))
     bars = []
     for instrument in Instrument.objects.select_related("asset").order_by("pk"):
         if DailyBar.objects.filter(instrument=instrument, day=day).exists():

@@ -1,6 +1,8 @@
 """The compliance pages under /compliance/: the officer's surrender page and emission reports, the
 verifier's queue and the provincial regulator's confirmation queue, each within its scope."""
 
+from decimal import Decimal
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -255,5 +257,16 @@ def test_a_pdf_attachment_downloads_as_pdf(client, report, officer):
 def test_the_compliance_pages_speak_chinese(client, officer, verifier, report):
     page = as_user(client, officer).get("/compliance/surrender/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "履约义务" in page and "可用持仓" in page and "提交排放报告" in page and "Obligations" not in page
+    assert "或 CCER 抵销（不超过履约义务的 5%）" in page
     queue = as_user(client, verifier).get("/compliance/verifier/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "待核查" in queue and "核查排放量（吨二氧化碳当量）" in queue
+
+
+def test_the_surrender_forms_offset_share_is_the_configured_one(client, officer, settings):
+    """The share is a setting, and the text a python-format entry ("%(share)s%%"): a bare "5 %" reads
+    to gettext as a format, and the entry would drop from the catalogue."""
+    settings.COMPLIANCE_OFFSET_SHARE = Decimal("0.025")
+    page = as_user(client, officer).get("/compliance/surrender/").content.decode()
+    assert "or CCER offsets (at most 2.5% of the obligation)" in page
+    page = as_user(client, officer).get("/compliance/surrender/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "或 CCER 抵销（不超过履约义务的 2.5%）" in page
