@@ -22,7 +22,8 @@ def user_roles(user: Any) -> set[str]:
 # Where each role's work is, in this order of precedence (a company role wins: its dashboard).
 _LANDING = [
     ({Role.COMPANY_TRADER, Role.COMPLIANCE_OFFICER}, "home"),
-    ({Role.NATIONAL_REGULATOR, Role.PROVINCIAL_REGULATOR, Role.EXCHANGE_OPERATOR}, "admin:index"),
+    ({Role.NATIONAL_REGULATOR, Role.PROVINCIAL_REGULATOR}, "regulator-home"),
+    ({Role.EXCHANGE_OPERATOR}, "admin:index"),
     ({Role.AUDITOR}, "reports-index"),
     ({Role.VERIFIER}, "compliance-verifier"),
 ]
@@ -42,6 +43,11 @@ def landing_path(user: Any) -> str:
 def is_company_user(user: Any) -> bool:
     """A company's trader or compliance officer: the dashboard, trading, orders and trades are theirs."""
     return bool(user_roles(user) & {Role.COMPANY_TRADER, Role.COMPLIANCE_OFFICER})
+
+
+def is_regulator(user: Any) -> bool:
+    """A national or provincial regulator: the regulator's home is theirs."""
+    return bool(user_roles(user) & {Role.NATIONAL_REGULATOR, Role.PROVINCIAL_REGULATOR})
 
 
 def user_organization_ids(user: Any) -> set[int]:

@@ -24,6 +24,7 @@ from accounts import services
 from accounts.selectors import (
     backup_codes_left,
     is_company_user,
+    is_regulator,
     landing_path,
     totp_device_confirmed,
     two_factor_required,
@@ -59,7 +60,8 @@ class LoginView(auth_views.LoginView):
 
 def navigation(request: HttpRequest) -> dict[str, bool]:
     """Template context: which parts of the menu this person can use."""
-    return {"company_user": is_company_user(getattr(request, "user", None))}
+    user = getattr(request, "user", None)
+    return {"company_user": is_company_user(user), "regulator_user": is_regulator(user)}
 
 
 def _next_url(request: HttpRequest) -> str:

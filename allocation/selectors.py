@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, F, QuerySet, Sum
 
-from accounts.provinces import PROVINCES
+from accounts.provinces import province_name
 from allocation.models import AllocationLine, AllocationPlan, UnitCategory
 
 _SUMS = {"units": Count("id"), "computed": Sum("computed_allocation"), "issue": Sum("issue_amount"),
@@ -29,7 +29,7 @@ def plan_totals(plan: AllocationPlan) -> PlanTotals:
     categories = dict(UnitCategory.choices)
     by_category = [{**row, "label": categories.get(row["unit_category"], row["unit_category"])}
                    for row in lines.values("unit_category").annotate(**_SUMS).order_by("-issue", "unit_category")]
-    by_province = [{**row, "label": PROVINCES.get(row["organization__province"], row["organization__province"])}
+    by_province = [{**row, "label": province_name(row["organization__province"])}
                    for row in lines.values("organization__province").annotate(**_SUMS).order_by("-issue", "organization__province")]
     return PlanTotals(overall=overall, by_category=by_category, by_province=by_province)
 

@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from accounts.models import Organization
-from accounts.provinces import PROVINCES
+from accounts.provinces import PROVINCES, province_name
 from accounts.selectors import organizations_visible_to, sees_all_organizations, user_province
 from allocation.models import CompliancePeriod
 from compliance.models import ComplianceResult
@@ -48,9 +48,9 @@ def compliance_scope(user: Any, province: str | None = None) -> tuple[QuerySet[O
 def report_provinces(user: Any) -> list[tuple[str, str]]:
     """The provinces a user may filter by, as (code, name)."""
     if sees_all_organizations(user):
-        return sorted(PROVINCES.items(), key=lambda item: item[0])
+        return [(code, province_name(code)) for code in sorted(PROVINCES)]
     own = user_province(user)
-    return [(own, PROVINCES[own])] if own else []
+    return [(own, province_name(own))] if own else []
 
 
 def periods() -> QuerySet[CompliancePeriod]:
@@ -83,7 +83,7 @@ class ComplianceRow:
 
     @property
     def province_name(self) -> str:
-        return PROVINCES.get(self.province, self.province)
+        return province_name(self.province)
 
 
 @dataclass
@@ -97,7 +97,7 @@ class ComplianceTable:
 
     @property
     def province_name(self) -> str:
-        return PROVINCES.get(self.province or "", "")
+        return province_name(self.province) if self.province else ""
 
 
 STATUSES = ("A", "B", "C", "open")

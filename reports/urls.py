@@ -3,6 +3,7 @@ from django.urls import path
 from reports import views
 
 urlpatterns = [
+    path("regulator/", views.regulator_home, name="regulator-home"),
     path("reports/", views.index, name="reports-index"),
     path("reports/compliance/<str:period>/", views.compliance, name="reports-compliance"),
     path("reports/accounts/", views.statement_find, name="reports-statement-find"),

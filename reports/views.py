@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.provinces import PROVINCES
+from accounts.provinces import PROVINCES, province_name
 from accounts.selectors import sees_all_organizations
 from core.csv import csv_response
 from core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
@@ -231,6 +231,26 @@ def _query_without(request: HttpRequest, *names: str) -> str:
     return query.urlencode()
 
 
+# --- the regulator's home ---
+
+
+@login_required
+def regulator_home(request: HttpRequest) -> HttpResponse:
+    """What waits for this regulator, and the state of the market it regulates."""
+    from accounts.selectors import is_regulator, user_province
+    from reports.regulator import market_state, workload
+    from trading.clock import trading_day
+    from trading.selectors import market_overview
+
+    if not is_regulator(request.user):
+        raise HttpForbidden
+    national = sees_all_organizations(request.user)
+    return render(request, "reports/regulator.html", {
+        "work": workload(request.user), "market": market_state(request.user), "prices": market_overview(trading_day()),
+        "today": timezone.localdate(), "scope": _("China") if national else province_name(user_province(request.user)),
+    })
+
+
 # --- account statements ---
 
 
@@ -324,7 +344,7 @@ def disclosure_period(request: HttpRequest, period: str) -> HttpResponse:
     page = Paginator(rows, PAGE_ROWS).get_page(request.GET.get("page"))
     return render(request, "reports/disclosure_period.html", {
         "period": compliance_period, "page": page, "province": province, "pager_query": _pager_query(request),
-        "provinces": sorted(PROVINCES.items()),
+        "provinces": [(code, province_name(code)) for code in sorted(PROVINCES)],
         "published": compliance_period.results.exists(),
         "index_url": reverse("disclosure-index"),
     })

@@ -17,7 +17,7 @@ def _login(user, **extra):
 
 @pytest.mark.parametrize(("fixture", "landing"), [
     ("trader_a", "/"),
-    ("national_regulator", "/admin/"),
+    ("national_regulator", "/regulator/"),
     ("exchange_operator", "/admin/"),
     ("auditor", "/reports/"),
 ])

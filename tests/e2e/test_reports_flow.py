@@ -77,3 +77,22 @@ def test_an_auditor_filters_the_compliance_table_and_downloads_the_three_formats
     text = "\n".join(pdf_page.extract_text() for pdf_page in reader.pages)
     assert about["Report identifier"].replace("-", "") != "" and "NCR-2021-" in text
     assert "National Carbon Allowance Registry" in text and "Page 1 of" in text
+
+
+@pytest.mark.parametrize(("viewport", "language"), [({"width": 1366, "height": 768}, "en"), ({"width": 390, "height": 844}, "zh-hans")])
+def test_a_regulator_lands_on_its_home_with_the_work_and_the_market(
+    browser, live_server, screenshot, shandong_regulator, closed_period, company_a, viewport, language  # noqa: F811
+):
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    login(page, live_server, shandong_regulator.username)
+    page.wait_for_url(f"{live_server.url}/regulator/")
+    if language != "en":
+        context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
+        page.reload()
+    expect(page.locator("#progress")).to_contain_text("Shandong" if language == "en" else "山东")
+    expect(page.locator("#allowances")).to_contain_text(f"{2 * 57_526:,}")  # the province's two units
+    expect(page.locator("#waiting")).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= viewport["width"], f"the page scrolls sideways: {width}px"
+    screenshot(page, f"regulator-home-{viewport['width']}-{language}")

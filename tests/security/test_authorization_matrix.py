@@ -121,6 +121,7 @@ RULES: dict[str, list[Rule]] = {
                      Rule("POST", "302 302 404 404 404 404 404 404 404", TOKEN_A)],
     # reports and disclosure
     "reports-index": [Rule("GET", "302 200 200 200 200 200 200 200 200")],
+    "regulator-home": [Rule("GET", "302 403 403 403 403 403 200 200 403")],
     "reports-compliance": [Rule("GET", "302 403 403 403 403 200 200 200 403", PERIOD)],
     "reports-statement-find": [Rule("GET", "302 302 404 302 404 302 404 302 302", query="number={account_a}")],
     "reports-statement": [Rule("GET", "302 200 404 200 404 200 404 200 200", ACCOUNT_A)],
