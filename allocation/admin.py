@@ -30,7 +30,7 @@ from allocation import services
 from allocation.importing import read_rows
 from allocation.models import AllocationPlan, Benchmark, CompliancePeriod, Deduction
 from allocation.selectors import plan_lines, plan_totals
-from core.admin import AuditedModelAdmin, ReadOnlyAdmin, ReasonForm
+from core.admin import AuditedModelAdmin, ReadOnlyAdmin, ReasonForm, grouped_column
 from core.errors import DomainError
 from registry.models import Asset, Transfer
 
@@ -63,8 +63,11 @@ UPLOADS = Path(settings.BASE_DIR) / "var" / "uploads"
 
 @admin.register(AllocationPlan)
 class AllocationPlanAdmin(ReadOnlyAdmin):
-    list_display = ["id", "period", "kind", "vintage", "status", "units", "total_computed", "total_issue", "total_clawback",
+    list_display = ["id", "period", "kind", "vintage", "status", "units", "computed_t", "issue_t", "clawback_t",
                     "created_by", "submitted_by", "decided_by", "review_link"]
+    computed_t = grouped_column("total_computed", gettext_lazy("Computed (t)"))
+    issue_t = grouped_column("total_issue", gettext_lazy("To issue (t)"))
+    clawback_t = grouped_column("total_clawback", gettext_lazy("To take back (t)"))
     list_filter = ["period", "kind", "status", "lines__organization__province"]
     readonly_fields = ["review_link", "audit_trail"]
     list_select_related = ["period", "vintage", "created_by", "submitted_by", "decided_by"]

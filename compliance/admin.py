@@ -2,13 +2,14 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Organization, User
 from accounts.roles import Role
 from accounts.selectors import organizations_visible_to
 from compliance.models import ComplianceResult, EmissionReport, Surrender, VerifiedEmission, VerifierAssignment
 from compliance.verification import verifier_assign
-from core.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin, grouped_column
 from core.errors import DomainError
 
 
@@ -22,20 +23,28 @@ class ScopedReadOnlyAdmin(ReadOnlyAdmin):
 
 @admin.register(VerifiedEmission)
 class VerifiedEmissionAdmin(ScopedReadOnlyAdmin):
-    list_display = ["organization", "period", "tonnes", "confirmed_by", "confirmed_at", "source"]
+    list_display = ["organization", "period", "tonnes_t", "confirmed_by", "confirmed_at", "source"]
+    tonnes_t = grouped_column("tonnes", gettext_lazy("Verified emissions (t)"))
     list_filter = ["period", "organization__province"]
 
 
 @admin.register(Surrender)
 class SurrenderAdmin(ScopedReadOnlyAdmin):
-    list_display = ["organization", "period", "asset", "quantity", "created_by", "created_at"]
+    list_display = ["organization", "period", "asset", "quantity_t", "created_by", "created_at"]
+    quantity_t = grouped_column("quantity", gettext_lazy("Quantity (t)"))
     list_filter = ["period", "asset", "organization__province"]
 
 
 @admin.register(ComplianceResult)
 class ComplianceResultAdmin(ScopedReadOnlyAdmin):
-    list_display = ["organization", "period", "status", "obligation", "surrendered_allowances", "surrendered_offsets",
-                    "shortfall", "fine_basis_low", "fine_basis_high", "deduction_entered"]
+    list_display = ["organization", "period", "status", "obligation_t", "allowances_t", "offsets_t", "shortfall_t",
+                    "fine_low_cny", "fine_high_cny", "deduction_entered"]
+    obligation_t = grouped_column("obligation", gettext_lazy("Obligation (t)"))
+    allowances_t = grouped_column("surrendered_allowances", gettext_lazy("Surrendered CEA (t)"))
+    offsets_t = grouped_column("surrendered_offsets", gettext_lazy("Surrendered CCER (t)"))
+    shortfall_t = grouped_column("shortfall", gettext_lazy("Shortfall (t)"))
+    fine_low_cny = grouped_column("fine_basis_low", gettext_lazy("Fine basis low (CNY)"), decimals=2)
+    fine_high_cny = grouped_column("fine_basis_high", gettext_lazy("Fine basis high (CNY)"), decimals=2)
     list_filter = ["period", "status", "organization__province"]
 
 
@@ -43,8 +52,10 @@ class ComplianceResultAdmin(ScopedReadOnlyAdmin):
 class EmissionReportAdmin(ScopedReadOnlyAdmin):
     """Read-only: reports move through the pages under /compliance/ (file, verify, object, confirm)."""
 
-    list_display = ["organization", "period", "status", "emissions", "verified_emissions", "filed_at", "verified_at",
+    list_display = ["organization", "period", "status", "emissions_t", "verified_t", "filed_at", "verified_at",
                     "objection_due", "confirmed_at"]
+    emissions_t = grouped_column("emissions", gettext_lazy("Reported emissions (t)"))
+    verified_t = grouped_column("verified_emissions", gettext_lazy("Verified emissions (t)"))
     list_filter = ["period", "status", "organization__province"]
 
 

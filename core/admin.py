@@ -11,6 +11,19 @@ from django.template.response import TemplateResponse
 from core.audit import audit_record
 from core.errors import DomainError
 from core.models import AuditEvent
+from core.money import format_grouped
+
+
+def grouped_column(field: str, description: Any, *, decimals: int = 0) -> Callable[[Any, Model], str]:
+    """An admin column (list_display, readonly_fields) showing `field` with thousands separators:
+    tonnes as "3,000", fen (decimals=2) as yuan, "50,000,000.00". Sorts by the field."""
+
+    @admin.display(description=description, ordering=field)
+    def column(modeladmin: Any, obj: Model) -> str:
+        value = getattr(obj, field)
+        return "—" if value is None else format_grouped(value, decimals)
+
+    return column
 
 
 def _snapshot(obj: Model, fields: list[str]) -> dict[str, Any]:

@@ -17,6 +17,13 @@ def format_minor_units(amount: int, decimals: int) -> str:
     return str((Decimal(amount) / (Decimal(10) ** decimals)).quantize(Decimal(1).scaleb(-decimals)))
 
 
+def format_grouped(amount: int, decimals: int) -> str:
+    """As format_minor_units, with thousands separators: 5000000000 fen -> "50,000,000.00"."""
+    if decimals == 0:
+        return f"{amount:,}"
+    return f"{Decimal(amount).scaleb(-decimals):,.{decimals}f}"
+
+
 def parse_minor_units(text: str | int | Decimal, decimals: int, *, field: str | None = None) -> int:
     """"123.45" with 2 decimals -> 12345. Refuses more decimal places than the asset has."""
     try:

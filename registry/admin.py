@@ -9,10 +9,12 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Organization
 from accounts.selectors import organizations_visible_to
 from core.admin import AuditedModelAdmin, ReadOnlyAdmin, action_with_reason
+from core.money import format_grouped
 from registry import services
 from registry.models import Account, Asset, Balance, LedgerCheck, SealBlock, SealCheck, Transfer
 from registry.selectors import accounts_visible_to
@@ -49,10 +51,26 @@ class OrganizationAdmin(AuditedModelAdmin):
             services.accounts_open(organization=obj, actor=request.user)
 
 
+def _in_asset_units(field: str, description: str) -> Any:
+    """A column showing `field` in its row's asset's units, with separators: "50,000,000.00 CNY", "3,000 t"."""
+
+    @admin.display(description=description, ordering=field)
+    def column(modeladmin: Any, obj: Any) -> str:
+        asset = obj.asset
+        unit = asset.code if asset.decimals else "t"
+        return f"{format_grouped(getattr(obj, field), asset.decimals)} {unit}"
+
+    return column
+
+
 class BalanceInline(admin.TabularInline):
     model = Balance
-    fields = ["asset", "available", "reserved", "pending", "frozen"]
+    fields = ["asset", "available_shown", "reserved_shown", "pending_shown", "frozen_shown"]
     readonly_fields = fields
+    available_shown = _in_asset_units("available", gettext_lazy("Available"))
+    reserved_shown = _in_asset_units("reserved", gettext_lazy("Reserved"))
+    pending_shown = _in_asset_units("pending", gettext_lazy("Pending"))
+    frozen_shown = _in_asset_units("frozen", gettext_lazy("Frozen"))
     extra = 0
     can_delete = False
 
@@ -98,7 +116,9 @@ class AccountAdmin(ReadOnlyAdmin):
 
 @admin.register(Transfer)
 class TransferAdmin(ReadOnlyAdmin):
-    list_display = ["id", "created_at", "kind", "asset", "amount", "source", "source_bucket", "destination", "destination_bucket", "reference"]
+    list_display = ["id", "created_at", "kind", "asset", "amount_shown", "source", "source_bucket", "destination", "destination_bucket",
+                    "reference"]
+    amount_shown = _in_asset_units("amount", gettext_lazy("Amount"))
     list_filter = ["kind", "asset", "created_at"]
     search_fields = ["reference", "external_reference", "source__number", "destination__number", "memo"]
     list_select_related = ["asset", "source", "destination"]

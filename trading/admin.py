@@ -8,9 +8,10 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy
 
 from accounts.selectors import rows_in_scope
-from core.admin import AuditedModelAdmin, ReadOnlyAdmin, action_with_reason
+from core.admin import AuditedModelAdmin, ReadOnlyAdmin, action_with_reason, grouped_column
 from core.money import format_minor_units
 from trading import services
 from trading.models import DailyBar, Holiday, Instrument, Order, Trade
@@ -65,7 +66,9 @@ class InstrumentAdmin(ReadOnlyAdmin):
 
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdmin):
-    list_display = ["id", "created_at", "instrument", "organization", "side", "price_cny", "quantity", "filled_quantity", "status"]
+    list_display = ["id", "created_at", "instrument", "organization", "side", "price_cny", "quantity_t", "filled_t", "status"]
+    quantity_t = grouped_column("quantity", gettext_lazy("Quantity (t)"))
+    filled_t = grouped_column("filled_quantity", gettext_lazy("Filled (t)"))
     list_filter = ["status", "side", "instrument", "trading_day"]
     search_fields = ["client_order_id", "organization__name", "organization__uscc"]
     list_select_related = ["instrument", "organization"]
@@ -75,14 +78,13 @@ class OrderAdmin(ReadOnlyAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
         return rows_in_scope(super().get_queryset(request), request.user, "organization")
 
-    @admin.display(description="Price")
-    def price_cny(self, order: Order) -> str:
-        return format_minor_units(order.price, 2)
+    price_cny = grouped_column("price", gettext_lazy("Price (CNY/t)"), decimals=2)
 
 
 @admin.register(Trade)
 class TradeAdmin(ReadOnlyAdmin):
-    list_display = ["id", "executed_at", "instrument", "buyer", "seller", "price_cny", "quantity", "aggressor_side", "settled_at"]
+    list_display = ["id", "executed_at", "instrument", "buyer", "seller", "price_cny", "quantity_t", "aggressor_side", "settled_at"]
+    quantity_t = grouped_column("quantity", gettext_lazy("Quantity (t)"))
     list_filter = ["instrument", "trading_day", "aggressor_side"]
     search_fields = ["buyer__name", "seller__name", "buyer__uscc", "seller__uscc"]
     list_select_related = ["instrument", "buyer", "seller"]
@@ -92,14 +94,18 @@ class TradeAdmin(ReadOnlyAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Trade]:
         return rows_in_scope(super().get_queryset(request), request.user, "buyer", "seller")
 
-    @admin.display(description="Price")
-    def price_cny(self, trade: Trade) -> str:
-        return format_minor_units(trade.price, 2)
+    price_cny = grouped_column("price", gettext_lazy("Price (CNY/t)"), decimals=2)
 
 
 @admin.register(DailyBar)
 class DailyBarAdmin(ReadOnlyAdmin):
-    list_display = ["day", "instrument", "open", "high", "low", "close", "volume", "turnover", "trade_count"]
+    list_display = ["day", "instrument", "open_cny", "high_cny", "low_cny", "close_cny", "volume_t", "turnover_cny", "trade_count"]
+    open_cny = grouped_column("open", gettext_lazy("Open (CNY/t)"), decimals=2)
+    high_cny = grouped_column("high", gettext_lazy("High (CNY/t)"), decimals=2)
+    low_cny = grouped_column("low", gettext_lazy("Low (CNY/t)"), decimals=2)
+    close_cny = grouped_column("close", gettext_lazy("Close (CNY/t)"), decimals=2)
+    volume_t = grouped_column("volume", gettext_lazy("Volume (t)"))
+    turnover_cny = grouped_column("turnover", gettext_lazy("Turnover (CNY)"), decimals=2)
     list_filter = ["instrument"]
     date_hierarchy = "day"
 

@@ -1,28 +1,21 @@
 from django import template
 
-from core.money import format_minor_units
+from core.money import format_grouped
 from registry.models import Asset
 
 register = template.Library()
 
 
-def _grouped(text: str) -> str:
-    whole, _, fraction = text.partition(".")
-    sign = "-" if whole.startswith("-") else ""
-    grouped = f"{int(whole.lstrip('-')):,}"
-    return f"{sign}{grouped}.{fraction}" if fraction else f"{sign}{grouped}"
-
-
 @register.filter
 def amount(value: int, asset: Asset) -> str:
     """{{ balance.available|amount:balance.asset }} -> "1,250.00" for CNY, "3,000" for tonnes."""
-    return _grouped(asset.format(value))
+    return format_grouped(value, asset.decimals)
 
 
 @register.filter
 def fen(value: int | None) -> str:
     """{{ order.price|fen }} -> "1,250.00": an amount of fen as yuan."""
-    return "" if value is None else _grouped(format_minor_units(value, 2))
+    return "" if value is None else format_grouped(value, 2)
 
 
 @register.filter

@@ -133,3 +133,17 @@ def test_an_auditor_sees_the_market_but_cannot_change_it(client, staff):
     page = client.get(reverse("admin:trading_instrument_changelist"))
     assert page.status_code == 200 and b"CEA21" in page.content
     assert b"halt_market" not in page.content
+
+
+def test_the_admin_speaks_yuan_and_tonnes_with_separators(client, staff, company_a, national_regulator, exchange_operator):
+    """A 50,000,000 yuan deposit reads as yuan with separators, never as 5000000000 fen; tonnes too."""
+    from tests.trading.conftest import fund
+
+    fund(company_a, regulator=national_regulator, operator=exchange_operator, cash=50_000_000_00, allowances=1_250_000)
+    login(client, staff["national"])
+    transfers = client.get(reverse("admin:registry_transfer_changelist")).content.decode()
+    assert "50,000,000.00 CNY" in transfers and "1,250,000 t" in transfers
+    assert "5000000000" not in transfers and "1250000" not in transfers
+    account = Account.objects.get(organization=company_a, kind=Account.Kind.CASH)
+    page = client.get(reverse("admin:registry_account_change", args=[account.pk])).content.decode()
+    assert "50,000,000.00 CNY" in page and "5000000000" not in page
