@@ -54,10 +54,9 @@ class SealHead:
         }
 
 
-def seal_head(*, height: int | None = None) -> SealHead | None:
-    """The chain's head (or its block at `height`), None when there is no such block."""
-    blocks = SealBlock.objects.order_by("-height")
-    block = (blocks.filter(height=height) if height is not None else blocks).first()
+def seal_head() -> SealHead | None:
+    """The chain's head, None before the first seal."""
+    block = SealBlock.objects.order_by("-height").first()
     if block is None:
         return None
     sealed = SealBlock.objects.filter(height__lte=block.height).aggregate(total=Sum("transfer_count"))["total"]
@@ -144,6 +143,11 @@ def published_heads_compare(heads: list[dict[str, Any]], *, as_of: datetime | No
     """Compares each published head (sealed at or before `as_of`, when given) with the database's
     block at its height: same hash and the same number of transfers sealed up to it. Returns the
     problems (empty: every head is there, unchanged) and the latest head compared."""
+    chain: dict[int, tuple[str, int]] = {}  # height -> (hash, transfers sealed up to it)
+    sealed = 0
+    for height, block_hash, count in SealBlock.objects.order_by("height").values_list("height", "block_hash", "transfer_count"):
+        sealed += count
+        chain[height] = (block_hash, sealed)
     problems: list[str] = []
     latest = None
     for published in heads:
@@ -151,11 +155,11 @@ def published_heads_compare(heads: list[dict[str, Any]], *, as_of: datetime | No
             continue
         latest = published
         height = published["height"]
-        found = seal_head(height=height)
-        if found is None:
+        found_hash, found_sealed = chain.get(height, (None, None))
+        if found_hash is None:
             problems.append(f"Block {height} was published ({published['head_hash']}) and is not in the database: the chain was cut short")
-        elif found.head_hash != published["head_hash"]:
-            problems.append(f"Block {height}: its hash {found.head_hash} is not the published {published['head_hash']}")
-        elif found.sealed_transfers != published["sealed_transfers"]:
-            problems.append(f"Block {height}: {found.sealed_transfers} transfers sealed up to it, {published['sealed_transfers']} published")
+        elif found_hash != published["head_hash"]:
+            problems.append(f"Block {height}: its hash {found_hash} is not the published {published['head_hash']}")
+        elif found_sealed != published["sealed_transfers"]:
+            problems.append(f"Block {height}: {found_sealed} transfers sealed up to it, {published['sealed_transfers']} published")
     return problems, latest

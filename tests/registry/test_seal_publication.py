@@ -79,7 +79,7 @@ def test_verify_against_a_published_file_accepts_the_database_that_published_it(
     seal(django_capture_on_commit_callbacks)
     out, err = verify("--against", str(todays_file(publish_dir)))
     head = SealBlock.objects.get()
-    assert f"published heads OK: signature verified; the database holds every head in {todays_file(publish_dir)} up to block 1 {head.block_hash} (3 transfers)" in out
+    assert f"published heads OK: signatures verified; the database holds every head in {todays_file(publish_dir)} up to block 1 {head.block_hash} (3 transfers)" in out
     assert err == ""
 
 

@@ -25,12 +25,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--record", action="store_true", help="Also keep the outcome as a SealCheck row")
-        parser.add_argument("--against", type=Path, metavar="FILE",
-                            help="A published file of seal heads (its signature in FILE.sig): each head must be in the database, unchanged")
+        parser.add_argument("--against", type=Path, metavar="FILE", nargs="+", default=[],
+                            help="Published files of seal heads (each signed in FILE.sig): each head must be in the database, unchanged")
         parser.add_argument("--as-of", type=aware_time, metavar="TIME",
                             help="With --against: only heads sealed at or before this ISO 8601 time (a database restored to it)")
 
-    def handle(self, *args: Any, record: bool = False, against: Path | None = None, as_of: datetime | None = None,
+    def handle(self, *args: Any, record: bool = False, against: list[Path], as_of: datetime | None = None,
                **options: Any) -> None:
         # A SealCheck and a SealReport answer the same questions under the same names.
         outcome = seal_check_record(source=SealCheck.Source.COMMAND) if record else ledger_seal_verify()
@@ -40,21 +40,22 @@ class Command(BaseCommand):
             raise CommandError(f"seal chain broken at block {outcome.broken_height}")
         head = f"head block {outcome.head_height} {outcome.head_hash}" if outcome.head_height else "no blocks yet"
         self.stdout.write(self.style.SUCCESS(f"seal chain OK: {head}"))
-        if against is None:
+        if not against:
             return
         try:
-            heads = published_heads_read(against)
+            heads = [head for path in against for head in published_heads_read(path)]
         except InvalidInput as error:
             raise CommandError(error.message) from None
         problems, latest = published_heads_compare(heads, as_of=as_of)
+        files = ", ".join(map(str, against))
         if problems:
             for problem in problems:
                 self.stderr.write(problem)
-            raise CommandError(f"the database does not hold {len(problems)} of the heads published in {against}")
+            raise CommandError(f"the database does not hold {len(problems)} of the heads published in {files}")
         if latest is None:
-            self.stdout.write(f"no head in {against} to compare (signature OK)")
+            self.stdout.write(f"no head in {files} to compare (signatures OK)")
             return
         self.stdout.write(self.style.SUCCESS(
-            f"published heads OK: signature verified; the database holds every head in {against} up to block "
+            f"published heads OK: signatures verified; the database holds every head in {files} up to block "
             f"{latest['height']} {latest['head_hash']} ({latest['sealed_transfers']} transfers)"
         ))
