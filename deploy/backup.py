@@ -91,6 +91,7 @@ class Cluster:
     data: Path
     port: int
     bindir: Path
+    user: str = "postgres"  # a superuser: the platform's user on a restored copy of the compose database
 
     @classmethod
     def create(cls, data: Path, *, bindir: Path, settings: dict[str, str]) -> Cluster:
@@ -104,7 +105,8 @@ class Cluster:
 
     def configure(self, settings: dict[str, str]) -> None:
         """Adds settings to postgresql.auto.conf (read last: they win over postgresql.conf's)."""
-        local = {"port": str(self.port), "listen_addresses": "127.0.0.1", "unix_socket_directories": str(self.data)}
+        # Loopback TCP only: no Unix socket (none to clash with the machine's own server, none in a backup).
+        local = {"port": str(self.port), "listen_addresses": "127.0.0.1", "unix_socket_directories": ""}
         lines = "".join(f"{name} = '{value}'\n" for name, value in {**local, **settings}.items())
         run_as_owner(["sh", "-c", f"cat >> {self.data}/postgresql.auto.conf"], input=lines)
 
@@ -117,12 +119,12 @@ class Cluster:
                        capture_output=True)
 
     def url(self, database: str = "postgres") -> str:
-        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+        return f"postgres://{self.user}@127.0.0.1:{self.port}/{database}"
 
     def sql(self, statement: str, *, database: str = "postgres") -> str:
         """One statement through psql; its rows as text (tab-separated)."""
         return run_as_owner([str(self.bindir / "psql"), "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1",
-                             "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database, "-c", statement]).stdout.strip()
+                             "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, "-d", database, "-c", statement]).stdout.strip()
 
     def log_tail(self, lines: int = 20) -> str:
         try:
@@ -140,7 +142,7 @@ def _stamp(path: Path) -> datetime:
     return datetime.strptime(path.name, "%Y%m%dT%H%M%S%z")
 
 
-def restore(backup: Path, *, archive: Path, data: Path, target_time: datetime | None = None,
+def restore(backup: Path, *, archive: Path, data: Path, user: str = "postgres", target_time: datetime | None = None,
             target_name: str | None = None) -> Cluster:
     """Restores a base backup into `data` and replays the archived WAL up to the target (or to the
     archive's end), then promotes: a running, writable cluster on a free port."""
@@ -152,7 +154,7 @@ def restore(backup: Path, *, archive: Path, data: Path, target_time: datetime | 
     bindir = pg_bindir(version)
     if bindir is None:
         raise RuntimeError(f"the backup is of PostgreSQL {version}, whose programs are not installed")
-    cluster = Cluster(data=data, port=free_port(), bindir=bindir)
+    cluster = Cluster(data=data, port=free_port(), bindir=bindir, user=user)
     target = {}
     if target_time is not None:
         target = {"recovery_target_time": target_time.isoformat(), "recovery_target_inclusive": "on"}
@@ -242,7 +244,7 @@ def restore_drill(*, backup_dir: Path, published_dir: Path, database_url: str, p
     cluster = None
     try:
         cluster = restore(backups[-1], archive=backup_dir / "wal", data=workspace / "data",
-                          target_time=target_time, target_name=target_name)
+                          user=urlsplit(database_url).username or "postgres", target_time=target_time, target_name=target_name)
         rto = time.monotonic() - started
         copy_url = _database_url(database_url, cluster)
         database = urlsplit(copy_url).path.lstrip("/")
