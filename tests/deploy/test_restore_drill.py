@@ -21,12 +21,13 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.management import CommandError, call_command
 
 from deploy.backup import Cluster, archive_command, owned_directory, pg_bindir
 
 ROOT = Path(settings.BASE_DIR)
 BINDIR = pg_bindir()
-pytestmark = pytest.mark.skipif(BINDIR is None, reason="PostgreSQL's programs (initdb, pg_ctl, pg_basebackup) are not installed")
+needs_postgresql_programs = pytest.mark.skipif(BINDIR is None, reason="PostgreSQL's programs (initdb, pg_ctl, pg_basebackup) are not installed")
 
 # Orders that cross (trader001 buys what trader002 sells at the reference price: each pair is a trade),
 # their settlement, then a seal, which publishes its head on commit.
@@ -87,6 +88,15 @@ def state(cluster: Cluster) -> tuple[int, str]:
     return int(transfers), head
 
 
+def test_the_drill_refuses_a_folder_without_base_backups(tmp_path, monkeypatch):
+    monkeypatch.delenv("BACKUP_DIR", raising=False)
+    with pytest.raises(CommandError, match=f"restore failed: no base backup in {tmp_path / 'base'}"):
+        call_command("restore_drill", "--backup-dir", str(tmp_path))
+    with pytest.raises(CommandError, match="give --backup-dir or set BACKUP_DIR"):
+        call_command("restore_drill")
+
+
+@needs_postgresql_programs
 def test_the_drill_restores_to_a_point_between_two_batches_and_proves_the_copy(primary, workspace):
     backups, published = workspace / "backups", workspace / "published"
     environment = {
