@@ -8,6 +8,10 @@
 set -euo pipefail
 : "${BACKUP_DIR:?set BACKUP_DIR (base backups in BACKUP_DIR/base, archived WAL in BACKUP_DIR/wal)}"
 keep=${BACKUP_KEEP:-7}
+if [ "$(id -u)" = 0 ]; then
+  echo "run this as the owner of BACKUP_DIR (postgres), not root: the restore reads the files as that user" >&2
+  exit 1
+fi
 [ -n "${PG_BINDIR:-}" ] && export PATH="$PG_BINDIR:$PATH"
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
