@@ -108,24 +108,23 @@ def seal_head_publish() -> Path | None:
             return path
         document["heads"].append(head.as_json())
         content = (json.dumps(document, indent=1, sort_keys=True) + "\n").encode()
-        # The signature first: a reader may see the old file with the new signature for a moment (and
-        # be told to read again), never a new file that a stale signature happens to cover.
+        # (Two renames: a reader between them sees a file and a signature that do not match, and reads again.)
         _write_atomically(path.with_name(path.name + ".sig"), _private_key().sign(content))
         _write_atomically(path, content)
         _write_atomically(directory / PUBLIC_KEY_FILE, public_key_pem().encode())
         return path
 
 
-def published_heads_read(path: Path, *, signature: Path | None = None, key: Ed25519PublicKey | None = None) -> list[dict[str, Any]]:
-    """The heads of a published file, after checking its detached signature (`FILE.sig` unless given)
-    against the registry's public key (or `key`). Raises InvalidInput naming what is wrong."""
-    signature = signature or path.with_name(path.name + ".sig")
+def published_heads_read(path: Path) -> list[dict[str, Any]]:
+    """The heads of a published file, after checking its detached signature (`FILE.sig`) against the
+    registry's public key. Raises InvalidInput naming what is wrong."""
+    signature = path.with_name(path.name + ".sig")
     try:
         content, signed = path.read_bytes(), signature.read_bytes()
     except OSError as error:
         raise InvalidInput(f"Cannot read {error.filename}: {error.strerror}.", field="against") from None
     try:
-        (key or public_key()).verify(signed, content)
+        public_key().verify(signed, content)
     except InvalidSignature:
         raise InvalidInput(f"The signature {signature} does not match {path} and the registry's seal key.", field="against") from None
     try:
