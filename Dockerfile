@@ -3,6 +3,8 @@
 #   proxy   nginx, from Debian's packages (as scripts/system-deps.sh installs it for the benchmarks),
 #           with the application's collected static files
 #   pooler  PgBouncer, from Debian's packages
+#   backup  the base backups and the restore drill: PostgreSQL's own image (the database's major version,
+#           whose server the drill starts on a restored copy) with the application beside it
 # docker-compose.yml builds and runs them.
 
 FROM python:3.11-slim-bookworm AS app
@@ -16,9 +18,9 @@ RUN pip install -r requirements.txt
 COPY . .
 # collectstatic needs settings that load; the real secret comes from the environment at run time.
 RUN SECRET_KEY=build-only DATABASE_URL=sqlite:////tmp/build.sqlite3 python manage.py collectstatic --noinput
-# The media folder exists in the image and belongs to the application's user, so the volume mounted
-# there (docker-compose.yml) starts with that owner rather than root.
-RUN useradd --create-home --uid 1000 carbon && mkdir -p /app/var/media && chown -R carbon /app/var
+# The media and seal-heads folders exist in the image and belong to the application's user, so the
+# volumes mounted there (docker-compose.yml) start with that owner rather than root.
+RUN useradd --create-home --uid 1000 carbon && mkdir -p /app/var/media /app/var/seal-heads && chown -R carbon /app/var
 USER carbon
 EXPOSE 8000
 CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "config.wsgi:application"]
@@ -42,3 +44,14 @@ COPY deploy/pgbouncer.ini.template /etc/pgbouncer/pgbouncer.ini.template
 COPY deploy/pooler-start.sh /usr/local/bin/pooler-start
 EXPOSE 6432
 CMD ["pooler-start"]
+
+FROM postgres:16-bookworm AS backup
+# Debian's Python 3.11 (the app image's version) for manage.py restore_drill; Pango for WeasyPrint's import.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-venv libpango-1.0-0 libpangoft2-1.0-0 \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY requirements.txt .
+RUN python3 -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir -r requirements.txt
+ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+COPY . .
+CMD ["sh", "/app/deploy/backup-start.sh"]

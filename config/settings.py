@@ -4,6 +4,8 @@ Embedded default (no DATABASE_URL / REDIS_URL): SQLite under var/ and Celery tas
 """
 
 import datetime as dt
+import hashlib
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -284,6 +286,16 @@ SEAL_INTERVAL_SECONDS = env_int("SEAL_INTERVAL_SECONDS", 300, minimum=1)
 SEAL_BLOCK_SIZE = env_int("SEAL_BLOCK_SIZE", 1000, minimum=1)  # transfers per block at most
 # How long the sealer waits for transactions that may still commit transfer ids below the newest one.
 SEAL_HORIZON_WAIT_SECONDS = env_int("SEAL_HORIZON_WAIT_SECONDS", 10, minimum=0)
+# After each seal the head is published outside the database (registry.seal_publication): a signed
+# daily file in this folder, for a deployment to ship elsewhere (another host, object storage, print).
+SEAL_PUBLISH_DIR = Path(env_str("SEAL_PUBLISH_DIR", str(BASE_DIR / "var" / "seal-heads")))
+# The Ed25519 key that signs those files: 64 hex characters (a 32-byte seed). Unset, it is derived from
+# SECRET_KEY, so that rotating SECRET_KEY changes it: a deployment sets its own and publishes the public key.
+SEAL_SIGNING_KEY = env_str("SEAL_SIGNING_KEY")
+if SEAL_SIGNING_KEY and not re.fullmatch(r"[0-9a-fA-F]{64}", SEAL_SIGNING_KEY):
+    raise ImproperlyConfigured("SEAL_SIGNING_KEY must be 64 hexadecimal characters (a 32-byte Ed25519 seed)")
+if not SEAL_SIGNING_KEY:
+    SEAL_SIGNING_KEY = hashlib.sha256(b"carbon-registry seal signing key\n" + SECRET_KEY.encode()).hexdigest()
 CELERY_BEAT_SCHEDULE = {
     "ledger-verify-hourly": {"task": "registry.tasks.ledger_verify_task", "schedule": 3600.0},
     "ledger-seal": {"task": "registry.tasks.ledger_seal_task", "schedule": float(SEAL_INTERVAL_SECONDS)},

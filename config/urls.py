@@ -18,9 +18,9 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("", include("accounts.urls")),
     path("", include("web.urls")),
+    path("", include("registry.urls")),  # before reports: /disclosure/seal/ is not a period's disclosure
     path("", include("reports.urls")),
     path("", include("compliance.urls")),
-    path("", include("registry.urls")),
     path("", include("trading.urls")),
 ]
 

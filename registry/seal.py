@@ -10,7 +10,8 @@ Who writes: `ledger_seal` (the beat job `registry.tasks.ledger_seal_task`, `mana
 `seed_demo`). Who reads: `ledger_seal_verify` (`manage.py verify_seal_chain`, the auditor page,
 `seal_check_record`). A chain rewritten consistently from some block to its head would recompute
 without fault: each successful SealCheck keeps the head it saw and later verifications require those
-heads unchanged; publishing the head hash outside the database anchors it against its owner too.
+heads unchanged; the head published outside the database after each seal (registry.seal_publication)
+anchors it against its owner too.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from django.utils import timezone
 from core.audit import audit_record
 from core.locks import LEDGER_SEAL, TRANSFER_INSERT, advisory_lock_holders, advisory_wait_released, advisory_xact_lock
 from registry.models import SealBlock, SealCheck, Transfer
+from registry.seal_publication import seal_head_publish
 
 logger = logging.getLogger(__name__)
 
@@ -195,6 +197,9 @@ def ledger_seal(*, block_size: int | None = None, time_budget: float | None = No
             if not blocks:
                 return result
             SealBlock.objects.bulk_create(blocks)
+            # Outside the database as soon as it is in it. Not robust on purpose: a head that cannot be
+            # published fails the run loudly (the blocks stay committed; the next run publishes).
+            transaction.on_commit(seal_head_publish)
             audit_record(
                 actor=None, action="registry.seal", object_type="registry.sealblock", object_id=blocks[-1].height,
                 after={

@@ -1,16 +1,17 @@
-"""Pages: an account's balances and statement (the dashboard is web.views.dashboard), and the
-auditors' seal chain."""
+"""Pages: an account's balances and statement (the dashboard is web.views.dashboard), the
+auditors' seal chain, and the chain's head for everyone (/disclosure/seal/)."""
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from core.errors import NotFound
 from registry.models import SealCheck
 from registry.seal import seal_check_record
+from registry.seal_publication import PUBLIC_KEY_FILE, public_key_hex, public_key_pem, seal_head
 from registry.selectors import account_balances, account_get_for, account_transfers, seal_chain_overview, seal_check_get
 
 
@@ -47,3 +48,19 @@ def seal_check(request: HttpRequest, pk: int) -> HttpResponse:
     except NotFound:
         raise Http404("No such seal check") from None
     return render(request, "registry/seal_check.html", {"check": check, "broken_block": block})
+
+
+@require_GET
+def seal_disclosure(request: HttpRequest) -> HttpResponse:
+    """Public: the seal chain's head and the key that signs the published daily files, so that anyone
+    can keep a copy of the head and later check the registry against it."""
+    return render(request, "registry/seal_disclosure.html", {
+        "head": seal_head(), "public_key_hex": public_key_hex(), "public_key_pem": public_key_pem(),
+        "public_key_file": PUBLIC_KEY_FILE,
+    })
+
+
+@require_GET
+def seal_disclosure_json(request: HttpRequest) -> JsonResponse:
+    head = seal_head()
+    return JsonResponse({"head": head.as_json() if head else None, "public_key": public_key_hex()})

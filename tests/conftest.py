@@ -46,11 +46,13 @@ def _ledger_invariants_hold_after_each_test(request):
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _media_in_a_temporary_folder(tmp_path_factory):
-    """Uploaded files (emission report attachments) go to a folder of this test run, never to var/."""
+def _files_in_a_temporary_folder(tmp_path_factory):
+    """Uploaded files (emission report attachments) and published seal heads go to folders of this test
+    run, never to var/."""
     from django.conf import settings
 
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+    settings.SEAL_PUBLISH_DIR = tmp_path_factory.mktemp("seal-heads")
 
 
 @pytest.fixture(autouse=True, scope="session")

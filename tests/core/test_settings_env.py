@@ -42,3 +42,16 @@ def test_the_celery_configuration_is_safe():
     assert app.conf.broker_transport_options["visibility_timeout"] > app.conf.task_time_limit
     assert app.conf.broker_transport_options["visibility_timeout"] <= 90  # a killed task runs again within about a minute
     assert settings.TIME_ZONE == "Asia/Shanghai"
+
+
+def test_a_seal_signing_key_that_is_not_a_32_byte_hex_seed_stops_start_up():
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    env = {**os.environ, "SEAL_SIGNING_KEY": "not-a-key"}
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "SEAL_SIGNING_KEY must be 64 hexadecimal characters" in result.stderr

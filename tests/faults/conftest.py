@@ -183,6 +183,24 @@ def stack(transactional_db, redis_server) -> Iterator[Stack]:
     # Subprocesses are gone: nothing of theirs holds a lock the database flush would wait on.
 
 
+def sweep_until_drained(redis_url: str, *, timeout: float = 60) -> None:
+    """Sends the settlement sweep as beat does, then waits until every accepted order of CEA21 is
+    matched and every trade settled: the backlog left by whatever was lost from Redis."""
+    from config.celery import app
+    from trading.models import Instrument, Trade
+
+    with app.connection_for_write(redis_url) as broker:
+        app.send_task("trading.tasks.settlement_sweep_task", connection=broker)
+    instrument = Instrument.objects.get(symbol="CEA21")
+
+    def drained() -> bool:
+        instrument.refresh_from_db()
+        return (instrument.matching_position.matched_sequence == instrument.last_sequence
+                and not Trade.objects.filter(settled_at__isnull=True).exists())
+
+    wait_for(drained, timeout=timeout, what="matching and settlement to catch up")
+
+
 def pg_backends(where: str, params: list[object] | None = None) -> list[int]:
     """Backend pids of other sessions on the test database matching `where` (over pg_stat_activity a)."""
     with connection.cursor() as cursor:

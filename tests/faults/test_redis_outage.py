@@ -12,12 +12,11 @@ from collections import Counter
 
 import pytest
 
-from config.celery import app
 from tests.factories import api_key_for
 from tests.trading.conftest import fund
-from trading.models import Instrument, Order, Trade
+from trading.models import Order, Trade
 
-from .conftest import free_port, wait_for
+from .conftest import free_port, sweep_until_drained, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True),
               pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored")]
@@ -99,16 +98,7 @@ def test_order_entry_and_matching_survive_a_redis_outage_and_the_backlog_drains(
     assert during and set(during) == {201}, during  # accepted while Redis was down
 
     # Beat's sweep, once Redis is back: the trades whose settlement could not be queued settle now.
-    with app.connection_for_write(redis_server.url) as broker:
-        app.send_task("trading.tasks.settlement_sweep_task", connection=broker)
-    instrument = Instrument.objects.get(symbol="CEA21")
-
-    def drained() -> bool:
-        instrument.refresh_from_db()
-        return (instrument.matching_position.matched_sequence == instrument.last_sequence
-                and not Trade.objects.filter(settled_at__isnull=True).exists())
-
-    wait_for(drained, timeout=60, what="matching and settlement to catch up")
+    sweep_until_drained(redis_server.url)
     # Nothing accepted was lost: every order answered 201 is in the book's history, matched.
     assert Order.objects.filter(pk__in=load.accepted).count() == len(load.accepted)
     assert not Order.objects.filter(pk__in=load.accepted, status=Order.Status.ACCEPTED).exists()

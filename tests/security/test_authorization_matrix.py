@@ -127,6 +127,9 @@ RULES: dict[str, list[Rule]] = {
     "reports-statement": [Rule("GET", "302 200 404 200 404 200 404 200 200", ACCOUNT_A)],
     "disclosure-index": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
     "disclosure-period": [Rule("GET", "200 200 200 200 200 200 200 200 200", PERIOD)],
+    "disclosure-seal": [Rule("GET", "200 200 200 200 200 200 200 200 200"),
+                        Rule("POST", "405 405 405 405 405 405 405 405 405")],
+    "disclosure-seal-json": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
     # the ledger's seal chain (auditors and the national regulator)
     "seal-chain": [Rule("GET", "302 403 403 403 403 200 403 200 403"),
                    Rule("POST", "302 403 403 403 403 302 403 403 403", data=lambda world, role: {})],
