@@ -31,9 +31,11 @@ from accounts.selectors import organization_in_scope, user_roles
 from allocation.models import CompliancePeriod
 from compliance import errors
 from compliance.models import ComplianceResult, EmissionReport, VerifiedEmission, VerifierAssignment
-from compliance.services import officer_unit, tonnes_refusal, verified_emission_refusal
+from compliance.services import officer_unit, verified_emission_refusal
 from core.audit import audit_record
 from core.errors import InvalidInput, NotEligible, NotFound, PermissionDenied
+from core.numbers import parse_quantity
+from registry.services import MAX_AMOUNT
 
 
 def working_days_after(start: dt.date, days: int) -> dt.date:
@@ -49,10 +51,8 @@ def working_days_after(start: dt.date, days: int) -> dt.date:
 
 
 def _whole_tonnes(value: Any, field: str) -> int:
-    refusal = tonnes_refusal(str(value).strip())
-    if refusal:
-        raise InvalidInput(f"{refusal}.", field=field)
-    return int(str(value).strip())
+    """Whole tonnes, >= 0, by the platform's one number rule (core.numbers)."""
+    return parse_quantity(value, field=field, minimum=0, maximum=MAX_AMOUNT)
 
 
 def _period_open(period: CompliancePeriod) -> None:

@@ -58,6 +58,8 @@ class Command(BaseCommand):
             raise CommandError(refused.message) from None
         except DomainError as error:
             raise CommandError(f"{error.code}: {error.message}") from None
+        except OSError as error:
+            raise CommandError(f"cannot read {file}: {error.strerror or error}") from None
         self.stdout.write(
             f"plan {plan.pk} ({plan.get_kind_display()}): {plan.lines.count()} units, computed {plan.total_computed:,} t, "
             f"to issue {plan.total_issue:,} t and claw back {plan.total_clawback:,} t of {asset.code}; status draft"
