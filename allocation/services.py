@@ -341,6 +341,18 @@ def allocation_import(
     return plan
 
 
+def allocation_import_job(job: Any, stream: IO[bytes], progress: Callable[[str, int, int | None], None]) -> dict[str, Any]:
+    """An admin import's job (core.import_jobs): the confirmed upload saved as a draft plan."""
+    params = job.params
+    plan = allocation_import(
+        period=CompliancePeriod.objects.get(pk=params["period"]), vintage=Asset.objects.get(pk=params["vintage"]),
+        stream=stream, filename=job.source_name or job.upload, actor=job.created_by,
+        issue_percent=Decimal(params["issue_percent"]), kind=params["kind"], progress=progress,
+    )
+    return {"plan": plan.pk, "units": plan.lines.count(), "total_issue": plan.total_issue,
+            "total_clawback": plan.total_clawback}
+
+
 # --- maker-checker ---
 
 

@@ -116,6 +116,14 @@ def verified_emissions_import(
     return len(records)
 
 
+def verified_emissions_import_job(job: Any, stream: IO[bytes], progress: Callable[[str, int, int | None], None]) -> dict[str, Any]:
+    """An admin import's job (core.import_jobs): the confirmed upload's verified emissions recorded."""
+    period = CompliancePeriod.objects.get(pk=job.params["period"])
+    units = verified_emissions_import(period=period, stream=stream, filename=job.source_name or job.upload,
+                                      actor=job.created_by, progress=progress)
+    return {"period": period.code, "units": units}
+
+
 # --- surrender ---
 
 

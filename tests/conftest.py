@@ -51,6 +51,7 @@ def _media_in_a_temporary_folder(tmp_path_factory):
     from django.conf import settings
 
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+    settings.IMPORT_UPLOAD_DIR = tmp_path_factory.mktemp("uploads")  # admin imports' uploads too
 
 
 @pytest.fixture(autouse=True, scope="session")
