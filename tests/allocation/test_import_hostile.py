@@ -288,7 +288,7 @@ def test_the_admin_import_answers_hostile_files_with_their_errors(regulator_clie
 def test_every_refusal_is_a_domain_error(period_2021, cea21, company_a, national_regulator):
     """The readers raise nothing else, whatever the bytes (a smoke test over odd inputs)."""
     samples = [b"\xff\xfe\x00\x00", b"PK\x03\x04" + b"\x00" * 100, b'"' * 10, b"uscc\r\r\r\n\n", b"\x00" * 50,
-               "uscc,unit_category,electricity_mwh,heat_gj\n\"unterminated".encode()]
+               b"uscc,unit_category,electricity_mwh,heat_gj\n\"unterminated"]
     for content in samples:
         for name in ("p.csv", "p.xlsx"):
             with nothing_saved(), pytest.raises(DomainError):

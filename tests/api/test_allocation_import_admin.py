@@ -5,8 +5,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from allocation.models import AllocationPlan
-from core.models import ImportJob
 from allocation.services import period_create
+from core.models import ImportJob
 from registry.models import Asset
 from tests.auth import login
 
