@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import IO, Any
 
@@ -24,7 +25,7 @@ from compliance.models import ComplianceResult, Surrender, VerifiedEmission
 from compliance.selectors import Obligation, obligation_of, obligations
 from core.audit import audit_record
 from core.errors import IdempotencyConflict, InsufficientBalance, InvalidInput, NotEligible, PermissionDenied
-from core.imports import RowError, read_table
+from core.imports import ImportRows, RowError, read_table
 from core.numbers import NumberRefused, parse_quantity
 from registry.models import Account, Asset
 from registry.services import MAX_AMOUNT, allowances_retire
@@ -59,20 +60,18 @@ def verified_emission_refusal(organization: Organization, period: CompliancePeri
 VERIFIED_COLUMNS = ["uscc", "verified_emissions"]
 
 
-def verified_emissions_import(
-    *, period: CompliancePeriod, stream: IO[bytes], filename: str, actor: Any,
-    progress: Callable[[str, int, int | None], None] | None = None,
-) -> int:
-    """Records confirmed verified emissions from a CSV or XLSX `uscc,verified_emissions`: every row
-    or none (ImportRefused lists every row's error, RowError: row, field, message). A unit already
-    recorded for the period is a row error (a correction is its own, audited act). The file is read
-    by core.imports (row cap, streaming, NUL and overlong cells), the tonnes by core.numbers."""
-    if actor is not None and not actor.has_perm("compliance.add_verifiedemission"):
-        raise PermissionDenied()
-    rows = read_table(stream, filename, required=VERIFIED_COLUMNS,
-                      progress=(lambda done: progress("reading", done, None)) if progress else None)
-    if progress:
-        progress("checking", len(rows), len(rows))
+@dataclass
+class VerifiedLine:
+    row: int
+    uscc: str
+    organization: Organization | None
+    tonnes: int | None
+    errors: list[RowError]
+
+
+def verified_emissions_check(*, period: CompliancePeriod, rows: ImportRows, actor: Any) -> tuple[list[VerifiedLine], list[RowError]]:
+    """Every row of a verified-emissions file checked, nothing saved: (the lines, every row's error).
+    The admin's preview shows it; verified_emissions_import saves the lines when there is no error."""
     usccs = {row.values["uscc"].upper() for row in rows}
     organizations = {o.uscc: o for o in Organization.objects.filter(uscc__in=usccs)}
     scope = set(organizations_visible_to(actor).filter(uscc__in=usccs).values_list("uscc", flat=True)) if actor else None
@@ -81,7 +80,8 @@ def verified_emissions_import(
     for error in rows.errors:
         read_errors.setdefault(error.row, []).append(error)
     problems: list[RowError] = []
-    records, seen = [], {}
+    lines: list[VerifiedLine] = []
+    seen: dict[str, int] = {}
     for row in rows:
         found: list[RowError] = []
         uscc = row.values["uscc"].upper()
@@ -101,11 +101,29 @@ def verified_emissions_import(
             found.append(RowError(row.number, "verified_emissions", refused.detail))
         found = read_errors.get(row.number, []) + [error for error in found if error.field not in row.refused]
         problems.extend(found)
-        if not found and organization is not None and tonnes is not None:
-            records.append(VerifiedEmission(period=period, organization=organization, tonnes=tonnes,
-                                            confirmed_by=actor, source=filename[:200]))
+        lines.append(VerifiedLine(row.number, uscc, organization, tonnes, found))
+    return lines, problems
+
+
+def verified_emissions_import(
+    *, period: CompliancePeriod, stream: IO[bytes], filename: str, actor: Any,
+    progress: Callable[[str, int, int | None], None] | None = None,
+) -> int:
+    """Records confirmed verified emissions from a CSV or XLSX `uscc,verified_emissions`: every row
+    or none (ImportRefused lists every row's error, RowError: row, field, message). A unit already
+    recorded for the period is a row error (a correction is its own, audited act). The file is read
+    by core.imports (row cap, streaming, NUL and overlong cells), the tonnes by core.numbers."""
+    if actor is not None and not actor.has_perm("compliance.add_verifiedemission"):
+        raise PermissionDenied()
+    rows = read_table(stream, filename, required=VERIFIED_COLUMNS,
+                      progress=(lambda done: progress("reading", done, None)) if progress else None)
+    if progress:
+        progress("checking", len(rows), len(rows))
+    lines, problems = verified_emissions_check(period=period, rows=rows, actor=actor)
     if problems:
         raise errors.VerifiedEmissionsRefused(problems)
+    records = [VerifiedEmission(period=period, organization=line.organization, tonnes=line.tonnes, confirmed_by=actor,
+                                source=filename[:200]) for line in lines]
     if progress:
         progress("saving", len(rows), len(rows))
     with transaction.atomic():

@@ -175,3 +175,37 @@ def test_abandoned_previews_are_deleted_after_the_retention(national_regulator, 
 def test_the_clean_up_is_in_the_beat_schedule():
     entry = django_settings.CELERY_BEAT_SCHEDULE["import-uploads-purge-hourly"]
     assert entry["task"] == "core.tasks.import_uploads_purge_task" and entry["schedule"] == 3600.0
+
+
+# --- verified emissions in the admin: the same preview, job and clean-up ---
+
+VE_URL = "admin:compliance_verifiedemission_import"
+
+
+def test_verified_emissions_are_previewed_then_recorded_by_a_job(regulator_client, period, company_a, company_b):
+    from compliance.models import VerifiedEmission
+
+    text = f"uscc,verified_emissions\n{company_a.uscc},５０，０００\n{company_b.uscc},7\n"
+    preview = regulator_client.post(reverse(VE_URL), {"period": period.pk, "file": SimpleUploadedFile("v.csv", text.encode())})
+    body = preview.content.decode()
+    assert preview.status_code == 200 and "50,007 tCO2e in all" in body and 'name="confirm"' in body
+    assert not VerifiedEmission.objects.exists()
+    upload = preview.context["upload"]
+    confirmed = regulator_client.post(reverse(VE_URL), {"period": period.pk, "upload": upload, "source_name": "v.csv",
+                                                        "confirm": "yes"})
+    job = ImportJob.objects.get()
+    assert confirmed.url == reverse("admin:compliance_verifiedemission_import_job", args=[job.pk])
+    assert (job.status, job.result["units"]) == ("done", 2)
+    assert VerifiedEmission.objects.count() == 2 and uploads() == []
+    assert "2 units saved" in regulator_client.get(confirmed.url).content.decode()
+
+
+@pytest.mark.parametrize("text", [
+    "uscc,verified_emissions\n{a},1e30\n", "uscc,verified_emissions\n{a},٤٩\n", "uscc,verified_emissions\n{a}\x00,5\n",
+    "uscc,verified_emissions,uscc\n{a},5,x\n", "uscc,verified_emissions\n{a}," + "1" * 200_000 + "\n",
+])
+def test_hostile_verified_emissions_files_get_a_page_not_a_500(regulator_client, period, company_a, text):
+    page = regulator_client.post(reverse(VE_URL), {"period": period.pk, "file": SimpleUploadedFile(
+        "v.csv", text.format(a=company_a.uscc).encode())})
+    assert page.status_code == 200 and 'name="confirm"' not in page.content.decode()
+    assert uploads() == [] and not ImportJob.objects.exists()
