@@ -25,6 +25,7 @@ from core import import_jobs
 from core.admin import AuditedModelAdmin, ReadOnlyAdmin, action_with_reason, import_job_response
 from core.errors import DomainError
 from core.models import ImportJob
+from core.numbers import NumberRefused, parse_decimal
 from registry.models import Asset
 
 
@@ -65,6 +66,13 @@ class ImportForm(forms.Form):
                                        help_text="Pre-allocation: the share of the computed allocation issued now (a true-up always settles on 100)")
     file = forms.FileField(required=False, help_text="CSV or XLSX: uscc,unit_category,electricity_mwh,heat_gj,correction_factor")
     upload = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_issue_percent(self) -> Decimal:
+        """By the platform's one number rule (core.numbers): no exponent, no other script's digits."""
+        try:
+            return parse_decimal(self.data.get("issue_percent", ""), field="issue_percent", places=2, below=1000)
+        except NumberRefused as refused:
+            raise forms.ValidationError(refused.message) from None
 
 
 @admin.register(AllocationPlan)
