@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -78,8 +79,6 @@ def import_job_start(*, kind: str, upload: str, source_name: str, params: dict[s
     job, created = ImportJob.objects.get_or_create(upload=upload, defaults={
         "kind": kind, "source_name": (source_name or "")[:200], "params": params, "created_by": user})
     if created:
-        from core.tasks import import_job_task
-
         try:
             import_job_task.delay(job.pk)
         except Exception as error:  # noqa: BLE001 - whatever the broker client raises
@@ -145,6 +144,12 @@ def import_job_run(job_id: int) -> str | None:
                                                percent=100 if status == ImportJob.Status.DONE else 0)
     upload_delete(job.upload)
     return status
+
+
+@shared_task(name="core.tasks.import_job_task")
+def import_job_task(job_id: int) -> str | None:
+    """An admin import confirmed for saving: runs in a worker, not the web worker."""
+    return import_job_run(job_id)
 
 
 def uploads_purge(*, now: dt.datetime | None = None) -> int:

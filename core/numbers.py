@@ -41,15 +41,18 @@ _EXPONENT = re.compile(r"[0-9.]\s*[eE]\s*[-+]?[0-9]")
 _SPECIAL = frozenset({"nan", "snan", "inf", "-inf", "+inf", "infinity", "-infinity", "+infinity", "-nan"})
 
 
-class NumberRefused(InvalidInput):
-    """A number the platform does not accept (code `invalid`, the field named). `detail` is the
-    message without the field's name (an import's row error names the field beside it); `reason` is
-    one of digits, exponent, fraction, decimals, not_a_number, too_long, too_small, too_large."""
+# Every refusal here is an InvalidInput (code `invalid`, the field named) that also carries `detail`,
+# the message without the field's name (an import's row error names the field beside it), and
+# `reason`: digits, exponent, fraction, decimals, not_a_number, too_long, too_small or too_large.
+# (Not a subclass: each DomainError class has a code of its own, and this is the `invalid` one.)
+NumberRefused = InvalidInput
 
-    def __init__(self, detail: str, *, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {detail}", field=field)
-        self.detail = detail
-        self.reason = reason
+
+def _refused(detail: str, *, field: str, reason: str) -> InvalidInput:
+    error = InvalidInput(f"{field}: {detail}", field=field)
+    error.detail = detail  # type: ignore[attr-defined]
+    error.reason = reason  # type: ignore[attr-defined]
+    return error
 
 
 def _shown(value: Any) -> str:
@@ -63,32 +66,32 @@ def ascii_number_text(value: str, *, field: str) -> str:
     if text.isascii():
         return text
     if len(text) > MAX_CHARS:
-        raise NumberRefused(_("%(value)s is too long for a number.") % {"value": _shown(text)}, field=field, reason="too_long")
+        raise _refused(_("%(value)s is too long for a number.") % {"value": _shown(text)}, field=field, reason="too_long")
     normal = text.translate(_FULL_WIDTH_TABLE).strip()
     if not normal.isascii():
-        raise NumberRefused(
+        raise _refused(
             _("%(value)s is not written with the digits 0-9.") % {"value": _shown(text)}, field=field, reason="digits")
     return normal
 
 
-def _not_a_number(text: str, field: str, *, whole: bool) -> NumberRefused:
+def _not_a_number(text: str, field: str, *, whole: bool) -> InvalidInput:
     if _EXPONENT.search(text):
-        return NumberRefused(_("%(value)s has an exponent; write the number out in full.") % {"value": _shown(text)},
+        return _refused(_("%(value)s has an exponent; write the number out in full.") % {"value": _shown(text)},
                              field=field, reason="exponent")
     if whole and _DECIMAL.fullmatch(text):
-        return NumberRefused(_("%(value)s is not a whole number.") % {"value": _shown(text)}, field=field, reason="fraction")
+        return _refused(_("%(value)s is not a whole number.") % {"value": _shown(text)}, field=field, reason="fraction")
     if whole:
-        return NumberRefused(_("%(value)s is not a whole number.") % {"value": _shown(text)}, field=field,
+        return _refused(_("%(value)s is not a whole number.") % {"value": _shown(text)}, field=field,
                              reason="not_a_number")
-    return NumberRefused(_("%(value)s is not a number.") % {"value": _shown(text)}, field=field, reason="not_a_number")
+    return _refused(_("%(value)s is not a number.") % {"value": _shown(text)}, field=field, reason="not_a_number")
 
 
 def _bounded(number: int | Decimal, field: str, minimum: int | Decimal | None, maximum: int | Decimal | None) -> None:
     if minimum is not None and number < minimum:
-        raise NumberRefused(_("%(value)s is below the minimum, %(minimum)s.") % {"value": _shown(number), "minimum": f"{minimum:,}"},
+        raise _refused(_("%(value)s is below the minimum, %(minimum)s.") % {"value": _shown(number), "minimum": f"{minimum:,}"},
                             field=field, reason="too_small")
     if maximum is not None and number > maximum:
-        raise NumberRefused(_("%(value)s is above the maximum, %(maximum)s.") % {"value": _shown(number), "maximum": f"{maximum:,}"},
+        raise _refused(_("%(value)s is above the maximum, %(maximum)s.") % {"value": _shown(number), "maximum": f"{maximum:,}"},
                             field=field, reason="too_large")
 
 
@@ -102,7 +105,7 @@ def parse_quantity(
         number = value
     elif isinstance(value, str):
         if len(value) > MAX_CHARS:
-            raise NumberRefused(_("%(value)s is too long for a number.") % {"value": _shown(value)}, field=field,
+            raise _refused(_("%(value)s is too long for a number.") % {"value": _shown(value)}, field=field,
                                 reason="too_long")
         text = ascii_number_text(value, field=field)
         if _INTEGER.fullmatch(text):
@@ -112,14 +115,14 @@ def parse_quantity(
         else:
             raise _not_a_number(text, field, whole=True)
     elif isinstance(value, bool) or value is None:
-        raise NumberRefused(_("%(value)s is not a whole number.") % {"value": _shown(value)}, field=field,
+        raise _refused(_("%(value)s is not a whole number.") % {"value": _shown(value)}, field=field,
                             reason="not_a_number")
     elif isinstance(value, int):  # an int subclass other than bool
         number = int(value)
     elif isinstance(value, (float, Decimal)):
-        raise NumberRefused(_("%(value)s is not a whole number.") % {"value": _shown(value)}, field=field, reason="fraction")
+        raise _refused(_("%(value)s is not a whole number.") % {"value": _shown(value)}, field=field, reason="fraction")
     else:
-        raise NumberRefused(_("%(value)s is not a whole number.") % {"value": _shown(value)}, field=field,
+        raise _refused(_("%(value)s is not a whole number.") % {"value": _shown(value)}, field=field,
                             reason="not_a_number")
     _bounded(number, field, minimum, maximum)
     return number
@@ -128,19 +131,19 @@ def parse_quantity(
 def _decimal_parts(value: Any, field: str, places: int) -> tuple[str, str, str]:
     """(sign, whole digits, fraction digits) of a decimal written in full."""
     if isinstance(value, bool) or value is None:
-        raise NumberRefused(_("%(value)s is not a number.") % {"value": _shown(value)}, field=field, reason="not_a_number")
+        raise _refused(_("%(value)s is not a number.") % {"value": _shown(value)}, field=field, reason="not_a_number")
     if type(value) is int:
         return ("-" if value < 0 else ""), str(abs(value)), ""
     if isinstance(value, float):
         value = repr(value)  # 48.5 -> "48.5"; 1e+30 -> "1e+30", refused below as an exponent
     elif isinstance(value, Decimal):
         if not value.is_finite():
-            raise NumberRefused(_("%(value)s is not a number.") % {"value": _shown(value)}, field=field, reason="not_a_number")
+            raise _refused(_("%(value)s is not a number.") % {"value": _shown(value)}, field=field, reason="not_a_number")
         value = str(value)
     elif not isinstance(value, str):
-        raise NumberRefused(_("%(value)s is not a number.") % {"value": _shown(value)}, field=field, reason="not_a_number")
+        raise _refused(_("%(value)s is not a number.") % {"value": _shown(value)}, field=field, reason="not_a_number")
     if len(value) > MAX_CHARS:
-        raise NumberRefused(_("%(value)s is too long for a number.") % {"value": _shown(value)}, field=field, reason="too_long")
+        raise _refused(_("%(value)s is too long for a number.") % {"value": _shown(value)}, field=field, reason="too_long")
     text = ascii_number_text(value, field=field)
     match = _DECIMAL.fullmatch(text)
     if match is None:
@@ -148,8 +151,8 @@ def _decimal_parts(value: Any, field: str, places: int) -> tuple[str, str, str]:
     sign, whole, fraction = match.group(1), match.group(2).replace(",", ""), match.group(3) or ""
     if len(fraction) > places:
         if places == 0:
-            raise NumberRefused(_("%(value)s is not a whole number.") % {"value": _shown(text)}, field=field, reason="fraction")
-        raise NumberRefused(_("%(value)s has more than %(places)s decimals.") % {"value": _shown(text), "places": places},
+            raise _refused(_("%(value)s is not a whole number.") % {"value": _shown(text)}, field=field, reason="fraction")
+        raise _refused(_("%(value)s has more than %(places)s decimals.") % {"value": _shown(text), "places": places},
                             field=field, reason="decimals")
     return sign, whole, fraction
 
@@ -178,10 +181,10 @@ def parse_decimal(
     the digits rule above, its magnitude below `below`; `minimum` as parse_quantity's."""
     sign, whole, fraction = _decimal_parts(value, field, places)
     if below is not None and len(whole.lstrip("0")) > 30:
-        raise NumberRefused(_("%(value)s is too large.") % {"value": _shown(value)}, field=field, reason="too_large")
+        raise _refused(_("%(value)s is too large.") % {"value": _shown(value)}, field=field, reason="too_large")
     number = Decimal(f"{sign}{whole}.{fraction}" if fraction else f"{sign}{whole}")
     if below is not None and abs(number) >= below:
-        raise NumberRefused(_("%(value)s is too large: it must be below %(limit)s.") % {"value": _shown(value), "limit": f"{below:,}"},
+        raise _refused(_("%(value)s is too large: it must be below %(limit)s.") % {"value": _shown(value), "limit": f"{below:,}"},
                             field=field, reason="too_large")
     _bounded(number, field, minimum, None)
     return number
