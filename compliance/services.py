@@ -32,16 +32,8 @@ from registry.services import MAX_AMOUNT, allowances_retire
 
 logger = logging.getLogger(__name__)
 
+
 # --- verified emissions ---
-
-
-def tonnes_refusal(raw: Any, field: str = "verified_emissions") -> str | None:
-    """Why a value is not a whole number of tonnes the registry can store (core.numbers), or None."""
-    try:
-        parse_quantity(raw, field=field, minimum=0, maximum=MAX_AMOUNT)
-    except NumberRefused as refused:
-        return refused.detail
-    return None
 
 
 def verified_emission_refusal(organization: Organization, period: CompliancePeriod, *, in_scope: bool,

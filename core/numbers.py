@@ -38,7 +38,6 @@ _INTEGER = re.compile(r"-?[0-9]+")
 _GROUPED = re.compile(r"-?[0-9]{1,3}(?:,[0-9]{3})+")
 _DECIMAL = re.compile(r"(-?)([0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.([0-9]+))?")
 _EXPONENT = re.compile(r"[0-9.]\s*[eE]\s*[-+]?[0-9]")
-_SPECIAL = frozenset({"nan", "snan", "inf", "-inf", "+inf", "infinity", "-infinity", "+infinity", "-nan"})
 
 
 # Every refusal here is an InvalidInput (code `invalid`, the field named) that also carries `detail`,
