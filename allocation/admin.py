@@ -4,9 +4,7 @@ the plan's facts on screen (and a reason)."""
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from django import forms
@@ -30,8 +28,11 @@ from allocation import services
 from allocation.importing import read_rows
 from allocation.models import AllocationPlan, Benchmark, CompliancePeriod, Deduction
 from allocation.selectors import plan_lines, plan_totals
-from core.admin import AuditedModelAdmin, ReadOnlyAdmin, ReasonForm, grouped_column
+from core import import_jobs
+from core.admin import AuditedModelAdmin, ReadOnlyAdmin, ReasonForm, grouped_column, import_job_response
 from core.errors import DomainError
+from core.models import ImportJob
+from core.numbers import NumberRefused, parse_decimal
 from registry.models import Asset, Transfer
 
 
@@ -57,8 +58,12 @@ class ImportForm(forms.Form):
     file = forms.FileField(required=False, help_text="CSV or XLSX: uscc,unit_category,electricity_mwh,heat_gj,correction_factor")
     upload = forms.CharField(required=False, widget=forms.HiddenInput)
 
-
-UPLOADS = Path(settings.BASE_DIR) / "var" / "uploads"
+    def clean_issue_percent(self) -> Decimal:
+        """By the platform's one number rule (core.numbers): no exponent, no other script's digits."""
+        try:
+            return parse_decimal(self.data.get("issue_percent", ""), field="issue_percent", places=2, below=1000)
+        except NumberRefused as refused:
+            raise forms.ValidationError(refused.message) from None
 
 
 @admin.register(AllocationPlan)
@@ -103,60 +108,68 @@ class AllocationPlanAdmin(ReadOnlyAdmin):
         return [path("import/", self.admin_site.admin_view(self.import_view), name="allocation_allocationplan_import"),
                 path("<path:object_id>/review/", self.admin_site.admin_view(self.review_view),
                      name="allocation_allocationplan_review"),
+                path("import/job/<int:job_id>/", self.admin_site.admin_view(self.import_job_view),
+                     name="allocation_allocationplan_import_job"),
                 *super().get_urls()]
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
-        """Upload -> a dry-run preview of every row (figures and errors, nothing saved) -> confirm,
-        which saves all rows or none. The upload waits under var/uploads between the two steps."""
+        """Upload -> a dry-run preview of every row (figures and errors, nothing saved; bounded by
+        IMPORT_MAX_ROWS) -> confirm, which queues a job that saves all rows or none, in a worker, with
+        its progress on the job's page. The upload waits under IMPORT_UPLOAD_DIR by a generated name
+        between the two steps; a refused file is deleted at once."""
         if not request.user.has_perm("allocation.add_allocationplan"):
             raise PermissionDenied
         form = ImportForm(request.POST or None, request.FILES or None)
         context: dict[str, Any] = {**self.admin_site.each_context(request), "title": "Import an allocation plan",
-                                   "opts": self.model._meta, "form": form}
-        if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            upload = data["upload"]
+                                   "opts": self.model._meta, "form": form, "max_rows": settings.IMPORT_MAX_ROWS}
+        if request.method != "POST" or not form.is_valid():
+            return TemplateResponse(request, "admin/allocation/import.html", context)
+        data = form.cleaned_data
+        upload, source_name = data["upload"], request.POST.get("source_name", "")
+        confirming = "confirm" in request.POST and not data["file"]
+        true_up = data["kind"] == AllocationPlan.Kind.TRUE_UP
+        issue_percent = Decimal(100) if true_up else data["issue_percent"]
+        try:
             if data["file"]:
-                UPLOADS.mkdir(parents=True, exist_ok=True)
-                suffix = Path(data["file"].name).suffix.lower()
-                upload = f"{uuid.uuid4().hex}{suffix if suffix in ('.csv', '.xlsx') else '.bad'}"
-                (UPLOADS / upload).write_bytes(data["file"].read())
-                context["source_name"] = data["file"].name
-            stored = UPLOADS / upload if upload and "/" not in upload and upload[:1] != "." else None
+                upload, source_name = import_jobs.upload_store(data["file"]), data["file"].name
+            stored = import_jobs.upload_path(upload)
             if stored is None or not stored.exists():
                 form.add_error("file", "Choose a file to import.")
                 return TemplateResponse(request, "admin/allocation/import.html", context)
-            try:
-                if "confirm" in request.POST:
-                    with stored.open("rb") as stream:
-                        plan = services.allocation_import(period=data["period"], vintage=data["vintage"], stream=stream,
-                                                          filename=request.POST.get("source_name", stored.name),
-                                                          actor=request.user, issue_percent=data["issue_percent"],
-                                                          kind=data["kind"])
-                    stored.unlink(missing_ok=True)
-                    self.message_user(request, f"Plan {plan.pk} saved as a draft: {plan.lines.count()} units, "
-                                               f"{plan.total_issue:,} t to issue. Submit it for approval when ready.",
-                                      messages.SUCCESS)
-                    return redirect("admin:allocation_allocationplan_change", plan.pk)
-                with stored.open("rb") as stream:
-                    rows = read_rows(stream, stored.name)
-                true_up = data["kind"] == AllocationPlan.Kind.TRUE_UP
-                preview = services.allocation_preview(
-                    period=data["period"], rows=rows, issue_percent=Decimal(100) if true_up else data["issue_percent"],
-                    actor=request.user, kind=data["kind"], vintage=data["vintage"],
-                )
-            except services.ImportRefused as refused:
-                context["refused"] = refused.errors
-                return TemplateResponse(request, "admin/allocation/import.html", context)
-            except DomainError as error:
-                form.add_error(None, error.message)
-                return TemplateResponse(request, "admin/allocation/import.html", context)
-            errors_by_row: dict[int, list[str]] = {}
-            for error in preview.errors:
-                errors_by_row.setdefault(error.row, []).append(f"{error.field}: {error.message}")
-            context.update(preview=preview, upload=upload, errors_by_row=errors_by_row, true_up=true_up,
-                           source_name=context.get("source_name") or request.POST.get("source_name", ""))
+            if confirming:
+                job = import_jobs.import_job_start(
+                    kind=ImportJob.Kind.ALLOCATION_PLAN, upload=upload, source_name=source_name, user=request.user,
+                    params={"period": data["period"].pk, "vintage": data["vintage"].pk, "issue_percent": str(issue_percent),
+                            "kind": data["kind"]})
+                return redirect("admin:allocation_allocationplan_import_job", job.pk)
+            with stored.open("rb") as stream:
+                rows = read_rows(stream, stored.name)
+            preview = services.allocation_preview(period=data["period"], rows=rows, issue_percent=issue_percent,
+                                                  actor=request.user, kind=data["kind"], vintage=data["vintage"])
+        except services.ImportRefused as refused:
+            import_jobs.upload_delete(upload)
+            context["refused"] = refused.errors
+            return TemplateResponse(request, "admin/allocation/import.html", context)
+        except DomainError as error:
+            if not confirming:
+                import_jobs.upload_delete(upload)  # a refused file is not kept
+            form.add_error(None, error.message)
+            return TemplateResponse(request, "admin/allocation/import.html", context)
+        errors_by_row: dict[int, list[str]] = {}
+        for error in preview.errors:
+            errors_by_row.setdefault(error.row, []).append(f"{error.field}: {error.message}")
+        if not preview.ok:
+            import_jobs.upload_delete(upload)  # refused: fix the file and upload it again
+            upload = ""
+        context.update(preview=preview, upload=upload, errors_by_row=errors_by_row, true_up=true_up, source_name=source_name)
         return TemplateResponse(request, "admin/allocation/import.html", context)
+
+    def import_job_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        if not request.user.has_perm("allocation.add_allocationplan"):
+            raise PermissionDenied
+        return import_job_response(
+            self, request, job_id, kind=ImportJob.Kind.ALLOCATION_PLAN, title="Saving an allocation plan",
+            done_url=lambda job: reverse("admin:allocation_allocationplan_change", args=[job.result["plan"]]))
 
     def has_maker_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("allocation.add_allocationplan")

@@ -10,8 +10,9 @@ prove nothing more.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import IO, Any
 
 from django.db import transaction
@@ -23,10 +24,11 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from accounts.models import Organization
 from accounts.selectors import organizations_visible_to
 from allocation.formula import DEFAULT_BENCHMARKS, allocation_for, issue_share
-from allocation.importing import RawRow, read_rows
+from allocation.importing import RawRow, RowError, read_rows
 from allocation.models import AllocationLine, AllocationPlan, Benchmark, CompliancePeriod, Deduction, UnitCategory
 from core.audit import audit_record, audit_record_many
 from core.errors import AlreadyExists, DomainError, ImportRefused, InvalidInput, PermissionDenied
+from core.numbers import NumberRefused, parse_decimal
 from registry.models import Account, Asset
 from registry.services import allowances_clawback, allowances_issue_and_allocate
 
@@ -96,13 +98,6 @@ def period_create(
 # --- importing a plan ---
 
 
-@dataclass(frozen=True)
-class RowError:
-    row: int
-    field: str
-    message: str
-
-
 @dataclass
 class PreviewLine:
     row: int
@@ -159,24 +154,15 @@ def issued_to_date(
 def _decimal(
     raw: str, field_name: str, row: int, errors: list[RowError], *, places: int, default: Decimal | None = None
 ) -> Decimal | None:
-    """A number that fits its column exactly: at most `places` decimals, below 10^13."""
+    """A number that fits its column exactly (core.numbers: digits 0-9 or full-width, written in
+    full, at most `places` decimals, below 10^13), or None with the row's error."""
     if raw == "" and default is not None:
         return default
     try:
-        value = Decimal(raw.replace(",", ""))
-    except InvalidOperation:
-        errors.append(RowError(row, field_name, _("%(value)s is not a number") % {"value": repr(raw)}))
+        return parse_decimal(raw, field=field_name, places=places)
+    except NumberRefused as refused:
+        errors.append(RowError(row, field_name, refused.detail))
         return None
-    if not value.is_finite():
-        errors.append(RowError(row, field_name, _("%(value)s is not a number") % {"value": repr(raw)}))
-        return None
-    if value != value.quantize(Decimal(1).scaleb(-places)):
-        errors.append(RowError(row, field_name, _("%(value)s has more than %(places)s decimals") % {"value": repr(raw), "places": places}))
-        return None
-    if abs(value) >= Decimal(10) ** 13:
-        errors.append(RowError(row, field_name, _("%(value)s is too large") % {"value": repr(raw)}))
-        return None
-    return value
 
 
 def allocation_preview(
@@ -203,6 +189,9 @@ def allocation_preview(
             ).values_list("organization_id", "plan_id")
         )
     seen: dict[str, int] = {}
+    read_errors: dict[int, list[RowError]] = {}
+    for error in getattr(rows, "errors", []):  # NUL or overlong cells, found while reading
+        read_errors.setdefault(error.row, []).append(error)
     for row in rows:
         errors: list[RowError] = []
         uscc = row.values.get("uscc", "").upper()
@@ -240,6 +229,8 @@ def allocation_preview(
                 errors.append(RowError(row.number, name, _("must not be negative")))
         if factor is not None and not Decimal("0") < factor <= Decimal("2"):
             errors.append(RowError(row.number, "correction_factor", _("must be above 0 and at most 2")))
+        # A cell the reader refused is reported once, by the reader.
+        errors = read_errors.get(row.number, []) + [error for error in errors if error.field not in row.refused]
         line = PreviewLine(row.number, uscc, organization, category, electricity, heat, factor)
         if not errors:
             benchmark = benchmarks[category]
@@ -323,9 +314,11 @@ def _deductions_apply(plan: AllocationPlan) -> None:
 def allocation_import(
     *, period: CompliancePeriod, vintage: Asset, stream: IO[bytes], filename: str, actor: Any,
     issue_percent: Decimal = Decimal("70"), kind: str = AllocationPlan.Kind.PRE_ALLOCATION,
+    progress: Callable[[str, int, int | None], None] | None = None,
 ) -> AllocationPlan:
     """Saves a draft plan from a file: all rows or none (ImportRefused lists every row's error).
-    `actor=None` is the system (an operator's batch import); it is only ever the maker."""
+    `actor=None` is the system (an operator's batch import); it is only ever the maker.
+    `progress(phase, done, total)`: reading (rows read), checking, saving (an admin import's job)."""
     if actor is not None:
         _require(actor, "allocation.add_allocationplan")
     if kind not in AllocationPlan.Kind.values:
@@ -337,10 +330,15 @@ def allocation_import(
     if not Decimal(0) < issue_percent <= Decimal(100) or issue_percent != issue_percent.quantize(Decimal("0.01")):
         raise InvalidInput(_("The issue share must be above 0 and at most %(max)s%%, with at most two decimals.") % {"max": 100},
                            field="issue_percent")
-    preview = allocation_preview(period=period, rows=read_rows(stream, filename), issue_percent=issue_percent,
-                                 actor=actor, kind=kind, vintage=vintage)
+    rows = read_rows(stream, filename, progress=(lambda done: progress("reading", done, None)) if progress else None)
+    if progress:
+        progress("checking", len(rows), len(rows))
+    preview = allocation_preview(period=period, rows=rows, issue_percent=issue_percent, actor=actor, kind=kind,
+                                 vintage=vintage)
     if not preview.ok:
         raise ImportRefused(preview.errors)
+    if progress:
+        progress("saving", len(rows), len(rows))
     with transaction.atomic():
         plan = AllocationPlan.objects.create(
             period=period, kind=kind, vintage=vintage, issue_percent=issue_percent, source_name=filename[:200],
@@ -360,6 +358,18 @@ def allocation_import(
                      after={"file": filename, "kind": kind, "units": len(preview.lines), "total_computed": plan.total_computed,
                             "total_issue": plan.total_issue, "total_clawback": plan.total_clawback})
     return plan
+
+
+def allocation_import_job(job: Any, stream: IO[bytes], progress: Callable[[str, int, int | None], None]) -> dict[str, Any]:
+    """An admin import's job (core.import_jobs): the confirmed upload saved as a draft plan."""
+    params = job.params
+    plan = allocation_import(
+        period=CompliancePeriod.objects.get(pk=params["period"]), vintage=Asset.objects.get(pk=params["vintage"]),
+        stream=stream, filename=job.source_name or job.upload, actor=job.created_by,
+        issue_percent=Decimal(params["issue_percent"]), kind=params["kind"], progress=progress,
+    )
+    return {"plan": plan.pk, "units": plan.lines.count(), "total_issue": plan.total_issue,
+            "total_clawback": plan.total_clawback}
 
 
 # --- maker-checker ---

@@ -1,16 +1,28 @@
+from typing import Any
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Organization, User
 from accounts.roles import Role
 from accounts.selectors import organizations_visible_to
+from allocation.models import CompliancePeriod
 from compliance.models import ComplianceResult, EmissionReport, Surrender, VerifiedEmission, VerifierAssignment
+from compliance.services import VERIFIED_COLUMNS, verified_emissions_check
 from compliance.verification import verifier_assign
-from core.admin import ReadOnlyAdmin, grouped_column
+from core import import_jobs
+from core.admin import ReadOnlyAdmin, grouped_column, import_job_response
 from core.errors import DomainError
+from core.imports import read_table
+from core.models import ImportJob
 
 
 class ScopedReadOnlyAdmin(ReadOnlyAdmin):
@@ -21,11 +33,71 @@ class ScopedReadOnlyAdmin(ReadOnlyAdmin):
         return super().get_queryset(request).filter(organization__in=organizations_visible_to(request.user))
 
 
+class VerifiedImportForm(forms.Form):
+    period = forms.ModelChoiceField(queryset=CompliancePeriod.objects.all())
+    file = forms.FileField(required=False, help_text="CSV or XLSX: uscc,verified_emissions")
+    upload = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
 @admin.register(VerifiedEmission)
 class VerifiedEmissionAdmin(ScopedReadOnlyAdmin):
     list_display = ["organization", "period", "tonnes_t", "confirmed_by", "confirmed_at", "source"]
     tonnes_t = grouped_column("tonnes", gettext_lazy("Verified emissions (t)"))
     list_filter = ["period", "organization__province"]
+
+    def get_urls(self) -> list[Any]:
+        return [path("import/", self.admin_site.admin_view(self.import_view), name="compliance_verifiedemission_import"),
+                path("import/job/<int:job_id>/", self.admin_site.admin_view(self.import_job_view),
+                     name="compliance_verifiedemission_import_job"),
+                *super().get_urls()]
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Upload -> a preview of every row (nothing saved; bounded by IMPORT_MAX_ROWS) -> confirm, which
+        queues a job recording every row or none (core.import_jobs), its progress on a page."""
+        if not request.user.has_perm("compliance.add_verifiedemission"):
+            raise PermissionDenied
+        form = VerifiedImportForm(request.POST or None, request.FILES or None)
+        context: dict[str, Any] = {**self.admin_site.each_context(request), "title": "Import verified emissions",
+                                   "opts": self.model._meta, "form": form, "max_rows": settings.IMPORT_MAX_ROWS}
+        template = "admin/compliance/verified_import.html"
+        if request.method != "POST" or not form.is_valid():
+            return TemplateResponse(request, template, context)
+        data = form.cleaned_data
+        upload, source_name = data["upload"], request.POST.get("source_name", "")
+        confirming = "confirm" in request.POST and not data["file"]
+        try:
+            if data["file"]:
+                upload, source_name = import_jobs.upload_store(data["file"]), data["file"].name
+            stored = import_jobs.upload_path(upload)
+            if stored is None or not stored.exists():
+                form.add_error("file", "Choose a file to import.")
+                return TemplateResponse(request, template, context)
+            if confirming:
+                job = import_jobs.import_job_start(kind=ImportJob.Kind.VERIFIED_EMISSIONS, upload=upload,
+                                                   source_name=source_name, params={"period": data["period"].pk},
+                                                   user=request.user)
+                return redirect("admin:compliance_verifiedemission_import_job", job.pk)
+            with stored.open("rb") as stream:
+                rows = read_table(stream, stored.name, required=VERIFIED_COLUMNS)
+            lines, problems = verified_emissions_check(period=data["period"], rows=rows, actor=request.user)
+        except DomainError as error:
+            if not confirming:
+                import_jobs.upload_delete(upload)  # a refused file is not kept
+            form.add_error(None, error.message)
+            return TemplateResponse(request, template, context)
+        if problems:
+            import_jobs.upload_delete(upload)  # refused: fix the file and upload it again
+            upload = ""
+        context.update(lines=lines, problems=problems, upload=upload, source_name=source_name,
+                       total=sum(line.tonnes or 0 for line in lines))
+        return TemplateResponse(request, template, context)
+
+    def import_job_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        if not request.user.has_perm("compliance.add_verifiedemission"):
+            raise PermissionDenied
+        return import_job_response(self, request, job_id, kind=ImportJob.Kind.VERIFIED_EMISSIONS,
+                                   title="Recording verified emissions",
+                                   done_url=lambda job: reverse("admin:compliance_verifiedemission_changelist"))
 
 
 @admin.register(Surrender)

@@ -20,13 +20,14 @@ from compliance.selectors import obligations_visible_to, report_get_for, reports
 from compliance.services import surrender_create
 from core.errors import InvalidInput, PermissionDenied
 from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, body_with_key, idempotent
+from core.numbers import QuantityField
 from core.parsers import JSONParser
 
 
 class SurrenderIn(serializers.Serializer):
     period = serializers.CharField(max_length=9, help_text='"2021"')
     asset = serializers.CharField(max_length=16, help_text='"CEA21" or "CCER"')
-    quantity = serializers.IntegerField(help_text="Whole tonnes")
+    quantity = QuantityField(help_text="Whole tonnes (a JSON integer; 49.5, 1000.0 and 4.9e1 are refused)")
     client_request_id = serializers.CharField(
         max_length=64, default="",
         help_text="Your unique id: repeating it returns the same surrender. Required, here or as the Idempotency-Key header.",
@@ -89,7 +90,7 @@ class ObligationListApi(generics.GenericAPIView):
 
 class EmissionReportIn(serializers.Serializer):
     period = serializers.CharField(max_length=9, help_text='"2021"')
-    emissions = serializers.IntegerField(help_text="Reported emissions, whole tCO2e")
+    emissions = QuantityField(help_text="Reported emissions, whole tCO2e")
     attachment = serializers.FileField(help_text="The report: PDF, XLSX or CSV (recognised by content), at most 10 MB")
 
 
@@ -107,7 +108,7 @@ class EmissionReportOut(serializers.ModelSerializer):
 
 
 class VerifyIn(serializers.Serializer):
-    verified_emissions = serializers.IntegerField(help_text="Whole tCO2e")
+    verified_emissions = QuantityField(help_text="Whole tCO2e")
     note = serializers.CharField(required=False, default="", allow_blank=True, max_length=2000)
 
 
@@ -117,7 +118,7 @@ class ObjectionIn(serializers.Serializer):
 
 class DecisionIn(serializers.Serializer):
     decision = serializers.ChoiceField(choices=EmissionReport.Decision.values)
-    corrected_emissions = serializers.IntegerField(required=False, allow_null=True, default=None,
+    corrected_emissions = QuantityField(required=False, allow_null=True, default=None,
                                                    help_text="Required when the objection is upheld")
     note = serializers.CharField(required=False, default="", allow_blank=True, max_length=2000)
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from allocation.models import CompliancePeriod
 from compliance.models import EmissionReport
 from core.errors import DomainError
+from core.numbers import QuantityFormField
 from registry.models import Asset
 
 
@@ -29,7 +30,7 @@ def _period_choices() -> list[tuple[str, str]]:
 class SurrenderForm(forms.Form):
     period = forms.ChoiceField(label=_("Compliance period"))
     asset = forms.ChoiceField(label=_("Asset"))
-    quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1)
+    quantity = QuantityFormField(name="quantity", label=_("Quantity (t)"), minimum=1)
     # One id per form shown: submitting the same form twice surrenders once.
     client_request_id = forms.CharField(label="", widget=forms.HiddenInput, max_length=64)
 
@@ -51,7 +52,7 @@ class SurrenderForm(forms.Form):
 
 class EmissionReportForm(forms.Form):
     period = forms.ChoiceField(label=_("Compliance period"))
-    emissions = forms.IntegerField(label=_("Emissions (tCO2e)"), min_value=0)
+    emissions = QuantityFormField(name="emissions", label=_("Emissions (tCO2e)"), minimum=0)
     attachment = forms.FileField(label=_("Attachment"), help_text=_("The emission report: PDF, XLSX or CSV, at most 10 MB"),
                                  widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.xlsx,.csv"}))
 
@@ -61,7 +62,7 @@ class EmissionReportForm(forms.Form):
 
 
 class VerifyForm(forms.Form):
-    verified_emissions = forms.IntegerField(label=_("Verified emissions (tCO2e)"), min_value=0)
+    verified_emissions = QuantityFormField(name="verified_emissions", label=_("Verified emissions (tCO2e)"), minimum=0)
     note = forms.CharField(label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
@@ -71,6 +72,7 @@ class ObjectionForm(forms.Form):
 
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(label=_("Decision"), choices=EmissionReport.Decision.choices, widget=forms.RadioSelect)
-    corrected_emissions = forms.IntegerField(label=_("Corrected verified emissions (tCO2e)"), min_value=0, required=False,
+    corrected_emissions = QuantityFormField(name="corrected_emissions", label=_("Corrected verified emissions (tCO2e)"),
+                                            minimum=0, required=False,
                                              help_text=_("Only when the objection is upheld"))
     note = forms.CharField(label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))

@@ -111,8 +111,9 @@ class VerifierAssignment(models.Model):
 
 
 def report_upload_to(report: EmissionReport, filename: str) -> str:
-    # The stored name never reuses the uploaded one (it is kept in attachment_name): no path tricks.
-    return f"emission-reports/{report.period.code}/{report.organization.uscc}-{uuid.uuid4().hex}.{report.attachment_kind}"
+    # A generated name: nothing of the uploaded name (kept, made safe, in attachment_name) nor of any
+    # other text a user typed reaches the path; the extension is the kind the content was recognised as.
+    return f"emission-reports/{report.period_id}/{uuid.uuid4().hex}.{report.attachment_kind}"
 
 
 class EmissionReport(models.Model):

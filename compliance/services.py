@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import logging
-import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import IO, Any
 
@@ -35,25 +33,15 @@ from core.errors import (
     NotEligible,
     PermissionDenied,
 )
+from core.imports import ImportRows, RowError, read_table
+from core.numbers import NumberRefused, parse_quantity
 from registry.models import Account, Asset
 from registry.services import MAX_AMOUNT, allowances_retire
 
 logger = logging.getLogger(__name__)
 
-# ASCII digits only: str.isdigit() also accepts superscripts and other scripts' digits.
-TONNES = re.compile(r"[0-9]+")
-
 
 # --- verified emissions ---
-
-
-def tonnes_refusal(raw: str) -> str | None:
-    """Why a text is not a whole number of tonnes the registry can store, or None."""
-    if not TONNES.fullmatch(raw):
-        return _("%(value)s is not a whole number of tonnes >= 0") % {"value": repr(raw)}
-    if int(raw) > MAX_AMOUNT:
-        return _("%(value)s is more than the registry accepts (%(max)s t)") % {"value": raw, "max": f"{MAX_AMOUNT:,}"}
-    return None
 
 
 def verified_emission_refusal(organization: Organization, period: CompliancePeriod, *, in_scope: bool,
@@ -69,57 +57,91 @@ def verified_emission_refusal(organization: Organization, period: CompliancePeri
     return None
 
 
-def row_problem(row: int, field: str, problem: str) -> str:
-    """One row's error in a refused file, as the refusal lists it."""
-    return _("row %(row)s: %(field)s: %(problem)s") % {"row": row, "field": field, "problem": problem}
+VERIFIED_COLUMNS = ["uscc", "verified_emissions"]
 
 
-def verified_emissions_import(*, period: CompliancePeriod, stream: IO[bytes], filename: str, actor: Any) -> int:
-    """Records confirmed verified emissions from a CSV `uscc,verified_emissions`: every row or none.
-    A unit already recorded for the period is a row error (a correction is its own, audited act)."""
-    if actor is not None and not actor.has_perm("compliance.add_verifiedemission"):
-        raise PermissionDenied()
-    try:
-        text = stream.read().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidInput(_("The CSV file is not UTF-8."), field="file") from None
-    lines = list(csv.reader(io.StringIO(text)))
-    if not lines or [cell.strip().lower() for cell in lines[0]][:2] != ["uscc", "verified_emissions"]:
-        raise InvalidInput(_("The header must be uscc,verified_emissions."), field="file")
-    rows = [(number, line) for number, line in enumerate(lines[1:], start=2) if any(cell.strip() for cell in line)]
-    if not rows:
-        raise InvalidInput(_("The file has a header but no rows."), field="file")
-    usccs = {line[0].strip().upper() for _, line in rows if line}
+@dataclass
+class VerifiedLine:
+    row: int
+    uscc: str
+    organization: Organization | None
+    tonnes: int | None
+    errors: list[RowError]
+
+
+def verified_emissions_check(*, period: CompliancePeriod, rows: ImportRows, actor: Any) -> tuple[list[VerifiedLine], list[RowError]]:
+    """Every row of a verified-emissions file checked, nothing saved: (the lines, every row's error).
+    The admin's preview shows it; verified_emissions_import saves the lines when there is no error."""
+    usccs = {row.values["uscc"].upper() for row in rows}
     organizations = {o.uscc: o for o in Organization.objects.filter(uscc__in=usccs)}
     scope = set(organizations_visible_to(actor).filter(uscc__in=usccs).values_list("uscc", flat=True)) if actor else None
     recorded = set(VerifiedEmission.objects.filter(period=period, organization__uscc__in=usccs).values_list("organization__uscc", flat=True))
-    problems, records, seen = [], [], {}
-    for number, line in rows:
-        uscc = line[0].strip().upper() if line else ""
-        raw = line[1].strip().replace(",", "") if len(line) > 1 else ""
+    read_errors: dict[int, list[RowError]] = {}
+    for error in rows.errors:
+        read_errors.setdefault(error.row, []).append(error)
+    problems: list[RowError] = []
+    lines: list[VerifiedLine] = []
+    seen: dict[str, int] = {}
+    for row in rows:
+        found: list[RowError] = []
+        uscc = row.values["uscc"].upper()
         organization = organizations.get(uscc)
         unit_problem = (_("no registered organization has USCC %(uscc)s") % {"uscc": uscc or _("(empty)")} if organization is None else
                         verified_emission_refusal(organization, period, in_scope=scope is None or uscc in scope,
                                                   recorded=uscc in recorded))
         if unit_problem:
-            problems.append(row_problem(number, "uscc", unit_problem))
+            found.append(RowError(row.number, "uscc", unit_problem))
         if uscc in seen:
-            problems.append(row_problem(number, "uscc", _("duplicate unit: also on row %(row)s") % {"row": seen[uscc]}))
-        seen.setdefault(uscc, number)
-        tonnes_problem = tonnes_refusal(raw)
-        if tonnes_problem:
-            problems.append(row_problem(number, "verified_emissions", tonnes_problem))
-        elif organization is not None:
-            records.append(VerifiedEmission(period=period, organization=organization, tonnes=int(raw),
-                                            confirmed_by=actor, source=filename[:200]))
+            found.append(RowError(row.number, "uscc", _("duplicate unit: also on row %(row)s") % {"row": seen[uscc]}))
+        seen.setdefault(uscc, row.number)
+        tonnes = None
+        try:
+            tonnes = parse_quantity(row.values["verified_emissions"], field="verified_emissions", minimum=0, maximum=MAX_AMOUNT)
+        except NumberRefused as refused:
+            found.append(RowError(row.number, "verified_emissions", refused.detail))
+        found = read_errors.get(row.number, []) + [error for error in found if error.field not in row.refused]
+        problems.extend(found)
+        lines.append(VerifiedLine(row.number, uscc, organization, tonnes, found))
+    return lines, problems
+
+
+def verified_emissions_import(
+    *, period: CompliancePeriod, stream: IO[bytes], filename: str, actor: Any,
+    progress: Callable[[str, int, int | None], None] | None = None,
+) -> int:
+    """Records confirmed verified emissions from a CSV or XLSX `uscc,verified_emissions`: every row
+    or none (ImportRefused lists every row's error, RowError: row, field, message). A unit already
+    recorded for the period is a row error (a correction is its own, audited act). The file is read
+    by core.imports (row cap, streaming, NUL and overlong cells), the tonnes by core.numbers."""
+    if actor is not None and not actor.has_perm("compliance.add_verifiedemission"):
+        raise PermissionDenied()
+    rows = read_table(stream, filename, required=VERIFIED_COLUMNS,
+                      progress=(lambda done: progress("reading", done, None)) if progress else None)
+    if progress:
+        progress("checking", len(rows), len(rows))
+    lines, problems = verified_emissions_check(period=period, rows=rows, actor=actor)
     if problems:
         raise errors.VerifiedEmissionsRefused(problems)
+    records = [VerifiedEmission(period=period, organization=line.organization, tonnes=line.tonnes, confirmed_by=actor,
+                                source=filename[:200]) for line in lines]
+    if progress:
+        progress("saving", len(rows), len(rows))
     with transaction.atomic():
         VerifiedEmission.objects.bulk_create(records, batch_size=2000)
         audit_record(actor=actor, action="verified_emissions.import", object_type="allocation.complianceperiod",
                      object_id=period.pk, after={"file": filename, "units": len(records),
                                                  "tonnes": sum(r.tonnes for r in records)})
     return len(records)
+
+
+
+
+def verified_emissions_import_job(job: Any, stream: IO[bytes], progress: Callable[[str, int, int | None], None]) -> dict[str, Any]:
+    """An admin import's job (core.import_jobs): the confirmed upload's verified emissions recorded."""
+    period = CompliancePeriod.objects.get(pk=job.params["period"])
+    units = verified_emissions_import(period=period, stream=stream, filename=job.source_name or job.upload,
+                                      actor=job.created_by, progress=progress)
+    return {"period": period.code, "units": units}
 
 
 # --- surrender ---

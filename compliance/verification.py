@@ -16,6 +16,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import re
 import zipfile
 from typing import Any
 
@@ -31,9 +32,12 @@ from accounts.selectors import organization_in_scope, user_roles
 from allocation.models import CompliancePeriod
 from compliance import errors
 from compliance.models import ComplianceResult, EmissionReport, VerifiedEmission, VerifierAssignment
-from compliance.services import officer_unit, tonnes_refusal, verified_emission_refusal
+from compliance.services import officer_unit, verified_emission_refusal
 from core.audit import audit_record
 from core.errors import InvalidInput, NotEligible, NotFound, PermissionDenied
+from core.http import safe_filename
+from core.numbers import parse_quantity
+from registry.services import MAX_AMOUNT
 
 
 def working_days_after(start: dt.date, days: int) -> dt.date:
@@ -49,10 +53,8 @@ def working_days_after(start: dt.date, days: int) -> dt.date:
 
 
 def _whole_tonnes(value: Any, field: str) -> int:
-    refusal = tonnes_refusal(str(value).strip())
-    if refusal:
-        raise InvalidInput(_("%(problem)s.") % {"problem": refusal}, field=field)
-    return int(str(value).strip())
+    """Whole tonnes, >= 0, by the platform's one number rule (core.numbers)."""
+    return parse_quantity(value, field=field, minimum=0, maximum=MAX_AMOUNT)
 
 
 def _period_open(period: CompliancePeriod) -> None:
@@ -72,23 +74,53 @@ def _audit(report: EmissionReport, actor: Any, action: str, before: str, **after
 # --- attachments ---
 
 
+# Markup a browser would render or run: a tag, a comment, a doctype, an XML declaration.
+_MARKUP = re.compile(rb"<\s*(?:[a-z!?/])", re.IGNORECASE)
+# An XLSX's parts, uncompressed, at most this many times the attachment limit (a zip bomb is refused).
+_XLSX_EXPANSION = 20
+
+
 def attachment_kind(content: bytes) -> str | None:
-    """PDF, XLSX or CSV, recognised by the content (never by the name); None for anything else."""
+    """PDF, XLSX or CSV, recognised strictly by the content (never by the name); None for anything
+    else. A PDF starts with its header and ends with its trailer; an XLSX is a workbook openpyxl opens
+    (not any zip holding an xl/ folder, not a macro workbook); a CSV is text, without markup, that
+    parses as CSV with a header of at least two columns and every row as wide."""
     if content.startswith(b"%PDF-"):
-        return EmissionReport.AttachmentKind.PDF
+        return EmissionReport.AttachmentKind.PDF if _is_pdf(content) else None
     if content.startswith(b"PK\x03\x04"):
-        try:
-            with zipfile.ZipFile(io.BytesIO(content)) as archive:
-                names = set(archive.namelist())
-        except (zipfile.BadZipFile, ValueError):
-            return None
-        if "[Content_Types].xml" in names and any(name.startswith("xl/") for name in names):
-            return EmissionReport.AttachmentKind.XLSX
-        return None
+        return EmissionReport.AttachmentKind.XLSX if _is_xlsx(content) else None
     return EmissionReport.AttachmentKind.CSV if _is_csv(content) else None
 
 
+def _is_pdf(content: bytes) -> bool:
+    return re.match(rb"%PDF-[12]\.[0-9]", content) is not None and b"%%EOF" in content[-1024:]
+
+
+def _is_xlsx(content: bytes) -> bool:
+    from openpyxl import load_workbook
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            parts = archive.infolist()
+            names = {part.filename for part in parts}
+            if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+                return False
+            if any(name.lower().endswith("vbaproject.bin") for name in names):
+                return False  # macros
+            if sum(part.file_size for part in parts) > _XLSX_EXPANSION * settings.COMPLIANCE_REPORT_MAX_BYTES:
+                return False
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 - zipfile and openpyxl raise many kinds for a file that is not a workbook
+        return False
+    try:
+        return bool(workbook.worksheets)
+    finally:
+        workbook.close()
+
+
 def _is_csv(content: bytes) -> bool:
+    if not content.strip() or _MARKUP.search(content):
+        return False
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = content.decode(encoding)
@@ -97,16 +129,18 @@ def _is_csv(content: bytes) -> bool:
             continue
     else:
         return False
-    if not text.strip() or any(ord(c) < 32 and c not in "\t\r\n" for c in text):
+    if any(ord(c) < 32 and c not in "\t\r\n" for c in text):
         return False
     first = text.lstrip().splitlines()[0]
-    if not any(delimiter in first for delimiter in ",;\t"):
+    delimiter = max(",;\t", key=first.count)
+    if not first.count(delimiter):
         return False
     try:
-        list(csv.reader(io.StringIO(text)))
+        lines = [line for line in csv.reader(io.StringIO(text.lstrip()), delimiter=delimiter) if any(cell.strip() for cell in line)]
     except csv.Error:
         return False
-    return True
+    width = len(lines[0])
+    return width >= 2 and all(len(line) == width for line in lines)
 
 
 # --- verifier assignment ---
@@ -158,7 +192,8 @@ def emission_report_file(*, user: Any, period: CompliancePeriod, emissions: Any,
     if EmissionReport.objects.filter(period=period, organization=organization).exists():
         raise errors.ReportExists(field="period")
     report = EmissionReport(
-        period=period, organization=organization, emissions=tonnes, attachment_name=(attachment.name or "")[:200],
+        period=period, organization=organization, emissions=tonnes,
+        attachment_name=safe_filename(attachment.name, extension=kind)[:200],  # shown and offered, never a path
         attachment_kind=kind, attachment_size=len(content), attachment_sha256=hashlib.sha256(content).hexdigest(),
         filed_by=user,
     )

@@ -32,6 +32,7 @@ from compliance.selectors import (
 )
 from compliance.services import officer_unit, surrender_create
 from core.errors import DomainError
+from core.http import content_disposition
 from registry.models import Account
 from registry.selectors import account_balances
 
@@ -150,8 +151,10 @@ def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
 @_pages
 def report_file(request: HttpRequest, report_id: int) -> HttpResponse:
     report = report_get_for(request.user, report_id)
-    return FileResponse(report.attachment.open("rb"), as_attachment=True, filename=report.attachment_name,
-                        content_type=CONTENT_TYPES[report.attachment_kind])
+    response = FileResponse(report.attachment.open("rb"), content_type=CONTENT_TYPES[report.attachment_kind])
+    # The uploader's name, made safe (RFC 6266: an ASCII name and a UTF-8 filename*), with the kind's extension.
+    response["Content-Disposition"] = content_disposition(report.attachment_name, extension=report.attachment_kind)
+    return response
 
 
 @require_POST

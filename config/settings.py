@@ -301,6 +301,7 @@ CELERY_BEAT_SCHEDULE = {
     "ledger-seal": {"task": "registry.tasks.ledger_seal_task", "schedule": float(SEAL_INTERVAL_SECONDS)},
     "ledger-seal-verify-nightly": {"task": "registry.tasks.ledger_seal_verify_task", "schedule": crontab(hour=2, minute=0)},
     "idempotency-purge-hourly": {"task": "core.tasks.idempotency_purge_task", "schedule": 3600.0},
+    "import-uploads-purge-hourly": {"task": "core.tasks.import_uploads_purge_task", "schedule": 3600.0},
     "settlement-sweep": {"task": "trading.tasks.settlement_sweep_task", "schedule": 10.0},
     "compliance-deadline": {"task": "compliance.tasks.compliance_deadline_sweep_task", "schedule": crontab(hour=0, minute=30)},
     "end-of-day": {
@@ -346,6 +347,15 @@ COMPLIANCE_REPORT_MAX_BYTES = env_int("COMPLIANCE_REPORT_MAX_BYTES", 10 * 1024 *
 # API paths that take a file upload, with their own body limit (the file plus the other fields).
 API_UPLOAD_LIMITS = {"/api/v1/emission-reports/": COMPLIANCE_REPORT_MAX_BYTES + API_MAX_BODY_SIZE}
 COMPLIANCE_DEADLINE_CHUNK = env_int("COMPLIANCE_DEADLINE_CHUNK", 1000, minimum=1)  # units the deadline job writes per transaction
+
+# Imports of allocation plans and verified emissions (core.imports): at most this many rows (China has
+# about 3,700 key emitting units) and bytes per file; reading stops at the first row past the cap.
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 20_000, minimum=1)
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+# An admin import's uploaded file waits under var/uploads between preview and confirmation; one left
+# there longer than this (an abandoned preview) is deleted by the hourly clean-up job.
+IMPORT_UPLOAD_RETENTION_HOURS = env_int("IMPORT_UPLOAD_RETENTION_HOURS", 24, minimum=1)
+IMPORT_UPLOAD_DIR = BASE_DIR / "var" / "uploads"
 
 # Reports (auditors' exports). A PDF of more rows than this is refused with a pointer to the XLSX:
 # laying out thousands of table rows takes the PDF engine minutes.

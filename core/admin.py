@@ -118,3 +118,19 @@ def action_with_reason(
         "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
     }
     return TemplateResponse(request, "admin/confirm_with_reason.html", context)
+
+
+def import_job_response(model_admin: admin.ModelAdmin, request: HttpRequest, job_id: int, *, kind: str, title: str,
+                        done_url: Callable[[Any], str | None] | None = None) -> HttpResponse:
+    """The page of an admin import's job (core.import_jobs): its progress bar, refreshed every second
+    while it runs, then what it saved or every row's error. Only its creator (or a superuser) sees it."""
+    from django.http import Http404
+
+    from core.models import ImportJob
+
+    job = ImportJob.objects.filter(pk=job_id, kind=kind).first()
+    if job is None or not (job.created_by_id == request.user.pk or request.user.is_superuser):
+        raise Http404("No such import")
+    context = {**model_admin.admin_site.each_context(request), "title": title, "opts": model_admin.model._meta,
+               "job": job, "done_url": done_url(job) if done_url and job.status == ImportJob.Status.DONE else None}
+    return TemplateResponse(request, "admin/import_job.html", context)

@@ -13,6 +13,8 @@ from typing import Any
 
 from django.http import StreamingHttpResponse
 
+from core.http import content_disposition
+
 BOM = "\ufeff"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -52,5 +54,5 @@ def csv_response(filename: str, header: Iterable[Any], rows: Iterable[Iterable[A
     response = StreamingHttpResponse(
         (line.encode("utf-8") for line in csv_lines(header, rows)), content_type="text/csv; charset=utf-8"
     )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = content_disposition(filename)
     return response

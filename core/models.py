@@ -48,3 +48,43 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} [{self.key}]"
+
+
+class ImportJob(models.Model):
+    """An admin import confirmed for saving (an allocation plan, verified emissions): run by a Celery
+    worker, not the web worker, with its progress on a page. The uploaded file waits under
+    IMPORT_UPLOAD_DIR until the job ends (then it is deleted, whatever the outcome)."""
+
+    class Kind(models.TextChoices):
+        ALLOCATION_PLAN = "allocation_plan", "Allocation plan"
+        VERIFIED_EMISSIONS = "verified_emissions", "Verified emissions"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Saved"
+        REFUSED = "refused", "Refused: nothing saved"
+        FAILED = "failed", "Failed: nothing saved"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    phase = models.CharField(max_length=16, blank=True, help_text="reading, checking or saving")
+    rows = models.PositiveIntegerField(default=0, help_text="Rows read so far")
+    percent = models.PositiveSmallIntegerField(default=0, help_text="Progress, 0 to 100")
+    upload = models.CharField(max_length=64, unique=True, help_text="The stored file's generated name")
+    source_name = models.CharField(max_length=200, blank=True, help_text="The file name as uploaded")
+    params = models.JSONField(default=dict)
+    result = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} import {self.pk} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.REFUSED, self.Status.FAILED)

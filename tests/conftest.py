@@ -53,6 +53,7 @@ def _files_in_a_temporary_folder(tmp_path_factory):
 
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
     settings.SEAL_PUBLISH_DIR = tmp_path_factory.mktemp("seal-heads")
+    settings.IMPORT_UPLOAD_DIR = tmp_path_factory.mktemp("uploads")  # admin imports' uploads too
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.money import format_minor_units
+from core.numbers import QuantityField
 from trading.models import Instrument, Order, Side, Trade
 
 
@@ -74,7 +75,7 @@ class OrderIn(serializers.Serializer):
     instrument = serializers.CharField(max_length=16)
     side = serializers.ChoiceField(choices=Side.choices)
     price = serializers.CharField(max_length=20, help_text='CNY per tonne with at most two decimals, e.g. "48.00"')
-    quantity = serializers.IntegerField(help_text="Whole tonnes, 1 to 99,999")
+    quantity = QuantityField(help_text="Whole tonnes, 1 to 99,999: a JSON integer (49.5, 1000.0 and 4.9e1 are refused)")
     client_order_id = serializers.CharField(
         max_length=64, default="",
         help_text="Your unique id: repeating it returns the same order. Required, here or as the Idempotency-Key header.",

@@ -12,7 +12,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -24,14 +23,13 @@ from accounts.access import access_of
 from accounts.models import Organization
 from accounts.roles import NON_TRADING_ROLES
 from accounts.selectors import user_organization_ids
-from core import live
+from core import live, numbers
 from core.audit import audit_event, audit_record
 from core.contention import retry_on_contention
 from core.db import Prepared, row_insert, row_insert_statement, statements_execute
 from core.errors import DomainError, IdempotencyConflict, InsufficientBalance, InvalidInput, NotFound, PermissionDenied
 from core.locks import END_OF_DAY, LockKey, advisory_xact_lock
 from core.models import AuditEvent
-from core.money import parse_minor_units
 from registry.models import Account, Asset, Balance, Bucket, Transfer
 from registry.services import Movement, balances_lock, ledger_post
 from trading import errors
@@ -76,23 +74,19 @@ def trading_organization(user: Any) -> Organization:
 
 
 def parse_price(text: Any) -> int:
-    """"48.00" -> 4800 fen. More than two decimals cannot be on the 0.01 tick."""
+    """"48.00" -> 4800 fen (core.numbers: ASCII or full-width digits, no exponent). More than two
+    decimals cannot be on the 0.01 tick."""
     try:
-        price = parse_minor_units(text, 2, field="price")
-    except Exception:
-        if isinstance(text, (str, int, Decimal)) and _is_number(text):
+        price = numbers.parse_price(text, field="price")
+    except numbers.NumberRefused as refused:
+        if refused.reason == "decimals":
             raise errors.InvalidTick(_("Prices have at most two decimals (tick 0.01)."), field="price") from None
-        raise errors.InvalidPrice(_("%(text)s is not a price.") % {"text": repr(text)}, field="price") from None
+        if refused.reason == "not_a_number":
+            raise errors.InvalidPrice(_("%(text)s is not a price.") % {"text": repr(str(text)[:24])}, field="price") from None
+        raise errors.InvalidPrice(refused.message, field="price") from None
     if price <= 0:
         raise errors.InvalidPrice(_("The price must be positive."), field="price")
     return price
-
-
-def _is_number(text: Any) -> bool:
-    try:
-        return Decimal(str(text)).is_finite()
-    except Exception:
-        return False
 
 
 def _fingerprint(**body: Any) -> str:

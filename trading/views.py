@@ -21,6 +21,7 @@ from accounts.selectors import user_organization_ids
 from core import live
 from core.errors import DomainError, NotFound, RateLimited
 from core.money import format_minor_units
+from core.numbers import parse_quantity
 from core.throttling import order_entry_check
 from trading import market_data, selectors, services
 from trading.clock import is_trading_time, sessions, trading_day
@@ -171,14 +172,6 @@ def trade_part(request: HttpRequest, symbol: str, part: str) -> HttpResponse:
                   {"instrument": instrument, **_private(request.user, instrument), "participant": participant})
 
 
-def _parse_quantity(text: str) -> int | str:
-    """A whole number of tonnes, else the text as it came (the service refuses it with its code)."""
-    try:
-        return int(text.replace(",", "").strip())
-    except ValueError:
-        return text
-
-
 @login_required
 @require_POST
 def order_submit(request: HttpRequest, symbol: str) -> HttpResponse:
@@ -190,9 +183,11 @@ def order_submit(request: HttpRequest, symbol: str) -> HttpResponse:
     values = {key: request.POST.get(key, "").strip() for key in ("side", "price", "quantity")}
     try:
         order_entry_check(request.user)  # the same limit as the API's
+        # The API's parser (core.numbers): full-width digits read, other scripts and fractions refused.
+        quantity = parse_quantity(values["quantity"], field="quantity", minimum=None, maximum=None)
         order, _created = services.order_place(
             user=request.user, instrument=instrument.symbol, side=values["side"], price=values["price"],
-            quantity=_parse_quantity(values["quantity"]), client_order_id=request.POST.get("client_order_id", ""),
+            quantity=quantity, client_order_id=request.POST.get("client_order_id", ""),
         )
     except DomainError as error:
         field = error.field if error.field in ("side", "price", "quantity") else "ticket"

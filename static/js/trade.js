@@ -13,16 +13,25 @@
     };
   }
 
+  // Full-width digits and '.', ',' (what a Chinese input method types) read as ASCII, as the
+  // server's core.numbers does; any other script's digits stay, and are refused like the server.
+  function ascii(text) {
+    return text.replace(/[\uFF10-\uFF19\uFF0E\uFF0C\u3000]/g, function (c) {
+      var code = c.charCodeAt(0);
+      return code === 0x3000 ? " " : code === 0xFF0E ? "." : code === 0xFF0C ? "," : String.fromCharCode(code - 0xFF10 + 48);
+    }).trim();
+  }
+
   function grouped(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ","); }
 
   // Mirrors trading.services.parse_price and _validate_order.
   function priceError(text, f) {
-    text = text.trim();
-    if (!/^\d+(\.\d+)?$/.test(text)) {
+    text = ascii(text);
+    if (!/^[0-9]+(\.[0-9]+)?$/.test(text)) {
       return text ? interpolate(gettext("%(text)s is not a price."), {text: "'" + text + "'"}, true) : gettext("Enter a price.");
     }
     var parts = text.split(".");
-    if (parts[1] && parts[1].replace(/0+$/, "").length > 2) { return gettext("Prices have at most two decimals (tick 0.01)."); }
+    if (parts[1] && parts[1].length > 2) { return gettext("Prices have at most two decimals (tick 0.01)."); }
     var fen = parseInt(parts[0], 10) * 100 + parseInt(((parts[1] || "") + "00").slice(0, 2), 10);
     if (fen <= 0) { return gettext("The price must be positive."); }
     if (fen % f.tick) { return interpolate(gettext("The price must be a multiple of %(tick)s."), {tick: money(f.tick)}, true); }
@@ -33,10 +42,10 @@
   }
 
   function quantityError(text, f) {
-    text = text.trim().replace(/,/g, "");
+    text = ascii(text).replace(/,/g, "");
     var range = interpolate(gettext("The quantity must be %(min)s to %(max)s t."),
                             {min: grouped(f.minQuantity), max: grouped(f.maxQuantity)}, true);
-    if (!/^\d+$/.test(text)) { return text ? gettext("The quantity must be a whole number of tonnes.") : range; }
+    if (!/^[0-9]+$/.test(text)) { return text ? gettext("The quantity must be a whole number of tonnes.") : range; }
     var quantity = parseInt(text, 10);
     return quantity < f.minQuantity || quantity > f.maxQuantity ? range : "";
   }
@@ -60,7 +69,7 @@
   }
 
   function priceFen(text) {
-    var match = /^(\d+)(?:\.(\d{1,2}))?$/.exec(text.trim());
+    var match = /^([0-9]+)(?:\.([0-9]{1,2}))?$/.exec(ascii(text));
     return match ? parseInt(match[1], 10) * 100 + parseInt(((match[2] || "") + "00").slice(0, 2), 10) : null;
   }
 
@@ -76,8 +85,8 @@
     var out = document.getElementById("ticket-estimate");
     if (!form || !out) { return; }
     var price = priceFen(document.getElementById("ticket-price").value);
-    var quantityText = document.getElementById("ticket-quantity").value.trim().replace(/,/g, "");
-    var quantity = /^\d+$/.test(quantityText) ? parseInt(quantityText, 10) : null;
+    var quantityText = ascii(document.getElementById("ticket-quantity").value).replace(/,/g, "");
+    var quantity = /^[0-9]+$/.test(quantityText) ? parseInt(quantityText, 10) : null;
     var side = form.querySelector("input[name=side]:checked");
     if (!price || !quantity || !side) { out.textContent = ""; return; }
     var value = price * quantity;

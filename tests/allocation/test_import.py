@@ -433,7 +433,8 @@ def test_the_command_fails_on_an_unreadable_file(period_2021, national_regulator
         (["--period", "2030"], "no compliance period 2030"),
         (["--user", "nobody"], "no user nobody"),
         (["--vintage", "CEA22"], "period 2021 has no vintage CEA22"),
-        (["--issue-percent", "seventy"], "--issue-percent must be a number"),
+        (["--issue-percent", "seventy"], "--issue-percent: .seventy. is not a number"),
+        (["--issue-percent", "7e1"], "--issue-percent: .7e1. has an exponent"),
     ],
 )
 def test_the_command_fails_on_bad_arguments(period_2021, company_a, national_regulator, scratch_dir, args, message):

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from allocation.models import AllocationPlan
 from allocation.services import period_create
+from core.models import ImportJob
 from registry.models import Asset
 from tests.auth import login
 
@@ -49,9 +50,15 @@ def test_the_preview_shows_every_rows_figures_and_saves_nothing(regulator_client
         "kind": "pre_allocation", "period": period.pk, "vintage": Asset.objects.get(code="CEA21").pk, "issue_percent": "70",
         "upload": upload_token, "source_name": "plan.csv", "confirm": "yes",
     })
+    # The save is a job (run in-process here: tasks are eager in tests), its page shows the outcome.
+    job = ImportJob.objects.get()
+    assert saved.status_code == 302 and saved.url == reverse("admin:allocation_allocationplan_import_job", args=[job.pk])
     plan = AllocationPlan.objects.get()
-    assert saved.status_code == 302 and saved.url == reverse("admin:allocation_allocationplan_change", args=[plan.pk])
     assert (plan.status, plan.total_issue, plan.lines.count()) == ("draft", 579_128 + 54_880, 2)
+    page = regulator_client.get(saved.url)
+    assert page.status_code == 200
+    assert reverse("admin:allocation_allocationplan_change", args=[plan.pk]) in page.content.decode()
+    assert (job.__class__.objects.get().status, job.created_by_id) == ("done", page.wsgi_request.user.pk)
 
 
 def test_bad_rows_are_listed_and_cannot_be_confirmed(regulator_client, period, company_a):

@@ -13,12 +13,19 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy
 
 from allocation.importing import read_rows
-from compliance.services import row_problem, tonnes_refusal
 from core.errors import ImportRefused, InvalidInput
+from core.imports import RowError
+from core.numbers import NumberRefused, parse_quantity
 from tests.trading.conftest import api_client
 
 CHINESE = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
 HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _quantity_refusal(value: str) -> str:
+    with pytest.raises(NumberRefused) as refused:
+        parse_quantity(value, field="verified_emissions", minimum=0)
+    return refused.value.detail
 
 
 def refusal(client, method: str, url: str, **extra):
@@ -78,8 +85,8 @@ def test_import_refusals_and_row_errors_speak_chinese():
         with pytest.raises(InvalidInput) as header:
             read_rows(io.BytesIO(b"uscc,unit_category\n1,gas\n"), "plan.csv")
         assert header.value.message == "表头缺少 electricity_mwh, heat_gj；应为 uscc,unit_category,electricity_mwh,heat_gj,correction_factor。"
-        assert row_problem(3, "verified_emissions", tonnes_refusal("x")) == "第 3 行：verified_emissions：'x' 不是大于或等于 0 的整数吨"
+        assert str(RowError(3, "verified_emissions", _quantity_refusal("x"))) == "第 3 行：verified_emissions：'x' 不是整数。"
         assert ImportRefused(["a", "b"]).message == "有 2 行存在错误；未保存任何内容。"
     with translation.override("en"):
-        assert row_problem(3, "verified_emissions", tonnes_refusal("x")) == "row 3: verified_emissions: 'x' is not a whole number of tonnes >= 0"
+        assert str(RowError(3, "verified_emissions", _quantity_refusal("x"))) == "row 3: verified_emissions: 'x' is not a whole number."
         assert not HAN.search(ImportRefused(["a"]).message)

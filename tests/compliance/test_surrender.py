@@ -172,12 +172,19 @@ def test_refusals_speak_the_officers_language(client):
         ({"quantity": -5}, 400, "invalid", "quantity"),
         ({"quantity": 1.5}, 400, "invalid", "quantity"),
         ({"quantity": "ten"}, 400, "invalid", "quantity"),
+        ({"quantity": 1000.0}, 400, "invalid", "quantity"),  # issue 15: one number, one meaning
+        ({"quantity": 49.5}, 400, "invalid", "quantity"),
+        ({"quantity": "4.9e1"}, 400, "invalid", "quantity"),
+        ({"quantity": "1000.0"}, 400, "invalid", "quantity"),
+        ({"quantity": "٤٩"}, 400, "invalid", "quantity"),
+        ({"quantity": "𝟒𝟗"}, 400, "invalid", "quantity"),
         ({"period": "1999"}, 400, "invalid", "period"),
         ({"asset": "CEA99"}, 400, "invalid", "asset"),
         ({"client_request_id": ""}, 400, "blank", "client_request_id"),
     ],
     ids=["offsets-over-5-percent", "later-vintage", "earlier-vintage", "cash", "over-obligation", "insufficient-balance",
-         "zero", "negative", "fraction", "not-a-number", "unknown-period", "unknown-asset", "no-request-id"],
+         "zero", "negative", "fraction", "not-a-number", "json-float-whole", "json-float", "exponent", "text-fraction",
+         "arabic-indic-digits", "mathematical-bold-digits", "unknown-period", "unknown-asset", "no-request-id"],
 )
 def test_a_refused_surrender_says_why_and_changes_nothing(client, changes, status, code, field):
     before = state()
@@ -185,6 +192,12 @@ def test_a_refused_surrender_says_why_and_changes_nothing(client, changes, statu
     assert response.status_code == status, response.json()
     assert (response.json()["code"], response.json()["field"]) == (code, field)
     assert state() == before
+
+
+def test_full_width_digits_typed_by_a_chinese_input_method_are_the_same_quantity(client, company_a):
+    response = client.post(URL, body(quantity="４９"), format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["quantity"] == 49
 
 
 def test_the_offset_cap_counts_offsets_already_surrendered(officer):

@@ -4,6 +4,7 @@ regulator's decision and confirmation into the verified emissions the obligation
 
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.core.files.storage import default_storage
@@ -46,7 +47,8 @@ def test_an_officer_files_a_report_whose_attachment_is_stored_and_audited(report
     assert (report.attachment_name, report.attachment_kind, report.attachment_size) == ("report-2021.pdf", "pdf", len(PDF))
     with default_storage.open(report.attachment.name) as stored:
         assert stored.read() == PDF
-    assert report.attachment.name.startswith(f"emission-reports/2021/{company_a.uscc}-")
+    # A generated name: the period's id, a uuid, the recognised kind; nothing the uploader typed.
+    assert re.fullmatch(rf"emission-reports/{report.period_id}/[0-9a-f]{{32}}\.pdf", report.attachment.name)
     event = AuditEvent.objects.get(action="emission_report.file")
     assert (event.actor, event.object_id, event.after["emissions"]) == (officer, str(report.pk), 70_000)
 

@@ -149,4 +149,4 @@ def test_the_verify_page_does_not_redirect_off_site(client, national_regulator):
     device = otp_device(national_regulator)
     _password_login(client, national_regulator)
     response = client.post("/account/two-factor/verify/", {"code": totp_code(device), "next": "https://evil.example/"})
-    assert response.status_code == 302 and response.url == "/admin/"  # their landing, not the other site
+    assert response.status_code == 302 and response.url == "/regulator/"  # their landing, not the other site

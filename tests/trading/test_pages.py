@@ -94,7 +94,7 @@ def test_a_repeated_ticket_is_one_order(client, trader_a, funded):
     ({"price": "54.001"}, "price", "Prices have at most two decimals"),
     ({"price": "abc"}, "price", "is not a price"),
     ({"quantity": "100000"}, "quantity", "The quantity must be 1 to 99,999 t."),
-    ({"quantity": "1.5"}, "quantity", "whole number of tonnes"),
+    ({"quantity": "1.5"}, "quantity", "quantity: &#x27;1.5&#x27; is not a whole number."),
 ])
 def test_the_servers_refusal_is_shown_next_to_its_field(client, trader_a, funded, fields, field, message):
     login(client, trader_a)

@@ -7,6 +7,7 @@ from accounts.models import User
 from allocation.models import CompliancePeriod
 from allocation.services import ImportRefused, allocation_import
 from core.errors import DomainError
+from core.numbers import NumberRefused, parse_decimal
 
 
 class Command(BaseCommand):
@@ -23,8 +24,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, file: Path, period: str, vintage: str | None, user: str | None, issue_percent: str,
                true_up: bool = False, **options: Any) -> None:
-        from decimal import Decimal, InvalidOperation
-
         from allocation.models import AllocationPlan
 
         compliance_period = CompliancePeriod.objects.filter(code=period).first()
@@ -40,9 +39,9 @@ class Command(BaseCommand):
         if asset is None:
             raise CommandError(f"period {period} has no vintage {vintage or ''}".strip())
         try:
-            percent = Decimal(issue_percent)
-        except InvalidOperation:
-            raise CommandError("--issue-percent must be a number") from None
+            percent = parse_decimal(issue_percent, field="issue_percent", places=2, below=1000)
+        except NumberRefused as refused:
+            raise CommandError(f"--issue-percent: {refused.detail}") from None
         if not file.exists():
             raise CommandError(f"no file {file}")
         try:
@@ -58,6 +57,8 @@ class Command(BaseCommand):
             raise CommandError(refused.message) from None
         except DomainError as error:
             raise CommandError(f"{error.code}: {error.message}") from None
+        except OSError as error:
+            raise CommandError(f"cannot read {file}: {error.strerror or error}") from None
         self.stdout.write(
             f"plan {plan.pk} ({plan.get_kind_display()}): {plan.lines.count()} units, computed {plan.total_computed:,} t, "
             f"to issue {plan.total_issue:,} t and claw back {plan.total_clawback:,} t of {asset.code}; status draft"

@@ -11,7 +11,8 @@ from core.errors import DomainError
 
 
 class Command(BaseCommand):
-    help = "Records confirmed verified emissions from a CSV (uscc,verified_emissions), refusing the whole file on any bad row."
+    help = ("Records confirmed verified emissions from a CSV or XLSX (uscc,verified_emissions), refusing the whole file "
+            "on any bad row (at most IMPORT_MAX_ROWS rows).")
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("file", type=Path)
@@ -34,8 +35,10 @@ class Command(BaseCommand):
                 count = verified_emissions_import(period=compliance_period, stream=stream, filename=file.name, actor=actor)
         except VerifiedEmissionsRefused as refused:
             for problem in refused.errors:
-                self.stderr.write(problem)
+                self.stderr.write(str(problem))
             raise CommandError(refused.message) from None
         except DomainError as error:
             raise CommandError(f"{error.code}: {error.message}") from None
+        except OSError as error:
+            raise CommandError(f"cannot read {file}: {error.strerror or error}") from None
         self.stdout.write(f"recorded verified emissions of {count} units for {period}")
