@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.money import format_minor_units
+from core.serializers import InputSerializer
 from trading.models import Instrument, Order, Side, Trade
 
 
@@ -70,10 +71,10 @@ class CandleOut(serializers.Serializer):
     turnover = PriceField(required=False)
 
 
-class OrderIn(serializers.Serializer):
-    instrument = serializers.CharField(max_length=16)
+class OrderIn(InputSerializer):
+    instrument = serializers.CharField(min_length=1, max_length=16)
     side = serializers.ChoiceField(choices=Side.choices)
-    price = serializers.CharField(max_length=20, help_text='CNY per tonne with at most two decimals, e.g. "48.00"')
+    price = serializers.CharField(min_length=1, max_length=20, help_text='CNY per tonne with at most two decimals, e.g. "48.00"')
     quantity = serializers.IntegerField(help_text="Whole tonnes, 1 to 99,999")
     client_order_id = serializers.CharField(
         max_length=64, default="",
