@@ -37,7 +37,7 @@ from deploy.topology import Topology  # noqa: E402
 
 CONFIG = ROOT / "schemathesis.toml"
 ROLES = {"trader": "trader001", "compliance_officer": "officer001", "anonymous": None}
-FULL_MAX_EXAMPLES = 100  # the full run: about 9,100 requests as the three roles
+FULL_MAX_EXAMPLES = 69  # the full run: about 9,100 requests as the three roles
 SEED = 20261204
 
 TOKENS = """

@@ -7,17 +7,11 @@ from core.errors import NotEligible as NotEligible  # one code, one class: re-ex
 
 
 class UnknownInstrument(DomainError):
-    """A symbol in a request's body or query that names no instrument: bad input (400)."""
+    """A symbol that names no instrument: a 400 in a body or a query, a 404 in a URL's path (see
+    trading.selectors.instrument_unknown)."""
 
     code = "unknown_instrument"
     default_message = gettext_lazy("No such instrument.")
-
-
-class InstrumentNotFound(UnknownInstrument):
-    """A symbol in the URL's path that names no instrument: the resource is not there (404), with the
-    same code."""
-
-    status = 404
 
 
 class InvalidPrice(DomainError):

@@ -13,7 +13,7 @@ from accounts.selectors import user_organization_ids
 from core.errors import NotFound
 from registry.models import Account, Balance
 from trading.clock import trading_day
-from trading.errors import InstrumentNotFound
+from trading.errors import UnknownInstrument
 from trading.models import DailyBar, Instrument, Order, Side, Trade
 
 
@@ -24,10 +24,12 @@ def instrument_get(symbol: str) -> Instrument:
     return instrument
 
 
-def instrument_unknown(symbol: str) -> InstrumentNotFound:
+def instrument_unknown(symbol: str) -> UnknownInstrument:
     """The refusal of a symbol in a URL's path that names no instrument (the readers of an instrument
-    raise it): a 404 `unknown_instrument`."""
-    return InstrumentNotFound(f"No instrument {symbol!r}.", field="symbol")
+    raise it): no such resource, a 404 `unknown_instrument` (in a body or query it is a 400)."""
+    error = UnknownInstrument(f"No instrument {symbol!r}.", field="symbol")
+    error.status = 404
+    return error
 
 
 def book_depth(instrument: Instrument, depth: int = 10) -> dict[str, list[dict[str, int]]]:
