@@ -43,8 +43,10 @@ SEED = 20261204
 TOKENS = """
 import datetime as dt, json
 from django.utils import timezone
-from accounts.models import User
-from accounts.services import api_token_create
+from accounts.models import ApiToken, User
+from accounts.services import api_token_create, api_token_revoke
+for earlier in ApiToken.objects.filter(user__username__in=NAMES, name="schemathesis", revoked_at__isnull=True):
+    api_token_revoke(token=earlier, actor=None)  # an earlier run's
 expires = timezone.now() + dt.timedelta(hours=3)
 print(json.dumps({name: api_token_create(user=User.objects.get(username=name), name="schemathesis", actor=None,
                                          expires_at=expires)[1] for name in NAMES}))
