@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -22,11 +23,13 @@ from core.errors import InvalidInput, PermissionDenied
 from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, body_with_key, idempotent
 from core.numbers import QuantityField
 from core.parsers import JSONParser
+from core.schema import IDEMPOTENCY_KEY_MISMATCH
+from core.serializers import InputSerializer
 
 
-class SurrenderIn(serializers.Serializer):
-    period = serializers.CharField(max_length=9, help_text='"2021"')
-    asset = serializers.CharField(max_length=16, help_text='"CEA21" or "CCER"')
+class SurrenderIn(InputSerializer):
+    period = serializers.CharField(min_length=1, max_length=9, help_text='"2021"')
+    asset = serializers.CharField(min_length=1, max_length=16, help_text='"CEA21" or "CCER"')
     quantity = QuantityField(help_text="Whole tonnes (a JSON integer; 49.5, 1000.0 and 4.9e1 are refused)")
     client_request_id = serializers.CharField(
         max_length=64, default="",
@@ -59,8 +62,11 @@ class ObligationOut(serializers.Serializer):
 class SurrenderCreateApi(generics.GenericAPIView):
     serializer_class = SurrenderOut
 
-    @extend_schema(request=SurrenderIn, responses={201: SurrenderOut, 200: SurrenderOut},
-                   parameters=[IDEMPOTENCY_KEY_PARAMETER])
+    @extend_schema(request=SurrenderIn, responses={201: SurrenderOut, 200: SurrenderOut, **IDEMPOTENCY_KEY_MISMATCH},
+                   parameters=[IDEMPOTENCY_KEY_PARAMETER], examples=[OpenApiExample(
+                       "A surrender", request_only=True,
+                       value={"period": "2021", "asset": "CEA21", "quantity": 1, "client_request_id": "example-surrender-1"},
+                   )])
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         incoming = SurrenderIn(data=body_with_key(request, "client_request_id"))
         incoming.is_valid(raise_exception=True)
@@ -73,7 +79,9 @@ class ObligationListApi(generics.GenericAPIView):
     pagination_class = None
     filter_backends: list[type] = []  # a plain list from a selector: nothing for django-filter to inspect
 
-    @extend_schema(parameters=[OpenApiParameter("period", str, required=True, description='"2021"')],
+    @extend_schema(parameters=[OpenApiParameter("period", {"type": "string", "minLength": 1, "maxLength": 9},
+                                                required=True, description='A compliance period\'s code, "2021"',
+                                                examples=[OpenApiExample("2021", value="2021")])],
                    responses=ObligationOut(many=True))
     def get(self, request: Request) -> Response:
         if not request.user.has_perm("compliance.view_obligation"):
@@ -88,10 +96,15 @@ class ObligationListApi(generics.GenericAPIView):
 # --- emission reports ---
 
 
-class EmissionReportIn(serializers.Serializer):
-    period = serializers.CharField(max_length=9, help_text='"2021"')
+@extend_schema_field(OpenApiTypes.BINARY)
+class UploadField(serializers.FileField):
+    """A file sent as a part of a multipart body (the schema's binary string, not a URL)."""
+
+
+class EmissionReportIn(InputSerializer):
+    period = serializers.CharField(min_length=1, max_length=9, help_text='"2021"')
     emissions = QuantityField(help_text="Reported emissions, whole tCO2e")
-    attachment = serializers.FileField(help_text="The report: PDF, XLSX or CSV (recognised by content), at most 10 MB")
+    attachment = UploadField(help_text="The report: PDF, XLSX or CSV (recognised by content), at most 10 MB")
 
 
 class EmissionReportOut(serializers.ModelSerializer):
@@ -107,16 +120,16 @@ class EmissionReportOut(serializers.ModelSerializer):
                   "confirmed_at"]
 
 
-class VerifyIn(serializers.Serializer):
+class VerifyIn(InputSerializer):
     verified_emissions = QuantityField(help_text="Whole tCO2e")
     note = serializers.CharField(required=False, default="", allow_blank=True, max_length=2000)
 
 
-class ObjectionIn(serializers.Serializer):
-    reason = serializers.CharField(max_length=4000)
+class ObjectionIn(InputSerializer):
+    reason = serializers.CharField(min_length=1, max_length=4000)
 
 
-class DecisionIn(serializers.Serializer):
+class DecisionIn(InputSerializer):
     decision = serializers.ChoiceField(choices=EmissionReport.Decision.values)
     corrected_emissions = QuantityField(required=False, allow_null=True, default=None,
                                                    help_text="Required when the objection is upheld")

@@ -9,7 +9,7 @@
   and changes nothing; the same key for another request is a 409 `idempotency_conflict`. Stored
   answers are kept IDEMPOTENCY_KEY_RETENTION_HOURS (an hourly job forgets older ones): a retry later
   than that is a new request.
-Keys are per user, 1 to 64 printable characters.
+Keys are per user, 1 to 64 printable ASCII characters (KEY_SCHEMA, as the OpenAPI schema says).
 """
 
 from __future__ import annotations
@@ -35,11 +35,17 @@ from core.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 
+# What idempotency_key() accepts, once HTTP has dropped the spaces around the value.
+KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[!-~]([ -~]{0,62}[!-~])?$"}
+
 # For the OpenAPI schema of the views that honour the header.
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
-    HEADER, str, location=OpenApiParameter.HEADER, required=False,
-    description="Your unique key for this request (1-64 characters): a retry with the same key is answered "
-                "as the first request and changes nothing.",
+    HEADER, KEY_SCHEMA, location=OpenApiParameter.HEADER, required=False,
+    description="Your unique key for this request, 1 to 64 printable ASCII characters (else 400 `invalid`): a "
+                "retry with the same key is answered as the first request and changes nothing; the same key "
+                "for a different request is a 409 `idempotency_conflict`. Where the body has its own id (an "
+                "order's client_order_id, a surrender's client_request_id) the key stands in for it, and a key "
+                "that differs from it is a 422 `idempotency_key_mismatch`.",
 )
 
 
@@ -48,8 +54,9 @@ def idempotency_key(request: Request) -> str | None:
     if raw is None:
         return None
     key = raw.strip()
-    if not 1 <= len(key) <= 64 or not key.isprintable():
-        raise InvalidInput(_("The %(header)s header must be 1 to 64 printable characters.") % {"header": HEADER}, field=HEADER)
+    if not 1 <= len(key) <= 64 or not (key.isascii() and key.isprintable()):
+        raise InvalidInput(_("The %(header)s header must be 1 to 64 printable ASCII characters.") % {"header": HEADER},
+                           field=HEADER)
     return key
 
 
@@ -61,6 +68,8 @@ def body_with_key(request: Request, field: str) -> Any:
     if key is None or not hasattr(data, "get"):
         return data  # (a body that is not an object is refused by the serializer)
     given = data.get(field)
+    if given is None and field in data:
+        return data  # a null id is no id, with or without the header: the serializer refuses it
     if given is None or given == "":
         data = data.copy()
         data[field] = key

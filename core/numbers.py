@@ -21,6 +21,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from core.errors import InvalidInput
 
@@ -193,11 +195,11 @@ def parse_decimal(
 
 from django import forms  # noqa: E402
 from django.core.exceptions import ValidationError  # noqa: E402
-from drf_spectacular.utils import extend_schema_field  # noqa: E402
 from rest_framework import serializers  # noqa: E402
 
 
 @extend_schema_field({"type": "integer"})
+@extend_schema_field(OpenApiTypes.INT)
 class QuantityField(serializers.Field):
     """A whole number in the API: a JSON integer, or a string of digits (a multipart form's); a JSON
     float (49.5, 1000.0), an exponent or another script's digits is a 400 `invalid` naming the field.

@@ -11,6 +11,9 @@ worker_class = "sync"
 # no database connection at import, so no connection is shared across the fork.)
 preload_app = True
 timeout = 60
+# A request line up to nginx's 8 KB (gunicorn's most): nginx in front answers a longer one with a 414,
+# and nothing between 4 KB (gunicorn's default) and 8 KB gets gunicorn's own HTML refusal.
+limit_request_line = 8190
 graceful_timeout = 20
 backlog = 2048
 # nginx logs every request; gunicorn logs only what goes wrong.

@@ -91,6 +91,7 @@ class Topology:
     matcher: bool = True
     worker: bool = True
     beat: bool = False
+    static: bool = True  # collectstatic first (the pages' files; an API-only run may go without)
     env: dict[str, str] = field(default_factory=dict)  # more settings, for every process
     run_dir: Path | None = None  # configurations and logs; a new temporary folder by default
     processes: dict[str, subprocess.Popen] = field(default_factory=dict, init=False)
@@ -186,8 +187,9 @@ class Topology:
     def __enter__(self) -> Topology:
         self._prepare()
         try:
-            subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=self._env(),
-                           check=True)
+            if self.static:
+                subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT,
+                               env=self._env(), check=True)
             self._pooler()
             self._start("web", [sys.executable, "-m", "gunicorn", "-c", str(DEPLOY / "gunicorn.conf.py"), "config.wsgi:application"],
                         env=self._web_env(WEB_BIND=f"127.0.0.1:{self.web_port}", WEB_WORKERS=str(self.web_workers)))

@@ -51,8 +51,9 @@ class AccountOut(serializers.ModelSerializer):
 class TransferOut(serializers.ModelSerializer):
     asset = serializers.CharField(source="asset.code")
     amount = AmountField(attribute="amount")
-    source = serializers.CharField(source="source.number", default=None)
-    destination = serializers.CharField(source="destination.number", default=None)
+    # A deposit comes from outside the registry (no source account), a withdrawal leaves it (no destination).
+    source = serializers.CharField(source="source.number", default=None, allow_null=True)
+    destination = serializers.CharField(source="destination.number", default=None, allow_null=True)
 
     class Meta:
         model = Transfer

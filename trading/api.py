@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from accounts.selectors import user_organization_ids
 from core.errors import InvalidInput
 from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, body_with_key, idempotent
+from core.schema import IDEMPOTENCY_KEY_MISMATCH, INSTRUMENT_NOT_FOUND
 from core.throttling import OrderEntryThrottle
 from registry.serializers import BalanceOut
 from trading import market_data, selectors, services
@@ -30,6 +31,10 @@ from trading.serializers import (
     TapeOut,
 )
 
+# The instrument in the path of the market data operations (one instrument per CEA vintage).
+SYMBOL = OpenApiParameter("symbol", str, OpenApiParameter.PATH, description="An instrument's symbol, e.g. CEA21",
+                          examples=[OpenApiExample("CEA21", value="CEA21")])
+
 
 class InstrumentListApi(generics.ListAPIView):
     permission_classes = [AllowAny]
@@ -42,6 +47,7 @@ class InstrumentDetailApi(generics.GenericAPIView):
     permission_classes = [AllowAny]
     serializer_class = InstrumentOut
 
+    @extend_schema(parameters=[SYMBOL], responses={200: InstrumentOut, **INSTRUMENT_NOT_FOUND})
     def get(self, request: Request, symbol: str) -> Response:
         return Response(InstrumentOut(selectors.instrument_get(symbol)).data)
 
@@ -63,7 +69,10 @@ class BookApi(generics.GenericAPIView):
     permission_classes = [AllowAny]
     serializer_class = BookOut
 
-    @extend_schema(parameters=[OpenApiParameter("depth", int, description="Price levels per side, 1-50 (default 10)")])
+    @extend_schema(parameters=[SYMBOL, OpenApiParameter(
+        "depth", {"type": "integer", "minimum": 1, "maximum": market_data.SNAPSHOT_DEPTH, "default": 10},
+        description=f"Price levels per side, 1 to {market_data.SNAPSHOT_DEPTH} (default 10)",
+    )], responses={200: BookOut, **INSTRUMENT_NOT_FOUND})
     def get(self, request: Request, symbol: str) -> Response:
         depth = _int_param(request, "depth", 10, low=1, high=market_data.SNAPSHOT_DEPTH)
         market = market_data.market_get(symbol)
@@ -82,6 +91,10 @@ class TapeApi(generics.ListAPIView):
 
     permission_classes = [AllowAny]
     serializer_class = TapeOut
+
+    @extend_schema(parameters=[SYMBOL], responses={200: TapeOut(many=True), **INSTRUMENT_NOT_FOUND})
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Trade]:
         if getattr(self, "swagger_fake_view", False):
@@ -105,8 +118,8 @@ class CandlesApi(generics.GenericAPIView):
     pagination_class = None
     filter_backends: list[type] = []  # candles are built from bars and trades, not a queryset to filter
 
-    @extend_schema(parameters=[OpenApiParameter("interval", str, enum=["1d", "1m", "5m"], description="Default 1d")],
-                   responses=CandleOut(many=True))
+    @extend_schema(parameters=[SYMBOL, OpenApiParameter("interval", str, enum=["1d", "1m", "5m"], description="Default 1d")],
+                   responses={200: CandleOut(many=True), **INSTRUMENT_NOT_FOUND})
     def get(self, request: Request, symbol: str) -> Response:
         instrument = selectors.instrument_get(symbol)
         interval = request.query_params.get("interval", "1d")
@@ -139,7 +152,16 @@ class OrderListApi(generics.ListCreateAPIView):
             queryset = queryset.filter(instrument__symbol=instrument)
         return queryset
 
-    @extend_schema(request=OrderIn, responses={201: OrderOut, 200: OrderOut}, parameters=[IDEMPOTENCY_KEY_PARAMETER])
+    @extend_schema(parameters=[OpenApiParameter("instrument", str, description="An instrument's symbol: its orders only")])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(request=OrderIn, responses={201: OrderOut, 200: OrderOut, **IDEMPOTENCY_KEY_MISMATCH},
+                   parameters=[IDEMPOTENCY_KEY_PARAMETER], examples=[OpenApiExample(
+                       "A limit order", request_only=True,
+                       value={"instrument": "CEA21", "side": "buy", "price": "50.00", "quantity": 10,
+                              "client_order_id": "example-order-1"},
+                   )])
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         incoming = OrderIn(data=body_with_key(request, "client_order_id"))
         incoming.is_valid(raise_exception=True)
@@ -154,7 +176,20 @@ class OrderDetailApi(generics.GenericAPIView):
     def get(self, request: Request, order_id: int) -> Response:
         return Response(OrderOut(selectors.order_get_for(request.user, order_id)).data)
 
-    @extend_schema(parameters=[IDEMPOTENCY_KEY_PARAMETER], responses={200: OrderOut})
+    @extend_schema(
+        operation_id="v1_orders_cancel", summary="Cancel the order (it stays, with status cancelled)",
+        description="Cancels an open order of your organization; nothing is deleted. The matcher takes the order "
+                    "off the book and releases what its unfilled quantity reserved; the order stays, with status "
+                    "`cancelled` (and its fills, if it had any). The answer is the order: `cancel_requested` is "
+                    "true, and `status` is `cancelled` once the matcher has done it (at once on a single-process "
+                    "deployment, within moments with a separate matcher). An order that is no longer open "
+                    "(cancelled, filled or expired) is a 409 `order_not_open`.",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={200: OrderOut, 409: OpenApiResponse(
+            description="The order is no longer open (`order_not_open`), or the Idempotency-Key was used for a "
+                        "different request (`idempotency_conflict`)",
+        )},
+    )
     def delete(self, request: Request, order_id: int) -> Response:
         def cancel() -> Response:
             return Response(OrderOut(services.order_cancel(user=request.user, order_id=order_id)).data)

@@ -7,6 +7,9 @@ from core.errors import NotEligible as NotEligible  # one code, one class: re-ex
 
 
 class UnknownInstrument(DomainError):
+    """A symbol that names no instrument: a 400 in a body or a query, a 404 in a URL's path (see
+    trading.selectors.instrument_unknown)."""
+
     code = "unknown_instrument"
     default_message = gettext_lazy("No such instrument.")
 

@@ -26,8 +26,11 @@ def instrument_get(symbol: str) -> Instrument:
 
 
 def instrument_unknown(symbol: str) -> UnknownInstrument:
-    """The refusal of a symbol that names no instrument (the readers of an instrument raise it)."""
-    return UnknownInstrument(_("No instrument %(symbol)s.") % {"symbol": repr(symbol)}, field="symbol")
+    """The refusal of a symbol in a URL's path that names no instrument (the readers of an instrument
+    raise it): no such resource, a 404 `unknown_instrument` (in a body or query it is a 400)."""
+    error = UnknownInstrument(_("No instrument %(symbol)s.") % {"symbol": repr(symbol)}, field="symbol")
+    error.status = 404
+    return error
 
 
 def book_depth(instrument: Instrument, depth: int = 10) -> dict[str, list[dict[str, int]]]:

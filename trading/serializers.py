@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from core.money import format_minor_units
 from core.numbers import QuantityField
+from core.serializers import InputSerializer
 from trading.models import Instrument, Order, Side, Trade
 
 
@@ -71,10 +72,10 @@ class CandleOut(serializers.Serializer):
     turnover = PriceField(required=False)
 
 
-class OrderIn(serializers.Serializer):
-    instrument = serializers.CharField(max_length=16)
+class OrderIn(InputSerializer):
+    instrument = serializers.CharField(min_length=1, max_length=16)
     side = serializers.ChoiceField(choices=Side.choices)
-    price = serializers.CharField(max_length=20, help_text='CNY per tonne with at most two decimals, e.g. "48.00"')
+    price = serializers.CharField(min_length=1, max_length=20, help_text='CNY per tonne with at most two decimals, e.g. "48.00"')
     quantity = QuantityField(help_text="Whole tonnes, 1 to 99,999: a JSON integer (49.5, 1000.0 and 4.9e1 are refused)")
     client_order_id = serializers.CharField(
         max_length=64, default="",

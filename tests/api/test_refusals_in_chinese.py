@@ -45,7 +45,7 @@ CASES = [
     ("get", "/api/v1/orders/999999999/", {}, "No such order.", "没有该委托。"),
     ("get", "/api/v1/obligations/?period=1999", {}, "Your role does not see obligations.", "您的角色无权查看履约义务。"),
     ("post", "/api/v1/orders/", {"HTTP_IDEMPOTENCY_KEY": "k" * 65},
-     "The Idempotency-Key header must be 1 to 64 printable characters.", "Idempotency-Key 请求头必须是 1 至 64 个可打印字符。"),
+     "The Idempotency-Key header must be 1 to 64 printable ASCII characters.", "Idempotency-Key 请求头必须是 1 至 64 个可打印的 ASCII 字符。"),
     ("get", "/api/v1/accounts/%00/", {}, "The URL contains a NUL character.", "URL 中含有 NUL 字符。"),
     ("get", "/api/v1/no-such-endpoint/", {}, "Not found.", "未找到。"),
 ]

@@ -48,7 +48,7 @@ def test_an_instrument_detail_shows_todays_limits(db, exchange_operator):
 
 def test_an_unknown_instrument_is_a_json_error(db):
     response = api_client().get("/api/v1/instruments/CEA99/")
-    assert response.status_code == 400
+    assert response.status_code == 404  # named in the path: no such resource (in a body it is a 400)
     assert response.json() == {"code": "unknown_instrument", "message": "No instrument 'CEA99'.", "field": "symbol"}
     assert api_client().get("/api/v1/instruments/CEA99/book/").json()["code"] == "unknown_instrument"
 
