@@ -27,19 +27,19 @@ def test_a_regulator_enrols_then_must_give_a_code_at_each_login(browser, live_se
     page.on("console", lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None)
 
     _log_in(page, live_server, regulator)
-    expect(page).to_have_url(f"{live_server.url}/account/two-factor/?next=%2F")
+    expect(page).to_have_url(f"{live_server.url}/account/two-factor/?next=%2Fregulator%2F")  # its landing
     page.get_by_role("button", name="Set up two-factor authentication").click()
     expect(page.locator(".qr svg")).to_be_visible()
     screenshot(page, "two-factor-enrol")
     device = TOTPDevice.objects.get(user=regulator, confirmed=False)
     page.get_by_label("Six-digit code").fill(totp_code(device))
     page.get_by_role("button", name="Confirm").click()
-    expect(page).to_have_url(f"{live_server.url}/")
+    expect(page).to_have_url(f"{live_server.url}/regulator/")
     expect(page.get_by_role("status")).to_contain_text("Two-factor authentication is on")
 
     page.click("header form button[type=submit]")  # log out
     _log_in(page, live_server, regulator)
-    expect(page).to_have_url(f"{live_server.url}/account/two-factor/verify/?next=%2F")
+    expect(page).to_have_url(f"{live_server.url}/account/two-factor/verify/?next=%2Fregulator%2F")
     page.goto(f"{live_server.url}/admin/")
     expect(page).to_have_url(f"{live_server.url}/account/two-factor/verify/?next=%2Fadmin%2F")
     page.get_by_label("Six-digit code").fill(totp_code(TOTPDevice.objects.get(user=regulator)))
