@@ -139,6 +139,10 @@ class Order(models.Model):
     def remaining(self) -> int:
         return self.quantity - self.filled_quantity
 
+    @property
+    def is_live(self) -> bool:
+        return self.status in self.LIVE
+
 
 class MarketEvent(models.Model):
     """The instrument's sequenced stream: new orders, cancels and end-of-day expiry, in the order the

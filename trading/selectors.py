@@ -119,6 +119,25 @@ def trades_of(user: Any) -> QuerySet[Trade]:
     )
 
 
+def fills_of(user: Any, instrument: Instrument, *, after: int, limit: int = 20) -> list[dict[str, Any]]:
+    """The user's organization's fills in `instrument` after trade `after`, oldest first: each trade with
+    the side the organization took and its order."""
+    organization_ids = user_organization_ids(user)
+    trades = trades_of(user).filter(instrument=instrument, pk__gt=after).order_by("id")[:limit]
+    fills = []
+    for trade in trades:
+        if trade.buyer_id in organization_ids:
+            fills.append({"trade": trade, "side": Side.BUY, "order_id": trade.buy_order_id})
+        if trade.seller_id in organization_ids:
+            fills.append({"trade": trade, "side": Side.SELL, "order_id": trade.sell_order_id})
+    return fills
+
+
+def last_fill_id(user: Any, instrument: Instrument) -> int:
+    """The newest trade of the user's organization in `instrument` (0 if none): where fill notices start."""
+    return trades_of(user).filter(instrument=instrument).values_list("id", flat=True).first() or 0
+
+
 def balances_of(user: Any) -> QuerySet[Balance]:
     return (
         Balance.objects.filter(account__organization_id__in=user_organization_ids(user))

@@ -25,7 +25,7 @@ from core.throttling import order_entry_check
 from trading import market_data, selectors, services
 from trading.clock import is_trading_time, sessions, trading_day
 from trading.errors import UnknownInstrument
-from trading.models import Instrument, Side
+from trading.models import Instrument, Order, Side
 
 TAPE_LENGTH = 30
 BOOK_DEPTH = 10
@@ -82,16 +82,17 @@ def _private(user: Any, instrument: Instrument) -> dict[str, Any]:
     return {
         "open_orders": list(selectors.open_orders_of(user, instrument)[:50]),
         "balances": list(selectors.trading_balances_of(user, instrument)),
+        "last_fill": selectors.last_fill_id(user, instrument),
     }
 
 
 def _ticket(instrument: Instrument, *, values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
-            accepted: Any = None) -> dict[str, Any]:
+            order: Order | None = None) -> dict[str, Any]:
     return {
         "instrument": instrument,
         "values": values or {"side": Side.BUY},
         "errors": errors or {},
-        "accepted": accepted,
+        "order": order,  # the order this ticket just sent: its line follows the order's status
         "client_order_id": uuid.uuid4().hex,  # a fresh one per ticket: a double submit is one order
         "fee_ppm": int(settings.TRADING_FEE_RATE * 1_000_000),  # for the ticket's estimate, in whole numbers
     }
@@ -204,16 +205,16 @@ def order_submit(request: HttpRequest, symbol: str) -> HttpResponse:
         if isinstance(error, RateLimited):
             response["Retry-After"] = str(error.retry_after)
         return response
-    accepted = _("Order #%(id)s accepted: %(side)s %(quantity)s t at %(price)s (%(status)s).") % {
-        "id": order.pk, "side": order.get_side_display().lower(), "quantity": f"{order.quantity:,}",
-        "price": format_minor_units(order.price, 2), "status": order.get_status_display().lower(),
-    }
     if request.headers.get("HX-Request"):
-        ticket = _ticket(instrument, values={"side": values["side"], "price": values["price"]}, accepted=accepted)
+        order.refresh_from_db()  # the embedded matcher may have matched it already, once it committed
+        ticket = _ticket(instrument, values={"side": values["side"], "price": values["price"]}, order=order)
         response = render(request, "trading/_ticket.html", {"ticket": ticket, "instrument": instrument})
         response["HX-Trigger"] = "live-market, live-org"  # refresh at once, not only when the stream says so
         return response
-    messages.success(request, accepted)
+    messages.success(request, _("Order #%(id)s accepted: %(side)s %(quantity)s t at %(price)s (%(status)s).") % {
+        "id": order.pk, "side": order.get_side_display().lower(), "quantity": f"{order.quantity:,}",
+        "price": format_minor_units(order.price, 2), "status": order.get_status_display().lower(),
+    })
     return redirect("trade", symbol=instrument.symbol)
 
 
@@ -243,6 +244,36 @@ def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
         return response
     messages.success(request, _("Order #%(id)s cancelled.") % {"id": order.pk})
     return redirect("trade", symbol=order.instrument.symbol)
+
+
+@login_required
+@require_GET
+def order_status(request: HttpRequest, order_id: int) -> HttpResponse:
+    """The ticket's line about the order it sent, read again whenever the stream says the
+    organization's orders changed: accepted, open, partially filled, filled, cancelled, expired."""
+    if _participant(request.user) is None:
+        raise PermissionDenied
+    try:
+        order = selectors.order_get_for(request.user, order_id)
+    except NotFound:
+        raise Http404("No such order") from None
+    return render(request, "trading/_order_status.html", {"order": order})
+
+
+@login_required
+@require_GET
+def trade_fills(request: HttpRequest, symbol: str) -> HttpResponse:
+    """The organization's fills in the instrument after trade `after` (the last one the page has
+    seen), for the page's fill notices; the newest trade id comes back in data-last-fill."""
+    instrument = _instrument(symbol)
+    if _participant(request.user) is None:
+        raise PermissionDenied
+    after = request.GET.get("after", "")
+    if not (after.isascii() and after.isdigit() and len(after) <= 18):  # a bigint, else from now on
+        return render(request, "trading/_fills.html", {"fills": [], "last": selectors.last_fill_id(request.user, instrument)})
+    fills = selectors.fills_of(request.user, instrument, after=int(after))
+    last = max((fill["trade"].pk for fill in fills), default=int(after))
+    return render(request, "trading/_fills.html", {"fills": fills, "last": last})
 
 
 @require_GET

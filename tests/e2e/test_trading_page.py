@@ -69,7 +69,7 @@ def test_two_traders_cross_and_both_pages_follow_live(browser, server, traders, 
     page_a.get_by_label("Quantity (tonnes)").fill("300")
     expect(page_a.locator("#ticket-estimate")).to_have_text("Reserves 16,208.10 CNY: 16,200.00 and a 8.10 fee.")
     place_on(page_a, "buy", "54.00", 300)
-    expect(page_a.locator("#ticket-accepted")).to_contain_text("accepted")
+    expect(page_a.locator("#ticket-accepted")).to_contain_text("Open")
     expect(page_a.locator("#orders")).to_contain_text("54.00")
     expect(page_a.locator("#balance-CNY-reserved")).to_have_text("16,208.10")  # 300 x 54.00 + fee
     # B's page shows A's bid without a reload; B picks it from the book.
@@ -194,3 +194,40 @@ def test_the_public_market_page_follows_trades_live_across_reconnects(browser, t
         phone.goto(f"{url}/market/")
         expect(phone.locator("#chart")).not_to_have_attribute("data-bars", "0")
         phone.screenshot(path=str(SCREENSHOTS / "market-page-phone.png"), full_page=True)
+
+
+def test_a_corrected_price_then_a_direct_click_sends_the_order(browser, server, traders):
+    """The lost click: after the page refused a price, the trader corrects it and clicks "Place order"
+    at once. The price field loses focus under the pointer (its check runs then); nothing above the
+    button may move, or the click lands beside it and no order is sent."""
+    trader_a, _ = traders
+    page = trading_page(browser, server, trader_a)
+    place_on(page, "buy", "70.00", 10)
+    expect(page.locator("#error-price")).to_have_text("Today's limits are 48.80 to 59.64.")
+    expect(page.get_by_label("Price (CNY per tonne)")).to_be_focused()
+    page.get_by_label("Price (CNY per tonne)").fill("54.00")
+    with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/trade/CEA21/order/"), timeout=5_000):
+        page.get_by_role("button", name="Place order").click()
+    expect(page.locator("#ticket-accepted")).to_contain_text("Buy 10 t at 54.00")
+    assert Order.objects.filter(price=54_00, quantity=10).count() == 1
+
+
+def test_a_fill_arriving_by_the_stream_is_announced_and_the_ticket_follows_its_order(browser, server, traders):
+    trader_a, trader_b = traders
+    page = trading_page(browser, server, trader_a)
+    place_on(page, "buy", "54.00", 300)
+    status = page.locator("#ticket-accepted")
+    expect(status).to_contain_text("Open")
+    expect(page.locator("#toasts .toast")).to_have_count(0)
+    # Another company sells into the bid, elsewhere (the API, say): only the stream tells this page.
+    order_place(user=trader_b, instrument="CEA21", side="sell", price="54.00", quantity=100, client_order_id="b-1")
+    toast = page.locator("#toasts .toast")
+    expect(toast).to_have_text(re.compile(r"Bought 100 t at 54\.00 \(order #\d+\)"))
+    expect(page.locator("#toasts")).to_have_attribute("role", "log")  # read out by screen readers
+    expect(status).to_contain_text("Partially filled")
+    expect(status).to_contain_text("100 of 300 t filled")
+    order_place(user=trader_b, instrument="CEA21", side="sell", price="53.00", quantity=200, client_order_id="b-2")
+    expect(status).to_contain_text("Filled")
+    expect(toast).to_have_count(2)  # one notice per fill, none repeated
+    expect(toast.nth(1)).to_contain_text("Bought 200 t at 54.00")
+    assert page.evaluate("window.notReloaded")

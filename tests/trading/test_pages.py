@@ -78,8 +78,53 @@ def test_the_ticket_places_an_order(client, trader_a, funded):
     assert response.status_code == 200
     order = Order.objects.get(client_order_id="ticket-1")
     assert (order.side, order.price, order.quantity, order.status) == ("buy", 5400, 100, Order.Status.OPEN)
-    assert f"Order #{order.pk} accepted" in response.content.decode()
+    ticket = response.content.decode()
+    # (Here the matcher runs once the test's on-commit callbacks do, after the answer: still accepted.)
+    assert f"Order #{order.pk}: Buy 100 t at 54.00" in ticket and ">Accepted</strong>" in ticket
+    assert f'hx-get="/trade/orders/{order.pk}/status/"' in ticket  # the line follows the order
+    assert ">Open</strong>" in client.get(f"/trade/orders/{order.pk}/status/").content.decode()
     assert "live-org" in response["HX-Trigger"]
+
+
+def test_the_tickets_order_line_follows_its_status(client, trader_a, trader_b, funded):
+    order = place(trader_a, "buy", "54.00", 300)
+    login(client, trader_a)
+    place(trader_b, "sell", "54.00", 100)
+    line = client.get(f"/trade/orders/{order.pk}/status/").content.decode()
+    assert ">Partially filled</strong>" in line and "100 of 300 t filled" in line
+    place(trader_b, "sell", "54.00", 200)
+    line = client.get(f"/trade/orders/{order.pk}/status/").content.decode()
+    assert ">Filled</strong>" in line and "300 of 300 t filled" in line
+    login(client, trader_b)
+    assert client.get(f"/trade/orders/{order.pk}/status/").status_code == 404
+
+
+def test_fills_after_the_last_seen_one_each_once_with_the_side_taken(client, trader_a, trader_b, funded):
+    place(trader_a, "buy", "54.00", 300)
+    login(client, trader_a)
+    start = client.get("/trade/CEA21/").content.decode().split('data-last-fill="')[1].split('"')[0]
+    place(trader_b, "sell", "54.00", 100)
+    place(trader_b, "sell", "53.00", 50)
+    fills = client.get(f"/trade/CEA21/fills/?after={start}").content.decode()
+    assert fills.count('class="toast buy"') == 2
+    assert "Bought 100 t at 54.00" in fills and "Bought 50 t at 54.00" in fills  # at the resting order's price
+    last = fills.split('data-last-fill="')[1].split('"')[0]
+    assert int(last) > int(start)
+    assert 'class="toast' not in client.get(f"/trade/CEA21/fills/?after={last}").content.decode()
+    login(client, trader_b)
+    seller = client.get(f"/trade/CEA21/fills/?after={start}").content.decode()
+    assert seller.count('class="toast sell"') == 2 and "Sold 100 t at 54.00" in seller
+
+
+@pytest.mark.parametrize("after", ["", "-1", "1e9", "99999999999999999999999", "١٢"])
+def test_fills_without_a_usable_after_start_from_now(client, trader_a, trader_b, funded, after):
+    place(trader_a, "buy", "54.00", 100)
+    place(trader_b, "sell", "54.00", 100)
+    login(client, trader_a)
+    response = client.get("/trade/CEA21/fills/", {"after": after})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'class="toast' not in body and 'data-last-fill="0"' not in body
 
 
 def test_a_repeated_ticket_is_one_order(client, trader_a, funded):
