@@ -13,7 +13,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import escape
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Organization
@@ -24,7 +27,7 @@ from core.money import format_minor_units
 from core.throttling import order_entry_check
 from trading import market_data, selectors, services
 from trading.clock import is_trading_time, sessions, trading_day
-from trading.errors import UnknownInstrument
+from trading.errors import OrderNotOpen, UnknownInstrument
 from trading.models import Instrument, Order, Side
 
 TAPE_LENGTH = 30
@@ -234,7 +237,7 @@ def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
             response["HX-Trigger"] = "live-org"
         else:
             messages.error(request, error.message)
-            response = redirect("trade-index")
+            response = _back(request) or redirect("trade-index")
         if isinstance(error, RateLimited):
             response["Retry-After"] = str(error.retry_after)
         return response
@@ -243,7 +246,55 @@ def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
         response["HX-Trigger"] = "live-market, live-org"
         return response
     messages.success(request, _("Order #%(id)s cancelled.") % {"id": order.pk})
-    return redirect("trade", symbol=order.instrument.symbol)
+    return _back(request) or redirect("trade", symbol=order.instrument.symbol)
+
+
+def _back(request: HttpRequest) -> HttpResponse | None:
+    """A redirect to the page the form came from (its `next`, a path of this site), if it gave one."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(target)
+    return None
+
+
+@login_required
+@require_POST
+def orders_cancel_all(request: HttpRequest, symbol: str) -> HttpResponse:
+    """Cancels every live order of the user's organizations in the instrument (the trading page's
+    "Cancel all", after its confirmation): each through order_cancel, audited one by one, and each
+    counted against the order-entry rate limit, as many cancels by the API would be. Past the limit
+    it stops and says how many it cancelled; the rest stay open."""
+    instrument = _instrument(symbol)
+    if _participant(request.user) is None:
+        raise PermissionDenied
+    order_ids = list(selectors.open_orders_of(request.user, instrument).filter(cancel_requested=False).values_list("pk", flat=True))
+    cancelled, stopped = 0, None
+    for order_id in order_ids:
+        try:
+            order_entry_check(request.user)
+            services.order_cancel(user=request.user, order_id=order_id)
+        except (OrderNotOpen, NotFound):
+            continue  # filled or expired meanwhile: nothing left to cancel
+        except DomainError as error:
+            if error.status == 403:
+                raise PermissionDenied from None
+            stopped = error
+            break
+        cancelled += 1
+    if stopped is None:
+        result = ngettext("%(count)s order cancelled.", "%(count)s orders cancelled.", cancelled) % {"count": cancelled}
+    else:
+        result = _("%(count)s of %(total)s orders cancelled; the rest are still open: %(reason)s") % {
+            "count": cancelled, "total": len(order_ids), "reason": stopped.message}
+    if request.headers.get("HX-Request"):
+        response = HttpResponse(escape(result))  # into the orders card's status line; the orders are read again
+        response["HX-Trigger"] = "live-market, live-org"
+    else:
+        (messages.success if stopped is None else messages.error)(request, result)
+        response = redirect("trade", symbol=instrument.symbol)
+    if isinstance(stopped, RateLimited):
+        response["Retry-After"] = str(stopped.retry_after)
+    return response
 
 
 @login_required

@@ -231,3 +231,53 @@ def test_a_fill_arriving_by_the_stream_is_announced_and_the_ticket_follows_its_o
     expect(toast).to_have_count(2)  # one notice per fill, none repeated
     expect(toast.nth(1)).to_contain_text("Bought 200 t at 54.00")
     assert page.evaluate("window.notReloaded")
+
+
+def within_the_screen(page, locator):
+    """Visible without a sideways scroll: inside the 390 px width, and the page no wider than it."""
+    expect(locator).to_be_visible()
+    left, right = locator.evaluate("element => { const box = element.getBoundingClientRect(); return [box.left, box.right]; }")
+    assert 0 <= left and right <= PHONE["width"], (left, right)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_on_a_phone_ticket_book_and_orders_are_at_hand_and_cancel_all_asks_first(browser, server, traders):
+    trader_a, _ = traders
+    for n, price in enumerate(("50.00", "51.00", "52.00")):
+        order_place(user=trader_a, instrument="CEA21", side="buy", price=price, quantity=10, client_order_id=f"a-{n}")
+    page = trading_page(browser, server, trader_a, PHONE)
+    # The ticket first, the book next (not below the chart), then my orders.
+    ticket, book, orders, chart = (page.locator(f".pane-{name}").evaluate("element => element.getBoundingClientRect().top")
+                                   for name in ("ticket", "book", "orders", "chart"))
+    assert ticket < book < orders < chart
+    page.get_by_role("link", name="My open orders").click()
+    first = page.locator("#orders tbody tr").first
+    expect(first).to_be_in_viewport()
+    for cell in (first.get_by_text("Open"), first.get_by_role("button", name=re.compile(r"Cancel order #\d+"))):
+        within_the_screen(page, cell)
+    page.screenshot(path=str(SCREENSHOTS / "trading-page-phone-orders.png"))
+    # Cancel all: a confirmation first, then every order through the same cancel, one by one.
+    page.get_by_text("Cancel all…").click()
+    expect(page.locator("#orders .cancel-all")).to_contain_text("Cancel all 3 open orders in CEA21?")
+    assert Order.objects.filter(cancel_requested=True).count() == 0
+    page.get_by_role("button", name="Yes, cancel them all").click()
+    expect(page.locator("#cancel-all-result")).to_have_text("3 orders cancelled.")
+    expect(page.locator("#orders")).to_contain_text("No open orders.")
+    assert set(Order.objects.values_list("status", flat=True)) == {Order.Status.CANCELLED}
+    assert page.evaluate("window.notReloaded")
+
+
+def test_on_a_phone_the_orders_page_shows_status_and_cancels(browser, server, traders):
+    trader_a, _ = traders
+    order, _ = order_place(user=trader_a, instrument="CEA21", side="sell", price="58.00", quantity=10, client_order_id="a-1")
+    page = logged_in(browser, server, trader_a, PHONE)
+    page.goto(f"{server.url}/orders/")
+    row = page.locator(f"#order-{order.pk}")
+    cancel = row.get_by_role("button", name=f"Cancel order #{order.pk}")
+    for cell in (row.get_by_text("Open"), cancel):
+        within_the_screen(page, cell)
+    cancel.click()
+    expect(page.locator(".messages")).to_contain_text(f"Order #{order.pk} cancelled.")
+    expect(page).to_have_url(re.compile(r"/orders/$"))
+    expect(row).to_contain_text("Cancelled")
+    expect(row.get_by_role("button")).to_have_count(0)

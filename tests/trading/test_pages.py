@@ -185,6 +185,49 @@ def test_cancel_releases_the_reservation(client, trader_a, company_a, funded):
     assert f"order-{order.pk}" not in client.get("/trade/CEA21/orders/").content.decode()
 
 
+def test_cancel_all_cancels_each_live_order_of_the_instrument_through_order_cancel(client, trader_a, trader_b, funded):
+    from core.models import AuditEvent
+
+    mine = [place(trader_a, "buy", price, 10) for price in ("50.00", "51.00", "52.00")]
+    theirs = place(trader_b, "sell", "58.00", 10)
+    login(client, trader_a)
+    page = client.get("/trade/CEA21/orders/").content.decode()
+    assert "Cancel all 3 open orders in CEA21?" in page
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.post("/trade/CEA21/cancel-all/", HTTP_HX_REQUEST="true")
+    assert response.content.decode() == "3 orders cancelled." and "live-org" in response["HX-Trigger"]
+    assert {order.status for order in Order.objects.filter(pk__in=[o.pk for o in mine])} == {Order.Status.CANCELLED}
+    assert AuditEvent.objects.filter(action="order.cancel").count() == 3  # one per order, as one by one
+    theirs.refresh_from_db()
+    assert theirs.status == Order.Status.OPEN and not theirs.cancel_requested
+    assert balance(mine[0].organization, "CNY")[1] == 0  # nothing reserved any more
+    # Nothing left: a second one says so; without htmx it goes back to the page with a message.
+    response = client.post("/trade/CEA21/cancel-all/", follow=True)
+    assert "0 orders cancelled." in response.content.decode()
+
+
+def test_cancel_all_is_for_traders(client, company_a, funded):
+    from accounts.roles import Role
+    from tests.factories import user_with_role
+
+    login(client, user_with_role(Role.COMPLIANCE_OFFICER, company_a))
+    assert client.post("/trade/CEA21/cancel-all/").status_code == 403
+
+
+def test_cancel_from_the_orders_page_comes_back_to_it(client, trader_a, funded):
+    order = place(trader_a, "sell", "58.00", 10)
+    login(client, trader_a)
+    page = client.get("/orders/").content.decode()
+    assert f'aria-label="Cancel order #{order.pk}"' in page
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.post(f"/trade/orders/{order.pk}/cancel/", {"next": "/orders/?status=live"})
+    assert response.status_code == 302 and response["Location"] == "/orders/?status=live"
+    order.refresh_from_db()
+    assert order.status == Order.Status.CANCELLED
+    response = client.post(f"/trade/orders/{order.pk}/cancel/", {"next": "https://elsewhere.example/"})
+    assert response["Location"] == "/trade/"  # never to another site
+
+
 def test_another_companys_order_cannot_be_cancelled(client, trader_a, trader_b, funded):
     order = place(trader_a, "buy", "54.00", 100)
     login(client, trader_b)
