@@ -49,10 +49,21 @@ def _participant(user: Any) -> Organization | None:
         return None
 
 
+def _with_cumulative(levels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Levels best first, each with the total quantity from the best price to its own."""
+    total = 0
+    out = []
+    for level in levels:
+        total += level["quantity"]
+        out.append({**level, "cumulative": total})
+    return out
+
+
 def _summary(instrument: Instrument, market: market_data.Market | None = None) -> dict[str, Any]:
     day = trading_day()
     market = market or market_data.market_get(instrument.symbol)
     book = market.book(BOOK_DEPTH)
+    book = {**book, "bids": _with_cumulative(book["bids"]), "asks": _with_cumulative(book["asks"])}
     best_bid = book["bids"][0]["price"] if book["bids"] else None
     best_ask = book["asks"][0]["price"] if book["asks"] else None
     last = market.last_trade()
@@ -66,9 +77,10 @@ def _summary(instrument: Instrument, market: market_data.Market | None = None) -
         "best_ask": best_ask,
         "spread": best_ask - best_bid if best_bid is not None and best_ask is not None else None,
         "last": last,
+        # Against the reference price, which is the previous close (RULEBOOK: set by end of day).
         "change": last["price"] - instrument.reference_price if last else None,
+        "change_percent": (last["price"] - instrument.reference_price) * 100 / instrument.reference_price if last else None,
         "day": selectors.day_statistics(instrument, day),
-        "previous_close": selectors.previous_close(instrument, day),
         "trading_now": instrument.status == Instrument.Status.OPEN and is_trading_time(),
         "sessions": sessions(),
         "always_open": settings.MARKET_HOURS == "always",

@@ -95,8 +95,11 @@ def test_two_traders_cross_and_both_pages_follow_live(browser, server, traders, 
     expect(page_a.locator("#chart canvas").first).to_be_visible()
     expect(page_a.locator("#chart")).not_to_have_attribute("data-bars", "0")
 
+    for page in (page_a, page_b):  # every card shows all it holds: no sideways scroll (the book's totals)
+        assert page.evaluate("[...document.querySelectorAll('.card')].every(c => c.scrollWidth <= c.clientWidth)")
     page_a.screenshot(path=str(SCREENSHOTS / "trading-page.png"))
     phone = trading_page(browser, server, trader_a, PHONE)
+    assert phone.evaluate("[...document.querySelectorAll('.card')].every(c => c.scrollWidth <= c.clientWidth)")
     phone.screenshot(path=str(SCREENSHOTS / "trading-page-phone.png"), full_page=True)
 
 
@@ -202,7 +205,11 @@ def test_a_corrected_price_then_a_direct_click_sends_the_order(browser, server, 
     button may move, or the click lands beside it and no order is sent."""
     trader_a, _ = traders
     page = trading_page(browser, server, trader_a)
+    button = page.get_by_role("button", name="Place order")
+    page.get_by_label("Sell", exact=True).check()
+    expect(button).to_have_css("background-color", "rgb(11, 110, 79)")  # the side's colour: green sells
     place_on(page, "buy", "70.00", 10)
+    expect(button).to_have_css("background-color", "rgb(192, 57, 43)")  # red buys, as the bids
     expect(page.locator("#error-price")).to_have_text("Today's limits are 48.80 to 59.64.")
     expect(page.get_by_label("Price (CNY per tonne)")).to_be_focused()
     page.get_by_label("Price (CNY per tonne)").fill("54.00")

@@ -64,6 +64,30 @@ def test_asks_are_above_bids_with_depth_bars(client, trader_a, trader_b, funded)
     assert "bar w20" in book and "bar w5" in book and "bar w10" in book  # 400 the largest; 100 and 200 of it
 
 
+def test_the_book_shows_ten_levels_a_side_with_the_cumulative_quantity(client, trader_a, trader_b, funded):
+    for n in range(12):  # bids 54.00, 53.90, ... 52.90: the two lowest are past ten levels
+        place(trader_a, "buy", f"{54 - n / 10:.2f}", 10 + n)
+    place(trader_b, "sell", "56.00", 5)
+    place(trader_b, "sell", "57.00", 7)
+    login(client, trader_a)
+    book = client.get("/trade/CEA21/book/").content.decode()
+    bids = book.split('class="mid"')[1].split('<tr class="bid"')[1:]
+    assert len(bids) == 10
+    assert 'data-price="54.00"' in bids[0] and ">10</td>" in bids[0]  # best bid: its total is its own
+    assert 'data-price="53.10"' in bids[9] and ">145</td>" in bids[9]  # 10 + 11 + ... + 19
+    asks = book.split('class="mid"')[0].split('<tr class="ask"')[1:]
+    assert 'data-price="57.00"' in asks[0] and ">12</td>" in asks[0]  # the far ask (drawn on top): 5 + 7
+    assert 'data-price="56.00"' in asks[1] and ">5</td>" in asks[1]
+
+
+def test_the_header_shows_the_change_and_its_percentage_against_the_previous_close(client, trader_a, trader_b, funded):
+    place(trader_a, "buy", "55.00", 10)
+    place(trader_b, "sell", "55.00", 10)  # reference (the previous close) 54.22
+    login(client, trader_a)
+    summary = client.get("/trade/CEA21/summary/").content.decode()
+    assert "+0.78 (+1.44%)" in summary
+
+
 def test_a_regulator_sees_the_page_without_a_ticket(client, national_regulator, cea21):
     login(client, national_regulator)
     page = client.get("/trade/CEA21/").content.decode()
@@ -257,9 +281,11 @@ def test_the_market_page_is_public(client, trader_a, trader_b, funded, cea21):
     row = page.split('id="row-CEA21"')[1].split("</tr>")[0]
     assert "55.00" in row and "300" in row and "16,500.00" in row  # last, volume, turnover
     assert "54.22" in row  # previous close
-    assert "+0.78" in row
+    assert "+0.78 (+1.44%)" in row
+    assert row.count("54.22") == 1  # the previous close, once (it is the reference price)
     assert 'data-candles-url="/api/v1/instruments/CEA21/candles/"' in page
-    assert 'href="/trade/CEA21/"' not in page  # anonymous: no trading link
+    assert 'href="/trade/CEA21/"' not in page  # anonymous: no trading link, but the instrument's chart
+    assert 'href="/market/?symbol=CEA21"' in row
     assert client.get("/market/table/").status_code == 200
 
 
