@@ -59,7 +59,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "web/dashboard.html", {
         "organizations": Organization.objects.filter(pk__in=organization_ids),
         "holdings": selectors.holdings_by_asset(user),
-        "pnl": selectors.pnl_of_day(user, trading_day()),
+        "cash_flow": selectors.cash_flow_of_day(user, trading_day()),
         "obligations": selectors.my_obligations(user),
         "accounts": [(account, statement_url(account)) for account in accounts],
         "live_orders": selectors.orders_filtered(user, status="live").count() if organization_ids else 0,
