@@ -1,6 +1,8 @@
 """Provincial-level divisions of mainland China by their GB/T 2260 code (the first two digits of a
 region code, as in positions 3-4 of a Unified Social Credit Code)."""
 
+from django.utils.translation import gettext_lazy
+
 PROVINCES: dict[str, str] = {
     "11": "Beijing",
     "12": "Tianjin",
@@ -35,4 +37,6 @@ PROVINCES: dict[str, str] = {
     "65": "Xinjiang",
 }
 
-PROVINCE_CHOICES = sorted(PROVINCES.items())
+# Shown in the reader's language (the names are in the catalogue); PROVINCES stays English for codes
+# and system account names.
+PROVINCE_CHOICES = [(code, gettext_lazy(name)) for code, name in sorted(PROVINCES.items())]

@@ -1,4 +1,5 @@
 from django import template
+from django.utils.translation import pgettext
 
 from core.money import format_minor_units
 from registry.models import Asset
@@ -11,6 +12,13 @@ def _grouped(text: str) -> str:
     sign = "-" if whole.startswith("-") else ""
     grouped = f"{int(whole.lstrip('-')):,}"
     return f"{sign}{grouped}.{fraction}" if fraction else f"{sign}{grouped}"
+
+
+@register.filter
+def asset_name(asset: Asset) -> str:
+    """The asset as a reader calls it: allowances and offsets by their code (CEA21), cash by its
+    currency in the reader's language (CNY, 人民币)."""
+    return pgettext("asset", "CNY") if asset.code == "CNY" else asset.code
 
 
 @register.filter
