@@ -1,6 +1,7 @@
 """seed_demo builds a usable demo through the services, and running it twice changes nothing."""
 
 import json
+from io import StringIO
 
 from django.core.management import call_command
 from django.utils import timezone
@@ -76,3 +77,16 @@ def test_seed_demo_again_keeps_the_working_keys_of_its_logins_file(db, tmp_path)
     call_command("seed_demo", companies=2, json=out)
     again = {login["username"]: login["token"] for login in json.loads(out.read_text())}
     assert again["trader001"] == first["trader001"] and again["trader002"] is None
+
+
+def test_seed_demo_prints_traders_and_officers_alike_and_says_where_the_rest_are(db, tmp_path):
+    out = tmp_path / "logins.json"
+    printed = StringIO()
+    call_command("seed_demo", companies=5, json=out, stdout=printed)
+    lines = printed.getvalue().splitlines()
+    shown = {line.split()[0] for line in lines if line.startswith("  ") and not line.startswith("  ...")}
+    assert {"regulator1", "regulator2", "shandong", "exchange", "auditor", "verifier", "admin"} <= shown
+    assert {"trader001", "officer001", "trader003", "officer003"} <= shown
+    assert not {"trader004", "officer004", "trader005", "officer005"} & shown
+    assert f"  ... and 4 more company logins (trader### and officer### for each company: all in {out})." in lines
+    assert {"trader005", "officer005"} <= {login["username"] for login in json.loads(out.read_text())}

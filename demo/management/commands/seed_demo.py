@@ -66,6 +66,9 @@ def company_names(count: int) -> list[tuple[str, str]]:
     return names
 
 
+COMPANIES_PRINTED = 3  # companies whose trader and officer logins are printed (all are in --json)
+
+
 class Command(BaseCommand):
     help = "Creates demo organizations, users, cash and allowances (idempotent: does nothing if already seeded)."
 
@@ -88,11 +91,19 @@ class Command(BaseCommand):
             json.parent.mkdir(parents=True, exist_ok=True)
             json.write_text(_json_dumps(logins))
             self.stdout.write(f"Wrote {len(logins)} logins to {json}")
-        staff = [login for login in logins if login["role"] not in (Role.COMPANY_TRADER,)]
+        # Every login but the companies' is printed; of the companies, the first few's trader and
+        # compliance officer alike, and where the others are.
+        company_roles = (Role.COMPANY_TRADER, Role.COMPLIANCE_OFFICER)
+        company_logins = [login for login in logins if login["role"] in company_roles]
+        shown = [login for login in logins if login["role"] not in company_roles] + company_logins[:2 * COMPANIES_PRINTED]
         self.stdout.write(f"Demo logins (password for all: {password}; regulators, the exchange, the auditor and admin "
                           "set up two-factor authentication with an authenticator app at their first login):")
-        for login in staff + [login for login in logins if login["role"] == Role.COMPANY_TRADER][:3]:
+        for login in shown:
             self.stdout.write(f"  {login['username']:22} {login['role']:22} {login['organization']}")
+        rest = len(company_logins) - len(company_logins[:2 * COMPANIES_PRINTED])
+        if rest:
+            where = f"all in {json}" if json else "run with --json FILE to have them all"
+            self.stdout.write(f"  ... and {rest} more company logins (trader### and officer### for each company: {where}).")
 
     def _seed(self, companies: int, password: str, ministry_uscc: str) -> dict[str, str]:
         with transaction.atomic():
