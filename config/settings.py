@@ -283,6 +283,9 @@ SEAL_INTERVAL_SECONDS = env_int("SEAL_INTERVAL_SECONDS", 300, minimum=1)
 SEAL_BLOCK_SIZE = env_int("SEAL_BLOCK_SIZE", 1000, minimum=1)  # transfers per block at most
 # How long the sealer waits for transactions that may still commit transfer ids below the newest one.
 SEAL_HORIZON_WAIT_SECONDS = env_int("SEAL_HORIZON_WAIT_SECONDS", 10, minimum=0)
+# The embedded default has no beat process: the ASGI server runs this schedule in a thread of its
+# own (core.scheduler), so end of day releases pending allowances without a manual command.
+EMBEDDED_SCHEDULER = env_bool("EMBEDDED_SCHEDULER", default=EMBEDDED and CELERY_TASK_ALWAYS_EAGER)
 CELERY_BEAT_SCHEDULE = {
     "ledger-verify-hourly": {"task": "registry.tasks.ledger_verify_task", "schedule": 3600.0},
     "ledger-seal": {"task": "registry.tasks.ledger_seal_task", "schedule": float(SEAL_INTERVAL_SECONDS)},
