@@ -3,6 +3,7 @@
 import json
 from io import StringIO
 
+import pytest
 from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -14,10 +15,11 @@ from compliance.models import ComplianceResult
 from core.models import AuditEvent
 from registry.models import Account, Balance, Transfer
 from registry.seal import ledger_seal_verify
-from trading.models import Order
+from trading.models import Order, Trade
 
 
-def test_seed_demo_creates_companies_logins_cash_and_allowances(db, tmp_path):
+@pytest.mark.django_db(transaction=True)  # commits: the inline matcher matches after each, as in `make run`
+def test_seed_demo_creates_companies_logins_cash_and_allowances(tmp_path):
     out = tmp_path / "logins.json"
     call_command("seed_demo", companies=5, json=out)
 
@@ -30,8 +32,11 @@ def test_seed_demo_creates_companies_logins_cash_and_allowances(db, tmp_path):
         cash = Balance.objects.get(account__organization=company, account__kind=Account.Kind.CASH, asset__code="CNY")
         # What the 2021 plan issued to it: 70 % of 0.5 to 5 Mt, less a deduction (no trades yet).
         issued = AllocationLine.objects.get(plan__period__code="2021", organization=company).issue_amount
-        assert holding.total == issued and 300_000 <= issued <= 3_500_000
-        assert cash.total == 50_000_000_00  # fen (some of it reserved by the demo's resting bids)
+        bought = sum(Trade.objects.filter(buyer=company).values_list("quantity", flat=True))
+        sold = sum(Trade.objects.filter(seller=company).values_list("quantity", flat=True))
+        assert holding.total == issued + bought - sold and 300_000 <= issued <= 3_500_000
+        assert cash.total - 50_000_000_00 in (0, *(t.value - t.seller_fee for t in Trade.objects.filter(seller=company)),
+                                              *(-t.value - t.buyer_fee for t in Trade.objects.filter(buyer=company)))
 
     logins = {login["username"]: login for login in json.loads(out.read_text())}
     for username in ("admin", "regulator1", "regulator2", "exchange", "auditor", "verifier", "trader001", "trader005"):
@@ -40,7 +45,8 @@ def test_seed_demo_creates_companies_logins_cash_and_allowances(db, tmp_path):
     assert trader["token"] and trader["uscc"] and trader["role"] == "company_trader"
     assert User.objects.get(username="trader001").check_password(trader["password"])
     assert Transfer.objects.filter(kind=Transfer.Kind.ISSUANCE).count() == 2  # one per period's plan
-    assert Order.objects.filter(status__in=Order.LIVE).count() == 5  # resting demo orders (matched after commit)
+    assert Order.objects.filter(status__in=Order.LIVE).count() == 5  # resting demo orders
+    assert sorted(Trade.objects.values_list("quantity", flat=True)) == [200, 300]  # and two trades today
     assert AuditEvent.objects.filter(action="plan.approve").count() == 2  # issued by the checker's approval
     assert Transfer.objects.filter(kind=Transfer.Kind.ALLOCATION).exclude(reference__startswith="plan").count() == 0
     client = APIClient()

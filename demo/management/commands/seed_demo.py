@@ -296,6 +296,14 @@ class Command(BaseCommand):
                 self.stdout.write("The market is closed (MARKET_HOURS=sessions): no demo orders placed.")
                 return
         self.stdout.write(f"Placed {placed} resting CEA21 orders around {reference / 100:.2f}.")
+        if companies >= 4:
+            # Two trades today, against the best bid and the best ask: the tape, the day's volume and
+            # the buyers' pending allowances (released by the end of day) have something to show.
+            order_place(user=User.objects.get(username="trader003"), instrument="CEA21", side="sell",
+                        price=f"{(reference - 10) / 100:.2f}", quantity=200, client_order_id="demo-cross-1")
+            order_place(user=User.objects.get(username="trader004"), instrument="CEA21", side="buy",
+                        price=f"{(reference + 10) / 100:.2f}", quantity=300, client_order_id="demo-cross-2")
+            self.stdout.write("Traded 200 t and 300 t of CEA21 today.")
 
     def _logins(self, password: str, keys: dict[str, str]) -> list[dict[str, Any]]:
         roles = {group.name: group for group in Group.objects.all()}
