@@ -5,6 +5,7 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from accounts.provinces import PROVINCE_CHOICES
 from accounts.validators import validate_uscc
@@ -31,14 +32,14 @@ class Organization(models.Model):
         SYSTEM = "system", "System"
 
     class Sector(models.TextChoices):
-        POWER = "power", "Power generation"
-        STEEL = "steel", "Steel"
-        CEMENT = "cement", "Cement"
-        ALUMINIUM = "aluminium", "Aluminium"
-        GOVERNMENT = "government", "Government"
-        FINANCE = "finance", "Finance and exchange"
-        SERVICES = "services", "Technical services"
-        OTHER = "other", "Other"
+        POWER = "power", _("Power generation")
+        STEEL = "steel", _("Steel")
+        CEMENT = "cement", _("Cement")
+        ALUMINIUM = "aluminium", _("Aluminium")
+        GOVERNMENT = "government", _("Government")
+        FINANCE = "finance", _("Finance and exchange")
+        SERVICES = "services", _("Technical services")
+        OTHER = "other", _("Other")
 
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"

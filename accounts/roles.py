@@ -7,16 +7,17 @@ every migrate) makes the groups match this table exactly.
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    NATIONAL_REGULATOR = "national_regulator", "National regulator"
-    PROVINCIAL_REGULATOR = "provincial_regulator", "Provincial regulator"
-    EXCHANGE_OPERATOR = "exchange_operator", "Exchange operator"
-    COMPANY_TRADER = "company_trader", "Company trader"
-    COMPLIANCE_OFFICER = "compliance_officer", "Company compliance officer"
-    VERIFIER = "verifier", "Verifier"
-    AUDITOR = "auditor", "Auditor"
+    NATIONAL_REGULATOR = "national_regulator", _("National regulator")
+    PROVINCIAL_REGULATOR = "provincial_regulator", _("Provincial regulator")
+    EXCHANGE_OPERATOR = "exchange_operator", _("Exchange operator")
+    COMPANY_TRADER = "company_trader", _("Company trader")
+    COMPLIANCE_OFFICER = "compliance_officer", _("Company compliance officer")
+    VERIFIER = "verifier", _("Verifier")
+    AUDITOR = "auditor", _("Auditor")
 
 
 # Roles whose staff may never trade (RULEBOOK.md: Actors and roles).

@@ -298,6 +298,9 @@ if SEAL_SIGNING_KEY and not re.fullmatch(r"[0-9a-fA-F]{64}", SEAL_SIGNING_KEY):
     raise ImproperlyConfigured("SEAL_SIGNING_KEY must be 64 hexadecimal characters (a 32-byte Ed25519 seed)")
 if not SEAL_SIGNING_KEY:
     SEAL_SIGNING_KEY = hashlib.sha256(b"carbon-registry seal signing key\n" + SECRET_KEY.encode()).hexdigest()
+# The embedded default has no beat process: the ASGI server runs this schedule in a thread of its
+# own (core.scheduler), so end of day releases pending allowances without a manual command.
+EMBEDDED_SCHEDULER = env_bool("EMBEDDED_SCHEDULER", default=EMBEDDED and CELERY_TASK_ALWAYS_EAGER)
 CELERY_BEAT_SCHEDULE = {
     "ledger-verify-hourly": {"task": "registry.tasks.ledger_verify_task", "schedule": 3600.0},
     "ledger-seal": {"task": "registry.tasks.ledger_seal_task", "schedule": float(SEAL_INTERVAL_SECONDS)},

@@ -16,9 +16,9 @@ from registry.models import Asset
 
 class Instrument(models.Model):
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        HALTED = "halted", "Halted"
-        CLOSED = "closed", "Closed"
+        OPEN = "open", pgettext_lazy("market status", "Open")
+        HALTED = "halted", pgettext_lazy("market status", "Halted")
+        CLOSED = "closed", pgettext_lazy("market status", "Closed")
 
     symbol = models.CharField(max_length=16, unique=True)
     asset = models.OneToOneField(Asset, on_delete=models.PROTECT, related_name="instrument")
@@ -138,6 +138,10 @@ class Order(models.Model):
     @property
     def remaining(self) -> int:
         return self.quantity - self.filled_quantity
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in self.LIVE
 
 
 class MarketEvent(models.Model):

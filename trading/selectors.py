@@ -123,6 +123,25 @@ def trades_of(user: Any) -> QuerySet[Trade]:
     )
 
 
+def fills_of(user: Any, instrument: Instrument, *, after: int, limit: int = 20) -> list[dict[str, Any]]:
+    """The user's organization's fills in `instrument` after trade `after`, oldest first: each trade with
+    the side the organization took and its order."""
+    organization_ids = user_organization_ids(user)
+    trades = trades_of(user).filter(instrument=instrument, pk__gt=after).order_by("id")[:limit]
+    fills = []
+    for trade in trades:
+        if trade.buyer_id in organization_ids:
+            fills.append({"trade": trade, "side": Side.BUY, "order_id": trade.buy_order_id})
+        if trade.seller_id in organization_ids:
+            fills.append({"trade": trade, "side": Side.SELL, "order_id": trade.sell_order_id})
+    return fills
+
+
+def last_fill_id(user: Any, instrument: Instrument) -> int:
+    """The newest trade of the user's organization in `instrument` (0 if none): where fill notices start."""
+    return trades_of(user).filter(instrument=instrument).values_list("id", flat=True).first() or 0
+
+
 def balances_of(user: Any) -> QuerySet[Balance]:
     return (
         Balance.objects.filter(account__organization_id__in=user_organization_ids(user))
@@ -141,13 +160,8 @@ def day_statistics(instrument: Instrument, day: dt.date) -> dict[str, Any]:
     return {**stats, "volume": stats["volume"] or 0, "turnover": stats["turnover"] or 0}
 
 
-def previous_close(instrument: Instrument, day: dt.date) -> int | None:
-    bar = DailyBar.objects.filter(instrument=instrument, day__lt=day).order_by("-day").first()
-    return bar.close if bar else None
-
-
 def market_overview(day: dt.date) -> list[dict[str, Any]]:
-    """Per instrument: last price, previous close, change against the reference price, the day's
+    """Per instrument: last price, change against the reference price (the previous close), the day's
     volume and turnover. One query per instrument kind of data; there are a handful of instruments."""
     from django.db.models import Max, Min
 
@@ -160,9 +174,6 @@ def market_overview(day: dt.date) -> list[dict[str, Any]]:
     }
     last_ids = Trade.objects.values("instrument_id").annotate(last_id=Max("id")).order_by().values_list("last_id", flat=True)
     last_prices = dict(Trade.objects.filter(pk__in=list(last_ids)).values_list("instrument_id", "price"))
-    closes: dict[int, int] = {}
-    for instrument_id, close in DailyBar.objects.filter(day__lt=day).order_by("instrument_id", "day").values_list("instrument_id", "close"):
-        closes[instrument_id] = close  # ordered by day: the last one wins
     rows = []
     for instrument in instruments:
         stats = today.get(instrument.pk, {})
@@ -170,7 +181,6 @@ def market_overview(day: dt.date) -> list[dict[str, Any]]:
         rows.append({
             "instrument": instrument,
             "last_price": last,
-            "previous_close": closes.get(instrument.pk),
             "change": None if last is None else last - instrument.reference_price,
             "change_percent": None if last is None else (last - instrument.reference_price) * 100 / instrument.reference_price,
             "volume": stats.get("volume") or 0,

@@ -8,10 +8,13 @@ urlpatterns = [
     # The page's fragments, each its own URL (and its own line in the authorization matrix).
     *(path(f"trade/<str:symbol>/{part}/", views.trade_part, {"part": part}, name=f"trade-{part}") for part in views.PARTS),
     path("trade/<str:symbol>/order/", views.order_submit, name="trade-order"),
+    path("trade/<str:symbol>/fills/", views.trade_fills, name="trade-fills"),
+    path("trade/<str:symbol>/cancel-all/", views.orders_cancel_all, name="trade-cancel-all"),
     # The streams themselves are at core.live.STREAM_PATH, outside Django (config/asgi.py): these give
     # a page a new signed stream URL when its own has expired.
     path("trade/<str:symbol>/stream-url/", views.trade_stream_url, name="trade-stream-url"),
     path("trade/orders/<int:order_id>/cancel/", views.order_cancel, name="trade-order-cancel"),
+    path("trade/orders/<int:order_id>/status/", views.order_status, name="trade-order-status"),
     path("market/", views.market, name="market"),
     path("market/table/", views.market_table, name="market-table"),
     path("market/stream-url/", views.market_stream_url, name="market-stream-url"),

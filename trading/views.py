@@ -13,7 +13,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import escape
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Organization
@@ -25,8 +28,8 @@ from core.numbers import parse_quantity
 from core.throttling import order_entry_check
 from trading import market_data, selectors, services
 from trading.clock import is_trading_time, sessions, trading_day
-from trading.errors import UnknownInstrument
-from trading.models import Instrument, Side
+from trading.errors import OrderNotOpen, UnknownInstrument
+from trading.models import Instrument, Order, Side
 
 TAPE_LENGTH = 30
 BOOK_DEPTH = 10
@@ -47,10 +50,21 @@ def _participant(user: Any) -> Organization | None:
         return None
 
 
+def _with_cumulative(levels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Levels best first, each with the total quantity from the best price to its own."""
+    total = 0
+    out = []
+    for level in levels:
+        total += level["quantity"]
+        out.append({**level, "cumulative": total})
+    return out
+
+
 def _summary(instrument: Instrument, market: market_data.Market | None = None) -> dict[str, Any]:
     day = trading_day()
     market = market or market_data.market_get(instrument.symbol)
     book = market.book(BOOK_DEPTH)
+    book = {**book, "bids": _with_cumulative(book["bids"]), "asks": _with_cumulative(book["asks"])}
     best_bid = book["bids"][0]["price"] if book["bids"] else None
     best_ask = book["asks"][0]["price"] if book["asks"] else None
     last = market.last_trade()
@@ -64,9 +78,10 @@ def _summary(instrument: Instrument, market: market_data.Market | None = None) -
         "best_ask": best_ask,
         "spread": best_ask - best_bid if best_bid is not None and best_ask is not None else None,
         "last": last,
+        # Against the reference price, which is the previous close (RULEBOOK: set by end of day).
         "change": last["price"] - instrument.reference_price if last else None,
+        "change_percent": (last["price"] - instrument.reference_price) * 100 / instrument.reference_price if last else None,
         "day": selectors.day_statistics(instrument, day),
-        "previous_close": selectors.previous_close(instrument, day),
         "trading_now": instrument.status == Instrument.Status.OPEN and is_trading_time(),
         "sessions": sessions(),
         "always_open": settings.MARKET_HOURS == "always",
@@ -83,16 +98,17 @@ def _private(user: Any, instrument: Instrument) -> dict[str, Any]:
     return {
         "open_orders": list(selectors.open_orders_of(user, instrument)[:50]),
         "balances": list(selectors.trading_balances_of(user, instrument)),
+        "last_fill": selectors.last_fill_id(user, instrument),
     }
 
 
 def _ticket(instrument: Instrument, *, values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
-            accepted: Any = None) -> dict[str, Any]:
+            order: Order | None = None) -> dict[str, Any]:
     return {
         "instrument": instrument,
         "values": values or {"side": Side.BUY},
         "errors": errors or {},
-        "accepted": accepted,
+        "order": order,  # the order this ticket just sent: its line follows the order's status
         "client_order_id": uuid.uuid4().hex,  # a fresh one per ticket: a double submit is one order
         "fee_ppm": int(settings.TRADING_FEE_RATE * 1_000_000),  # for the ticket's estimate, in whole numbers
     }
@@ -199,16 +215,16 @@ def order_submit(request: HttpRequest, symbol: str) -> HttpResponse:
         if isinstance(error, RateLimited):
             response["Retry-After"] = str(error.retry_after)
         return response
-    accepted = _("Order #%(id)s accepted: %(side)s %(quantity)s t at %(price)s (%(status)s).") % {
-        "id": order.pk, "side": order.get_side_display().lower(), "quantity": f"{order.quantity:,}",
-        "price": format_minor_units(order.price, 2), "status": order.get_status_display().lower(),
-    }
     if request.headers.get("HX-Request"):
-        ticket = _ticket(instrument, values={"side": values["side"], "price": values["price"]}, accepted=accepted)
+        order.refresh_from_db()  # the embedded matcher may have matched it already, once it committed
+        ticket = _ticket(instrument, values={"side": values["side"], "price": values["price"]}, order=order)
         response = render(request, "trading/_ticket.html", {"ticket": ticket, "instrument": instrument})
         response["HX-Trigger"] = "live-market, live-org"  # refresh at once, not only when the stream says so
         return response
-    messages.success(request, accepted)
+    messages.success(request, _("Order #%(id)s accepted: %(side)s %(quantity)s t at %(price)s (%(status)s).") % {
+        "id": order.pk, "side": order.get_side_display().lower(), "quantity": f"{order.quantity:,}",
+        "price": format_minor_units(order.price, 2), "status": order.get_status_display().lower(),
+    })
     return redirect("trade", symbol=instrument.symbol)
 
 
@@ -228,7 +244,7 @@ def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
             response["HX-Trigger"] = "live-org"
         else:
             messages.error(request, error.message)
-            response = redirect("trade-index")
+            response = _back(request) or redirect("trade-index")
         if isinstance(error, RateLimited):
             response["Retry-After"] = str(error.retry_after)
         return response
@@ -237,7 +253,85 @@ def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
         response["HX-Trigger"] = "live-market, live-org"
         return response
     messages.success(request, _("Order #%(id)s cancelled.") % {"id": order.pk})
-    return redirect("trade", symbol=order.instrument.symbol)
+    return _back(request) or redirect("trade", symbol=order.instrument.symbol)
+
+
+def _back(request: HttpRequest) -> HttpResponse | None:
+    """A redirect to the page the form came from (its `next`, a path of this site), if it gave one."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(target)
+    return None
+
+
+@login_required
+@require_POST
+def orders_cancel_all(request: HttpRequest, symbol: str) -> HttpResponse:
+    """Cancels every live order of the user's organizations in the instrument (the trading page's
+    "Cancel all", after its confirmation): each through order_cancel, audited one by one, and each
+    counted against the order-entry rate limit, as many cancels by the API would be. Past the limit
+    it stops and says how many it cancelled; the rest stay open."""
+    instrument = _instrument(symbol)
+    if _participant(request.user) is None:
+        raise PermissionDenied
+    order_ids = list(selectors.open_orders_of(request.user, instrument).filter(cancel_requested=False).values_list("pk", flat=True))
+    cancelled, stopped = 0, None
+    for order_id in order_ids:
+        try:
+            order_entry_check(request.user)
+            services.order_cancel(user=request.user, order_id=order_id)
+        except (OrderNotOpen, NotFound):
+            continue  # filled or expired meanwhile: nothing left to cancel
+        except DomainError as error:
+            if error.status == 403:
+                raise PermissionDenied from None
+            stopped = error
+            break
+        cancelled += 1
+    if stopped is None:
+        result = ngettext("%(count)s order cancelled.", "%(count)s orders cancelled.", cancelled) % {"count": cancelled}
+    else:
+        result = _("%(count)s of %(total)s orders cancelled; the rest are still open: %(reason)s") % {
+            "count": cancelled, "total": len(order_ids), "reason": stopped.message}
+    if request.headers.get("HX-Request"):
+        response = HttpResponse(escape(result))  # into the orders card's status line; the orders are read again
+        response["HX-Trigger"] = "live-market, live-org"
+    else:
+        (messages.success if stopped is None else messages.error)(request, result)
+        response = redirect("trade", symbol=instrument.symbol)
+    if isinstance(stopped, RateLimited):
+        response["Retry-After"] = str(stopped.retry_after)
+    return response
+
+
+@login_required
+@require_GET
+def order_status(request: HttpRequest, order_id: int) -> HttpResponse:
+    """The ticket's line about the order it sent, read again whenever the stream says the
+    organization's orders changed: accepted, open, partially filled, filled, cancelled, expired."""
+    if _participant(request.user) is None:
+        raise PermissionDenied
+    try:
+        order = selectors.order_get_for(request.user, order_id)
+    except NotFound:
+        raise Http404("No such order") from None
+    return render(request, "trading/_order_status.html", {"order": order})
+
+
+@login_required
+@require_GET
+def trade_fills(request: HttpRequest, symbol: str) -> HttpResponse:
+    """The organization's fills in the instrument after trade `after` (the last one the page has
+    seen), for the page's fill notices; the newest trade id comes back in data-last-fill."""
+    instrument = _instrument(symbol)
+    if _participant(request.user) is None:
+        raise PermissionDenied
+    after = request.GET.get("after", "")
+    if not (after.isascii() and after.isdigit() and len(after) <= 18):  # a bigint, else from now on
+        return render(request, "trading/_fills.html", {"fills": [], "last": selectors.last_fill_id(request.user, instrument)})
+    fills = selectors.fills_of(request.user, instrument, after=int(after))
+    last = max((fill["trade"].pk for fill in fills), default=int(after))
+    return render(request, "trading/_fills.html", {"fills": fills, "last": last})
 
 
 @require_GET

@@ -47,7 +47,7 @@ def holdings_by_asset(user: Any) -> list[AssetHolding]:
 
 
 @dataclass
-class InstrumentPnl:
+class InstrumentCashFlow:
     symbol: str
     bought: int = 0  # tonnes
     bought_value: int = 0  # fen
@@ -57,7 +57,8 @@ class InstrumentPnl:
 
     @property
     def net(self) -> int:
-        """Realised cash result: what the sales brought in, less what the purchases cost, less fees."""
+        """Net cash flow: what the sales brought in, less what the purchases cost, less fees. Not a
+        realised profit (the cost of the allowances sold, often a free allocation, is not known here)."""
         return self.sold_value - self.bought_value - self.fees
 
     @property
@@ -66,9 +67,9 @@ class InstrumentPnl:
 
 
 @dataclass
-class DayPnl:
+class DayCashFlow:
     day: dt.date
-    instruments: list[InstrumentPnl] = field(default_factory=list)
+    instruments: list[InstrumentCashFlow] = field(default_factory=list)
 
     @property
     def fees(self) -> int:
@@ -83,14 +84,15 @@ class DayPnl:
         return bool(self.instruments)
 
 
-def pnl_of_day(user: Any, day: dt.date) -> DayPnl:
-    """Today's realised P&L of the user's organizations, per instrument, from the trades at their prices."""
+def cash_flow_of_day(user: Any, day: dt.date) -> DayCashFlow:
+    """Today's trading of the user's organizations, per instrument: tonnes bought and sold, fees and the
+    net cash flow, from the trades at their prices."""
     organization_ids = user_organization_ids(user)
-    rows: dict[str, InstrumentPnl] = {}
+    rows: dict[str, InstrumentCashFlow] = {}
     for trade in trades_of(user).filter(trading_day=day).order_by().values(
         "instrument__symbol", "buyer_id", "seller_id", "price", "quantity", "buyer_fee", "seller_fee"
     ):
-        row = rows.setdefault(trade["instrument__symbol"], InstrumentPnl(symbol=trade["instrument__symbol"]))
+        row = rows.setdefault(trade["instrument__symbol"], InstrumentCashFlow(symbol=trade["instrument__symbol"]))
         value = trade["price"] * trade["quantity"]
         if trade["buyer_id"] in organization_ids:
             row.bought += trade["quantity"]
@@ -100,7 +102,7 @@ def pnl_of_day(user: Any, day: dt.date) -> DayPnl:
             row.sold += trade["quantity"]
             row.sold_value += value
             row.fees += trade["seller_fee"]
-    return DayPnl(day=day, instruments=[rows[symbol] for symbol in sorted(rows)])
+    return DayCashFlow(day=day, instruments=[rows[symbol] for symbol in sorted(rows)])
 
 
 def my_obligations(user: Any, *, periods: int = 3) -> list[Obligation]:

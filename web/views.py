@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Organization
+from accounts.roles import Role
 from accounts.selectors import (
     api_token_get_for,
     api_tokens_of,
@@ -59,7 +60,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "web/dashboard.html", {
         "organizations": Organization.objects.filter(pk__in=organization_ids),
         "holdings": selectors.holdings_by_asset(user),
-        "pnl": selectors.pnl_of_day(user, trading_day()),
+        "cash_flow": selectors.cash_flow_of_day(user, trading_day()),
         "obligations": selectors.my_obligations(user),
         "accounts": [(account, statement_url(account)) for account in accounts],
         "live_orders": selectors.orders_filtered(user, status="live").count() if organization_ids else 0,
@@ -155,7 +156,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             return response
     return render(request, "web/profile.html", {
         "form": form, "organizations": Organization.objects.filter(pk__in=user_organization_ids(user)),
-        "roles": user.groups.order_by("name"),
+        "roles": [Role(name).label if name in Role.values else name for name in user.groups.order_by("name").values_list("name", flat=True)],
         "two_factor": {"device": totp_device_confirmed(user), "required": two_factor_required(user)},
     })
 

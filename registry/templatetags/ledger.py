@@ -1,9 +1,17 @@
 from django import template
+from django.utils.translation import pgettext
 
 from core.money import format_grouped
 from registry.models import Asset
 
 register = template.Library()
+
+
+@register.filter
+def asset_name(asset: Asset) -> str:
+    """The asset as a reader calls it: allowances and offsets by their code (CEA21), cash by its
+    currency in the reader's language (CNY, 人民币)."""
+    return pgettext("asset", "CNY") if asset.code == "CNY" else asset.code
 
 
 @register.filter

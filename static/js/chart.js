@@ -7,8 +7,11 @@
   if (!element || !LC) { return; }
   var empty = document.getElementById("chart-empty");
   var interval = element.dataset.interval || "1d";
+  // Dates in the page's language (zh-hans: 2026年12月); prices keep the dot and two decimals.
+  var lang = document.documentElement.lang || "en";
   var chart = LC.createChart(element, {
     autoSize: true,
+    localization: { locale: lang.toLowerCase().indexOf("zh") === 0 ? "zh-CN" : lang },
     layout: { background: { color: "#ffffff" }, textColor: "#1d2733" },
     grid: { vertLines: { color: "#eef1f4" }, horzLines: { color: "#eef1f4" } },
     rightPriceScale: { borderColor: "#d9dee5" },
@@ -19,7 +22,11 @@
     upColor: "#c0392b", downColor: "#0b6e4f", borderVisible: false, wickUpColor: "#c0392b", wickDownColor: "#0b6e4f"
   });
   candles.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.28 } });
-  var volume = chart.addSeries(LC.HistogramSeries, { priceScaleId: "volume", priceFormat: { type: "volume" }, color: "#98a2b3" });
+  // Volume sits on its own overlay scale without a value label: a label of its own would be drawn
+  // on the price axis, over the prices' labels.
+  var volume = chart.addSeries(LC.HistogramSeries, {
+    priceScaleId: "volume", priceFormat: { type: "volume" }, color: "#98a2b3", lastValueVisible: false, priceLineVisible: false
+  });
   chart.priceScale("volume").applyOptions({ scaleMargins: { top: 0.78, bottom: 0 } });
 
   // Intraday times arrive as ISO strings with the market's offset; the chart draws UTC, so the

@@ -97,7 +97,12 @@
   }
 
   document.addEventListener("input", function (event) {
-    if (event.target.closest && event.target.closest("#ticket-form")) { estimate(); }
+    if (!(event.target.closest && event.target.closest("#ticket-form"))) { return; }
+    estimate();
+    // A field marked wrong is checked again as it is typed in, so its error goes as soon as the
+    // value is right, not when the field loses focus (under the pointer pressing the button).
+    var name = event.target.id === "ticket-price" ? "price" : event.target.id === "ticket-quantity" ? "quantity" : null;
+    if (name && event.target.getAttribute("aria-invalid") === "true") { check(name); }
   });
   document.addEventListener("htmx:afterSwap", estimate);
 
@@ -120,6 +125,52 @@
       if (first) { first.focus(); }
     }
   });
+
+  // The ticket was sent but no answer came back (the network, or the server failed): say so, next
+  // to the button. Sending again is safe: the ticket's client_order_id makes a repeat the same order.
+  function notSent(event) {
+    var form = event.detail && event.detail.elt;
+    if (!form || form.id !== "ticket-form") { return; }
+    var slot = document.getElementById("error-ticket");
+    if (slot) { slot.textContent = gettext("The order may not have been sent: no answer from the exchange. Check My open orders, or place it again (it will not be doubled)."); }
+  }
+  document.addEventListener("htmx:sendError", notSent);
+  document.addEventListener("htmx:responseError", notSent);
+
+  // Fill notices: when the stream says the organization's orders changed, ask for its fills since the
+  // last one this page has seen, and show each as a notice (in a log region: read out by screen readers).
+  var toasts = document.getElementById("toasts");
+  var reading = false;
+  var readAgain = false;
+
+  function showFill(toast) {
+    toasts.appendChild(toast);
+    var dismiss = function () { if (toast.parentNode) { toast.parentNode.removeChild(toast); } };
+    toast.addEventListener("click", dismiss);
+    setTimeout(dismiss, 10000);
+  }
+
+  function readFills() {
+    if (reading) { readAgain = true; return; }
+    reading = true;
+    fetch(toasts.dataset.fillsUrl + "?after=" + encodeURIComponent(toasts.dataset.lastFill || ""),
+          { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) { return response.ok ? response.text() : ""; })
+      .then(function (html) {
+        var box = document.createElement("div");
+        box.innerHTML = html;
+        var list = box.querySelector("[data-last-fill]");
+        if (!list) { return; }
+        toasts.dataset.lastFill = list.dataset.lastFill;
+        Array.prototype.slice.call(list.querySelectorAll(".toast")).forEach(showFill);
+      })
+      .catch(function () { /* the next announcement asks again */ })
+      .then(function () {
+        reading = false;
+        if (readAgain) { readAgain = false; readFills(); }
+      });
+  }
+  if (toasts) { document.body.addEventListener("live-org", readFills); }
 
   // A book level (a button: mouse or keyboard) copies its price into the ticket.
   document.addEventListener("click", function (event) {

@@ -69,7 +69,7 @@ def test_two_traders_cross_and_both_pages_follow_live(browser, server, traders, 
     page_a.get_by_label("Quantity (tonnes)").fill("300")
     expect(page_a.locator("#ticket-estimate")).to_have_text("Reserves 16,208.10 CNY: 16,200.00 and a 8.10 fee.")
     place_on(page_a, "buy", "54.00", 300)
-    expect(page_a.locator("#ticket-accepted")).to_contain_text("accepted")
+    expect(page_a.locator("#ticket-accepted")).to_contain_text("Open")
     expect(page_a.locator("#orders")).to_contain_text("54.00")
     expect(page_a.locator("#balance-CNY-reserved")).to_have_text("16,208.10")  # 300 x 54.00 + fee
     # B's page shows A's bid without a reload; B picks it from the book.
@@ -95,8 +95,11 @@ def test_two_traders_cross_and_both_pages_follow_live(browser, server, traders, 
     expect(page_a.locator("#chart canvas").first).to_be_visible()
     expect(page_a.locator("#chart")).not_to_have_attribute("data-bars", "0")
 
+    for page in (page_a, page_b):  # every card shows all it holds: no sideways scroll (the book's totals)
+        assert page.evaluate("[...document.querySelectorAll('.card')].every(c => c.scrollWidth <= c.clientWidth)")
     page_a.screenshot(path=str(SCREENSHOTS / "trading-page.png"))
     phone = trading_page(browser, server, trader_a, PHONE)
+    assert phone.evaluate("[...document.querySelectorAll('.card')].every(c => c.scrollWidth <= c.clientWidth)")
     phone.screenshot(path=str(SCREENSHOTS / "trading-page-phone.png"), full_page=True)
 
 
@@ -194,3 +197,94 @@ def test_the_public_market_page_follows_trades_live_across_reconnects(browser, t
         phone.goto(f"{url}/market/")
         expect(phone.locator("#chart")).not_to_have_attribute("data-bars", "0")
         phone.screenshot(path=str(SCREENSHOTS / "market-page-phone.png"), full_page=True)
+
+
+def test_a_corrected_price_then_a_direct_click_sends_the_order(browser, server, traders):
+    """The lost click: after the page refused a price, the trader corrects it and clicks "Place order"
+    at once. The price field loses focus under the pointer (its check runs then); nothing above the
+    button may move, or the click lands beside it and no order is sent."""
+    trader_a, _ = traders
+    page = trading_page(browser, server, trader_a)
+    button = page.get_by_role("button", name="Place order")
+    page.get_by_label("Sell", exact=True).check()
+    expect(button).to_have_css("background-color", "rgb(11, 110, 79)")  # the side's colour: green sells
+    place_on(page, "buy", "70.00", 10)
+    expect(button).to_have_css("background-color", "rgb(192, 57, 43)")  # red buys, as the bids
+    expect(page.locator("#error-price")).to_have_text("Today's limits are 48.80 to 59.64.")
+    expect(page.get_by_label("Price (CNY per tonne)")).to_be_focused()
+    page.get_by_label("Price (CNY per tonne)").fill("54.00")
+    with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/trade/CEA21/order/"), timeout=5_000):
+        page.get_by_role("button", name="Place order").click()
+    expect(page.locator("#ticket-accepted")).to_contain_text("Buy 10 t at 54.00")
+    assert Order.objects.filter(price=54_00, quantity=10).count() == 1
+
+
+def test_a_fill_arriving_by_the_stream_is_announced_and_the_ticket_follows_its_order(browser, server, traders):
+    trader_a, trader_b = traders
+    page = trading_page(browser, server, trader_a)
+    place_on(page, "buy", "54.00", 300)
+    status = page.locator("#ticket-accepted")
+    expect(status).to_contain_text("Open")
+    expect(page.locator("#toasts .toast")).to_have_count(0)
+    # Another company sells into the bid, elsewhere (the API, say): only the stream tells this page.
+    order_place(user=trader_b, instrument="CEA21", side="sell", price="54.00", quantity=100, client_order_id="b-1")
+    toast = page.locator("#toasts .toast")
+    expect(toast).to_have_text(re.compile(r"Bought 100 t at 54\.00 \(order #\d+\)"))
+    expect(page.locator("#toasts")).to_have_attribute("role", "log")  # read out by screen readers
+    expect(status).to_contain_text("Partially filled")
+    expect(status).to_contain_text("100 of 300 t filled")
+    order_place(user=trader_b, instrument="CEA21", side="sell", price="53.00", quantity=200, client_order_id="b-2")
+    expect(status).to_contain_text("Filled")
+    expect(toast).to_have_count(2)  # one notice per fill, none repeated
+    expect(toast.nth(1)).to_contain_text("Bought 200 t at 54.00")
+    assert page.evaluate("window.notReloaded")
+
+
+def within_the_screen(page, locator):
+    """Visible without a sideways scroll: inside the 390 px width, and the page no wider than it."""
+    expect(locator).to_be_visible()
+    left, right = locator.evaluate("element => { const box = element.getBoundingClientRect(); return [box.left, box.right]; }")
+    assert 0 <= left and right <= PHONE["width"], (left, right)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_on_a_phone_ticket_book_and_orders_are_at_hand_and_cancel_all_asks_first(browser, server, traders):
+    trader_a, _ = traders
+    for n, price in enumerate(("50.00", "51.00", "52.00")):
+        order_place(user=trader_a, instrument="CEA21", side="buy", price=price, quantity=10, client_order_id=f"a-{n}")
+    page = trading_page(browser, server, trader_a, PHONE)
+    # The ticket first, the book next (not below the chart), then my orders.
+    ticket, book, orders, chart = (page.locator(f".pane-{name}").evaluate("element => element.getBoundingClientRect().top")
+                                   for name in ("ticket", "book", "orders", "chart"))
+    assert ticket < book < orders < chart
+    page.get_by_role("link", name="My open orders").click()
+    first = page.locator("#orders tbody tr").first
+    expect(first).to_be_in_viewport()
+    for cell in (first.get_by_text("Open"), first.get_by_role("button", name=re.compile(r"Cancel order #\d+"))):
+        within_the_screen(page, cell)
+    page.screenshot(path=str(SCREENSHOTS / "trading-page-phone-orders.png"))
+    # Cancel all: a confirmation first, then every order through the same cancel, one by one.
+    page.get_by_text("Cancel all…").click()
+    expect(page.locator("#orders .cancel-all")).to_contain_text("Cancel all 3 open orders in CEA21?")
+    assert Order.objects.filter(cancel_requested=True).count() == 0
+    page.get_by_role("button", name="Yes, cancel them all").click()
+    expect(page.locator("#cancel-all-result")).to_have_text("3 orders cancelled.")
+    expect(page.locator("#orders")).to_contain_text("No open orders.")
+    assert set(Order.objects.values_list("status", flat=True)) == {Order.Status.CANCELLED}
+    assert page.evaluate("window.notReloaded")
+
+
+def test_on_a_phone_the_orders_page_shows_status_and_cancels(browser, server, traders):
+    trader_a, _ = traders
+    order, _ = order_place(user=trader_a, instrument="CEA21", side="sell", price="58.00", quantity=10, client_order_id="a-1")
+    page = logged_in(browser, server, trader_a, PHONE)
+    page.goto(f"{server.url}/orders/")
+    row = page.locator(f"#order-{order.pk}")
+    cancel = row.get_by_role("button", name=f"Cancel order #{order.pk}")
+    for cell in (row.get_by_text("Open"), cancel):
+        within_the_screen(page, cell)
+    cancel.click()
+    expect(page.locator(".messages")).to_contain_text(f"Order #{order.pk} cancelled.")
+    expect(page).to_have_url(re.compile(r"/orders/$"))
+    expect(row).to_contain_text("Cancelled")
+    expect(row.get_by_role("button")).to_have_count(0)

@@ -1,20 +1,25 @@
 """seed_demo builds a usable demo through the services, and running it twice changes nothing."""
 
 import json
+from io import StringIO
 
+import pytest
 from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken, Organization, User
 from accounts.validators import validate_uscc
+from allocation.models import AllocationLine, CompliancePeriod, Deduction
+from compliance.models import ComplianceResult
 from core.models import AuditEvent
 from registry.models import Account, Balance, Transfer
 from registry.seal import ledger_seal_verify
-from trading.models import Order
+from trading.models import Order, Trade
 
 
-def test_seed_demo_creates_companies_logins_cash_and_allowances(db, tmp_path):
+@pytest.mark.django_db(transaction=True)  # commits: the inline matcher matches after each, as in `make run`
+def test_seed_demo_creates_companies_logins_cash_and_allowances(tmp_path):
     out = tmp_path / "logins.json"
     call_command("seed_demo", companies=5, json=out)
 
@@ -25,8 +30,13 @@ def test_seed_demo_creates_companies_logins_cash_and_allowances(db, tmp_path):
         validate_uscc(company.uscc)
         holding = Balance.objects.get(account__organization=company, account__kind=Account.Kind.HOLDING, asset__code="CEA21")
         cash = Balance.objects.get(account__organization=company, account__kind=Account.Kind.CASH, asset__code="CNY")
-        assert 500_000 <= holding.total <= 5_000_000
-        assert cash.total == 50_000_000_00  # fen (some of it reserved by the demo's resting bids)
+        # What the 2021 plan issued to it: 70 % of 0.5 to 5 Mt, less a deduction (no trades yet).
+        issued = AllocationLine.objects.get(plan__period__code="2021", organization=company).issue_amount
+        bought = sum(Trade.objects.filter(buyer=company).values_list("quantity", flat=True))
+        sold = sum(Trade.objects.filter(seller=company).values_list("quantity", flat=True))
+        assert holding.total == issued + bought - sold and 300_000 <= issued <= 3_500_000
+        assert cash.total - 50_000_000_00 in (0, *(t.value - t.seller_fee for t in Trade.objects.filter(seller=company)),
+                                              *(-t.value - t.buyer_fee for t in Trade.objects.filter(buyer=company)))
 
     logins = {login["username"]: login for login in json.loads(out.read_text())}
     for username in ("admin", "regulator1", "regulator2", "exchange", "auditor", "verifier", "trader001", "trader005"):
@@ -34,9 +44,11 @@ def test_seed_demo_creates_companies_logins_cash_and_allowances(db, tmp_path):
     trader = logins["trader001"]
     assert trader["token"] and trader["uscc"] and trader["role"] == "company_trader"
     assert User.objects.get(username="trader001").check_password(trader["password"])
-    assert Transfer.objects.filter(kind=Transfer.Kind.ISSUANCE).count() == 1
-    assert Order.objects.filter(status__in=Order.LIVE).count() == 5  # resting demo orders (matched after commit)
-    assert AuditEvent.objects.filter(action="registry.issue").count() == 1
+    assert Transfer.objects.filter(kind=Transfer.Kind.ISSUANCE).count() == 2  # one per period's plan
+    assert Order.objects.filter(status__in=Order.LIVE).count() == 5  # resting demo orders
+    assert sorted(Trade.objects.values_list("quantity", flat=True)) == [200, 300]  # and two trades today
+    assert AuditEvent.objects.filter(action="plan.approve").count() == 2  # issued by the checker's approval
+    assert Transfer.objects.filter(kind=Transfer.Kind.ALLOCATION).exclude(reference__startswith="plan").count() == 0
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {trader['token']}")
     accounts = client.get("/api/v1/accounts/").json()["results"]
@@ -76,3 +88,42 @@ def test_seed_demo_again_keeps_the_working_keys_of_its_logins_file(db, tmp_path)
     call_command("seed_demo", companies=2, json=out)
     again = {login["username"]: login["token"] for login in json.loads(out.read_text())}
     assert again["trader001"] == first["trader001"] and again["trader002"] is None
+
+
+def test_seed_demo_prints_traders_and_officers_alike_and_says_where_the_rest_are(db, tmp_path):
+    out = tmp_path / "logins.json"
+    printed = StringIO()
+    call_command("seed_demo", companies=5, json=out, stdout=printed)
+    lines = printed.getvalue().splitlines()
+    shown = {line.split()[0] for line in lines if line.startswith("  ") and not line.startswith("  ...")}
+    assert {"regulator1", "regulator2", "shandong", "exchange", "auditor", "verifier", "admin"} <= shown
+    assert {"trader001", "officer001", "trader003", "officer003"} <= shown
+    assert not {"trader004", "officer004", "trader005", "officer005"} & shown
+    assert f"  ... and 4 more company logins (trader### and officer### for each company: all in {out})." in lines
+    assert {"trader005", "officer005"} <= {login["username"] for login in json.loads(out.read_text())}
+
+
+def test_seed_demo_tells_the_first_periods_whole_story(db, client):
+    """2019-2020: allocated by an approved plan, verified, surrendered, closed by the deadline job with
+    A, B and C units; the B unit's fine basis and shortfall, deducted from its 2021 allocation; the
+    results published on /disclosure/. The ledger's proof holds."""
+    from registry.selectors import ledger_verify
+
+    call_command("seed_demo", companies=4)
+    period = CompliancePeriod.objects.get(code="2019-2020")
+    assert period.status == CompliancePeriod.Status.CLOSED
+    results = {r.organization.name: r for r in ComplianceResult.objects.filter(period=period).select_related("organization")}
+    assert sorted(r.status for r in results.values()) == ["A", "A", "B", "C"]
+    [short] = [r for r in results.values() if r.status == "B"]
+    assert short.shortfall > 0 and short.deduction_entered
+    assert short.surrendered_allowances == short.allocated  # all it held
+    # Its fine basis: 5 to 10 times the shortfall at the average price before the deadline's month.
+    assert 0 < short.fine_basis_low and short.fine_basis_high == 2 * short.fine_basis_low
+    deduction = Deduction.objects.get(organization=short.organization)
+    assert deduction.period.code == "2021" and deduction.tonnes == short.shortfall
+    line = AllocationLine.objects.get(plan__period__code="2021", organization=short.organization)
+    assert line.deduction_amount == short.shortfall  # withheld from the 2021 issue
+    page = client.get("/disclosure/2019-2020/").content.decode()
+    assert 'id="not-published"' not in page and short.organization.name in page
+    assert "2019-2020" in client.get("/disclosure/").content.decode()
+    assert ledger_verify().problems == []

@@ -188,6 +188,10 @@ RULES: dict[str, list[Rule]] = {
     # A signed stream URL naming the market's topics and the caller's own organizations' (the
     # streams' own tests check which); the stream itself is outside Django (core.live.stream_app).
     "trade-stream-url": [Rule("GET", "200 200 200 200 200 200 200 200 200", CEA21)],
+    "trade-cancel-all": [Rule("GET", "302 405 405 405 405 405 405 405 405", CEA21),
+                         Rule("POST", "302 302 302 403 403 403 403 403 403", CEA21, data=lambda world, role: {})],
+    "trade-fills": [Rule("GET", "302 200 200 403 403 403 403 403 403", CEA21, query="after=0")],
+    "trade-order-status": [Rule("GET", "302 200 404 403 403 403 403 403 403", ORDER_A)],
     "trade-order-cancel": [Rule("GET", "302 405 405 405 405 405 405 405 405", ORDER_A),
                            Rule("POST", "302 302 404 403 403 403 403 403 403", ORDER_A, data=lambda world, role: {})],
     "market": [Rule("GET", "200 200 200 200 200 200 200 200 200")],

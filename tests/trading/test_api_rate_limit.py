@@ -132,3 +132,25 @@ def test_the_trading_page_counts_in_the_same_limit_as_the_api(funded, cea21, tra
     assert cancel.status_code == 429 and cancel["Retry-After"]
     other.refresh_from_db()
     assert not other.cancel_requested and other.status in Order.LIVE
+
+
+def test_cancel_all_counts_one_per_order_and_stops_at_the_limit(funded, cea21, trader_a, settings):
+    """The trading page's "Cancel all" is N cancels, each counted (as N cancels by the API would be):
+    past the limit it stops, says how many it cancelled, and the rest stay open."""
+    from django.test import Client
+
+    from core.models import AuditEvent
+    from tests.auth import login
+
+    settings.API_ORDER_RATE = (4, 3600)
+    if 3600 - time.time() % 3600 < 5:
+        time.sleep(5)
+    client = api_client(trader_a)
+    assert [client.post(URL, order(n), format="json").status_code for n in range(3)] == [201] * 3  # 3 of 4
+    page = login(Client(), trader_a)
+    response = page.post("/trade/CEA21/cancel-all/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and int(response["Retry-After"]) >= 1
+    assert response.content.decode().startswith("1 of 3 orders cancelled; the rest are still open: ")
+    assert Order.objects.filter(cancel_requested=True).count() == 1
+    assert AuditEvent.objects.filter(action="order.cancel").count() == 1
+    assert Order.objects.filter(status__in=Order.LIVE, cancel_requested=False).count() == 2

@@ -64,6 +64,30 @@ def test_asks_are_above_bids_with_depth_bars(client, trader_a, trader_b, funded)
     assert "bar w20" in book and "bar w5" in book and "bar w10" in book  # 400 the largest; 100 and 200 of it
 
 
+def test_the_book_shows_ten_levels_a_side_with_the_cumulative_quantity(client, trader_a, trader_b, funded):
+    for n in range(12):  # bids 54.00, 53.90, ... 52.90: the two lowest are past ten levels
+        place(trader_a, "buy", f"{54 - n / 10:.2f}", 10 + n)
+    place(trader_b, "sell", "56.00", 5)
+    place(trader_b, "sell", "57.00", 7)
+    login(client, trader_a)
+    book = client.get("/trade/CEA21/book/").content.decode()
+    bids = book.split('class="mid"')[1].split('<tr class="bid"')[1:]
+    assert len(bids) == 10
+    assert 'data-price="54.00"' in bids[0] and ">10</td>" in bids[0]  # best bid: its total is its own
+    assert 'data-price="53.10"' in bids[9] and ">145</td>" in bids[9]  # 10 + 11 + ... + 19
+    asks = book.split('class="mid"')[0].split('<tr class="ask"')[1:]
+    assert 'data-price="57.00"' in asks[0] and ">12</td>" in asks[0]  # the far ask (drawn on top): 5 + 7
+    assert 'data-price="56.00"' in asks[1] and ">5</td>" in asks[1]
+
+
+def test_the_header_shows_the_change_and_its_percentage_against_the_previous_close(client, trader_a, trader_b, funded):
+    place(trader_a, "buy", "55.00", 10)
+    place(trader_b, "sell", "55.00", 10)  # reference (the previous close) 54.22
+    login(client, trader_a)
+    summary = client.get("/trade/CEA21/summary/").content.decode()
+    assert "+0.78 (+1.44%)" in summary
+
+
 def test_a_regulator_sees_the_page_without_a_ticket(client, national_regulator, cea21):
     login(client, national_regulator)
     page = client.get("/trade/CEA21/").content.decode()
@@ -78,8 +102,53 @@ def test_the_ticket_places_an_order(client, trader_a, funded):
     assert response.status_code == 200
     order = Order.objects.get(client_order_id="ticket-1")
     assert (order.side, order.price, order.quantity, order.status) == ("buy", 5400, 100, Order.Status.OPEN)
-    assert f"Order #{order.pk} accepted" in response.content.decode()
+    ticket = response.content.decode()
+    # (Here the matcher runs once the test's on-commit callbacks do, after the answer: still accepted.)
+    assert f"Order #{order.pk}: Buy 100 t at 54.00" in ticket and ">Accepted</strong>" in ticket
+    assert f'hx-get="/trade/orders/{order.pk}/status/"' in ticket  # the line follows the order
+    assert ">Open</strong>" in client.get(f"/trade/orders/{order.pk}/status/").content.decode()
     assert "live-org" in response["HX-Trigger"]
+
+
+def test_the_tickets_order_line_follows_its_status(client, trader_a, trader_b, funded):
+    order = place(trader_a, "buy", "54.00", 300)
+    login(client, trader_a)
+    place(trader_b, "sell", "54.00", 100)
+    line = client.get(f"/trade/orders/{order.pk}/status/").content.decode()
+    assert ">Partially filled</strong>" in line and "100 of 300 t filled" in line
+    place(trader_b, "sell", "54.00", 200)
+    line = client.get(f"/trade/orders/{order.pk}/status/").content.decode()
+    assert ">Filled</strong>" in line and "300 of 300 t filled" in line
+    login(client, trader_b)
+    assert client.get(f"/trade/orders/{order.pk}/status/").status_code == 404
+
+
+def test_fills_after_the_last_seen_one_each_once_with_the_side_taken(client, trader_a, trader_b, funded):
+    place(trader_a, "buy", "54.00", 300)
+    login(client, trader_a)
+    start = client.get("/trade/CEA21/").content.decode().split('data-last-fill="')[1].split('"')[0]
+    place(trader_b, "sell", "54.00", 100)
+    place(trader_b, "sell", "53.00", 50)
+    fills = client.get(f"/trade/CEA21/fills/?after={start}").content.decode()
+    assert fills.count('class="toast buy"') == 2
+    assert "Bought 100 t at 54.00" in fills and "Bought 50 t at 54.00" in fills  # at the resting order's price
+    last = fills.split('data-last-fill="')[1].split('"')[0]
+    assert int(last) > int(start)
+    assert 'class="toast' not in client.get(f"/trade/CEA21/fills/?after={last}").content.decode()
+    login(client, trader_b)
+    seller = client.get(f"/trade/CEA21/fills/?after={start}").content.decode()
+    assert seller.count('class="toast sell"') == 2 and "Sold 100 t at 54.00" in seller
+
+
+@pytest.mark.parametrize("after", ["", "-1", "1e9", "99999999999999999999999", "١٢"])
+def test_fills_without_a_usable_after_start_from_now(client, trader_a, trader_b, funded, after):
+    place(trader_a, "buy", "54.00", 100)
+    place(trader_b, "sell", "54.00", 100)
+    login(client, trader_a)
+    response = client.get("/trade/CEA21/fills/", {"after": after})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'class="toast' not in body and 'data-last-fill="0"' not in body
 
 
 def test_a_repeated_ticket_is_one_order(client, trader_a, funded):
@@ -140,6 +209,49 @@ def test_cancel_releases_the_reservation(client, trader_a, company_a, funded):
     assert f"order-{order.pk}" not in client.get("/trade/CEA21/orders/").content.decode()
 
 
+def test_cancel_all_cancels_each_live_order_of_the_instrument_through_order_cancel(client, trader_a, trader_b, funded):
+    from core.models import AuditEvent
+
+    mine = [place(trader_a, "buy", price, 10) for price in ("50.00", "51.00", "52.00")]
+    theirs = place(trader_b, "sell", "58.00", 10)
+    login(client, trader_a)
+    page = client.get("/trade/CEA21/orders/").content.decode()
+    assert "Cancel all 3 open orders in CEA21?" in page
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.post("/trade/CEA21/cancel-all/", HTTP_HX_REQUEST="true")
+    assert response.content.decode() == "3 orders cancelled." and "live-org" in response["HX-Trigger"]
+    assert {order.status for order in Order.objects.filter(pk__in=[o.pk for o in mine])} == {Order.Status.CANCELLED}
+    assert AuditEvent.objects.filter(action="order.cancel").count() == 3  # one per order, as one by one
+    theirs.refresh_from_db()
+    assert theirs.status == Order.Status.OPEN and not theirs.cancel_requested
+    assert balance(mine[0].organization, "CNY")[1] == 0  # nothing reserved any more
+    # Nothing left: a second one says so; without htmx it goes back to the page with a message.
+    response = client.post("/trade/CEA21/cancel-all/", follow=True)
+    assert "0 orders cancelled." in response.content.decode()
+
+
+def test_cancel_all_is_for_traders(client, company_a, funded):
+    from accounts.roles import Role
+    from tests.factories import user_with_role
+
+    login(client, user_with_role(Role.COMPLIANCE_OFFICER, company_a))
+    assert client.post("/trade/CEA21/cancel-all/").status_code == 403
+
+
+def test_cancel_from_the_orders_page_comes_back_to_it(client, trader_a, funded):
+    order = place(trader_a, "sell", "58.00", 10)
+    login(client, trader_a)
+    page = client.get("/orders/").content.decode()
+    assert f'aria-label="Cancel order #{order.pk}"' in page
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.post(f"/trade/orders/{order.pk}/cancel/", {"next": "/orders/?status=live"})
+    assert response.status_code == 302 and response["Location"] == "/orders/?status=live"
+    order.refresh_from_db()
+    assert order.status == Order.Status.CANCELLED
+    response = client.post(f"/trade/orders/{order.pk}/cancel/", {"next": "https://elsewhere.example/"})
+    assert response["Location"] == "/trade/"  # never to another site
+
+
 def test_another_companys_order_cannot_be_cancelled(client, trader_a, trader_b, funded):
     order = place(trader_a, "buy", "54.00", 100)
     login(client, trader_b)
@@ -169,9 +281,11 @@ def test_the_market_page_is_public(client, trader_a, trader_b, funded, cea21):
     row = page.split('id="row-CEA21"')[1].split("</tr>")[0]
     assert "55.00" in row and "300" in row and "16,500.00" in row  # last, volume, turnover
     assert "54.22" in row  # previous close
-    assert "+0.78" in row
+    assert "+0.78 (+1.44%)" in row
+    assert row.count("54.22") == 1  # the previous close, once (it is the reference price)
     assert 'data-candles-url="/api/v1/instruments/CEA21/candles/"' in page
-    assert 'href="/trade/CEA21/"' not in page  # anonymous: no trading link
+    assert 'href="/trade/CEA21/"' not in page  # anonymous: no trading link, but the instrument's chart
+    assert 'href="/market/?symbol=CEA21"' in row
     assert client.get("/market/table/").status_code == 200
 
 

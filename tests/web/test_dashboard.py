@@ -1,10 +1,10 @@
-"""The dashboard: my balances per asset, today's realised P&L, obligations and links; nothing of another company."""
+"""The dashboard: my balances per asset, today's net cash flow from trading, obligations and links; nothing of another company."""
 
 import pytest
 
 from tests.auth import login
 from trading.models import Trade
-from web.selectors import pnl_of_day
+from web.selectors import cash_flow_of_day
 
 
 def test_anonymous_users_are_sent_to_log_in(client, db):
@@ -20,24 +20,25 @@ def test_the_dashboard_shows_my_balances_per_asset(client, trader_a, funded):
     assert "HA-" in page and "CA-" in page
 
 
-def test_todays_pnl_is_sales_less_purchases_less_fees(client, trader_a, trader_b, company_a, traded):
+def test_todays_net_cash_flow_is_sales_less_purchases_less_fees_and_says_so(client, trader_a, trader_b, company_a, traded):
     trades = list(Trade.objects.order_by("id"))
     assert [(t.price, t.quantity) for t in trades] == [(5450, 100), (5400, 40)]
     a_fees = trades[0].buyer_fee + trades[1].seller_fee
     expected = 5400 * 40 - 5450 * 100 - a_fees
 
-    pnl = pnl_of_day(trader_a, trades[0].trading_day)
-    assert pnl.net == expected
-    [row] = pnl.instruments
+    cash_flow = cash_flow_of_day(trader_a, trades[0].trading_day)
+    assert cash_flow.net == expected
+    [row] = cash_flow.instruments
     assert (row.symbol, row.bought, row.sold, row.fees) == ("CEA21", 100, 40, a_fees)
     # The other side sees the mirror image, less its own fees.
     b_fees = trades[0].seller_fee + trades[1].buyer_fee
-    assert pnl_of_day(trader_b, trades[0].trading_day).net == 5450 * 100 - 5400 * 40 - b_fees
+    assert cash_flow_of_day(trader_b, trades[0].trading_day).net == 5450 * 100 - 5400 * 40 - b_fees
 
     login(client, trader_a)
     page = client.get("/").content.decode()
     total = f"-{(-expected) // 100:,}.{(-expected) % 100:02d}"
-    assert f'id="pnl-total">{total}<' in page
+    assert f'id="cash-flow-total">{total}<' in page
+    assert "Realised" not in page and "It is not a profit" in page  # named for what it is
 
 
 def test_no_trades_today_says_so(client, trader_a, funded):

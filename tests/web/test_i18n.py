@@ -4,8 +4,10 @@ catalogue is committed and matches the .po."""
 import gettext
 import json
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 
 from tests.auth import login
@@ -56,7 +58,8 @@ def test_the_login_page_in_chinese(client, db):
 def test_order_statuses_and_sides_are_translated(client, trader_a, traded):
     login(client, trader_a)
     page = client.get("/orders/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
-    assert "全部成交" in page and "挂单中" in page and "买入" in page and "卖出" in page
+    # "Filled" reads as the filled quantity's column does (已成交（吨）), beside 部分成交.
+    assert "已成交" in page and "全部成交" not in page and "挂单中" in page and "买入" in page and "卖出" in page
 
 
 def test_the_compiled_catalogue_holds_every_translated_entry():
@@ -120,3 +123,42 @@ def test_the_profiles_refusals_speak_chinese(client, trader_a):
     wrong = client.post("/profile/password/", {"old_password": "nope", "new_password1": "Xk29-plover-marsh",
                                                "new_password2": "Xk29-plover-marsh"}, **chinese)
     assert wrong.status_code == 200 and "当前密码不正确。" in wrong.content.decode()
+
+
+class _VisibleText(HTMLParser):
+    """What a reader sees or hears of a page: its text and its aria-labels and titles, not its scripts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag, attrs):
+        self.hidden += tag in ("script", "style")
+        self.parts += [value for name, value in attrs if name in ("aria-label", "title", "placeholder", "alt") and value]
+
+    def handle_endtag(self, tag):
+        self.hidden -= tag in ("script", "style")
+
+    def handle_data(self, data):
+        if not self.hidden:
+            self.parts.append(data)
+
+
+# Names and codes that stay as they are in Chinese: instruments and assets, account numbers, API and
+# file formats, the language switcher's own "English", and the test's own data (people, companies,
+# client order ids).
+NOT_WORDS = re.compile(r"CEA\d\d(-\d\d)?|CCER|CNY(?= *\d)|\b[A-Z]{2,4}-[0-9A-Z-]+|\bAPI\b|\bCSV\b|\bREST\b|\bXLSX\b|\bPDF\b|"
+                       r"English|user\d+|[ab]-(buy|sell|rests)(-\d)?|[\w ]+ Co\., Ltd\.")
+
+
+@pytest.mark.parametrize("path", ["/", "/orders/", "/orders/{order}/", "/trades/", "/profile/", "/profile/tokens/",
+                                  "/trade/CEA21/", "/trade/CEA21/orders/", "/trade/CEA21/book/", "/market/", "/disclosure/"])
+def test_company_and_public_pages_have_no_english_left_in_chinese(client, trader_a, traded, path):
+    login(client, trader_a)
+    response = client.get(path.format(order=traded.pk), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert response.status_code == 200
+    reader = _VisibleText()
+    reader.feed(response.content.decode())
+    left = [text.strip() for text in reader.parts if re.search(r"[A-Za-z]{2,}", NOT_WORDS.sub("", text))]
+    assert left == []

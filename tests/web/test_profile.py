@@ -7,7 +7,7 @@ from tests.auth import login
 def test_the_profile_shows_my_organization(client, trader_a, company_a):
     login(client, trader_a)
     page = client.get("/profile/").content.decode()
-    assert company_a.name in page and company_a.uscc in page and "company_trader" in page
+    assert company_a.name in page and company_a.uscc in page and "Company trader" in page  # the role in words
 
 
 def test_saving_the_profile_updates_and_audits_it(client, trader_a):

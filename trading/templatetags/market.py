@@ -25,6 +25,14 @@ def signed_fen(value: int | None) -> str:
 
 
 @register.filter
+def signed_percent(value: float | None) -> str:
+    """1.4384 -> "+1.44%"; None -> ""."""
+    if value is None or value == "":
+        return ""
+    return f"{value:+.2f}%"
+
+
+@register.filter
 def depth_step(quantity: int, largest: int) -> int:
     """A level's depth bar as a step of 5 %, 0 to 20 (CSS classes, so no inline styles)."""
     if not largest:

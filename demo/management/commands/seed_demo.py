@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from accounts.selectors import two_factor_required
 from accounts.services import api_token_create, organization_create, user_create
 from accounts.tokens import api_token_for_key
 from registry import services
-from registry.models import Account, Asset, Transfer
+from registry.models import Account, Asset
 
 GROUPS = [
     "Huaneng", "Datang", "Huadian", "Guodian", "SPIC", "China Resources", "Zhejiang Energy", "Shenergy",
@@ -66,6 +67,9 @@ def company_names(count: int) -> list[tuple[str, str]]:
     return names
 
 
+COMPANIES_PRINTED = 3  # companies whose trader and officer logins are printed (all are in --json)
+
+
 class Command(BaseCommand):
     help = "Creates demo organizations, users, cash and allowances (idempotent: does nothing if already seeded)."
 
@@ -88,11 +92,19 @@ class Command(BaseCommand):
             json.parent.mkdir(parents=True, exist_ok=True)
             json.write_text(_json_dumps(logins))
             self.stdout.write(f"Wrote {len(logins)} logins to {json}")
-        staff = [login for login in logins if login["role"] not in (Role.COMPANY_TRADER,)]
+        # Every login but the companies' is printed; of the companies, the first few's trader and
+        # compliance officer alike, and where the others are.
+        company_roles = (Role.COMPANY_TRADER, Role.COMPLIANCE_OFFICER)
+        company_logins = [login for login in logins if login["role"] in company_roles]
+        shown = [login for login in logins if login["role"] not in company_roles] + company_logins[:2 * COMPANIES_PRINTED]
         self.stdout.write(f"Demo logins (password for all: {password}; regulators, the exchange, the auditor and admin "
                           "set up two-factor authentication with an authenticator app at their first login):")
-        for login in staff + [login for login in logins if login["role"] == Role.COMPANY_TRADER][:3]:
+        for login in shown:
             self.stdout.write(f"  {login['username']:22} {login['role']:22} {login['organization']}")
+        rest = len(company_logins) - len(company_logins[:2 * COMPANIES_PRINTED])
+        if rest:
+            where = f"all in {json}" if json else "run with --json FILE to have them all"
+            self.stdout.write(f"  ... and {rest} more company logins (trader### and officer### for each company: {where}).")
 
     def _seed(self, companies: int, password: str, ministry_uscc: str) -> dict[str, str]:
         with transaction.atomic():
@@ -160,38 +172,69 @@ class Command(BaseCommand):
             # One hash for every demo user: hashing is slow on purpose, and the password is shared anyway.
             User.objects.exclude(pk=admin.pk).update(password=make_password(password))
 
-            cea21 = Asset.objects.get(code="CEA21")
-            national = services.system_account(Account.Kind.NATIONAL_ISSUANCE)
-            services.allowances_issue(
-                asset=cea21, amount=sum(tonnes for _, tonnes in allocations), actor=users["regulator1"],
-                reference="demo:2021", memo="Demo issuance of the 2021 vintage",
-            )
-            for company, tonnes in allocations:
-                holding = Account.objects.get(organization=company, kind=Account.Kind.HOLDING)
+            for company, _tonnes in allocations:
                 cash = Account.objects.get(organization=company, kind=Account.Kind.CASH)
-                services.transfer_create(
-                    source=national, destination=holding, asset=cea21, amount=tonnes, actor=users["regulator1"],
-                    kind=Transfer.Kind.ALLOCATION, reference="demo:2021",
-                )
                 services.cash_deposit(
                     account=cash, amount=50_000_000_00, bank_reference=f"DEMO-{company.uscc}", actor=users["exchange"]
                 )
+            history = self._first_period(allocations, users)
             from allocation.services import period_create
 
+            cea21 = Asset.objects.get(code="CEA21")
             # The real 2021 deadline (31 Dec 2022) has passed; the demo keeps it a year ahead so that
             # surrenders (refused after the deadline) can be tried.
             period = period_create(code="2021", first_year=2021, last_year=2021, vintages=[cea21],
                                    surrender_deadline=timezone.localdate() + dt.timedelta(days=365),
                                    actor=users["regulator1"])
+            from compliance.services import compliance_deadline_run
+
+            # 2019-2020's deadline job, now that 2021 exists: results, the B unit's fine basis and its
+            # shortfall entered as a deduction from its 2021 allocation (withheld when that plan issues).
+            self._price_history()  # the fine basis prices a shortfall at the average before the deadline's month
+            compliance_deadline_run(period=history, actor=users["regulator1"])
+            _plan_issue(period, cea21, [(company, tonnes) for company, tonnes in allocations], users)
             from compliance.verification import verifier_assign
 
             for company, _ in allocations:  # the demo verifier verifies every unit's 2021 report
                 verifier_assign(period=period, organization=company, verifier=users["verifier"], actor=users["regulator1"])
-        self.stdout.write(self.style.SUCCESS(f"Seeded {companies} companies with CEA21 allowances and 50,000,000.00 CNY each."))
-        self._price_history()
+        self.stdout.write(self.style.SUCCESS(
+            f"Seeded {companies} companies with 50,000,000.00 CNY each; the 2019-2020 period allocated by plan, verified, "
+            "surrendered and closed by the deadline job (see /disclosure/); 2021 allocated by plan (70 % pre-allocation)."))
         self._resting_orders(companies)
         self._seal()
         return keys
+
+    def _first_period(self, allocations: list[tuple[Organization, int]], users: dict[str, User]) -> Any:
+        """The 2019-2020 period as it happened, through the platform's services: allocated by an
+        approved plan, emissions verified, surrendered by the units' compliance officers, up to its
+        deadline (today: the surrender is still allowed). The deadline job runs once 2021 exists,
+        where the shortfall becomes a deduction."""
+        from allocation.services import period_create
+        from compliance.selectors import obligation_of
+        from compliance.services import surrender_create, verified_emissions_import
+
+        vintage = Asset.objects.get(code="CEA19-20")
+        period = period_create(code="2019-2020", first_year=2019, last_year=2020, vintages=[vintage],
+                               surrender_deadline=timezone.localdate(), actor=users["regulator1"])
+        _plan_issue(period, vintage, allocations, users)
+        # Every unit verified (emitting 95 % of its free allocation) and in compliance (A), but the
+        # last: no verified emissions (C); and the one before: emitted 10 % more than allocated,
+        # surrendered what it held and falls short (B: a fine basis and a deduction from 2021).
+        short = allocations[-2][0] if len(allocations) >= 3 else None
+        unverified = allocations[-1][0] if len(allocations) >= 2 else None
+        held = {company: obligation.allocated for company in (c for c, _ in allocations)
+                if (obligation := obligation_of(period, company)) is not None}
+        emitted = {company: held[company] * (110 if company == short else 95) // 100
+                   for company, _ in allocations if company != unverified}
+        body = "uscc,verified_emissions\n" + "".join(f"{company.uscc},{tonnes}\n" for company, tonnes in emitted.items())
+        verified_emissions_import(period=period, stream=io.BytesIO(body.encode()), filename="verified-2019-2020.csv",
+                                  actor=users["regulator1"])
+        for company in emitted:
+            obligation = obligation_of(period, company)
+            officer = User.objects.get(memberships__organization=company, groups__name=Role.COMPLIANCE_OFFICER)
+            surrender_create(user=officer, period=period, asset=vintage, quantity=min(obligation.obligation, held[company]),
+                             client_request_id=f"demo-2019-2020-{company.uscc}")
+        return period
 
     def _price_history(self, days: int = 90) -> None:
         """About `days` calendar days of daily bars per instrument (weekdays up to yesterday), a
@@ -253,6 +296,14 @@ class Command(BaseCommand):
                 self.stdout.write("The market is closed (MARKET_HOURS=sessions): no demo orders placed.")
                 return
         self.stdout.write(f"Placed {placed} resting CEA21 orders around {reference / 100:.2f}.")
+        if companies >= 4:
+            # Two trades today, against the best bid and the best ask: the tape, the day's volume and
+            # the buyers' pending allowances (released by the end of day) have something to show.
+            order_place(user=User.objects.get(username="trader003"), instrument="CEA21", side="sell",
+                        price=f"{(reference - 10) / 100:.2f}", quantity=200, client_order_id="demo-cross-1")
+            order_place(user=User.objects.get(username="trader004"), instrument="CEA21", side="buy",
+                        price=f"{(reference + 10) / 100:.2f}", quantity=300, client_order_id="demo-cross-2")
+            self.stdout.write("Traded 200 t and 300 t of CEA21 today.")
 
     def _logins(self, password: str, keys: dict[str, str]) -> list[dict[str, Any]]:
         roles = {group.name: group for group in Group.objects.all()}
@@ -270,6 +321,23 @@ class Command(BaseCommand):
             })
         logins.insert(0, {"username": "admin", "password": password, "token": None, "role": "superuser", "organization": None, "uscc": None})
         return logins
+
+
+def _plan_issue(period: Any, vintage: Asset, allocations: list[tuple[Organization, int]], users: dict[str, User]) -> Any:
+    """An allocation plan for `period` through the maker-checker: imported and submitted by one
+    national regulator, approved (and so issued) by the other. Each unit's electricity is chosen so
+    that its full allocation is about its `tonnes` under the period's benchmark for large coal units;
+    70 % of it is pre-allocated (issued) now."""
+    from allocation.models import Benchmark
+    from allocation.services import allocation_import, plan_approve, plan_submit
+
+    factor = Benchmark.objects.get(period=period, unit_category="coal_gt300").electricity
+    body = "uscc,unit_category,electricity_mwh,heat_gj,correction_factor\n" + "".join(
+        f"{company.uscc},coal_gt300,{int(tonnes / factor)},0,1\n" for company, tonnes in allocations)
+    plan = allocation_import(period=period, vintage=vintage, stream=io.BytesIO(body.encode()),
+                             filename=f"plan-{period.code}.csv", actor=users["regulator1"])
+    plan_submit(plan=plan, actor=users["regulator1"])
+    return plan_approve(plan=plan, actor=users["regulator2"])
 
 
 def _demo_token(user: User, admin: User) -> str:
