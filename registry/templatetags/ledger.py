@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import template
 from django.utils.translation import pgettext
 
@@ -29,4 +31,11 @@ def fen(value: int | None) -> str:
 @register.filter
 def tonnes(value: int | None) -> str:
     """{{ trade.quantity|tonnes }} -> "3,000"."""
+    return "" if value is None else f"{value:,}"
+
+
+@register.filter
+def measure(value: Decimal | None) -> str:
+    """{{ line.electricity_mwh|measure }} -> "4,564,123.000": a measured quantity with its decimals, grouped
+    the same way in every language."""
     return "" if value is None else f"{value:,}"

@@ -336,8 +336,8 @@ def _plan_issue(period: Any, vintage: Asset, allocations: list[tuple[Organizatio
         f"{company.uscc},coal_gt300,{int(tonnes / factor)},0,1\n" for company, tonnes in allocations)
     plan = allocation_import(period=period, vintage=vintage, stream=io.BytesIO(body.encode()),
                              filename=f"plan-{period.code}.csv", actor=users["regulator1"])
-    plan_submit(plan=plan, actor=users["regulator1"])
-    return plan_approve(plan=plan, actor=users["regulator2"])
+    plan_submit(plan=plan, actor=users["regulator1"], reason=f"Pre-allocation {period.code} from the units' output estimates")
+    return plan_approve(plan=plan, actor=users["regulator2"], reason="Totals checked against the benchmark table")
 
 
 def _demo_token(user: User, admin: User) -> str:
