@@ -125,15 +125,13 @@ class AllocationPlanAdmin(ReadOnlyAdmin):
         if request.method != "POST" or not form.is_valid():
             return TemplateResponse(request, "admin/allocation/import.html", context)
         data = form.cleaned_data
-        upload, source_name = data["upload"], request.POST.get("source_name", "")
+        upload = data["upload"]
         confirming = "confirm" in request.POST and not data["file"]
         true_up = data["kind"] == AllocationPlan.Kind.TRUE_UP
         issue_percent = Decimal(100) if true_up else data["issue_percent"]
         try:
-            if data["file"]:
-                upload, source_name = import_jobs.upload_store(data["file"]), data["file"].name
-            stored = import_jobs.upload_path(upload)
-            if stored is None or not stored.exists():
+            upload, source_name, stored = import_jobs.upload_chosen(data["file"], upload, request.POST.get("source_name", ""))
+            if stored is None:
                 form.add_error("file", "Choose a file to import.")
                 return TemplateResponse(request, "admin/allocation/import.html", context)
             if confirming:

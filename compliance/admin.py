@@ -63,13 +63,11 @@ class VerifiedEmissionAdmin(ScopedReadOnlyAdmin):
         if request.method != "POST" or not form.is_valid():
             return TemplateResponse(request, template, context)
         data = form.cleaned_data
-        upload, source_name = data["upload"], request.POST.get("source_name", "")
+        upload = data["upload"]
         confirming = "confirm" in request.POST and not data["file"]
         try:
-            if data["file"]:
-                upload, source_name = import_jobs.upload_store(data["file"]), data["file"].name
-            stored = import_jobs.upload_path(upload)
-            if stored is None or not stored.exists():
+            upload, source_name, stored = import_jobs.upload_chosen(data["file"], upload, request.POST.get("source_name", ""))
+            if stored is None:
                 form.add_error("file", "Choose a file to import.")
                 return TemplateResponse(request, template, context)
             if confirming:

@@ -66,6 +66,15 @@ def upload_path(name: str) -> Path | None:
     return upload_dir() / name
 
 
+def upload_chosen(file: Any, earlier: str, earlier_name: str) -> tuple[str, str, Path | None]:
+    """What an admin import's preview or confirmation works on: a newly uploaded `file` (stored) or
+    else the upload an earlier preview stored as `earlier`. (name, the uploader's file name, its path:
+    None when there is none, or it is gone)."""
+    upload, source_name = (upload_store(file), file.name) if file else (earlier, earlier_name)
+    stored = upload_path(upload)
+    return upload, source_name, stored if stored is not None and stored.exists() else None
+
+
 def upload_delete(name: str) -> None:
     path = upload_path(name)
     if path is not None:

@@ -22,7 +22,8 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    trouble = trouble_response(request, sys.exc_info()[1]) if sys.exc_info()[1] else None
+    error = sys.exc_info()[1]
+    trouble = trouble_response(request, error) if error is not None else None
     if trouble is not None:  # contention or a database outage met in a middleware (core.contention)
         return trouble
     if request.path.startswith(API_PREFIX):

@@ -84,10 +84,7 @@ def _pager_query(request: HttpRequest) -> str:
 
 
 def _format(request: HttpRequest, allowed: tuple[str, ...]) -> str:
-    chosen = request.GET.get("format") or "html"
-    if chosen not in allowed:
-        raise InvalidInput(_("The format must be one of: %(formats)s.") % {"formats": ", ".join(allowed)}, field="format")
-    return chosen
+    return _choice(request, "format", allowed, default="html")  # type: ignore[return-value]
 
 
 @login_required
