@@ -35,8 +35,9 @@ def test_seed_demo_creates_companies_logins_cash_and_allowances(tmp_path):
         bought = sum(Trade.objects.filter(buyer=company).values_list("quantity", flat=True))
         sold = sum(Trade.objects.filter(seller=company).values_list("quantity", flat=True))
         assert holding.total == issued + bought - sold and 300_000 <= issued <= 3_500_000
-        assert cash.total - 50_000_000_00 in (0, *(t.value - t.seller_fee for t in Trade.objects.filter(seller=company)),
-                                              *(-t.value - t.buyer_fee for t in Trade.objects.filter(buyer=company)))
+        received = sum(t.value - t.seller_fee for t in Trade.objects.filter(seller=company))
+        paid = sum(t.value + t.buyer_fee for t in Trade.objects.filter(buyer=company))
+        assert cash.total == 50_000_000_00 + received - paid
 
     logins = {login["username"]: login for login in json.loads(out.read_text())}
     for username in ("admin", "regulator1", "regulator2", "exchange", "auditor", "verifier", "trader001", "trader005"):
@@ -46,7 +47,8 @@ def test_seed_demo_creates_companies_logins_cash_and_allowances(tmp_path):
     assert User.objects.get(username="trader001").check_password(trader["password"])
     assert Transfer.objects.filter(kind=Transfer.Kind.ISSUANCE).count() == 2  # one per period's plan
     assert Order.objects.filter(status__in=Order.LIVE).count() == 5  # resting demo orders
-    assert sorted(Trade.objects.values_list("quantity", flat=True)) == [200, 300]  # and two trades today
+    today = Trade.objects.filter(trading_day=timezone.localdate())
+    assert sorted(today.values_list("quantity", flat=True)) == [200, 300]  # and two trades today
     assert AuditEvent.objects.filter(action="plan.approve").count() == 2  # issued by the checker's approval
     assert Transfer.objects.filter(kind=Transfer.Kind.ALLOCATION).exclude(reference__startswith="plan").count() == 0
     client = APIClient()
@@ -126,4 +128,42 @@ def test_seed_demo_tells_the_first_periods_whole_story(db, client):
     page = client.get("/disclosure/2019-2020/").content.decode()
     assert 'id="not-published"' not in page and short.organization.name in page
     assert "2019-2020" in client.get("/disclosure/").content.decode()
+    assert ledger_verify().problems == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_seed_demo_trades_on_the_days_before_today_and_closes_each(tmp_path):
+    """Some days of real trades: each of the last DEMO_TRADING_DAYS trading days has trades stamped
+    on that day, closed by the end-of-day job (its bar is computed from them, its close is the next
+    day's reference), nothing left resting or pending from them, and the ledger holds."""
+    from demo.management.commands.seed_demo import DEMO_TRADING_DAYS
+    from registry.selectors import ledger_verify
+    from trading.clock import is_trading_day
+    from trading.models import DailyBar, Instrument
+    from trading.selectors import daily_bar_compute
+
+    call_command("seed_demo", companies=4)
+    today = timezone.localdate()
+    days = sorted(set(Trade.objects.exclude(trading_day=today).values_list("trading_day", flat=True)))
+    assert len(days) == DEMO_TRADING_DAYS and all(is_trading_day(day) and day < today for day in days)
+    instrument = Instrument.objects.get(symbol="CEA21")
+    bars = {bar.day: bar for bar in DailyBar.objects.filter(instrument=instrument, day__in=days)}
+    for day in days:
+        trades = Trade.objects.filter(instrument=instrument, trading_day=day)
+        assert all(timezone.localtime(t.executed_at).date() == day and t.settled_at for t in trades)
+        assert all(t.buyer_id != t.seller_id for t in trades)
+        expected = daily_bar_compute(instrument, day)
+        bar = bars[day]
+        assert (bar.volume, bar.trade_count, bar.close) == (expected.volume, expected.trade_count, expected.close)
+        assert bar.volume == sum(t.quantity for t in trades) > 0
+        assert not Order.objects.filter(trading_day=day, status__in=Order.LIVE).exists()
+    # The last close is today's reference price; the synthetic history ends before the first real day.
+    instrument.refresh_from_db()
+    last = bars[days[-1]]
+    assert instrument.reference_price == last.close
+    assert DailyBar.objects.filter(instrument=instrument, day__gt=days[0]).exclude(day__in=days).count() == 0
+    # Only today's purchases (T+1) are still pending.
+    bought_today = sum(Trade.objects.filter(trading_day=today).values_list("quantity", flat=True))
+    pending = sum(Balance.objects.filter(asset__code="CEA21").values_list("pending", flat=True))
+    assert pending == bought_today
     assert ledger_verify().problems == []

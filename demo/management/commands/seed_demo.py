@@ -1,5 +1,12 @@
 """Demo data: regulators, the exchange, an auditor, a verifier and N power companies with cash and
-allowances, all created through the services (so the ledger and the audit trail are real)."""
+allowances, all created through the services (so the ledger and the audit trail are real).
+
+The demo's story starts DEMO_TRADING_DAYS trading days ago: the registry is set up and both periods
+are allocated that morning, the market trades on each of those days and each day is closed by the
+end-of-day job (real trades, daily bars, closes, T+1 releases), and today's book and two trades are
+placed at the real time. The earlier days run under a shifted clock (`_clock_at`): the services read
+the time through `django.utils.timezone.now`, so every record (transfers, trades, audit events)
+carries the day it belongs to, in order."""
 
 from __future__ import annotations
 
@@ -7,6 +14,8 @@ import datetime as dt
 import hashlib
 import io
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +77,34 @@ def company_names(count: int) -> list[tuple[str, str]]:
 
 
 COMPANIES_PRINTED = 3  # companies whose trader and officer logins are printed (all are in --json)
+DEMO_TRADING_DAYS = 5  # trading days of real trades before today
+MARKET_OPEN, MARKET_MORNING, MARKET_CLOSED = dt.time(9, 0), dt.time(10, 0), dt.time(15, 30)
+
+
+@contextmanager
+def _clock_at(day: dt.date, time: dt.time) -> Iterator[None]:
+    """Demo only: `timezone.now()` reads as `day` at `time` in market time (and runs on from there)
+    while the block runs. Every service reads the time through it (auto_now fields too)."""
+    real_now = timezone.now
+    offset = timezone.make_aware(dt.datetime.combine(day, time)) - real_now()
+    timezone.now = lambda: real_now() + offset
+    try:
+        yield
+    finally:
+        timezone.now = real_now
+
+
+def _trading_days_before_today(count: int) -> list[dt.date]:
+    """The last `count` trading days before today, oldest first."""
+    from trading.clock import is_trading_day
+
+    days: list[dt.date] = []
+    day = timezone.localdate()
+    while len(days) < count:
+        day -= dt.timedelta(days=1)
+        if is_trading_day(day):
+            days.append(day)
+    return days[::-1]
 
 
 class Command(BaseCommand):
@@ -107,6 +144,20 @@ class Command(BaseCommand):
             self.stdout.write(f"  ... and {rest} more company logins (trader### and officer### for each company: {where}).")
 
     def _seed(self, companies: int, password: str, ministry_uscc: str) -> dict[str, str]:
+        from django.conf import settings
+
+        # With a matcher process (not inline) the earlier days' orders would be matched, and stamped, at
+        # the real time: then the demo trades today only.
+        past_days = _trading_days_before_today(DEMO_TRADING_DAYS) if settings.MATCHER_INLINE and companies >= 2 else []
+        with _clock_at(past_days[0], MARKET_OPEN) if past_days else nullcontext():
+            keys = self._registry(companies, password, ministry_uscc)
+        for day in past_days:
+            self._trading_day(day, companies)
+        self._resting_orders(companies)
+        self._seal()
+        return keys
+
+    def _registry(self, companies: int, password: str, ministry_uscc: str) -> dict[str, str]:
         with transaction.atomic():
             admin = User.objects.create_superuser("admin", "admin@example.com", password)
             ministry = organization_create(
@@ -200,9 +251,37 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"Seeded {companies} companies with 50,000,000.00 CNY each; the 2019-2020 period allocated by plan, verified, "
             "surrendered and closed by the deadline job (see /disclosure/); 2021 allocated by plan (70 % pre-allocation)."))
-        self._resting_orders(companies)
-        self._seal()
         return keys
+
+    def _trading_day(self, day: dt.date, companies: int) -> None:
+        """A past trading day of CEA21: a few sells met by buys of other companies at prices around
+        the reference (each pair trades whole, so nothing rests), then the end-of-day job closes the
+        day: expiry, settlement, the daily bar and close, the buyers' allowances released (T+1)."""
+        import random
+
+        from django.core.management import call_command
+
+        from trading.models import Instrument
+        from trading.services import order_place
+
+        instrument = Instrument.objects.get(symbol="CEA21")
+        rng = random.Random(day.toordinal())
+        traders = [User.objects.get(username=f"trader{index:03d}") for index in range(1, min(companies, 10) + 1)]
+        with _clock_at(day, MARKET_MORNING):
+            reference = Instrument.objects.get(pk=instrument.pk).reference_price
+            for pair in range(rng.randint(5, 9)):
+                seller, buyer = rng.sample(traders, 2)
+                price = f"{(reference + instrument.tick * rng.randint(-80, 80)) / 100:.2f}"
+                # Up to 40,000 t with ten companies, less with fewer: no seller runs short over the days.
+                quantity = rng.randint(5, 40) * 100 * len(traders)
+                order_place(user=seller, instrument=instrument.symbol, side="sell", price=price, quantity=quantity,
+                            client_order_id=f"demo-{day}-{pair}-sell")
+                order_place(user=buyer, instrument=instrument.symbol, side="buy", price=price, quantity=quantity,
+                            client_order_id=f"demo-{day}-{pair}-buy")
+        with _clock_at(day, MARKET_CLOSED):
+            call_command("end_of_day", day=day, stdout=io.StringIO())
+        bar = instrument.daily_bars.get(day=day)
+        self.stdout.write(f"Traded {bar.volume:,} t of CEA21 in {bar.trade_count} trades on {day}; close {bar.close / 100:.2f}.")
 
     def _first_period(self, allocations: list[tuple[Organization, int]], users: dict[str, User]) -> Any:
         """The 2019-2020 period as it happened, through the platform's services: allocated by an
