@@ -322,6 +322,14 @@ if MARKET_HOURS not in ("sessions", "always"):
 TRADING_SESSIONS = env_sessions("TRADING_SESSIONS", "09:30-11:30,13:00-15:00")
 TRADING_FEE_RATE = env_decimal("TRADING_FEE_RATE", "0.0005")  # on traded value, each side (assumed default)
 TRADING_POSITION_LIMIT = env_int("TRADING_POSITION_LIMIT", 100_000_000, minimum=1)  # tonnes per vintage
+# Block agreement trading (RULEBOOK "Block trades"): at least this many tonnes per trade, within +-this
+# % of the previous close, in these sessions (market time, trading days; MARKET_HOURS=always opens them).
+BLOCK_MIN_QUANTITY = env_int("BLOCK_MIN_QUANTITY", 100_000, minimum=1)
+BLOCK_MAX_QUANTITY = env_int("BLOCK_MAX_QUANTITY", 100_000_000, minimum=1)  # a sanity bound (assumed)
+BLOCK_BAND_PERCENT = env_int("BLOCK_BAND_PERCENT", 30, minimum=1)
+BLOCK_SESSIONS = env_sessions("BLOCK_SESSIONS", "13:00-15:00")
+if BLOCK_MAX_QUANTITY < BLOCK_MIN_QUANTITY:
+    raise ImproperlyConfigured("BLOCK_MAX_QUANTITY must be at least BLOCK_MIN_QUANTITY")
 # In-process matching right after each order commits (the embedded default); in production a
 # `run_matcher` process does it and web requests only notify it.
 MATCHER_INLINE = env_bool("MATCHER_INLINE", default=EMBEDDED)

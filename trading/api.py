@@ -19,9 +19,13 @@ from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, body_with_key, idempoten
 from core.schema import IDEMPOTENCY_KEY_MISMATCH, INSTRUMENT_NOT_FOUND
 from core.throttling import OrderEntryThrottle
 from registry.serializers import BalanceOut
-from trading import market_data, selectors, services
-from trading.models import Instrument, Order, Trade
+from trading import blocks, market_data, selectors, services
+from trading.models import BlockOffer, Instrument, Order, Trade
 from trading.serializers import (
+    BlockAcceptIn,
+    BlockOfferIn,
+    BlockOfferOut,
+    BlockTradeOut,
     BookOut,
     CandleOut,
     FillOut,
@@ -219,3 +223,75 @@ class BalanceListApi(generics.ListAPIView):
 
             return Balance.objects.none()
         return selectors.balances_of(self.request.user)
+
+
+class BlockOfferListApi(generics.ListCreateAPIView):
+    """Block agreement offers (100,000 t or more, +-30 % of the previous close, the afternoon session)."""
+
+    serializer_class = BlockOfferOut
+    throttle_classes = [OrderEntryThrottle]
+    filterset_fields = ["status", "side"]
+
+    def get_queryset(self) -> QuerySet[BlockOffer]:
+        if getattr(self, "swagger_fake_view", False):
+            return BlockOffer.objects.none()
+        queryset = blocks.offers_visible_to(self.request.user).order_by("-id")
+        if instrument := self.request.query_params.get("instrument"):
+            queryset = queryset.filter(instrument__symbol=instrument)
+        return queryset
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "organization_ids": user_organization_ids(self.request.user)}
+
+    @extend_schema(summary="Open block offers you may accept (public, or directed to you), and your own",
+                   parameters=[OpenApiParameter("instrument", str, description="An instrument's symbol: its offers only")])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(request=BlockOfferIn, responses={201: BlockOfferOut, 200: BlockOfferOut, **IDEMPOTENCY_KEY_MISMATCH},
+                   parameters=[IDEMPOTENCY_KEY_PARAMETER], summary="Post a block offer (reserves its cash or allowances)",
+                   examples=[OpenApiExample("A public block sell", request_only=True, value={
+                       "instrument": "CEA21", "side": "sell", "price": "52.00", "quantity": 150000, "client_order_id": "block-1"})])
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        incoming = BlockOfferIn(data=body_with_key(request, "client_order_id"))
+        incoming.is_valid(raise_exception=True)
+        offer, created = blocks.block_offer_post(user=request.user, **incoming.validated_data)
+        return Response(BlockOfferOut(offer, context=self.get_serializer_context()).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class BlockOfferDetailApi(generics.GenericAPIView):
+    serializer_class = BlockOfferOut
+    throttle_classes = [OrderEntryThrottle]
+
+    def _context(self) -> dict[str, Any]:
+        return {"organization_ids": user_organization_ids(self.request.user)}
+
+    def get(self, request: Request, offer_id: int) -> Response:
+        return Response(BlockOfferOut(blocks.block_offer_get_for(request.user, offer_id), context=self._context()).data)
+
+    @extend_schema(operation_id="v1_block_offers_withdraw", summary="Withdraw your open offer (it stays, with status withdrawn)",
+                   parameters=[IDEMPOTENCY_KEY_PARAMETER],
+                   responses={200: BlockOfferOut, 409: OpenApiResponse(description="The offer is no longer open (`offer_not_open`)")})
+    def delete(self, request: Request, offer_id: int) -> Response:
+        def withdraw() -> Response:
+            return Response(BlockOfferOut(blocks.block_offer_withdraw(user=request.user, offer_id=offer_id), context=self._context()).data)
+
+        return idempotent(request, withdraw)
+
+
+class BlockOfferAcceptApi(generics.GenericAPIView):
+    serializer_class = BlockAcceptIn
+    throttle_classes = [OrderEntryThrottle]
+
+    @extend_schema(operation_id="v1_block_offers_accept", summary="Accept the whole offer: one block trade",
+                   request=BlockAcceptIn, parameters=[IDEMPOTENCY_KEY_PARAMETER],
+                   responses={201: BlockTradeOut, 200: BlockTradeOut, **IDEMPOTENCY_KEY_MISMATCH, 409: OpenApiResponse(
+                       description="The offer is no longer open (`offer_not_open`), the block session is closed "
+                                   "(`block_session_closed`), or your cash or allowances fall short"),
+                       403: OpenApiResponse(description="The offer is directed to another member, or is your own (`not_counterparty`)")})
+    def post(self, request: Request, offer_id: int) -> Response:
+        incoming = BlockAcceptIn(data=body_with_key(request, "client_order_id"))
+        incoming.is_valid(raise_exception=True)
+        trade, created = blocks.block_offer_accept(user=request.user, offer_id=offer_id, **incoming.validated_data)
+        return Response(BlockTradeOut(trade).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

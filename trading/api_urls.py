@@ -12,4 +12,7 @@ urlpatterns = [
     path("orders/<int:order_id>/", api.OrderDetailApi.as_view(), name="api-order-detail"),
     path("trades/", api.FillListApi.as_view(), name="api-fill-list"),
     path("balances/", api.BalanceListApi.as_view(), name="api-balance-list"),
+    path("block-offers/", api.BlockOfferListApi.as_view(), name="api-block-offer-list"),
+    path("block-offers/<int:offer_id>/", api.BlockOfferDetailApi.as_view(), name="api-block-offer-detail"),
+    path("block-offers/<int:offer_id>/accept/", api.BlockOfferAcceptApi.as_view(), name="api-block-offer-accept"),
 ]

@@ -30,9 +30,18 @@ def is_trading_day(day: dt.date) -> bool:
 
 
 def is_trading_time(now: dt.datetime | None = None) -> bool:
+    return _in_sessions(sessions(), now)
+
+
+def is_block_time(now: dt.datetime | None = None) -> bool:
+    """Block agreement trading's sessions (BLOCK_SESSIONS, 13:00-15:00 by default)."""
+    return _in_sessions(settings.BLOCK_SESSIONS, now)
+
+
+def _in_sessions(windows: list[tuple[dt.time, dt.time]], now: dt.datetime | None) -> bool:
     if settings.MARKET_HOURS == "always":
         return True
     now = now or market_now()
     if not is_trading_day(now.date()):
         return False
-    return any(start <= now.time() < end for start, end in sessions())
+    return any(start <= now.time() < end for start, end in windows)

@@ -79,3 +79,26 @@ class EndOfDayPending(DomainError):
     code = "end_of_day_pending"
     status = 409
     default_message = gettext_lazy("The matcher has not yet applied the end-of-day expiry.")
+
+
+class BelowBlockMinimum(DomainError):
+    code = "below_block_minimum"
+    default_message = gettext_lazy("A block trade is at least the block minimum quantity.")
+
+
+class BlockSessionClosed(DomainError):
+    code = "block_session_closed"
+    status = 409
+    default_message = gettext_lazy("Block trading is closed now.")
+
+
+class NotCounterparty(DomainError):
+    code = "not_counterparty"
+    status = 403
+    default_message = gettext_lazy("This offer is directed to another member.")
+
+
+class OfferNotOpen(DomainError):
+    code = "offer_not_open"
+    status = 409
+    default_message = gettext_lazy("The offer is no longer open.")

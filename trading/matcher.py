@@ -82,7 +82,7 @@ class Matcher:
         self.instrument = Instrument.objects.select_related("asset").get(pk=self.instrument_id)
         position, token = MatchingPosition.objects.filter(instrument_id=self.instrument_id).values_list(
             "matched_sequence", "batch_token").get()
-        trades = Trade.objects.filter(instrument_id=self.instrument_id)
+        trades = Trade.objects.filter(instrument_id=self.instrument_id, kind=Trade.Kind.LISTED)  # (block trades: apart)
         self.trade_count = trades.count()
         last = list(trades.order_by("-id")[: market_data.TAPE_LENGTH])
         self.tape = deque((market_data.tape_entry(trade) for trade in last), maxlen=market_data.TAPE_LENGTH)

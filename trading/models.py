@@ -169,10 +169,72 @@ class MarketEvent(models.Model):
         return f"{self.instrument_id}#{self.sequence} {self.kind}"
 
 
+class BlockOffer(models.Model):
+    """A block agreement offer (大宗协议, RULEBOOK "Block trades"): BLOCK_MIN_QUANTITY t or more at a
+    price within BLOCK_BAND_PERCENT of the previous close, public to every member or directed to one
+    counterparty, accepted whole by one counterparty in the block session. It reserves what an order
+    would (cash for a buy, allowances for a sell) until accepted, withdrawn or expired at the day's end."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", pgettext_lazy("block offer status", "Open")
+        ACCEPTED = "accepted", pgettext_lazy("block offer status", "Accepted")
+        WITHDRAWN = "withdrawn", pgettext_lazy("block offer status", "Withdrawn")
+        EXPIRED = "expired", pgettext_lazy("block offer status", "Expired")
+
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="block_offers", verbose_name=_("instrument"))
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="block_offers",
+                                     verbose_name=_("offered by"))
+    posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("posted by"))
+    client_order_id = models.CharField(_("client order id"), max_length=64)
+    side = models.CharField(_("side"), max_length=4, choices=Side.choices)
+    price = models.BigIntegerField(_("price (fen)"))
+    quantity = models.PositiveIntegerField(_("quantity (t)"))
+    counterparty = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("directed to"), help_text=_("Empty: public to every member"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    fee_rate = models.DecimalField(_("fee rate"), max_digits=8, decimal_places=6)
+    reserved = models.BigIntegerField(_("reserved"), help_text=_("Fen for a buy, tonnes for a sell, until accepted, withdrawn or expired"))
+    trading_day = models.DateField(_("trading day"))
+    accepted_by = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                    verbose_name=_("accepted by"))
+    accept_client_order_id = models.CharField(_("acceptor's client order id"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("posted at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("block offer")
+        verbose_name_plural = _("block offers")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "client_order_id"], name="block_offer_client_id_once"),
+            models.CheckConstraint(condition=Q(quantity__gt=0) & Q(price__gt=0), name="block_offer_positive"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="block_offer_reserved_not_negative"),
+            models.CheckConstraint(condition=~Q(counterparty=F("organization")), name="block_offer_not_to_itself"),
+            models.UniqueConstraint(fields=["accepted_by", "accept_client_order_id"], condition=~Q(accept_client_order_id=""),
+                                    name="block_accept_client_id_once"),
+        ]
+        indexes = [models.Index(fields=["instrument", "status"])]
+
+    def __str__(self) -> str:
+        return f"block #{self.pk} {self.side} {self.quantity} t @ {format_minor_units(self.price, 2)}"
+
+    @property
+    def value(self) -> int:
+        return self.price * self.quantity
+
+
 class Trade(models.Model):
+    class Kind(models.TextChoices):
+        LISTED = "listed", _("Listed (continuous auction)")
+        BLOCK = "block", _("Block agreement")
+
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="trades")
-    buy_order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="buy_trades")
-    sell_order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="sell_trades")
+    kind = models.CharField(_("trading mode"), max_length=8, choices=Kind.choices, default=Kind.LISTED)
+    # A listed trade's two orders; a block trade's offer (it has no orders).
+    buy_order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="buy_trades")
+    sell_order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="sell_trades")
+    block_offer = models.OneToOneField(BlockOffer, null=True, blank=True, on_delete=models.PROTECT, related_name="trade",
+                                       verbose_name=_("block offer"))
     buyer = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     seller = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     price = models.BigIntegerField()
@@ -180,7 +242,7 @@ class Trade(models.Model):
     aggressor_side = models.CharField(max_length=4, choices=Side.choices)
     buyer_fee = models.BigIntegerField(default=0)
     seller_fee = models.BigIntegerField(default=0)
-    sequence = models.BigIntegerField(help_text="The sequence of the event that caused it")
+    sequence = models.BigIntegerField(null=True, blank=True, help_text="The sequence of the event that caused it (listed trades)")
     trading_day = models.DateField(db_index=True)
     executed_at = models.DateTimeField(db_index=True)
     settled_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -190,6 +252,12 @@ class Trade(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0) & Q(price__gt=0), name="trade_positive"),
             models.CheckConstraint(condition=~Q(buyer=F("seller")), name="trade_no_self_trade"),
+            models.CheckConstraint(
+                condition=Q(kind="listed", buy_order__isnull=False, sell_order__isnull=False, sequence__isnull=False,
+                            block_offer__isnull=True)
+                | Q(kind="block", buy_order__isnull=True, sell_order__isnull=True, block_offer__isnull=False),
+                name="trade_listed_or_block",
+            ),
         ]
         indexes = [models.Index(fields=["instrument", "executed_at"])]
 
@@ -212,6 +280,9 @@ class DailyBar(models.Model):
     turnover = models.BigIntegerField(default=0, help_text="Traded value in fen")
     trade_count = models.PositiveIntegerField(default=0)
     reference_price = models.BigIntegerField(help_text="The day's reference price")
+    # Block trades: reported apart, never in the listed open, high, low, close or volume above.
+    block_volume = models.BigIntegerField(_("block volume (t)"), default=0)
+    block_turnover = models.BigIntegerField(_("block turnover (fen)"), default=0)
 
     class Meta:
         ordering = ["instrument_id", "day"]

@@ -52,7 +52,8 @@ def last_trade(instrument: Instrument) -> Trade | None:
 
 
 def trade_tape(instrument: Instrument) -> QuerySet[Trade]:
-    return Trade.objects.filter(instrument=instrument).order_by("-id")
+    """The listed market's trades (block trades are reported apart)."""
+    return Trade.objects.filter(instrument=instrument, kind=Trade.Kind.LISTED).order_by("-id")
 
 
 def daily_candles(instrument: Instrument, days: int = 365) -> list[DailyBar]:
@@ -68,9 +69,12 @@ def daily_candles(instrument: Instrument, days: int = 365) -> list[DailyBar]:
 
 
 def daily_bar_compute(instrument: Instrument, day: dt.date) -> DailyBar:
-    """The day's bar from its trades, not stored: open, high, low, volume, turnover and the close, which
-    is the volume-weighted average price rounded half up to the fen (else the reference price)."""
-    trades = list(Trade.objects.filter(instrument=instrument, trading_day=day).order_by("executed_at", "pk").values_list("price", "quantity"))
+    """The day's bar from its listed trades, not stored: open, high, low, volume, turnover and the close,
+    which is the volume-weighted average price rounded half up to the fen (else the reference price).
+    Block trades stay out of all of these: their volume and turnover are reported apart."""
+    day_trades = Trade.objects.filter(instrument=instrument, trading_day=day)
+    trades = list(day_trades.filter(kind=Trade.Kind.LISTED).order_by("executed_at", "pk").values_list("price", "quantity"))
+    blocks = list(day_trades.filter(kind=Trade.Kind.BLOCK).values_list("price", "quantity"))
     volume = sum(q for _, q in trades)
     turnover = sum(p * q for p, q in trades)
     if volume:
@@ -81,13 +85,14 @@ def daily_bar_compute(instrument: Instrument, day: dt.date) -> DailyBar:
         instrument=instrument, day=day, open=trades[0][0] if trades else None,
         high=max((p for p, _ in trades), default=None), low=min((p for p, _ in trades), default=None),
         close=close, volume=volume, turnover=turnover, trade_count=len(trades), reference_price=instrument.reference_price,
+        block_volume=sum(q for _, q in blocks), block_turnover=sum(p * q for p, q in blocks),
     )
 
 
 def intraday_candles(instrument: Instrument, *, day: dt.date, minutes: int = 1) -> list[dict[str, Any]]:
     """OHLC, volume and turnover (fen) per `minutes` bucket of the day's trades, in market time."""
     buckets: dict[dt.datetime, dict[str, Any]] = {}
-    trades = Trade.objects.filter(instrument=instrument, trading_day=day).order_by("executed_at", "id")
+    trades = Trade.objects.filter(instrument=instrument, trading_day=day, kind=Trade.Kind.LISTED).order_by("executed_at", "id")
     for price, quantity, executed_at in trades.values_list("price", "quantity", "executed_at"):
         local = timezone.localtime(executed_at)
         start = local.replace(minute=local.minute - local.minute % minutes, second=0, microsecond=0)

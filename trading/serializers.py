@@ -8,7 +8,7 @@ from rest_framework import serializers
 from core.money import format_minor_units
 from core.numbers import QuantityField
 from core.serializers import InputSerializer
-from trading.models import Instrument, Order, Side, Trade
+from trading.models import BlockOffer, Instrument, Order, Side, Trade
 
 
 @extend_schema_field({"type": "string", "example": "48.00", "nullable": True})
@@ -110,12 +110,13 @@ class FillOut(serializers.ModelSerializer):
 
     class Meta:
         model = Trade
-        fields = ["id", "order_id", "instrument", "side", "price", "quantity", "fee", "executed_at", "settled"]
+        fields = ["id", "kind", "order_id", "block_offer_id", "instrument", "side", "price", "quantity", "fee", "executed_at", "settled"]
 
     def _buying(self, trade: Trade) -> bool:
         return trade.buyer_id in self.context["organization_ids"]
 
-    def get_order_id(self, trade: Trade) -> int:
+    @extend_schema_field({"type": "integer", "nullable": True, "description": "Your order (listed trades); null for a block trade"})
+    def get_order_id(self, trade: Trade) -> int | None:
         return trade.buy_order_id if self._buying(trade) else trade.sell_order_id
 
     @extend_schema_field(serializers.ChoiceField(choices=Side.choices))
@@ -128,3 +129,68 @@ class FillOut(serializers.ModelSerializer):
 
     def get_settled(self, trade: Trade) -> bool:
         return trade.settled_at is not None
+
+
+class BlockOfferIn(InputSerializer):
+    instrument = serializers.CharField(min_length=1, max_length=16)
+    side = serializers.ChoiceField(choices=Side.choices)
+    price = serializers.CharField(min_length=1, max_length=20, help_text='CNY per tonne with at most two decimals, e.g. "52.00"')
+    quantity = QuantityField(help_text="Whole tonnes, at least BLOCK_MIN_QUANTITY (100,000 by default): a JSON integer")
+    counterparty = serializers.CharField(max_length=32, required=False, default="", allow_blank=True,
+                                         help_text="A member's USCC: the offer is directed to it alone. Empty: public.")
+    client_order_id = serializers.CharField(
+        max_length=64, default="",
+        help_text="Your unique id: repeating it returns the same offer. Required, here or as the Idempotency-Key header.",
+    )
+
+
+class BlockAcceptIn(InputSerializer):
+    client_order_id = serializers.CharField(
+        max_length=64, default="",
+        help_text="Your unique id for this acceptance: repeating it returns the same trade. Required, here or as the Idempotency-Key header.",
+    )
+
+
+class BlockOfferOut(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    instrument = serializers.CharField(source="instrument.symbol", read_only=True)
+    side = serializers.ChoiceField(choices=Side.choices, read_only=True)
+    price = PriceField()
+    quantity = serializers.IntegerField(read_only=True)
+    value = PriceField(help_text="price x quantity, CNY")
+    status = serializers.ChoiceField(choices=BlockOffer.Status.choices, read_only=True)
+    directed = serializers.SerializerMethodField()
+    mine = serializers.SerializerMethodField()
+    client_order_id = serializers.SerializerMethodField()
+    trade_id = serializers.SerializerMethodField()
+    trading_day = serializers.DateField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+    def _mine(self, offer: BlockOffer) -> bool:
+        return offer.organization_id in self.context["organization_ids"]
+
+    def get_mine(self, offer: BlockOffer) -> bool:
+        return self._mine(offer)
+
+    @extend_schema_field({"type": "boolean", "description": "Directed to one member (to you, unless it is your own offer)"})
+    def get_directed(self, offer: BlockOffer) -> bool:
+        return offer.counterparty_id is not None
+
+    @extend_schema_field({"type": "string", "nullable": True, "description": "Yours only on your own offers"})
+    def get_client_order_id(self, offer: BlockOffer) -> str | None:
+        return offer.client_order_id if self._mine(offer) else None
+
+    @extend_schema_field({"type": "integer", "nullable": True})
+    def get_trade_id(self, offer: BlockOffer) -> int | None:
+        if offer.status != BlockOffer.Status.ACCEPTED:
+            return None
+        return offer.trade.pk
+
+
+class BlockTradeOut(serializers.Serializer):
+    trade_id = serializers.IntegerField(source="pk")
+    offer_id = serializers.IntegerField(source="block_offer_id")
+    instrument = serializers.CharField(source="instrument.symbol")
+    price = PriceField()
+    quantity = serializers.IntegerField()
+    executed_at = serializers.DateTimeField()

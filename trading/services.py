@@ -441,6 +441,9 @@ def end_of_day_close(*, day: dt.date, actor: Any = None) -> list[DailyBar]:
         expiry = MarketEvent.objects.filter(instrument=instrument, kind=MarketEvent.Kind.EXPIRE, trading_day=day).order_by("-sequence").first()
         if expiry is None or expiry.sequence > instrument.matching_position.matched_sequence:
             raise errors.EndOfDayPending(_("The end-of-day expiry of %(symbol)s has not been matched yet.") % {"symbol": instrument.symbol})
+    from trading.blocks import block_offers_expire
+
+    block_offers_expire(day=day, actor=actor)
     trades_settle_all()
     if Trade.objects.filter(trading_day__lte=day, settled_at__isnull=True).exists():
         raise errors.EndOfDayPending(_("Some trades of the day are still unsettled."))

@@ -100,7 +100,8 @@ def test_a_key_of_64_printable_ascii_characters_is_taken(funded, cea21, trader_a
 def test_422_idempotency_key_mismatch_is_declared_on_the_operations_that_give_it_and_no_other(schema):
     declaring = {(method, path) for path, operations in schema["paths"].items()
                  for method, op in operations.items() if "422" in op["responses"]}
-    assert declaring == {("post", "/api/v1/orders/"), ("post", "/api/v1/surrenders/")}
+    assert declaring == {("post", "/api/v1/orders/"), ("post", "/api/v1/surrenders/"), ("post", "/api/v1/block-offers/"),
+                         ("post", "/api/v1/block-offers/{offer_id}/accept/")}
     for method, path in declaring:
         answer = operation(schema, method, path)["responses"]["422"]
         assert "idempotency_key_mismatch" in answer["description"]

@@ -205,8 +205,8 @@ def test_fills_show_each_companys_own_side_fee_and_settlement(funded3, cea21, tr
     trade = Trade.objects.get()
     (bought,) = results(api_client(trader_a).get("/api/v1/trades/"))
     assert bought == {
-        "id": trade.pk, "order_id": buy.pk, "instrument": "CEA21", "side": "buy", "price": "54.00", "quantity": 100,
-        "fee": "2.70", "executed_at": bought["executed_at"], "settled": False,
+        "id": trade.pk, "kind": "listed", "order_id": buy.pk, "block_offer_id": None, "instrument": "CEA21", "side": "buy",
+        "price": "54.00", "quantity": 100, "fee": "2.70", "executed_at": bought["executed_at"], "settled": False,
     }
     settlement.trades_settle()
     (sold,) = results(api_client(trader_b).get("/api/v1/trades/"))
