@@ -14,6 +14,10 @@ urlpatterns = [
     # a page a new signed stream URL when its own has expired.
     path("trade/<str:symbol>/stream-url/", views.trade_stream_url, name="trade-stream-url"),
     path("trade/orders/<int:order_id>/cancel/", views.order_cancel, name="trade-order-cancel"),
+    path("trade/<str:symbol>/blocks/", views.blocks_page, name="trade-blocks"),
+    path("trade/<str:symbol>/blocks/post/", views.block_post, name="trade-block-post"),
+    path("trade/blocks/<int:offer_id>/accept/", views.block_accept, name="trade-block-accept"),
+    path("trade/blocks/<int:offer_id>/withdraw/", views.block_withdraw, name="trade-block-withdraw"),
     path("trade/orders/<int:order_id>/status/", views.order_status, name="trade-order-status"),
     path("market/", views.market, name="market"),
     path("market/table/", views.market_table, name="market-table"),

@@ -27,7 +27,7 @@ from core.money import format_minor_units
 from core.numbers import parse_quantity
 from core.throttling import order_entry_check
 from trading import market_data, selectors, services
-from trading.clock import is_trading_time, sessions, trading_day
+from trading.clock import is_block_time, is_trading_time, sessions, trading_day
 from trading.errors import OrderNotOpen, UnknownInstrument
 from trading.models import Instrument, Order, Side
 
@@ -370,3 +370,119 @@ def _market_stream_url() -> str:
 def market_stream_url(request: HttpRequest) -> HttpResponse:
     """A new signed stream URL for the public market page."""
     return JsonResponse({"url": _market_stream_url()})
+
+
+# --- block agreement trading (trading.blocks) ---
+
+
+@login_required
+@require_GET
+def blocks_page(request: HttpRequest, symbol: str) -> HttpResponse:
+    return _blocks_page(request, _instrument(symbol))
+
+
+def _blocks_page(request: HttpRequest, instrument: Instrument, *, values: dict[str, str] | None = None,
+                 errors: dict[str, str] | None = None, status: int = 200) -> HttpResponse:
+    """The block offers of an instrument a member may accept, its own, today's block trades, and the
+    form to post one. Anyone logged in may look; only a trading member may post or accept."""
+    from trading import blocks
+    from trading.models import BlockOffer, Trade
+
+    today = trading_day()
+    mine = user_organization_ids(request.user)
+    offers = list(blocks.offers_visible_to(request.user).filter(instrument=instrument, trading_day__gte=today)
+                  .order_by("-id").select_related("trade")[:200])
+    lower, upper = blocks.block_limits(instrument)
+    block_trades = Trade.objects.filter(instrument=instrument, kind=Trade.Kind.BLOCK, trading_day=today).order_by("-id")
+    return render(request, "trading/blocks.html", {
+        "instrument": instrument,
+        "instruments": Instrument.objects.order_by("symbol"),
+        "participant": _participant(request.user),
+        "open_offers": [o for o in offers if o.status == BlockOffer.Status.OPEN and o.organization_id not in mine],
+        "my_offers": [o for o in offers if o.organization_id in mine],
+        "block_trades": list(block_trades[:50]),
+        "block_volume": sum(t.quantity for t in block_trades),
+        "block_turnover": sum(t.value for t in block_trades),
+        "lower": lower, "upper": upper,
+        "min_quantity": settings.BLOCK_MIN_QUANTITY,
+        "band_percent": settings.BLOCK_BAND_PERCENT,
+        "sessions": settings.BLOCK_SESSIONS,
+        "always_open": settings.MARKET_HOURS == "always",
+        "open_now": is_block_time(),
+        "values": values or {"side": Side.SELL},
+        "errors": errors or {},
+        "client_order_id": uuid.uuid4().hex,  # one per form shown: a double submit is one offer, one trade
+    }, status=status)
+
+
+@login_required
+@require_POST
+def block_post(request: HttpRequest, symbol: str) -> HttpResponse:
+    from trading import blocks
+
+    instrument = _instrument(symbol)
+    if _participant(request.user) is None:
+        raise PermissionDenied
+    values = {key: request.POST.get(key, "").strip() for key in ("side", "price", "quantity", "counterparty")}
+    try:
+        order_entry_check(request.user)
+        quantity = parse_quantity(values["quantity"], field="quantity", minimum=None, maximum=None)
+        offer, _created = blocks.block_offer_post(
+            user=request.user, instrument=instrument.symbol, side=values["side"], price=values["price"], quantity=quantity,
+            counterparty=values["counterparty"], client_order_id=request.POST.get("client_order_id", ""))
+    except DomainError as error:
+        field = error.field if error.field in ("side", "price", "quantity", "counterparty") else "form"
+        return _blocks_page(request, instrument, values=values, errors={field: error.message}, status=error.status)
+    messages.success(request, _("Block offer #%(id)s posted: %(side)s %(quantity)s t at %(price)s; %(reserved)s reserved.") % {
+        "id": offer.pk, "side": offer.get_side_display().lower(), "quantity": f"{offer.quantity:,}",
+        "price": format_minor_units(offer.price, 2),
+        "reserved": (f"{offer.reserved / 100:,.2f} CNY" if offer.side == Side.BUY else f"{offer.reserved:,} t")})
+    return redirect("trade-blocks", symbol=instrument.symbol)
+
+
+def _block_action(request: HttpRequest, offer_id: int, act: Any) -> HttpResponse:
+    """Accept or withdraw from the page: done, back to the page with a message; refused, the page
+    again with the reason, at the refusal's status."""
+    from trading.models import BlockOffer
+
+    if _participant(request.user) is None:
+        raise PermissionDenied
+    offer = BlockOffer.objects.select_related("instrument").filter(pk=offer_id).first()
+    if offer is None:
+        raise Http404("No such block offer")
+    try:
+        order_entry_check(request.user)
+        message = act()
+    except NotFound:
+        raise Http404("No such block offer") from None
+    except DomainError as error:
+        return _blocks_page(request, offer.instrument, errors={"offers": error.message}, status=error.status)
+    messages.success(request, message)
+    return redirect("trade-blocks", symbol=offer.instrument.symbol)
+
+
+@login_required
+@require_POST
+def block_accept(request: HttpRequest, offer_id: int) -> HttpResponse:
+    from trading import blocks
+
+    def accept() -> str:
+        trade, _created = blocks.block_offer_accept(user=request.user, offer_id=offer_id,
+                                                    client_order_id=request.POST.get("client_order_id", ""))
+        side = _("Bought") if trade.buyer_id in user_organization_ids(request.user) else _("Sold")
+        return _("%(side)s %(quantity)s t at %(price)s in block trade #%(id)s; it settles now (allowances T+1).") % {
+            "side": side, "quantity": f"{trade.quantity:,}", "price": format_minor_units(trade.price, 2), "id": trade.pk}
+
+    return _block_action(request, offer_id, accept)
+
+
+@login_required
+@require_POST
+def block_withdraw(request: HttpRequest, offer_id: int) -> HttpResponse:
+    from trading import blocks
+
+    def withdraw() -> str:
+        offer = blocks.block_offer_withdraw(user=request.user, offer_id=offer_id)
+        return _("Block offer #%(id)s withdrawn; its reservation is released.") % {"id": offer.pk}
+
+    return _block_action(request, offer_id, withdraw)

@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 SCREENS = {"laptop": {"width": 1366, "height": 768}, "phone": {"width": 375, "height": 812}}
 LANGUAGES = {"en": "en-GB", "zh-hans": "zh-CN"}
 PUBLIC = ["/market/", "/market/?symbol=CEA22", "/disclosure/", "/login/"]
-TRADER = ["/", "/orders/", "/orders/{order}/", "/trades/", "/profile/", "/profile/tokens/", "/trade/CEA21/",
+TRADER = ["/", "/orders/", "/orders/{order}/", "/trades/", "/profile/", "/profile/tokens/", "/trade/CEA21/", "/trade/CEA21/blocks/",
           "/market/", "/disclosure/"]
 OFFICER = ["/", "/compliance/", "/profile/"]
 

@@ -79,6 +79,18 @@ def _surrender_body(world: dict[str, Any], role: str) -> dict[str, Any]:
     return {"period": "2021", "asset": "CEA21", "quantity": 1, "client_request_id": f"matrix-{role}"}
 
 
+def _block_body(world: dict[str, Any], role: str) -> dict[str, Any]:
+    return {"instrument": "CEA21", "side": "buy", "price": "40.00", "quantity": 100_000, "client_order_id": f"matrix-block-{role}"}
+
+
+def _block_page_body(world: dict[str, Any], role: str) -> dict[str, Any]:
+    return {"side": "buy", "price": "40.00", "quantity": "100000", "client_order_id": f"matrix-block-page-{role}"}
+
+
+def _accept_body(world: dict[str, Any], role: str) -> dict[str, Any]:
+    return {"client_order_id": f"matrix-accept-{role}"}
+
+
 def _profile_body(world: dict[str, Any], role: str) -> dict[str, Any]:
     return {"first_name": "Li", "last_name": "Wei", "email": f"{role}@example.cn", "language": "en"}
 
@@ -93,6 +105,7 @@ TOKEN_A = {"token_id": "token_a"}
 REPORT_A = {"report_id": "report_a"}
 PERIOD = {"period": "period"}
 ORDER_A = {"order_id": "order_a"}
+OFFER_A = {"offer_id": "offer_a"}  # company A's public block buy
 CEA21 = {"symbol": "cea21"}
 
 #            roles:                 anon trader_a trader_b officer_a verifier auditor prov national exchange
@@ -153,6 +166,13 @@ RULES: dict[str, list[Rule]] = {
     "api-order-detail": [Rule("GET", "401 200 404 200 404 404 404 404 404", ORDER_A),
                          Rule("DELETE", "401 200 404 403 403 403 403 403 403", ORDER_A)],
     "api-fill-list": [Rule("GET", "401 200 200 200 200 200 200 200 200")],
+    # API: block agreement offers (open public ones are anyone's to read; only members post or accept)
+    "api-block-offer-list": [Rule("GET", "401 200 200 200 200 200 200 200 200"),
+                             Rule("POST", "401 201 201 403 403 403 403 403 403", data=_block_body)],
+    "api-block-offer-detail": [Rule("GET", "401 200 200 200 200 200 200 200 200", OFFER_A),
+                               Rule("DELETE", "401 200 404 403 403 403 403 403 403", OFFER_A)],
+    "api-block-offer-accept": [Rule("GET", "401 405 405 405 405 405 405 405 405", OFFER_A),
+                               Rule("POST", "401 403 201 403 403 403 403 403 403", OFFER_A, data=_accept_body)],
     "api-balance-list": [Rule("GET", "401 200 200 200 200 200 200 200 200")],
     # API: compliance
     "api-surrender-create": [Rule("POST", "401 403 403 201 403 403 403 403 403", data=_surrender_body)],
@@ -194,6 +214,14 @@ RULES: dict[str, list[Rule]] = {
     "trade-order-status": [Rule("GET", "302 200 404 403 403 403 403 403 403", ORDER_A)],
     "trade-order-cancel": [Rule("GET", "302 405 405 405 405 405 405 405 405", ORDER_A),
                            Rule("POST", "302 302 404 403 403 403 403 403 403", ORDER_A, data=lambda world, role: {})],
+    "trade-blocks": [Rule("GET", "302 200 200 200 200 200 200 200 200", CEA21)],
+    "trade-block-post": [Rule("GET", "302 405 405 405 405 405 405 405 405", CEA21),
+                         Rule("POST", "302 302 302 403 403 403 403 403 403", CEA21, data=_block_page_body)],
+    # (Its own offer: the page again with the refusal, 403 not_counterparty.)
+    "trade-block-accept": [Rule("GET", "302 405 405 405 405 405 405 405 405", OFFER_A),
+                           Rule("POST", "302 403 302 403 403 403 403 403 403", OFFER_A, data=_accept_body)],
+    "trade-block-withdraw": [Rule("GET", "302 405 405 405 405 405 405 405 405", OFFER_A),
+                             Rule("POST", "302 302 404 403 403 403 403 403 403", OFFER_A, data=lambda world, role: {})],
     "market": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
     "market-table": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
     "javascript-catalog": [Rule("GET", "200 200 200 200 200 200 200 200 200")],  # the pages' translated strings
@@ -264,12 +292,17 @@ def world(db, company_a, company_b, national_regulator, exchange_operator):
     verifier_assign(period=period, organization=company_a, verifier=users["verifier"], actor=national_regulator)
     report = emission_report_file(user=users["officer_a"], period=period, emissions=120,
                                   attachment=SimpleUploadedFile("report.csv", b"unit,tonnes\nA,120\n"))
+    from trading.blocks import block_offer_post
+
+    offer, _ = block_offer_post(user=users["trader_a"], instrument="CEA21", side="buy", price="54.00", quantity=100_000,
+                                client_order_id="matrix-block")
     token, _ = api_token_create(user=users["trader_a"], name="matrix", actor=users["trader_a"])
     check = seal_check_record(actor=users["auditor"], source=SealCheck.Source.PAGE)
     return {
         "users": users,
         "account_a": f"HA-{company_a.uscc}",
         "order_a": order.pk,
+        "offer_a": offer.pk,
         "cea21": "CEA21",
         "period": "2021",
         "token_a": token.pk,
@@ -322,7 +355,7 @@ def call(world: dict[str, Any], name: str, rule: Rule, role: str) -> tuple[int, 
 
 
 # The world's object for each URL parameter name, used to suggest a rule for a new URL.
-KWARG_OBJECTS = {"number": "account_a", "order_id": "order_a", "symbol": "cea21", "period": "period", "token_id": "token_a",
+KWARG_OBJECTS = {"number": "account_a", "order_id": "order_a", "offer_id": "offer_a", "symbol": "cea21", "period": "period", "token_id": "token_a",
                  "report_id": "report_a", "part": "book"}
 
 
