@@ -1,12 +1,13 @@
 """File formats of the reports: XLSX (openpyxl, write-only so 10,000 rows take about a second) and
-PDF (WeasyPrint, from an HTML template). CSV is core.csv, shared with every other export."""
+PDF (WeasyPrint, from an HTML template; a long one in parts joined by pypdf). CSV is core.csv, shared with every other export."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from django.http import HttpResponse
@@ -104,3 +105,39 @@ def pdf_bytes(template: str, context: dict[str, Any]) -> bytes:
     from weasyprint import HTML  # imported on use: it loads Pango, which only PDF exports need
 
     return HTML(string=render_to_string(template, context)).write_pdf()
+
+
+def pdf_file(template: str, context: dict[str, Any], rows: Sequence[Any], *, out: Path, chunk_rows: int,
+             progress: Callable[[int], None] | None = None) -> int:
+    """Writes a long table's PDF to `out` and returns its page count, laying it out `chunk_rows` rows at a
+    time: the engine holds every box of a document until it writes it, so one national document would
+    hold hundreds of megabytes. The template gets `rows` (this part's), `first` (the part that opens the
+    report), `last` (the one that closes it, with the totals) and `numbered` (whether it numbers its
+    own pages). The parts are joined with pypdf and "Page x of y" is stamped afterwards (only the whole
+    knows y), in the template's own footer box. `progress(rows_done)` is called after each part."""
+    from pypdf import PdfReader, PdfWriter
+    from weasyprint import HTML
+
+    parts = [rows[start:start + chunk_rows] for start in range(0, len(rows), chunk_rows)] or [rows[:0]]
+    writer = PdfWriter()
+    done = 0
+    for index, part in enumerate(parts):
+        html = render_to_string(template, {**context, "rows": part, "first": index == 0, "last": index == len(parts) - 1,
+                                           "numbered": len(parts) == 1})
+        writer.append(PdfReader(io.BytesIO(HTML(string=html).write_pdf())))
+        done += len(part)
+        if progress is not None:
+            progress(done)
+    pages = len(writer.pages)
+    if len(parts) > 1:
+        numbers = PdfReader(io.BytesIO(HTML(string=render_to_string("reports/pdf_page_numbers.html", {
+            "pages": range(pages)})).write_pdf()))
+        for page, number in zip(writer.pages, numbers.pages, strict=True):
+            page.merge_page(number)
+            page.compress_content_streams()  # merging leaves the content uncompressed
+        writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
+    partial = out.with_name(out.name + ".part")
+    with partial.open("wb") as stream:
+        writer.write(stream)
+    partial.replace(out)  # the finished file appears whole or not at all
+    return pages
