@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from accounts.selectors import sees_all_organizations, user_province
 from core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from core.import_jobs import stale_files_delete
 from reports import compliance_export
 from reports.models import ExportJob
 from reports.selectors import (
@@ -194,15 +195,4 @@ def export_files_purge(*, now: dt.datetime | None = None) -> int:
     ExportJob.objects.filter(status=ExportJob.Status.DONE, finished_at__lt=cutoff).update(
         status=ExportJob.Status.EXPIRED, updated_at=now)
     kept = set(ExportJob.objects.filter(status=ExportJob.Status.DONE).values_list("file", flat=True))
-    directory = export_dir()
-    if not directory.is_dir():
-        return 0
-    deleted = 0
-    for path in directory.iterdir():
-        if not path.is_file() or path.name in kept:
-            continue
-        modified = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC)
-        if modified < cutoff:
-            path.unlink(missing_ok=True)
-            deleted += 1
-    return deleted
+    return stale_files_delete(export_dir(), cutoff=cutoff, keep=kept)
