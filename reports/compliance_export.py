@@ -105,4 +105,5 @@ def pdf_file(table: ComplianceTable, *, out: Path, title: str, snapshot: Any, ge
     """A PDF of any size written to `out` in parts (reports.exports.pdf_file); returns its page count."""
     return exports.pdf_file(PDF_TEMPLATE, _pdf_context(table, title=title, snapshot=snapshot, generated=generated,
                                                        report_id=report_id),
-                            table.rows, out=out, chunk_rows=settings.REPORTS_PDF_CHUNK_ROWS, progress=progress)
+                            table.rows, out=out, chunk_rows=settings.REPORTS_PDF_CHUNK_ROWS,
+                            processes=settings.REPORTS_PDF_PROCESSES, progress=progress)

@@ -277,3 +277,31 @@ def test_the_hourly_clean_up_deletes_old_files_and_says_so(client, auditor, clos
     page = client.get(f"/reports/exports/{job.pk}/")
     assert b"no longer kept" in page.content
     assert client.get(f"/reports/exports/{job.pk}/download/").status_code == 404
+
+
+def test_a_layout_process_that_dies_fails_the_job_and_leaves_no_files(auditor, many_units, settings, monkeypatch):
+    settings.REPORTS_PDF_CHUNK_ROWS, settings.REPORTS_PDF_PROCESSES = 40, 2
+    monkeypatch.setattr("sys.executable", "/bin/false")  # the processes that lay out the parts exit at once
+    job = ExportJob.objects.create(report="compliance", subject="2021", file_format="pdf", report_id="NCR-2021-00000044",
+                                   rows=94, filename="compliance-2021.pdf", created_by=auditor)
+    assert export_job_task(job.pk) == ExportJob.Status.FAILED
+    job.refresh_from_db()
+    assert "could not be made" in job.message and job.rows_done == 0
+    assert not list(settings.REPORTS_EXPORT_DIR.iterdir())
+
+
+def test_the_parts_laid_out_side_by_side_match_those_laid_out_one_by_one(many_units, settings, tmp_path):
+    from reports import compliance_export
+    from reports.selectors import compliance_table, data_snapshot
+
+    table, generated = compliance_table(many_units, None), timezone.now()
+    settings.REPORTS_PDF_CHUNK_ROWS = 30
+    texts = {}
+    for processes in (1, 3):
+        settings.REPORTS_PDF_PROCESSES = processes
+        out = tmp_path / f"{processes}.pdf"
+        compliance_export.pdf_file(table, out=out, title="Compliance 2021", snapshot=data_snapshot(many_units),
+                                   generated=generated, report_id="NCR-2021-00000010")
+        texts[processes] = pdf_text(out.read_bytes())[1]
+    assert texts[1] == texts[3] and len(texts[1]) >= 4
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["1.pdf", "3.pdf"]  # no part left behind
