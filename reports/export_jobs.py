@@ -18,6 +18,7 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -171,6 +172,13 @@ def export_job_get(user: Any, job_id: int) -> ExportJob:
     if job.province and user_province(user) == job.province:
         return job
     raise PermissionDenied(_("This export holds rows outside what you may read."))
+
+
+def export_jobs_recent(user: Any) -> QuerySet[ExportJob]:
+    """The user's own export jobs of the retention window, newest first (the reports page lists them,
+    so that one may leave a job's page and come back)."""
+    since = timezone.now() - dt.timedelta(hours=settings.REPORTS_EXPORT_RETENTION_HOURS)
+    return ExportJob.objects.filter(created_by=user, created_at__gte=since).order_by("-id")
 
 
 def export_job_download(*, user: Any, job: ExportJob) -> Path:

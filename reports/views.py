@@ -97,6 +97,8 @@ def index(request: HttpRequest) -> HttpResponse:
         "provinces": report_provinces(request.user) if may_read_compliance else [],
         "accounts": accounts[:50],
         "more_accounts": accounts.count() > 50,
+        "exports": export_jobs.export_jobs_recent(request.user)[:10] if may_read_compliance else [],
+        "retention_hours": settings.REPORTS_EXPORT_RETENTION_HOURS,
     })
 
 

@@ -305,3 +305,23 @@ def test_the_parts_laid_out_side_by_side_match_those_laid_out_one_by_one(many_un
         texts[processes] = pdf_text(out.read_bytes())[1]
     assert texts[1] == texts[3] and len(texts[1]) >= 4
     assert sorted(path.name for path in tmp_path.iterdir()) == ["1.pdf", "3.pdf"]  # no part left behind
+
+
+def test_the_reports_page_lists_ones_own_recent_exports(client, auditor, national_regulator, closed_period, as_job):
+    request_export(client, national_regulator, format="pdf")
+    request_export(client, auditor, format="pdf")
+    own = ExportJob.objects.get(created_by=auditor)
+    page = client.get("/reports/").content.decode()
+    assert f'href="/reports/exports/{own.pk}/"' in page and own.report_id in page
+    assert ExportJob.objects.exclude(pk=own.pk).get().report_id not in page  # another's job is not listed
+
+
+def test_an_unreachable_queue_refuses_the_export_with_the_reason(client, auditor, closed_period, as_job, monkeypatch):
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379")
+
+    monkeypatch.setattr(export_job_task, "delay", unreachable)
+    response = request_export(client, auditor, format="pdf")
+    assert response.status_code == 400 and b"The job queue is unreachable" in response.content
+    job = ExportJob.objects.get()
+    assert job.status == ExportJob.Status.FAILED and "unreachable" in job.message
