@@ -76,9 +76,8 @@ def title(table: ComplianceTable, status: str | None) -> str:
     return text
 
 
-def filename(table: ComplianceTable, status: str | None, file_format: str) -> str:
-    province = table.province
-    return f"compliance-{table.period.code}{'-' + province if province else ''}{'-' + status if status else ''}.{file_format}"
+def filename(period: str, province: str | None, status: str | None, file_format: str) -> str:
+    return f"compliance-{period}{'-' + province if province else ''}{'-' + status if status else ''}.{file_format}"
 
 
 def xlsx(table: ComplianceTable, *, title: str, snapshot: Any, generated: dt.datetime, report_id: str,

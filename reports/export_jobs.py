@@ -19,7 +19,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.selectors import sees_all_organizations, user_province
@@ -72,8 +72,9 @@ def export_job_start(*, user: Any, period: str, province: str | None, status: st
                               filters={**filters, "job": True})
         job = ExportJob.objects.create(
             report="compliance", subject=period, province=province or "", file_format=file_format,
-            params={"status": status or "", "sort": sort}, report_id=f"NCR-{period}-{event.pk:08d}", rows=rows,
-            filename=f"compliance-{period}{'-' + province if province else ''}{'-' + status if status else ''}.{file_format}",
+            params={"status": status or "", "sort": sort, "language": translation.get_language() or settings.LANGUAGE_CODE},
+            report_id=f"NCR-{period}-{event.pk:08d}", rows=rows,
+            filename=compliance_export.filename(period, province, status, file_format),
             created_by=user)
     try:
         export_job_task.delay(job.pk)
@@ -103,11 +104,18 @@ def export_job_run(job_id: int) -> str | None:
     if not claimed:
         return None
     job = ExportJob.objects.select_related("created_by").get(pk=job_id)
+    # The file (and a failure's message) in the language of the request, as a download made in it would be.
+    with translation.override(job.params.get("language") or settings.LANGUAGE_CODE):
+        return _run(job)
+
+
+def _run(job: ExportJob) -> str:
+    job_id = job.pk
     name = f"{uuid.uuid4().hex}.{job.file_format}"
     out = export_dir() / name
     try:
         export_dir().mkdir(parents=True, exist_ok=True)
-        pages = _compliance_file(job, out)
+        pages, rows = _compliance_file(job, out)
     except DomainError as error:  # the requester lost the permission or scope meanwhile, the period is gone
         out.unlink(missing_ok=True)
         _finish(job_id, ExportJob.Status.FAILED, message=error.message)
@@ -120,12 +128,13 @@ def export_job_run(job_id: int) -> str | None:
                 message=_("The file could not be made (an unexpected error, logged for the operators). Ask for the "
                           "export again; if it fails again, filter the table by province."))
         return ExportJob.Status.FAILED
-    _finish(job_id, ExportJob.Status.DONE, file=name, pages=pages, size=out.stat().st_size, rows_done=job.rows)
+    _finish(job_id, ExportJob.Status.DONE, file=name, pages=pages, size=out.stat().st_size, rows=rows, rows_done=rows)
     return ExportJob.Status.DONE
 
 
-def _compliance_file(job: ExportJob, out: Path) -> int:
-    """The compliance table as the requester may read it now, written to `out`; its page count (PDF)."""
+def _compliance_file(job: ExportJob, out: Path) -> tuple[int, int]:
+    """The compliance table as the requester may read it now, written to `out`; its page count (PDF)
+    and rows."""
     status, sort = job.params.get("status") or None, job.params.get("sort") or "name"
     scope, province = compliance_scope(job.created_by, job.province or None)
     table = compliance_table(period_get(job.subject), scope, province)
@@ -142,13 +151,13 @@ def _compliance_file(job: ExportJob, out: Path) -> int:
         partial = out.with_name(out.name + ".part")
         partial.write_bytes(content)
         partial.replace(out)
-        return 0
+        return 0, rows
 
     def progress(done: int) -> None:
         ExportJob.objects.filter(pk=job.pk).update(rows_done=min(done, rows), updated_at=timezone.now())
 
     return compliance_export.pdf_file(table, out=out, title=title, snapshot=snapshot, generated=generated,
-                                      report_id=job.report_id, progress=progress)
+                                      report_id=job.report_id, progress=progress), rows
 
 
 @shared_task(name="reports.tasks.export_job_task", time_limit=settings.REPORTS_EXPORT_TIME_LIMIT,

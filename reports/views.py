@@ -156,7 +156,7 @@ def compliance(request: HttpRequest, period: str) -> HttpResponse:
     event = export_record(actor=request.user, report="compliance", subject=table.period.code, file_format=file_format,
                           rows=len(table.rows), filters={"province": province or "", **({"status": status} if status else {})})
     report_id = f"NCR-{table.period.code}-{event.pk:08d}"  # the export's audit event names it
-    filename = compliance_export.filename(table, status, file_format)
+    filename = compliance_export.filename(table.period.code, province, status, file_format)
     if file_format == "csv":
         return csv_response(filename, compliance_export.header(), compliance_export.cells(table))
     if file_format == "xlsx":

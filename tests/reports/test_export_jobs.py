@@ -325,3 +325,21 @@ def test_an_unreachable_queue_refuses_the_export_with_the_reason(client, auditor
     assert response.status_code == 400 and b"The job queue is unreachable" in response.content
     job = ExportJob.objects.get()
     assert job.status == ExportJob.Status.FAILED and "unreachable" in job.message
+
+
+def test_the_job_writes_the_file_in_the_requests_language(client, auditor, closed_period, as_job):
+    login(client, auditor)
+    client.cookies["django_language"] = "zh-hans"
+    client.get("/reports/compliance/2021/", {"format": "pdf"})
+    job = ExportJob.objects.get()
+    assert job.params["language"] == "zh-hans" and job.status == ExportJob.Status.DONE
+    _, texts = pdf_text(body(client.get(f"/reports/exports/{job.pk}/download/")))
+    assert "出具方" in texts[0] and "报表编号" in texts[0] and job.report_id in texts[0]
+
+
+def test_a_table_that_shrank_since_the_request_is_counted_as_rendered(auditor, closed_period):
+    job = ExportJob.objects.create(report="compliance", subject="2021", file_format="pdf", report_id="NCR-2021-00000045",
+                                   rows=50, filename="compliance-2021.pdf", created_by=auditor)
+    assert export_job_task(job.pk) == ExportJob.Status.DONE
+    job.refresh_from_db()
+    assert (job.rows, job.rows_done) == (4, 4)
