@@ -372,8 +372,10 @@ REPORTS_XLSX_JOB_ROWS = env_int("REPORTS_XLSX_JOB_ROWS", 5_000, minimum=0)
 # A job's PDF is laid out this many rows at a time and the parts joined (bounded memory; the engine
 # keeps every box of a document until it is written).
 REPORTS_PDF_CHUNK_ROWS = env_int("REPORTS_PDF_CHUNK_ROWS", 300, minimum=1)
-# ... by this many processes side by side (the engine is pure Python: a process uses one core).
-REPORTS_PDF_PROCESSES = env_int("REPORTS_PDF_PROCESSES", 2, minimum=1)
+# ... by this many processes side by side (the engine is pure Python: a process uses one core). One by
+# default: on the 2 shared cores measured (bench/export_bench.py) two were no faster, and a second
+# core taken from the web workers for half a minute would be felt.
+REPORTS_PDF_PROCESSES = env_int("REPORTS_PDF_PROCESSES", 1, minimum=1)
 # An export job has its own time limit (a national PDF takes longer than the other tasks' seconds);
 # a redelivered message finds the job running (its progress keeps it fresh) and does nothing.
 REPORTS_EXPORT_TIME_LIMIT = env_int("REPORTS_EXPORT_TIME_LIMIT", 300, minimum=10)
