@@ -178,7 +178,8 @@ def test_the_task_called_directly_makes_the_file_once(auditor, closed_period):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_on_redis_makes_the_file(client, auditor, closed_period, as_job):
+def test_a_real_worker_on_redis_makes_the_file(client, auditor, closed_period, as_job, settings):
+    settings.REPORTS_PDF_CHUNK_ROWS = 2  # two parts, joined and numbered in the worker
     app.conf.CELERY_TASK_ALWAYS_EAGER = False
     assert app.conf.broker_url.startswith("redis://"), "the test suite runs against a real Redis"
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
@@ -191,9 +192,11 @@ def test_a_real_worker_on_redis_makes_the_file(client, auditor, closed_period, a
                 break
             time.sleep(0.1)
     assert job.status == ExportJob.Status.DONE, job.message
+    assert job.rows_done == 4 and job.pages == 2
     download = client.get(f"/reports/exports/{job.pk}/download/")
     _, texts = pdf_text(body(download))
-    assert job.report_id in texts[0] and "Total (4 units)" in "".join(texts)
+    assert job.report_id in texts[0] and "Total (4 units)" in texts[1]
+    assert "Page 1 of 2" in texts[0] and "Page 2 of 2" in texts[1]
 
 
 # --- who may download ---
