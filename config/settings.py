@@ -307,6 +307,7 @@ CELERY_BEAT_SCHEDULE = {
     "ledger-seal-verify-nightly": {"task": "registry.tasks.ledger_seal_verify_task", "schedule": crontab(hour=2, minute=0)},
     "idempotency-purge-hourly": {"task": "core.tasks.idempotency_purge_task", "schedule": 3600.0},
     "import-uploads-purge-hourly": {"task": "core.tasks.import_uploads_purge_task", "schedule": 3600.0},
+    "report-exports-purge-hourly": {"task": "reports.tasks.export_files_purge_task", "schedule": 3600.0},
     "settlement-sweep": {"task": "trading.tasks.settlement_sweep_task", "schedule": 10.0},
     "compliance-deadline": {"task": "compliance.tasks.compliance_deadline_sweep_task", "schedule": crontab(hour=0, minute=30)},
     "end-of-day": {
@@ -370,9 +371,25 @@ IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 IMPORT_UPLOAD_RETENTION_HOURS = env_int("IMPORT_UPLOAD_RETENTION_HOURS", 24, minimum=1)
 IMPORT_UPLOAD_DIR = BASE_DIR / "var" / "uploads"
 
-# Reports (auditors' exports). A PDF of more rows than this is refused with a pointer to the XLSX:
-# laying out thousands of table rows takes the PDF engine minutes.
-REPORTS_PDF_MAX_ROWS = env_int("REPORTS_PDF_MAX_ROWS", 1000, minimum=1)
+# Reports (auditors' exports). A PDF of more rows than this is refused with a pointer to the XLSX.
+REPORTS_PDF_MAX_ROWS = env_int("REPORTS_PDF_MAX_ROWS", 20_000, minimum=1)
+# Above these row counts an export is a job (reports.export_jobs) run by a Celery worker, with its
+# progress on a page and a download link when ready: the PDF engine lays out about 100 rows a second.
+REPORTS_PDF_JOB_ROWS = env_int("REPORTS_PDF_JOB_ROWS", 300, minimum=0)
+REPORTS_XLSX_JOB_ROWS = env_int("REPORTS_XLSX_JOB_ROWS", 5_000, minimum=0)
+# A job's PDF is laid out this many rows at a time and the parts joined (bounded memory; the engine
+# keeps every box of a document until it is written).
+REPORTS_PDF_CHUNK_ROWS = env_int("REPORTS_PDF_CHUNK_ROWS", 300, minimum=1)
+# ... by this many processes side by side (the engine is pure Python: a process uses one core). One by
+# default: on the 2 shared cores measured (bench/export_bench.py) two were no faster, and a second
+# core taken from the web workers for half a minute would be felt.
+REPORTS_PDF_PROCESSES = env_int("REPORTS_PDF_PROCESSES", 1, minimum=1)
+# An export job has its own time limit (a national PDF takes longer than the other tasks' seconds);
+# a redelivered message finds the job running (its progress keeps it fresh) and does nothing.
+REPORTS_EXPORT_TIME_LIMIT = env_int("REPORTS_EXPORT_TIME_LIMIT", 300, minimum=10)
+# A job's file waits under var/exports for this long, then the hourly clean-up deletes it.
+REPORTS_EXPORT_RETENTION_HOURS = env_int("REPORTS_EXPORT_RETENTION_HOURS", 24, minimum=1)
+REPORTS_EXPORT_DIR = Path(env_str("REPORTS_EXPORT_DIR", str(BASE_DIR / "var" / "exports")))
 
 # One handler, on the root logger: every record is written once, by it. Django's own default
 # configuration (applied before this one) gives the "django" logger a console handler of its own that

@@ -173,12 +173,17 @@ def uploads_purge(*, now: dt.datetime | None = None) -> int:
             status=ImportJob.Status.FAILED, phase="", result={"message": "The job did not run; upload the file again."})
     waiting = set(ImportJob.objects.filter(status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING])
                   .values_list("upload", flat=True))
-    directory = upload_dir()
+    return stale_files_delete(upload_dir(), cutoff=cutoff, keep=waiting)
+
+
+def stale_files_delete(directory: Path, *, cutoff: dt.datetime, keep: set[str]) -> int:
+    """Deletes the files of `directory` last written before `cutoff`, but those named in `keep` (the
+    clean-up of job files: admin imports' uploads, export jobs' files). Returns the count deleted."""
     if not directory.is_dir():
         return 0
     deleted = 0
     for path in directory.iterdir():
-        if not path.is_file() or path.name in waiting:
+        if not path.is_file() or path.name in keep:
             continue
         modified = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC)
         if modified < cutoff:

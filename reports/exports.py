@@ -1,14 +1,19 @@
 """File formats of the reports: XLSX (openpyxl, write-only so 10,000 rows take about a second) and
-PDF (WeasyPrint, from an HTML template). CSV is core.csv, shared with every other export."""
+PDF (WeasyPrint, from an HTML template; a long one in parts joined by pypdf). CSV is core.csv, shared with every other export."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterable
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -101,6 +106,86 @@ def attachment(content: bytes, *, filename: str, content_type: str) -> HttpRespo
 
 def pdf_bytes(template: str, context: dict[str, Any]) -> bytes:
     """Renders an HTML template (its own @page rules: running header and footer, page x of y) to PDF."""
-    from weasyprint import HTML  # imported on use: it loads Pango, which only PDF exports need
+    from reports.pdf_worker import pdf_from_html  # imported on use: it loads Pango, which only PDF exports need
 
-    return HTML(string=render_to_string(template, context)).write_pdf()
+    return pdf_from_html(render_to_string(template, context))
+
+
+def pdf_file(template: str, context: dict[str, Any], rows: Sequence[Any], *, out: Path, chunk_rows: int,
+             processes: int = 1, progress: Callable[[int], None] | None = None) -> int:
+    """Writes a long table's PDF to `out` and returns its page count, laying it out `chunk_rows` rows at a
+    time: the engine holds every box of a document until it writes it, so one national document would
+    hold hundreds of megabytes; and the parts are laid out side by side by `processes` processes (the
+    engine is pure Python: a process uses one core). The template gets `rows` (this part's), `first`
+    (the part that opens the report), `last` (the one that closes it, with the totals) and `numbered`
+    (whether it numbers its own pages). The parts are joined with pypdf and "Page x of y" is stamped
+    afterwards (only the whole knows y), in the template's own footer box. `progress(rows_done)` is
+    called as the parts are done, in order."""
+    from pypdf import PdfReader, PdfWriter
+
+    from reports.pdf_worker import pdf_from_html
+
+    parts = [rows[start:start + chunk_rows] for start in range(0, len(rows), chunk_rows)] or [rows[:0]]
+    htmls = [render_to_string(template, {**context, "rows": part, "first": index == 0, "last": index == len(parts) - 1,
+                                         "numbered": len(parts) == 1}) for index, part in enumerate(parts)]
+    writer = PdfWriter()
+    done = 0
+    for part, content in zip(parts, _parts_laid_out(htmls, out=out, processes=processes), strict=True):
+        writer.append(PdfReader(io.BytesIO(content)))
+        done += len(part)
+        if progress is not None:
+            progress(done)
+    pages = len(writer.pages)
+    if len(parts) > 1:
+        numbers = PdfReader(io.BytesIO(pdf_from_html(render_to_string("reports/pdf_page_numbers.html", {
+            "pages": range(pages)}))))
+        for page, number in zip(writer.pages, numbers.pages, strict=True):
+            page.merge_page(number)
+            page.compress_content_streams()  # merging leaves the content uncompressed
+        writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
+    partial = out.with_name(out.name + ".part")
+    with partial.open("wb") as stream:
+        writer.write(stream)
+    partial.replace(out)  # the finished file appears whole or not at all
+    return pages
+
+
+def _parts_laid_out(htmls: list[str], *, out: Path, processes: int) -> Iterator[bytes]:
+    """The parts' PDFs, in order. With more than one process: `python -m reports.pdf_worker` processes
+    (not forks of this one, whose threads may hold locks when it forks, and not multiprocessing, which
+    re-imports the main module of whatever runs this), each given every n-th part as files next to
+    `out`; the parts are handed back as their files appear. The files are deleted whatever happens."""
+    from reports.pdf_worker import pdf_from_html
+
+    processes = min(processes, len(htmls))
+    if processes <= 1:
+        yield from map(pdf_from_html, htmls)
+        return
+    sources = [out.with_name(f"{out.name}.{index}.html") for index in range(len(htmls))]
+    targets = [out.with_name(f"{out.name}.{index}.pdf") for index in range(len(htmls))]
+    logs = [out.with_name(f"{out.name}.{first}.log") for first in range(processes)]
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        for source, html in zip(sources, htmls, strict=True):
+            source.write_text(html, encoding="utf-8")
+        for first in range(processes):
+            arguments = [str(path) for pair in zip(sources[first::processes], targets[first::processes], strict=True)
+                         for path in pair]
+            with logs[first].open("wb") as log:  # a file, not a pipe: a chatty engine never blocks on it
+                workers.append(subprocess.Popen([sys.executable, "-m", "reports.pdf_worker", *arguments],
+                                                cwd=settings.BASE_DIR, stdout=subprocess.DEVNULL, stderr=log))
+        for index, target in enumerate(targets):
+            worker = workers[index % processes]
+            while not target.exists():
+                if worker.poll() is not None and not target.exists():
+                    error = logs[index % processes].read_text(errors="replace")
+                    raise RuntimeError(f"PDF part {index} not laid out (exit {worker.returncode}): {error[-2000:]}")
+                time.sleep(0.05)
+            yield target.read_bytes()
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+            worker.wait()
+        for path in (*sources, *targets, *logs, *(target.with_name(target.name + ".part") for target in targets)):
+            path.unlink(missing_ok=True)

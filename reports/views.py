@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,12 +26,11 @@ from core.csv import csv_response
 from core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from registry.models import Asset
 from registry.selectors import account_get_for, accounts_visible_to
-from reports import exports
+from reports import compliance_export, export_jobs, exports
 from reports.selectors import (
     COMPLIANCE_PERMISSION,
     SORTS,
     STATUSES,
-    ComplianceTable,
     compliance_rows_arranged,
     compliance_scope,
     compliance_table,
@@ -98,6 +97,8 @@ def index(request: HttpRequest) -> HttpResponse:
         "provinces": report_provinces(request.user) if may_read_compliance else [],
         "accounts": accounts[:50],
         "more_accounts": accounts.count() > 50,
+        "exports": export_jobs.export_jobs_recent(request.user)[:10] if may_read_compliance else [],
+        "retention_hours": settings.REPORTS_EXPORT_RETENTION_HOURS,
     })
 
 
@@ -111,56 +112,6 @@ def statement_find(request: HttpRequest) -> HttpResponse:
 
 
 # --- the compliance table ---
-
-
-def _compliance_header() -> list[str]:
-    return [_("Unit"), _("USCC"), _("Province"), _("Allocated (t)"), _("Verified emissions (t)"),
-            _("Surrendered CEA (t)"), _("Surrendered CCER (t)"), _("Shortfall (t)"), _("Status"),
-            _("Fine basis low (CNY)"), _("Fine basis high (CNY)")]
-
-
-# The compliance table's columns in a spreadsheet: number formats and widths (in characters).
-_TONNES, _YUAN = "#,##0", "#,##0.00"
-_COMPLIANCE_FORMATS = [None, "@", None, _TONNES, _TONNES, _TONNES, _TONNES, _TONNES, None, _YUAN, _YUAN]
-_COMPLIANCE_WIDTHS = [40, 20, 16, 14, 14, 14, 14, 14, 8, 18, 18]
-
-
-def _status_summary(table: ComplianceTable) -> str:
-    return ", ".join(f"{status} {count}" for status, count in sorted(table.status_counts.items()))
-
-
-def _compliance_cells(table: ComplianceTable) -> Iterator[list[Any]]:
-    """The table's data rows (no totals: a CSV is data, and the XLSX puts its totals apart)."""
-    for row in table.rows:
-        yield [row.name, row.uscc, row.province_name, row.allocated, row.verified_emissions, row.surrendered_allowances,
-               row.surrendered_offsets, row.shortfall, row.status, exports.cny(row.fine_basis_low),
-               exports.cny(row.fine_basis_high)]
-
-
-def _compliance_totals(table: ComplianceTable) -> list[Any]:
-    totals = table.totals
-    return [_("Total (%(units)s units)") % {"units": len(table.rows)}, "", "", totals["allocated"],
-            totals["verified_emissions"], totals["surrendered_allowances"], totals["surrendered_offsets"],
-            totals["shortfall"], _status_summary(table), exports.cny(totals["fine_basis_low"]),
-            exports.cny(totals["fine_basis_high"])]
-
-
-def _about(title: str, snapshot: Any, generated: dt.datetime, report_id: str = "",
-           filters: dict[str, str] | None = None) -> list[tuple[str, Any]]:
-    about = [
-        (_("Report"), title),
-        (_("Issued by"), _("National Carbon Allowance Registry")),
-        (_("Report identifier"), report_id),
-        (_("Filters"), ", ".join(f"{name}={value}" for name, value in (filters or {}).items() if value) or _("none")),
-        (_("Generated at"), generated),
-        (_("Data as of transfer"), snapshot.transfer_id),
-        (_("Transfer time"), snapshot.transfer_at),
-        (_("Results computed at"), snapshot.results_at),
-        (_("Seal chain height"), snapshot.seal_height),
-        (_("Seal chain head hash"), snapshot.seal_hash),
-        (_("Sealed through transfer"), snapshot.sealed_through),
-    ]
-    return [(name, value) for name, value in about if value not in ("", None) or name == _("Data as of transfer")]
 
 
 def _choice(request: HttpRequest, name: str, allowed: Any, default: str | None = None) -> str | None:
@@ -180,16 +131,12 @@ def compliance(request: HttpRequest, period: str) -> HttpResponse:
     scope, province = compliance_scope(request.user, request.GET.get("province") or None)
     table = compliance_table(period_get(period), scope, province)
     compliance_rows_arranged(table, status=status, sort=sort)
-    title = _("Compliance %(period)s") % {"period": table.period.code}
-    if province:
-        title += f" · {table.province_name}"
-    if status:
-        title += " · " + _("status %(status)s") % {"status": status}
+    title = compliance_export.title(table, status)
     if file_format == "html":
         page = Paginator(table.rows, PAGE_ROWS).get_page(request.GET.get("page"))
         return render(request, "reports/compliance.html", {
             "table": table, "page": page, "title": title, "provinces": report_provinces(request.user),
-            "summary": _status_summary(table), "pager_query": _pager_query(request),
+            "summary": compliance_export.status_summary(table), "pager_query": _pager_query(request),
             "may_choose_province": sees_all_organizations(request.user), "statuses": STATUSES, "status": status,
             "sort": sort, "sorts": list(SORTS), "query": _query_without(request, "format", "page"),
             "sort_query": _query_without(request, "sort", "page"),
@@ -200,25 +147,41 @@ def compliance(request: HttpRequest, period: str) -> HttpResponse:
               "the XLSX, which holds every row.") % {"max": f"{settings.REPORTS_PDF_MAX_ROWS:,}", "rows": f"{len(table.rows):,}"},
             field="format",
         )
+    if export_jobs.export_as_job(file_format, len(table.rows)):
+        job = export_jobs.export_job_start(user=request.user, period=table.period.code, province=province, status=status,
+                                           sort=sort, file_format=file_format, rows=len(table.rows))
+        return redirect("reports-export-job", job_id=job.pk)
     snapshot, generated = data_snapshot(table.period), timezone.now()
     filters = {"province": province or "", "status": status or "", "sort": sort}
     event = export_record(actor=request.user, report="compliance", subject=table.period.code, file_format=file_format,
                           rows=len(table.rows), filters={"province": province or "", **({"status": status} if status else {})})
     report_id = f"NCR-{table.period.code}-{event.pk:08d}"  # the export's audit event names it
-    filename = f"compliance-{table.period.code}{'-' + province if province else ''}{'-' + status if status else ''}.{file_format}"
+    filename = compliance_export.filename(table.period.code, province, status, file_format)
     if file_format == "csv":
-        return csv_response(filename, _compliance_header(), _compliance_cells(table))
+        return csv_response(filename, compliance_export.header(), compliance_export.cells(table))
     if file_format == "xlsx":
-        content = exports.xlsx_bytes(sheet=title, header=_compliance_header(), rows=_compliance_cells(table),
-                                     about=_about(title, snapshot, generated, report_id, filters),
-                                     number_formats=_COMPLIANCE_FORMATS, widths=_COMPLIANCE_WIDTHS,
-                                     totals=_compliance_totals(table))
+        content = compliance_export.xlsx(table, title=title, snapshot=snapshot, generated=generated,
+                                         report_id=report_id, filters=filters)
         return exports.attachment(content, filename=filename, content_type=exports.XLSX_TYPE)
-    content = exports.pdf_bytes("reports/compliance_pdf.html", {
-        "table": table, "title": title, "snapshot": snapshot, "generated": generated, "summary": _status_summary(table),
-        "report_id": report_id,
-    })
+    content = compliance_export.pdf(table, title=title, snapshot=snapshot, generated=generated, report_id=report_id)
     return exports.attachment(content, filename=filename, content_type="application/pdf")
+
+
+@login_required
+@_domain_errors
+def export_job(request: HttpRequest, job_id: int) -> HttpResponse:
+    """A large export's job: its progress (the page refreshes itself), then a download link or why it failed."""
+    job = export_jobs.export_job_get(request.user, job_id)
+    return render(request, "reports/export_job.html", {"job": job, "refresh_seconds": 2})
+
+
+@login_required
+@_domain_errors
+def export_job_download(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = export_jobs.export_job_get(request.user, job_id)
+    path = export_jobs.export_job_download(user=request.user, job=job)
+    content_type = "application/pdf" if job.file_format == "pdf" else exports.XLSX_TYPE
+    return FileResponse(path.open("rb"), as_attachment=True, filename=job.filename, content_type=content_type)
 
 
 def _query_without(request: HttpRequest, *names: str) -> str:
@@ -321,7 +284,7 @@ def statement(request: HttpRequest, number: str) -> HttpResponse:
         return csv_response(filename, _statement_header(), cells())
     title = _("Statement %(number)s") % {"number": account.number}
     content = exports.xlsx_bytes(sheet=account.number, header=_statement_header(), rows=cells(),
-                                 about=_about(title, data_snapshot(), timezone.now()) + [
+                                 about=compliance_export.about(title, data_snapshot(), timezone.now()) + [
                                      (_("From"), date_from), (_("To"), date_to), (_("Asset"), asset.code if asset else _("all"))])
     return exports.attachment(content, filename=filename, content_type=exports.XLSX_TYPE)
 

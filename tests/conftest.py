@@ -54,6 +54,7 @@ def _files_in_a_temporary_folder(tmp_path_factory):
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
     settings.SEAL_PUBLISH_DIR = tmp_path_factory.mktemp("seal-heads")
     settings.IMPORT_UPLOAD_DIR = tmp_path_factory.mktemp("uploads")  # admin imports' uploads too
+    settings.REPORTS_EXPORT_DIR = tmp_path_factory.mktemp("exports")  # and export jobs' files
 
 
 @pytest.fixture(autouse=True, scope="session")

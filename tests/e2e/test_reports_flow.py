@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
+from tests.e2e.axe import serious_violations
 from tests.e2e.test_login_and_holdings import login
 from tests.reports.conftest import (  # noqa: F401 (fixtures)
     FORMULA_NAME,
@@ -96,3 +97,27 @@ def test_a_regulator_lands_on_its_home_with_the_work_and_the_market(
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= viewport["width"], f"the page scrolls sideways: {width}px"
     screenshot(page, f"regulator-home-{viewport['width']}-{language}")
+
+
+def test_a_large_pdf_is_made_by_a_job_whose_page_offers_the_download(
+    browser, live_server, screenshot, auditor, closed_period, company_b, settings  # noqa: F811
+):
+    settings.REPORTS_PDF_JOB_ROWS = 1  # the closed period's 4 rows make a job (run in-process here)
+    page = browser.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True,
+                               bypass_csp=True).new_page()  # (bypass_csp: to inject axe)
+    login(page, live_server, auditor.username)
+    page.goto(f"{live_server.url}/reports/compliance/2021/")
+    page.get_by_role("link", name="PDF").click()
+    page.wait_for_url(f"{live_server.url}/reports/exports/*/")
+    expect(page.locator("#export-job")).to_have_attribute("data-status", "done")
+    expect(page.locator("#export-job")).to_contain_text("4 rows, 1 page.")
+    screenshot(page, "reports-export-job")
+    assert not serious_violations(page)
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download").click()
+    download = download_info.value
+    assert download.suggested_filename == "compliance-2021.pdf"
+    text = "\n".join(pdf_page.extract_text() for pdf_page in PdfReader(download.path()).pages)
+    assert company_b.uscc in text and "Page 1 of 1" in text and "NCR-2021-" in text
+    page.get_by_role("link", name="Reports").first.click()  # the reports page lists it, to come back to
+    expect(page.locator("#export-jobs")).to_contain_text("compliance-2021.pdf")
