@@ -136,6 +136,9 @@ RULES: dict[str, list[Rule]] = {
     "reports-index": [Rule("GET", "302 200 200 200 200 200 200 200 200")],
     "regulator-home": [Rule("GET", "302 403 403 403 403 403 200 200 403")],
     "reports-compliance": [Rule("GET", "302 403 403 403 403 200 200 200 403", PERIOD)],
+    # a large export's job (the auditor's national PDF, still queued: its file is not ready, 404)
+    "reports-export-job": [Rule("GET", "302 403 403 403 403 200 403 200 403", {"job_id": "export_job"})],
+    "reports-export-download": [Rule("GET", "302 403 403 403 403 404 403 404 403", {"job_id": "export_job"})],
     "reports-statement-find": [Rule("GET", "302 302 404 302 404 302 404 302 302", query="number={account_a}")],
     "reports-statement": [Rule("GET", "302 200 404 200 404 200 404 200 200", ACCOUNT_A)],
     "disclosure-index": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
@@ -296,6 +299,11 @@ def world(db, company_a, company_b, national_regulator, exchange_operator):
 
     offer, _ = block_offer_post(user=users["trader_a"], instrument="CEA21", side="buy", price="54.00", quantity=100_000,
                                 client_order_id="matrix-block")
+    from reports.models import ExportJob
+
+    export_job = ExportJob.objects.create(report="compliance", subject="2021", province="", file_format="pdf",
+                                          params={"status": "", "sort": "", "language": "en"}, report_id="NCR-2021-00000001",
+                                          rows=1, filename="compliance-2021.pdf", created_by=users["auditor"])
     token, _ = api_token_create(user=users["trader_a"], name="matrix", actor=users["trader_a"])
     check = seal_check_record(actor=users["auditor"], source=SealCheck.Source.PAGE)
     return {
@@ -303,6 +311,7 @@ def world(db, company_a, company_b, national_regulator, exchange_operator):
         "account_a": f"HA-{company_a.uscc}",
         "order_a": order.pk,
         "offer_a": offer.pk,
+        "export_job": export_job.pk,
         "cea21": "CEA21",
         "period": "2021",
         "token_a": token.pk,
@@ -355,7 +364,7 @@ def call(world: dict[str, Any], name: str, rule: Rule, role: str) -> tuple[int, 
 
 
 # The world's object for each URL parameter name, used to suggest a rule for a new URL.
-KWARG_OBJECTS = {"number": "account_a", "order_id": "order_a", "offer_id": "offer_a", "symbol": "cea21", "period": "period", "token_id": "token_a",
+KWARG_OBJECTS = {"number": "account_a", "order_id": "order_a", "offer_id": "offer_a", "job_id": "export_job", "symbol": "cea21", "period": "period", "token_id": "token_a",
                  "report_id": "report_a", "part": "book"}
 
 
