@@ -98,6 +98,8 @@ def index(request: HttpRequest) -> HttpResponse:
         "accounts": accounts[:50],
         "more_accounts": accounts.count() > 50,
         "exports": export_jobs.export_jobs_recent(request.user)[:10] if may_read_compliance else [],
+        "may_read_market": _may_read_market(request.user),
+        "is_member": _member_of(request.user) is not None,
         "retention_hours": settings.REPORTS_EXPORT_RETENTION_HOURS,
     })
 
@@ -308,3 +310,85 @@ def disclosure_period(request: HttpRequest, period: str) -> HttpResponse:
         "published": compliance_period.results.exists(),
         "index_url": reverse("disclosure-index"),
     })
+
+
+# --- clearing reports (trading.clearing) ---
+
+
+def _member_of(user: Any) -> Any:
+    """The exchange member (an organization with a holding account) the user belongs to, or None."""
+    from accounts.access import access_of
+
+    organization = access_of(user).organization
+    if organization is None or not organization.registry_accounts.filter(kind="holding").exists():
+        return None
+    return organization
+
+
+def _may_read_market(user: Any) -> bool:
+    return user.has_perm("trading.operate_market") or user.has_perm(COMPLIANCE_PERMISSION)
+
+
+def _report_day(request: HttpRequest) -> dt.date:
+    from trading.clock import trading_day
+
+    return _date(request, "day") or trading_day()
+
+
+@login_required
+@_domain_errors
+def clearing_statement(request: HttpRequest) -> HttpResponse:
+    """A member's daily clearing statement: its own organization's trades by mode, fees, and each
+    account's opening and closing balances by bucket with the transfers between (page, CSV, PDF)."""
+    from trading import clearing
+
+    organization = _member_of(request.user)
+    if organization is None:
+        raise PermissionDenied(_("Clearing statements are for the members of the exchange, each for its own organization."))
+    day = _report_day(request)
+    file_format = _format(request, ("html", "csv", "pdf"))
+    statement = clearing.clearing_statement(organization, day)
+    if file_format == "html":
+        return render(request, "reports/clearing.html", {"statement": statement, "buckets": clearing.BUCKETS})
+    rows = clearing.statement_rows(statement)
+    event = export_record(actor=request.user, report="clearing", subject=f"{organization.uscc}:{day}", file_format=file_format,
+                          rows=len(rows), filters={"day": str(day)})
+    filename = f"clearing-{organization.uscc}-{day}"
+    if file_format == "csv":
+        return csv_response(f"{filename}.csv", clearing.STATEMENT_HEADER, rows)
+    content = exports.pdf_bytes("reports/clearing_pdf.html", {
+        "statement": statement, "buckets": clearing.BUCKETS, "report_id": f"NCR-CLR-{event.pk:08d}",
+        "generated": timezone.localtime(), "snapshot": data_snapshot()})
+    return exports.attachment(content, filename=f"{filename}.pdf", content_type="application/pdf")
+
+
+@login_required
+@_domain_errors
+def market_report(request: HttpRequest) -> HttpResponse:
+    """The exchange's daily market report: per instrument the listed open, high, low, VWAP and close,
+    listed and block volume and turnover, and the members active (page, CSV, PDF)."""
+    from trading import clearing
+
+    if not _may_read_market(request.user):
+        raise PermissionDenied(_("The market report is for the exchange operator, regulators and auditors."))
+    day = _report_day(request)
+    file_format = _format(request, ("html", "csv", "pdf"))
+    report = clearing.market_report(day)
+    if file_format == "html":
+        return render(request, "reports/market_report.html", {"report": report})
+    header = ["instrument", "open", "high", "low", "vwap", "close", "listed_volume", "listed_turnover", "listed_trades",
+              "block_volume", "block_turnover", "block_trades"]
+
+    def price(value: int | None) -> str:
+        return "" if value is None else f"{value / 100:.2f}"
+
+    rows = [[row.instrument.symbol, price(row.open), price(row.high), price(row.low), price(row.vwap), price(row.close),
+             row.listed_volume, price(row.listed_turnover), row.listed_trades, row.block_volume, price(row.block_turnover),
+             row.block_trades] for row in report.instruments]
+    event = export_record(actor=request.user, report="market", subject=str(day), file_format=file_format, rows=len(rows),
+                          filters={"day": str(day)})
+    if file_format == "csv":
+        return csv_response(f"market-report-{day}.csv", header, rows)
+    content = exports.pdf_bytes("reports/market_report_pdf.html", {
+        "report": report, "report_id": f"NCR-MKT-{event.pk:08d}", "generated": timezone.localtime()})
+    return exports.attachment(content, filename=f"market-report-{day}.pdf", content_type="application/pdf")

@@ -139,6 +139,9 @@ RULES: dict[str, list[Rule]] = {
     # a large export's job (the auditor's national PDF, still queued: its file is not ready, 404)
     "reports-export-job": [Rule("GET", "302 403 403 403 403 200 403 200 403", {"job_id": "export_job"})],
     "reports-export-download": [Rule("GET", "302 403 403 403 403 404 403 404 403", {"job_id": "export_job"})],
+    # clearing reports: a member's own statement; the market report for the operator, regulators, auditors
+    "reports-clearing": [Rule("GET", "302 200 200 200 403 403 403 403 403")],
+    "reports-market": [Rule("GET", "302 403 403 403 403 200 200 200 200")],
     "reports-statement-find": [Rule("GET", "302 302 404 302 404 302 404 302 302", query="number={account_a}")],
     "reports-statement": [Rule("GET", "302 200 404 200 404 200 404 200 200", ACCOUNT_A)],
     "disclosure-index": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
