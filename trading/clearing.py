@@ -71,13 +71,15 @@ class AccountDay:
     assets: list[Asset] = field(default_factory=list)
 
     def balance_rows(self) -> list[dict[str, Any]]:
-        """One row per asset and bucket: opening, closing and the change."""
+        """One row per asset and bucket: opening, closing and the change (buckets empty all day left out)."""
         rows = []
         for asset in self.assets:
             for bucket in BUCKETS:
                 opening = self.opening.get(asset.pk, {}).get(bucket, 0)
                 closing = self.closing.get(asset.pk, {}).get(bucket, 0)
-                rows.append({"asset": asset, "bucket": Bucket(bucket).label, "opening": opening, "closing": closing,
+                if opening == closing == 0:
+                    continue
+                rows.append({"asset": asset, "bucket": Bucket(bucket).label, "bucket_code": bucket, "opening": opening, "closing": closing,
                              "change": closing - opening})
         return rows
 
@@ -222,11 +224,10 @@ def statement_rows(statement: ClearingStatement) -> list[list[Any]]:
                      trade.quantity, f"{line.value / 100:.2f}", f"{line.fee / 100:.2f}", "", "", "",
                      timezone.localtime(trade.executed_at).isoformat()])
     for day in statement.accounts:
-        for asset in day.assets:
-            for bucket in BUCKETS:
-                rows.append(["balance", day.account.number, asset.code, bucket, "", "", "", "", "", "", "", "",
-                             _amount(asset, day.opening.get(asset.pk, {}).get(bucket, 0)),
-                             _amount(asset, day.closing.get(asset.pk, {}).get(bucket, 0)), "", ""])
+        for row in day.balance_rows():
+            asset = row["asset"]
+            rows.append(["balance", day.account.number, asset.code, row["bucket_code"], "", "", "", "", "", "", "", "",
+                         _amount(asset, row["opening"]), _amount(asset, row["closing"]), "", ""])
         for transfer in day.movements:
             incoming = transfer.destination_id == day.account.pk
             bucket = f"{transfer.source_bucket}>{transfer.destination_bucket}" if transfer.source_id == transfer.destination_id else (
