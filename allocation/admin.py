@@ -32,6 +32,7 @@ from allocation.selectors import plan_lines, plan_totals
 from core import import_jobs, import_preview
 from core.admin import AuditedModelAdmin, ReadOnlyAdmin, ReasonForm, grouped_column, import_job_response
 from core.errors import DomainError
+from core.import_preview import EXAMPLE_USCC
 from core.models import ImportJob
 from core.numbers import NumberRefused, parse_decimal
 from registry.models import Asset, Transfer
@@ -253,8 +254,6 @@ class AllocationPlanAdmin(ReadOnlyAdmin):
 
 
 REVIEW_LINES_PER_PAGE = 50
-# A well-formed USCC (its check character holds) for the template when the regulator has no unit.
-EXAMPLE_USCC = "91110000100000000R"
 
 
 def _shown(value: Any) -> str | None:
@@ -270,7 +269,7 @@ def _preview_table(preview: services.ImportPreview, true_up: bool) -> import_pre
     columns += [_("Deducted (t)"), _("Issued now (t)")]
 
     def cells(line: services.PreviewLine) -> list[Any]:
-        shown = [line.uscc, line.organization.name if line.organization else None, line.unit_category,
+        shown = [line.uscc[:40], line.organization.name if line.organization else None, line.unit_category,
                  _shown(line.electricity_mwh), _shown(line.heat_gj), _shown(line.correction_factor),
                  _shown(line.computed_allocation)]
         if true_up:

@@ -23,11 +23,9 @@ from compliance.verification import verifier_assign
 from core import import_jobs, import_preview
 from core.admin import ReadOnlyAdmin, grouped_column, import_job_response
 from core.errors import DomainError
+from core.import_preview import EXAMPLE_USCC
 from core.imports import read_table
 from core.models import ImportJob
-
-# A well-formed USCC (its check character holds) for the template when the regulator has no unit.
-EXAMPLE_USCC = "91110000100000000R"
 
 
 class ScopedReadOnlyAdmin(ReadOnlyAdmin):

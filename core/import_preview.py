@@ -45,6 +45,10 @@ ERRORS_COLUMN = "errors"
 SESSION_KEY = "import_error_files"
 SESSION_KEEP = 10
 
+# A well-formed USCC (its check character holds) for a template's example row when the regulator has
+# no unit to show.
+EXAMPLE_USCC = "91110000100000000R"
+
 _ERROR_FILE = re.compile(r"[0-9a-f]{32}\.errors\.csv")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

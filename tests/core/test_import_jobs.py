@@ -134,7 +134,7 @@ def test_a_refused_job_lists_every_row_and_deletes_the_upload(regulator_client, 
     assert job.status == "refused" and job.result["errors"][0]["row"] == 2 and job.result["errors"][0]["field"] == "uscc"
     assert uploads() == []
     page = regulator_client.get(confirmed.url).content.decode()
-    assert "Row 2, uscc:" in page and "Nothing was saved" in page
+    assert "Row 2, USCC:" in page and "Nothing was saved" in page  # the column by its human name
 
 
 def test_a_preview_with_errors_deletes_its_upload(regulator_client, period, company_a):
