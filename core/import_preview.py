@@ -20,6 +20,7 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,8 @@ FIELD_LABELS = {
     "correction_factor": gettext_lazy("Correction factor"),
     "verified_emissions": gettext_lazy("Verified emissions (t)"),
 }
+# The list above the preview's table names at most this many rows in error.
+ERRORS_LISTED = 100
 # The error file's extra column (a name no import reads, so the fixed file imports as it is).
 ERRORS_COLUMN = "errors"
 # The error files a session may download (the newest; older ones are forgotten).
@@ -89,13 +92,18 @@ class PreviewTable:
     columns: list[str]
     rows: list[PreviewRow]
 
-    @property
+    @cached_property
     def error_rows(self) -> list[PreviewRow]:
         return [row for row in self.rows if row.errors]
 
     @property
-    def error_count(self) -> int:
-        return sum(len(row.errors) for row in self.rows)
+    def error_rows_listed(self) -> list[PreviewRow]:
+        """The rows in error the list above the table names (the table and the error file have all)."""
+        return self.error_rows[:ERRORS_LISTED]
+
+    @property
+    def error_rows_not_listed(self) -> int:
+        return max(len(self.error_rows) - ERRORS_LISTED, 0)
 
 
 def preview_table(columns: list[str], lines: Iterable[tuple[int, list[Any]]], errors: Iterable[RowError]) -> PreviewTable:

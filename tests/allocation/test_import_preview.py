@@ -237,3 +237,11 @@ def test_the_verified_emissions_template_imports_cleanly(regulator_client, perio
                                                    "file": SimpleUploadedFile(f"t.{file_format}", response.content)})
     body = page.content.decode()
     assert 'id="import-errors"' not in body and 'name="confirm"' in body and company_a.uscc in body
+
+
+def test_the_list_above_the_table_names_the_first_hundred_rows_in_error(regulator_client, period_2021, cea21):
+    rows = [["", "coal_gt300", "1", "0", "1"]] * 105
+    body = preview(regulator_client, period_2021, cea21, csv_bytes(rows)).content.decode()
+    assert len(re.findall(r'href="#row-(\d+)"', error_list(body))) == 100
+    assert "… and 5 more rows with errors" in error_list(body)
+    assert len(table_rows(body)) == 105  # the table has them all
