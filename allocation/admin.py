@@ -52,12 +52,15 @@ class CompliancePeriodAdmin(AuditedModelAdmin):
 
 
 class ImportForm(forms.Form):
-    kind = forms.ChoiceField(choices=AllocationPlan.Kind.choices, initial=AllocationPlan.Kind.PRE_ALLOCATION)
-    period = forms.ModelChoiceField(queryset=CompliancePeriod.objects.all())
-    vintage = forms.ModelChoiceField(queryset=Asset.objects.filter(kind=Asset.Kind.ALLOWANCE))
-    issue_percent = forms.DecimalField(initial=Decimal("70"), min_value=Decimal("0.01"), max_value=Decimal("100"),
-                                       help_text="Pre-allocation: the share of the computed allocation issued now (a true-up always settles on 100)")
-    file = forms.FileField(required=False, help_text="CSV or XLSX: uscc,unit_category,electricity_mwh,heat_gj,correction_factor")
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=AllocationPlan.Kind.choices,
+                             initial=AllocationPlan.Kind.PRE_ALLOCATION)
+    period = forms.ModelChoiceField(label=gettext_lazy("Period"), queryset=CompliancePeriod.objects.all())
+    vintage = forms.ModelChoiceField(label=gettext_lazy("Vintage"), queryset=Asset.objects.filter(kind=Asset.Kind.ALLOWANCE))
+    issue_percent = forms.DecimalField(
+        label=gettext_lazy("Issue percent"), initial=Decimal("70"), min_value=Decimal("0.01"), max_value=Decimal("100"),
+        help_text=gettext_lazy("Pre-allocation: the share of the computed allocation issued now (a true-up always settles on 100)"))
+    file = forms.FileField(label=gettext_lazy("File"), required=False,
+                           help_text=gettext_lazy("CSV or XLSX: uscc,unit_category,electricity_mwh,heat_gj,correction_factor"))
     upload = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean_issue_percent(self) -> Decimal:

@@ -37,8 +37,9 @@ class ScopedReadOnlyAdmin(ReadOnlyAdmin):
 
 
 class VerifiedImportForm(forms.Form):
-    period = forms.ModelChoiceField(queryset=CompliancePeriod.objects.all())
-    file = forms.FileField(required=False, help_text="CSV or XLSX: uscc,verified_emissions")
+    period = forms.ModelChoiceField(label=gettext_lazy("Period"), queryset=CompliancePeriod.objects.all())
+    file = forms.FileField(label=gettext_lazy("File"), required=False,
+                           help_text=gettext_lazy("CSV or XLSX: uscc,verified_emissions"))
     upload = forms.CharField(required=False, widget=forms.HiddenInput)
 
 
