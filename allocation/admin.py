@@ -19,18 +19,20 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Organization
 from accounts.selectors import organizations_visible_to
 from allocation import services
-from allocation.importing import read_rows
+from allocation.importing import COLUMNS, read_rows
 from allocation.models import AllocationPlan, Benchmark, CompliancePeriod, Deduction
 from allocation.selectors import plan_lines, plan_totals
-from core import import_jobs
+from core import import_jobs, import_preview
 from core.admin import AuditedModelAdmin, ReadOnlyAdmin, ReasonForm, grouped_column, import_job_response
 from core.errors import DomainError
+from core.import_preview import EXAMPLE_USCC
 from core.models import ImportJob
 from core.numbers import NumberRefused, parse_decimal
 from registry.models import Asset, Transfer
@@ -50,12 +52,15 @@ class CompliancePeriodAdmin(AuditedModelAdmin):
 
 
 class ImportForm(forms.Form):
-    kind = forms.ChoiceField(choices=AllocationPlan.Kind.choices, initial=AllocationPlan.Kind.PRE_ALLOCATION)
-    period = forms.ModelChoiceField(queryset=CompliancePeriod.objects.all())
-    vintage = forms.ModelChoiceField(queryset=Asset.objects.filter(kind=Asset.Kind.ALLOWANCE))
-    issue_percent = forms.DecimalField(initial=Decimal("70"), min_value=Decimal("0.01"), max_value=Decimal("100"),
-                                       help_text="Pre-allocation: the share of the computed allocation issued now (a true-up always settles on 100)")
-    file = forms.FileField(required=False, help_text="CSV or XLSX: uscc,unit_category,electricity_mwh,heat_gj,correction_factor")
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=AllocationPlan.Kind.choices,
+                             initial=AllocationPlan.Kind.PRE_ALLOCATION)
+    period = forms.ModelChoiceField(label=gettext_lazy("Period"), queryset=CompliancePeriod.objects.all())
+    vintage = forms.ModelChoiceField(label=gettext_lazy("Vintage"), queryset=Asset.objects.filter(kind=Asset.Kind.ALLOWANCE))
+    issue_percent = forms.DecimalField(
+        label=gettext_lazy("Issue percent"), initial=Decimal("70"), min_value=Decimal("0.01"), max_value=Decimal("100"),
+        help_text=gettext_lazy("Pre-allocation: the share of the computed allocation issued now (a true-up always settles on 100)"))
+    file = forms.FileField(label=gettext_lazy("File"), required=False,
+                           help_text=gettext_lazy("CSV or XLSX: uscc,unit_category,electricity_mwh,heat_gj,correction_factor"))
     upload = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean_issue_percent(self) -> Decimal:
@@ -110,6 +115,10 @@ class AllocationPlanAdmin(ReadOnlyAdmin):
                      name="allocation_allocationplan_review"),
                 path("import/job/<int:job_id>/", self.admin_site.admin_view(self.import_job_view),
                      name="allocation_allocationplan_import_job"),
+                path("import/errors/<str:name>/", self.admin_site.admin_view(self.import_errors_view),
+                     name="allocation_allocationplan_import_errors"),
+                path("import/template.<str:file_format>", self.admin_site.admin_view(self.import_template_view),
+                     name="allocation_allocationplan_import_template"),
                 *super().get_urls()]
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
@@ -120,8 +129,12 @@ class AllocationPlanAdmin(ReadOnlyAdmin):
         if not request.user.has_perm("allocation.add_allocationplan"):
             raise PermissionDenied
         form = ImportForm(request.POST or None, request.FILES or None)
-        context: dict[str, Any] = {**self.admin_site.each_context(request), "title": "Import an allocation plan",
-                                   "opts": self.model._meta, "form": form, "max_rows": settings.IMPORT_MAX_ROWS}
+        context: dict[str, Any] = {
+            **self.admin_site.each_context(request), "title": _("Import an allocation plan"), "opts": self.model._meta,
+            "form": form, "max_rows": settings.IMPORT_MAX_ROWS,
+            "template_csv_url": reverse("admin:allocation_allocationplan_import_template", args=["csv"]),
+            "template_xlsx_url": reverse("admin:allocation_allocationplan_import_template", args=["xlsx"]),
+        }
         if request.method != "POST" or not form.is_valid():
             return TemplateResponse(request, "admin/allocation/import.html", context)
         data = form.cleaned_data
@@ -146,21 +159,40 @@ class AllocationPlanAdmin(ReadOnlyAdmin):
                                                   actor=request.user, kind=data["kind"], vintage=data["vintage"])
         except services.ImportRefused as refused:
             import_jobs.upload_delete(upload)
-            context["refused"] = refused.errors
+            context["refused"] = [import_preview.error_text(error) for error in refused.errors]
             return TemplateResponse(request, "admin/allocation/import.html", context)
         except DomainError as error:
             if not confirming:
                 import_jobs.upload_delete(upload)  # a refused file is not kept
             form.add_error(None, error.message)
             return TemplateResponse(request, "admin/allocation/import.html", context)
-        errors_by_row: dict[int, list[str]] = {}
-        for error in preview.errors:
-            errors_by_row.setdefault(error.row, []).append(f"{error.field}: {error.message}")
         if not preview.ok:
             import_jobs.upload_delete(upload)  # refused: fix the file and upload it again
             upload = ""
-        context.update(preview=preview, upload=upload, errors_by_row=errors_by_row, true_up=true_up, source_name=source_name)
+            name = import_preview.error_file_store(request, rows, preview.errors)
+            context["error_file_url"] = "{}?{}".format(
+                reverse("admin:allocation_allocationplan_import_errors", args=[name]), urlencode({"source": source_name}))
+        context.update(preview=preview, table=_preview_table(preview, true_up), upload=upload, true_up=true_up,
+                       source_name=source_name)
         return TemplateResponse(request, "admin/allocation/import.html", context)
+
+    def import_errors_view(self, request: HttpRequest, name: str) -> HttpResponse:
+        """The error file of this session's last previews: the uploaded rows with an errors column."""
+        if not request.user.has_perm("allocation.add_allocationplan"):
+            raise PermissionDenied
+        return import_preview.error_file_response(request, name, request.GET.get("source", ""))
+
+    def import_template_view(self, request: HttpRequest, file_format: str) -> HttpResponse:
+        """The header and an example row; the example is a unit this regulator may allocate to, when
+        there is one, so that the template as it is imports cleanly."""
+        if not request.user.has_perm("allocation.add_allocationplan"):
+            raise PermissionDenied
+        unit = (organizations_visible_to(request.user)
+                .filter(kind=Organization.Kind.KEY_EMITTING_UNIT, status=Organization.Status.ACTIVE)
+                .order_by("name", "pk").first())
+        example = [unit.uscc if unit else EXAMPLE_USCC, "coal_gt300", 1_000_000, 50_000, 1]
+        return import_preview.template_response(name="allocation-plan", file_format=file_format, header=COLUMNS,
+                                                example=example)
 
     def import_job_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
         if not request.user.has_perm("allocation.add_allocationplan"):
@@ -225,6 +257,29 @@ class AllocationPlanAdmin(ReadOnlyAdmin):
 
 
 REVIEW_LINES_PER_PAGE = 50
+
+
+def _shown(value: Any) -> str | None:
+    return None if value is None else f"{value:,}"
+
+
+def _preview_table(preview: services.ImportPreview, true_up: bool) -> import_preview.PreviewTable:
+    """The preview's rows in file order: the unit, its inputs and what the plan would do with it."""
+    columns = [_("USCC"), _("Unit"), _("Unit category"), _("Electricity (MWh)"), _("Heat (GJ)"), _("Correction factor"),
+               _("Allocation (t)")]
+    if true_up:
+        columns += [_("Issued before (t)"), _("Claw back (t)")]
+    columns += [_("Deducted (t)"), _("Issued now (t)")]
+
+    def cells(line: services.PreviewLine) -> list[Any]:
+        shown = [line.uscc[:40], line.organization.name if line.organization else None, line.unit_category,
+                 _shown(line.electricity_mwh), _shown(line.heat_gj), _shown(line.correction_factor),
+                 _shown(line.computed_allocation)]
+        if true_up:
+            shown += [_shown(line.issued_before), _shown(line.clawback_amount)]
+        return [*shown, _shown(line.deduction_amount), _shown(line.issue_amount)]
+
+    return import_preview.preview_table(columns, ((line.row, cells(line)) for line in preview.lines), preview.errors)
 
 
 def _decided_message(plan: AllocationPlan) -> str:

@@ -35,10 +35,11 @@ def plan_totals(plan: AllocationPlan) -> PlanTotals:
 
 
 def plan_lines(plan: AllocationPlan, search: str = "") -> QuerySet[AllocationLine]:
-    """The plan's lines by unit name (with `difference`: what the line issues less what it takes
-    back), those whose unit's name or USCC contains `search`."""
+    """The plan's lines in the order of the imported file's rows (the import saves them in that order,
+    so their ids follow it), with `difference`: what the line issues less what it takes back; those
+    whose unit's name or USCC contains `search`."""
     lines = (AllocationLine.objects.filter(plan=plan).select_related("organization")
-             .annotate(difference=F("issue_amount") - F("clawback_amount")).order_by("organization__name", "id"))
+             .annotate(difference=F("issue_amount") - F("clawback_amount")).order_by("id"))
     search = search.strip()
     if search:
         lines = lines.filter(organization__name__icontains=search) | lines.filter(organization__uscc__icontains=search.upper())

@@ -28,6 +28,7 @@ from allocation.importing import RawRow, RowError, read_rows
 from allocation.models import AllocationLine, AllocationPlan, Benchmark, CompliancePeriod, Deduction, UnitCategory
 from core.audit import audit_record, audit_record_many
 from core.errors import AlreadyExists, DomainError, ImportRefused, InvalidInput, PermissionDenied
+from core.imports import duplicate_message, rows_by_value
 from core.numbers import NumberRefused, parse_decimal
 from registry.models import Account, Asset
 from registry.services import allowances_clawback, allowances_issue_and_allocate
@@ -188,7 +189,7 @@ def allocation_preview(
                 organization__uscc__in=usccs,
             ).values_list("organization_id", "plan_id")
         )
-    seen: dict[str, int] = {}
+    seen = rows_by_value(rows, "uscc")
     read_errors: dict[int, list[RowError]] = {}
     for error in getattr(rows, "errors", []):  # NUL or overlong cells, found while reading
         read_errors.setdefault(error.row, []).append(error)
@@ -210,9 +211,8 @@ def allocation_preview(
         elif organization.pk in pre_allocated:
             errors.append(RowError(row.number, "uscc", _("%(name)s already has a pre-allocation for %(period)s: plan %(plan)s") % {
                 "name": organization.name, "period": period, "plan": pre_allocated[organization.pk]}))
-        if uscc and uscc in seen:
-            errors.append(RowError(row.number, "uscc", _("duplicate unit: also on row %(row)s") % {"row": seen[uscc]}))
-        seen.setdefault(uscc, row.number)
+        if uscc and len(seen[uscc]) > 1:  # every row of a duplicate set, the first too: none of them is valid
+            errors.append(RowError(row.number, "uscc", duplicate_message(row.number, seen[uscc])))
         category = row.values.get("unit_category", "").strip().lower()
         if category not in UnitCategory.values:
             errors.append(RowError(row.number, "unit_category", _("unknown category %(category)s; use %(categories)s") % {

@@ -9,6 +9,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Organization, User
@@ -18,9 +20,10 @@ from allocation.models import CompliancePeriod
 from compliance.models import ComplianceResult, EmissionReport, Surrender, VerifiedEmission, VerifierAssignment
 from compliance.services import VERIFIED_COLUMNS, verified_emissions_check
 from compliance.verification import verifier_assign
-from core import import_jobs
+from core import import_jobs, import_preview
 from core.admin import ReadOnlyAdmin, grouped_column, import_job_response
 from core.errors import DomainError
+from core.import_preview import EXAMPLE_USCC
 from core.imports import read_table
 from core.models import ImportJob
 
@@ -34,8 +37,9 @@ class ScopedReadOnlyAdmin(ReadOnlyAdmin):
 
 
 class VerifiedImportForm(forms.Form):
-    period = forms.ModelChoiceField(queryset=CompliancePeriod.objects.all())
-    file = forms.FileField(required=False, help_text="CSV or XLSX: uscc,verified_emissions")
+    period = forms.ModelChoiceField(label=gettext_lazy("Period"), queryset=CompliancePeriod.objects.all())
+    file = forms.FileField(label=gettext_lazy("File"), required=False,
+                           help_text=gettext_lazy("CSV or XLSX: uscc,verified_emissions"))
     upload = forms.CharField(required=False, widget=forms.HiddenInput)
 
 
@@ -49,6 +53,10 @@ class VerifiedEmissionAdmin(ScopedReadOnlyAdmin):
         return [path("import/", self.admin_site.admin_view(self.import_view), name="compliance_verifiedemission_import"),
                 path("import/job/<int:job_id>/", self.admin_site.admin_view(self.import_job_view),
                      name="compliance_verifiedemission_import_job"),
+                path("import/errors/<str:name>/", self.admin_site.admin_view(self.import_errors_view),
+                     name="compliance_verifiedemission_import_errors"),
+                path("import/template.<str:file_format>", self.admin_site.admin_view(self.import_template_view),
+                     name="compliance_verifiedemission_import_template"),
                 *super().get_urls()]
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
@@ -57,8 +65,12 @@ class VerifiedEmissionAdmin(ScopedReadOnlyAdmin):
         if not request.user.has_perm("compliance.add_verifiedemission"):
             raise PermissionDenied
         form = VerifiedImportForm(request.POST or None, request.FILES or None)
-        context: dict[str, Any] = {**self.admin_site.each_context(request), "title": "Import verified emissions",
-                                   "opts": self.model._meta, "form": form, "max_rows": settings.IMPORT_MAX_ROWS}
+        context: dict[str, Any] = {
+            **self.admin_site.each_context(request), "title": _("Import verified emissions"), "opts": self.model._meta,
+            "form": form, "max_rows": settings.IMPORT_MAX_ROWS,
+            "template_csv_url": reverse("admin:compliance_verifiedemission_import_template", args=["csv"]),
+            "template_xlsx_url": reverse("admin:compliance_verifiedemission_import_template", args=["xlsx"]),
+        }
         template = "admin/compliance/verified_import.html"
         if request.method != "POST" or not form.is_valid():
             return TemplateResponse(request, template, context)
@@ -86,9 +98,31 @@ class VerifiedEmissionAdmin(ScopedReadOnlyAdmin):
         if problems:
             import_jobs.upload_delete(upload)  # refused: fix the file and upload it again
             upload = ""
-        context.update(lines=lines, problems=problems, upload=upload, source_name=source_name,
-                       total=sum(line.tonnes or 0 for line in lines))
+            name = import_preview.error_file_store(request, rows, problems)
+            context["error_file_url"] = "{}?{}".format(
+                reverse("admin:compliance_verifiedemission_import_errors", args=[name]), urlencode({"source": source_name}))
+        table = import_preview.preview_table(
+            [_("USCC"), _("Unit"), _("Verified emissions (t)")],
+            ((line.row, [line.uscc[:40], line.organization.name if line.organization else None,
+                         None if line.tonnes is None else f"{line.tonnes:,}"]) for line in lines),
+            problems)
+        context.update(table=table, upload=upload, source_name=source_name, total=sum(line.tonnes or 0 for line in lines))
         return TemplateResponse(request, template, context)
+
+    def import_errors_view(self, request: HttpRequest, name: str) -> HttpResponse:
+        if not request.user.has_perm("compliance.add_verifiedemission"):
+            raise PermissionDenied
+        return import_preview.error_file_response(request, name, request.GET.get("source", ""))
+
+    def import_template_view(self, request: HttpRequest, file_format: str) -> HttpResponse:
+        """The header and an example row (a unit this regulator may record, when there is one)."""
+        if not request.user.has_perm("compliance.add_verifiedemission"):
+            raise PermissionDenied
+        unit = (organizations_visible_to(request.user).filter(kind=Organization.Kind.KEY_EMITTING_UNIT)
+                .order_by("name", "pk").first())
+        return import_preview.template_response(name="verified-emissions", file_format=file_format,
+                                                header=VERIFIED_COLUMNS,
+                                                example=[unit.uscc if unit else EXAMPLE_USCC, 250_000])
 
     def import_job_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
         if not request.user.has_perm("compliance.add_verifiedemission"):

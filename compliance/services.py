@@ -33,7 +33,7 @@ from core.errors import (
     NotEligible,
     PermissionDenied,
 )
-from core.imports import ImportRows, RowError, read_table
+from core.imports import ImportRows, RowError, duplicate_message, read_table, rows_by_value
 from core.numbers import NumberRefused, parse_quantity
 from registry.models import Account, Asset
 from registry.services import MAX_AMOUNT, allowances_retire
@@ -81,7 +81,7 @@ def verified_emissions_check(*, period: CompliancePeriod, rows: ImportRows, acto
         read_errors.setdefault(error.row, []).append(error)
     problems: list[RowError] = []
     lines: list[VerifiedLine] = []
-    seen: dict[str, int] = {}
+    seen = rows_by_value(rows, "uscc")
     for row in rows:
         found: list[RowError] = []
         uscc = row.values["uscc"].upper()
@@ -91,9 +91,8 @@ def verified_emissions_check(*, period: CompliancePeriod, rows: ImportRows, acto
                                                   recorded=uscc in recorded))
         if unit_problem:
             found.append(RowError(row.number, "uscc", unit_problem))
-        if uscc in seen:
-            found.append(RowError(row.number, "uscc", _("duplicate unit: also on row %(row)s") % {"row": seen[uscc]}))
-        seen.setdefault(uscc, row.number)
+        if uscc and len(seen[uscc]) > 1:  # every row of a duplicate set, the first too
+            found.append(RowError(row.number, "uscc", duplicate_message(row.number, seen[uscc])))
         tonnes = None
         try:
             tonnes = parse_quantity(row.values["verified_emissions"], field="verified_emissions", minimum=0, maximum=MAX_AMOUNT)

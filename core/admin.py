@@ -131,6 +131,10 @@ def import_job_response(model_admin: admin.ModelAdmin, request: HttpRequest, job
     job = ImportJob.objects.filter(pk=job_id, kind=kind).first()
     if job is None or not (job.created_by_id == request.user.pk or request.user.is_superuser):
         raise Http404("No such import")
+    from core.import_preview import field_label
+
     context = {**model_admin.admin_site.each_context(request), "title": title, "opts": model_admin.model._meta,
-               "job": job, "done_url": done_url(job) if done_url and job.status == ImportJob.Status.DONE else None}
+               "job": job, "done_url": done_url(job) if done_url and job.status == ImportJob.Status.DONE else None,
+               "errors": [{**error, "field": field_label(error.get("field", ""))}
+                          for error in (job.result or {}).get("errors", [])]}
     return TemplateResponse(request, "admin/import_job.html", context)

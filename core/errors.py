@@ -113,7 +113,8 @@ class ImportRefused(DomainError):
     default_message = gettext_lazy("The file has errors; nothing was saved.")
 
     def __init__(self, errors: list) -> None:  # type: ignore[type-arg]
-        super().__init__(gettext("%(count)s row(s) have errors; nothing was saved.") % {"count": len(errors)}, field="file")
+        rows = len({getattr(error, "row", index) for index, error in enumerate(errors)})  # rows, not errors
+        super().__init__(gettext("%(count)s row(s) have errors; nothing was saved.") % {"count": rows}, field="file")
         self.errors = errors
 
 

@@ -2,7 +2,8 @@
 the confirmed save runs in a Celery worker (`import_job_task`) and reports its progress on the job's
 row, which the job's page shows. The uploaded file waits under IMPORT_UPLOAD_DIR by a generated name
 between the preview and the job, and is deleted when the job ends, when the preview refuses the file,
-or, abandoned, by the hourly clean-up after IMPORT_UPLOAD_RETENTION_HOURS."""
+or, abandoned, by the hourly clean-up after IMPORT_UPLOAD_RETENTION_HOURS (which takes the previews'
+error files, under errors/, with them)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,9 @@ RUNNERS = {
 }
 # A refusal lists at most this many row errors on the job's page (the count says how many there were).
 MAX_ERRORS_KEPT = 1000
+
+# The folder of IMPORT_UPLOAD_DIR where the previews' error files wait (core.import_preview).
+ERROR_FILES = "errors"
 
 _UPLOAD_NAME = re.compile(r"[0-9a-f]{32}\.(csv|xlsx)")
 
@@ -173,12 +177,15 @@ def uploads_purge(*, now: dt.datetime | None = None) -> int:
             status=ImportJob.Status.FAILED, phase="", result={"message": "The job did not run; upload the file again."})
     waiting = set(ImportJob.objects.filter(status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING])
                   .values_list("upload", flat=True))
-    return stale_files_delete(upload_dir(), cutoff=cutoff, keep=waiting)
+    # The uploads, and the previews' error files (core.import_preview) beside them.
+    return sum(stale_files_delete(directory, cutoff=cutoff, keep=waiting)
+               for directory in (upload_dir(), upload_dir() / ERROR_FILES))
 
 
 def stale_files_delete(directory: Path, *, cutoff: dt.datetime, keep: set[str]) -> int:
     """Deletes the files of `directory` last written before `cutoff`, but those named in `keep` (the
-    clean-up of job files: admin imports' uploads, export jobs' files). Returns the count deleted."""
+    clean-up of job files: admin imports' uploads and error files, export jobs' files). Returns the
+    count deleted."""
     if not directory.is_dir():
         return 0
     deleted = 0

@@ -1,5 +1,12 @@
-"""Reading the rows of an import file (allocation plans, verified emissions): CSV (UTF-8, with or
-without a byte-order mark) or XLSX, streamed with bounded memory.
+"""Reading the rows of an import file (allocation plans, verified emissions): CSV or XLSX, streamed
+with bounded memory.
+
+A CSV's encoding is decided by the whole file, not guessed from its start: UTF-8 (with or without a
+byte-order mark) when every byte of it decodes as UTF-8, else GB18030 (a superset of GBK and GB2312:
+what Excel writes for "CSV" on a Chinese Windows) when every byte decodes as that; a file that is
+neither is refused with a message saying which encodings are read. UTF-8 is tried first because a
+real GBK text with Chinese in it is practically never valid UTF-8, while most UTF-8 Chinese would
+decode as (wrong) GB18030 characters.
 
 What a file cannot do here:
 - be larger than IMPORT_MAX_BYTES, or have more than IMPORT_MAX_ROWS rows (reading stops at the
@@ -14,6 +21,7 @@ Rows are numbered as a spreadsheet shows them: the header is row 1."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import zipfile
@@ -53,11 +61,31 @@ class RawRow:
 
 
 class ImportRows(list):  # type: ignore[type-arg]
-    """The rows of a file (RawRow), with the row errors found while reading them."""
+    """The rows of a file (RawRow), with the row errors found while reading them, the header as the
+    file names its columns (for the error file, which gives the rows back as they came) and the
+    encoding a CSV was read in ("" for an XLSX)."""
 
     def __init__(self, rows: list[RawRow] | None = None, errors: list[RowError] | None = None) -> None:
         super().__init__(rows or [])
         self.errors: list[RowError] = errors or []
+        self.header: list[str] = []
+        self.encoding: str = ""
+
+
+def rows_by_value(rows: list[RawRow], column: str) -> dict[str, list[int]]:
+    """The row numbers of each value of `column` (upper-cased, as USCCs are compared), in file order."""
+    found: dict[str, list[int]] = {}
+    for row in rows:
+        found.setdefault(row.values.get(column, "").strip().upper(), []).append(row.number)
+    return found
+
+
+def duplicate_message(row: int, rows: list[int]) -> str:
+    """A row error of each row of a duplicate set, naming the other rows."""
+    others = [number for number in rows if number != row]
+    if len(others) == 1:
+        return _("duplicate unit: also on row %(row)s") % {"row": others[0]}
+    return _("duplicate unit: also on rows %(rows)s") % {"rows": ", ".join(str(number) for number in others)}
 
 
 def max_rows() -> int:
@@ -96,16 +124,65 @@ def read_table(
             "size": f"{size:,}", "limit": f"{settings.IMPORT_MAX_BYTES:,}"}, field="file")
     if name.endswith(".xlsx"):
         return _collect(_xlsx_lines(stream), required=required, columns=columns or required, limit=limit, progress=progress)
-    wrapper = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")  # type: ignore[arg-type]
+    stream, encoding = csv_encoding(stream)
+    wrapper = io.TextIOWrapper(stream, encoding=encoding, newline="")  # type: ignore[arg-type]
     try:
-        return _collect(_csv_lines(wrapper), required=required, columns=columns or required, limit=limit, progress=progress)
-    except UnicodeDecodeError:
-        raise InvalidInput(_("The CSV file is not UTF-8."), field="file") from None
+        rows = _collect(_csv_lines(wrapper), required=required, columns=columns or required, limit=limit, progress=progress)
+        rows.encoding = encoding
+        return rows
+    except UnicodeDecodeError:  # the whole file decoded before: only a stream changed under us
+        raise _not_text() from None
     finally:
         try:
             wrapper.detach()  # the caller's stream stays open (and is the caller's to close)
         except ValueError:
             pass
+
+
+# The encodings a CSV is read in, in the order they are tried (see the module's docstring).
+CSV_ENCODINGS = ("utf-8-sig", "gb18030")
+_CHUNK = 1 << 16
+
+
+def _not_text() -> InvalidInput:
+    return InvalidInput(_("The CSV file is neither UTF-8 nor GB18030 (GBK, GB2312) text: save it from the "
+                          "spreadsheet again as \"CSV UTF-8\" or as \"CSV\", or upload the XLSX."), field="file")
+
+
+def _decodes(stream: IO[bytes], encoding: str, start: int) -> bool:
+    """Whether the whole stream from `start` decodes in `encoding` (chunk by chunk: bounded memory)."""
+    stream.seek(start)
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        while chunk := stream.read(_CHUNK):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    finally:
+        stream.seek(start)
+    return True
+
+
+def csv_encoding(stream: IO[bytes]) -> tuple[IO[bytes], str]:
+    """(the stream to read, the encoding of the whole CSV): the first of CSV_ENCODINGS in which every
+    byte decodes, or InvalidInput. A stream that cannot seek is read into memory first (it was
+    checked against IMPORT_MAX_BYTES where its size was known; here it is bounded again)."""
+    try:
+        seekable = stream.seekable()
+    except (AttributeError, ValueError):
+        seekable = False
+    if not seekable:
+        content = stream.read(settings.IMPORT_MAX_BYTES + 1)
+        if len(content) > settings.IMPORT_MAX_BYTES:
+            raise InvalidInput(_("The file is larger than %(limit)s bytes (IMPORT_MAX_BYTES).") % {
+                "limit": f"{settings.IMPORT_MAX_BYTES:,}"}, field="file")
+        stream = io.BytesIO(content)
+    start = stream.tell()
+    for encoding in CSV_ENCODINGS:
+        if _decodes(stream, encoding, start):
+            return stream, encoding
+    raise _not_text()
 
 
 def _csv_lines(text: IO[str]) -> Iterator[list[str]]:
@@ -178,7 +255,9 @@ def _xlsx_lines(stream: IO[bytes]) -> Iterator[list[str]]:
 
 def _header(line: list[str], required: list[str], columns: list[str]) -> list[str]:
     names = []
-    for cell in line:
+    for position, cell in enumerate(line):
+        if position == 0:
+            cell = cell.lstrip("\ufeff")  # GB18030's byte-order mark (UTF-8's is taken off by utf-8-sig)
         if "\x00" in cell or len(cell) > MAX_FIELD_CHARS:
             raise InvalidInput(_("The header is not readable: expected %(columns)s.") % {"columns": ",".join(columns)},
                                field="file")
@@ -205,6 +284,7 @@ def _collect(
         raise InvalidInput(_("The file is empty."), field="file")
     header = _header(first, required, columns)
     result = ImportRows()
+    result.header = header
     blank = 0
     too_many = InvalidInput(_("The file has more than %(limit)s rows; split it into files of at most %(limit)s "
                               "(IMPORT_MAX_ROWS).") % {"limit": f"{limit:,}"}, field="file")

@@ -218,6 +218,7 @@ def test_the_import_lists_every_bad_row_and_saves_nothing(
                           actor=shandong_regulator)
     errors = refused.value.errors
     assert sorted((error.row, error.field) for error in errors) == [
+        (2, "uscc"),  # the first row of the duplicate pair (rows 2 and 6) is not valid either
         (3, "uscc"),
         (4, "electricity_mwh"),
         (5, "unit_category"),
@@ -236,11 +237,11 @@ def test_the_import_lists_every_bad_row_and_saves_nothing(
     assert unregistered in messages[(3, "uscc")]
     assert "negative" in messages[(4, "electricity_mwh")]
     assert "nuclear" in messages[(5, "unit_category")]
-    assert "row 2" in messages[(6, "uscc")]
+    assert "row 2" in messages[(6, "uscc")] and "row 6" in messages[(2, "uscc")]
     assert "outside your province" in messages[(10, "uscc")]
     assert "not a key emitting unit" in messages[(11, "uscc")]
     assert refused.value.code == "import_refused" and refused.value.field == "file"
-    assert "13 row(s)" in refused.value.message
+    assert "12 row(s)" in refused.value.message  # rows 2 to 13 (14 errors: the count is of rows)
     assert not AllocationPlan.objects.exists() and not AllocationLine.objects.exists()
     assert not AuditEvent.objects.filter(action="plan.import").exists()
 
@@ -319,8 +320,8 @@ def _header_only() -> bytes:
         pytest.param(csv_bytes([["", "", "", "", ""], []]), "plan.csv", "The file has a header but no rows.", id="blank-rows-only"),
         pytest.param(b"uscc,unit_category,electricity_mwh,heat_gj\n", "plan.txt", "Upload a .csv or .xlsx file.", id="wrong-extension"),
         pytest.param(b"uscc,unit_category,electricity_mwh,heat_gj\n", "plan.xls", "Upload a .csv or .xlsx file.", id="old-excel"),
-        pytest.param("uscc,unit_category,electricity_mwh,heat_gj\n华能,gas,1,1\n".encode("gbk"), "plan.csv",
-                     "The CSV file is not UTF-8.", id="gbk-csv"),
+        pytest.param("uscc,unit_category,electricity_mwh,heat_gj\n华能,gas,1,1\n".encode("utf-16"), "plan.csv",
+                     "The CSV file is neither UTF-8 nor GB18030", id="utf16-csv"),
         pytest.param(b"this is not a zip file", "plan.xlsx", "The file is not a readable XLSX workbook.", id="corrupt-xlsx"),
         pytest.param(xlsx_bytes([], header=None), "plan.xlsx", "The file is empty.", id="empty-xlsx"),
         pytest.param(xlsx_bytes([]), "plan.xlsx", "The file has a header but no rows.", id="header-only-xlsx"),
@@ -415,7 +416,7 @@ def test_the_command_writes_every_row_error_to_stderr_and_fails(
     assert "nothing was saved" in str(failed.value)
     lines = err.getvalue().splitlines()
     assert sorted(line.split(":")[0] + ":" + line.split(":")[1] for line in lines) == [
-        "row 3: uscc", "row 4: electricity_mwh", "row 4: heat_gj", "row 4: uscc",
+        "row 2: uscc", "row 3: uscc", "row 4: electricity_mwh", "row 4: heat_gj", "row 4: uscc",
     ]
     assert out.getvalue() == ""
 

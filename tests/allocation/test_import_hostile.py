@@ -282,7 +282,8 @@ def test_the_admin_import_answers_hostile_files_with_their_errors(regulator_clie
     assert page.status_code == 200
     assert 'name="confirm"' not in page.content.decode()
     assert not AllocationPlan.objects.exists() and not AllocationLine.objects.exists()
-    assert not list(settings.IMPORT_UPLOAD_DIR.iterdir())  # a refused file is not kept
+    # A refused file is not kept (only its error file is, under errors/, for the preview's download).
+    assert not [path for path in settings.IMPORT_UPLOAD_DIR.iterdir() if path.is_file()]
 
 
 def test_every_refusal_is_a_domain_error(period_2021, cea21, company_a, national_regulator):

@@ -63,6 +63,7 @@ def allocation_files(draw, pool: list[str]):
     hostile = draw(st.booleans())  # else a clean file (still in any digits, spacing, format), which must be saved
     free = list(pool)
     used: list[str] = []
+    first_row: dict[str, int] = {}
     records: list[list[str] | None] = []
     bad: set[tuple[int, str]] = set()
     for _ in range(count):
@@ -74,10 +75,12 @@ def allocation_files(draw, pool: list[str]):
         if kind == "good" and free:
             uscc = free.pop(draw(st.integers(0, len(free) - 1)))
             used.append(uscc)
+            first_row[uscc] = row_number
             uscc = draw(st.sampled_from([uscc, uscc.lower(), f" {uscc} "]))
         elif kind == "duplicate":
             uscc = draw(st.sampled_from(used))
             bad.add((row_number, "uscc"))
+            bad.add((first_row[uscc], "uscc"))  # every row of a duplicate set, the first too
         elif kind == "nul":
             uscc = "913700\x00" + "0" * 11
             bad.add((row_number, "uscc"))
