@@ -15,7 +15,6 @@ second finds it accepted), then balances through the ledger. Nothing locks a bal
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.conf import settings
@@ -36,7 +35,7 @@ from trading.clock import is_block_time, trading_day
 from trading.fees import buy_reservation, fee_for
 from trading.models import BlockOffer, Instrument, Order, Side, Trade
 from trading.participants import cash_asset
-from trading.services import _accounts_of, _trading_organization, parse_price
+from trading.services import _accounts_of, _trading_organization, block_offer_release, parse_price
 from trading.settlement import settlement_queue
 
 
@@ -136,17 +135,6 @@ def _check_position(organization: Organization, instrument: Instrument, holding:
             % {"held": f"{held:,}", "open": f"{open_buys:,}", "limit": f"{limit:,}"}, field="quantity")
 
 
-def _release(offer: BlockOffer, *, actor: Any) -> None:
-    if not offer.reserved:
-        return
-    holding, cash = _accounts_of(offer.organization)
-    asset, account = (cash_asset(), cash) if offer.side == Side.BUY else (offer.instrument.asset, holding)
-    ledger_post([Movement(kind=Transfer.Kind.RELEASE, asset=asset, amount=offer.reserved, source=account,
-                          source_bucket=Bucket.RESERVED, destination=account, destination_bucket=Bucket.AVAILABLE,
-                          reference=f"block:{offer.pk}")], actor=actor)
-    offer.reserved = 0
-
-
 def _instrument(symbol: Any) -> Instrument:
     instrument = Instrument.objects.select_related("asset").filter(symbol=str(symbol or "")).first()
     if instrument is None:
@@ -232,7 +220,7 @@ def block_offer_withdraw(*, user: Any, offer_id: int) -> BlockOffer:
             raise NotFound(_("No such block offer."), field="id")
         if offer.status != BlockOffer.Status.OPEN:
             raise errors.OfferNotOpen(_("The offer is %(status)s.") % {"status": offer.get_status_display().lower()}, field="id")
-        _release(offer, actor=user)
+        block_offer_release(offer, actor=user)
         offer.status = BlockOffer.Status.WITHDRAWN
         offer.save(update_fields=["status", "reserved", "updated_at"])
         audit_record(actor=user, action="block.withdraw", obj=offer, before={"status": BlockOffer.Status.OPEN},
@@ -294,22 +282,3 @@ def block_offer_accept(*, user: Any, offer_id: int, client_order_id: str) -> tup
             _("client_order_id %(id)s was already used for a different acceptance.") % {"id": repr(client_order_id)},
             field="client_order_id") from None
     return trade, True
-
-
-def block_offers_expire(*, day: dt.date, actor: Any = None) -> int:
-    """The end of day: every offer of `day` or earlier still open expires, its reservation released."""
-    expired = 0
-    for offer_id in BlockOffer.objects.filter(status=BlockOffer.Status.OPEN, trading_day__lte=day).values_list("pk", flat=True):
-        with transaction.atomic():
-            offer = BlockOffer.objects.select_for_update(of=("self",)).select_related("instrument__asset", "organization").get(pk=offer_id)
-            if offer.status != BlockOffer.Status.OPEN:
-                continue  # accepted or withdrawn meanwhile
-            _release(offer, actor=actor)
-            offer.status = BlockOffer.Status.EXPIRED
-            offer.save(update_fields=["status", "reserved", "updated_at"])
-            audit_record(actor=actor, action="block.expire", obj=offer, before={"status": BlockOffer.Status.OPEN},
-                         after={"status": offer.status, "day": str(day)})
-            live.changed(f"org:{offer.organization_id}", f"blocks:{offer.instrument.symbol}")
-            expired += 1
-    return expired
-

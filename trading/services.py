@@ -36,7 +36,7 @@ from trading import errors
 from trading.clock import is_trading_time, trading_day
 from trading.fees import buy_reservation
 from trading.matcher import matching_drain
-from trading.models import DailyBar, Instrument, MarketEvent, Order, Side, Trade
+from trading.models import BlockOffer, DailyBar, Instrument, MarketEvent, Order, Side, Trade
 from trading.participants import cash_asset, participant_accounts_cached, participants_forget
 from trading.selectors import daily_bar_compute
 from trading.settlement import trades_settle_all
@@ -441,8 +441,6 @@ def end_of_day_close(*, day: dt.date, actor: Any = None) -> list[DailyBar]:
         expiry = MarketEvent.objects.filter(instrument=instrument, kind=MarketEvent.Kind.EXPIRE, trading_day=day).order_by("-sequence").first()
         if expiry is None or expiry.sequence > instrument.matching_position.matched_sequence:
             raise errors.EndOfDayPending(_("The end-of-day expiry of %(symbol)s has not been matched yet.") % {"symbol": instrument.symbol})
-    from trading.blocks import block_offers_expire
-
     block_offers_expire(day=day, actor=actor)
     trades_settle_all()
     if Trade.objects.filter(trading_day__lte=day, settled_at__isnull=True).exists():
@@ -481,4 +479,37 @@ def _pending_release_all(asset: Asset, *, actor: Any, reference: str) -> set[int
         actor=actor,
     )
     return {row.account.organization_id for row in rows if row.account.organization_id}
+
+
+# --- block offers at the end of day (the rest of block trading is trading.blocks, above this module) ---
+
+
+def block_offer_release(offer: BlockOffer, *, actor: Any) -> None:
+    """Releases what an open block offer (trading.blocks) still reserves; the caller holds its row lock."""
+    if not offer.reserved:
+        return
+    holding, cash = _accounts_of(offer.organization)
+    asset, account = (cash_asset(), cash) if offer.side == Side.BUY else (offer.instrument.asset, holding)
+    ledger_post([Movement(kind=Transfer.Kind.RELEASE, asset=asset, amount=offer.reserved, source=account,
+                          source_bucket=Bucket.RESERVED, destination=account, destination_bucket=Bucket.AVAILABLE,
+                          reference=f"block:{offer.pk}")], actor=actor)
+    offer.reserved = 0
+
+
+def block_offers_expire(*, day: dt.date, actor: Any = None) -> int:
+    """The end of day: every offer of `day` or earlier still open expires, its reservation released."""
+    expired = 0
+    for offer_id in BlockOffer.objects.filter(status=BlockOffer.Status.OPEN, trading_day__lte=day).values_list("pk", flat=True):
+        with transaction.atomic():
+            offer = BlockOffer.objects.select_for_update(of=("self",)).select_related("instrument__asset", "organization").get(pk=offer_id)
+            if offer.status != BlockOffer.Status.OPEN:
+                continue  # accepted or withdrawn meanwhile
+            block_offer_release(offer, actor=actor)
+            offer.status = BlockOffer.Status.EXPIRED
+            offer.save(update_fields=["status", "reserved", "updated_at"])
+            audit_record(actor=actor, action="block.expire", obj=offer, before={"status": BlockOffer.Status.OPEN},
+                         after={"status": offer.status, "day": str(day)})
+            live.changed(f"org:{offer.organization_id}", f"blocks:{offer.instrument.symbol}")
+            expired += 1
+    return expired
 
