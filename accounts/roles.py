@@ -54,6 +54,9 @@ _READ_MARKET = [
     "trading.view_holiday",
 ]
 
+# Surveillance (the exchange operator decides on alerts; national regulators read, escalations included).
+_READ_SURVEILLANCE = ["surveillance.view_alert", "surveillance.view_partygroup", "surveillance.view_groupmember"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.NATIONAL_REGULATOR: _READ_REGISTRY
     + _READ_MARKET
@@ -67,6 +70,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "registry.add_asset",
         "trading.halt_market",
     ]
+    + _READ_SURVEILLANCE
     + _READ_ALLOCATION
     + [
         "allocation.add_complianceperiod",
@@ -103,7 +107,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.EXCHANGE_OPERATOR: _READ_REGISTRY
     + _READ_MARKET
     + ["accounts.view_all_organizations", "registry.manage_cash", "trading.operate_market", "trading.halt_market", "trading.add_holiday",
-       "trading.change_holiday", "trading.delete_holiday"],
+       "trading.change_holiday", "trading.delete_holiday"]
+    + _READ_SURVEILLANCE
+    + ["surveillance.decide_alert", "surveillance.add_partygroup", "surveillance.change_partygroup",
+       "surveillance.delete_partygroup", "surveillance.add_groupmember", "surveillance.change_groupmember",
+       "surveillance.delete_groupmember"],
     Role.AUDITOR: _READ_REGISTRY + _READ_MARKET + _READ_ALLOCATION
     + ["accounts.view_all_organizations", "accounts.view_user", "compliance.view_verifiedemission",
        "compliance.view_surrender", "compliance.view_complianceresult", "compliance.view_obligation",

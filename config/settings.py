@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "trading",
     "compliance",
     "reports",
+    "surveillance",
     "demo",
     "web",
 ]
@@ -314,6 +315,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "trading.tasks.end_of_day_task",
         "schedule": crontab(hour=15, minute=5, day_of_week="mon-fri"),
     },
+    "surveillance-nightly": {
+        "task": "surveillance.tasks.surveillance_alerts_task",
+        "schedule": crontab(hour=18, minute=0, day_of_week="mon-fri"),
+    },
 }
 
 # Trading (RULEBOOK.md: Trading). Prices in fen.
@@ -331,6 +336,13 @@ BLOCK_BAND_PERCENT = env_int("BLOCK_BAND_PERCENT", 30, minimum=1)
 BLOCK_SESSIONS = env_sessions("BLOCK_SESSIONS", "13:00-15:00")
 if BLOCK_MAX_QUANTITY < BLOCK_MIN_QUANTITY:
     raise ImproperlyConfigured("BLOCK_MAX_QUANTITY must be at least BLOCK_MIN_QUANTITY")
+# Market surveillance (RULEBOOK "Block trades, auctions and surveillance"; all thresholds assumed defaults).
+SURVEILLANCE_GROUP_STP = env_bool("SURVEILLANCE_GROUP_STP", default=True)  # self-trade prevention across a group
+SURVEILLANCE_LARGE_HOLDER_PERCENT = env_int("SURVEILLANCE_LARGE_HOLDER_PERCENT", 5, minimum=1)
+SURVEILLANCE_ORDER_TRADE_RATIO = env_int("SURVEILLANCE_ORDER_TRADE_RATIO", 20, minimum=1)
+SURVEILLANCE_FAST_CANCEL_SECONDS = env_int("SURVEILLANCE_FAST_CANCEL_SECONDS", 5, minimum=1)
+SURVEILLANCE_CLOSE_WINDOW_MINUTES = env_int("SURVEILLANCE_CLOSE_WINDOW_MINUTES", 10, minimum=1)
+SURVEILLANCE_CLOSE_MOVE_PERCENT = env_decimal("SURVEILLANCE_CLOSE_MOVE_PERCENT", "2")
 # In-process matching right after each order commits (the embedded default); in production a
 # `run_matcher` process does it and web requests only notify it.
 MATCHER_INLINE = env_bool("MATCHER_INLINE", default=EMBEDDED)

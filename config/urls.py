@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("reports.urls")),
     path("", include("compliance.urls")),
     path("", include("trading.urls")),
+    path("", include("surveillance.urls")),
 ]
 
 handler404 = "core.views.page_not_found"

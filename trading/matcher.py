@@ -35,6 +35,7 @@ from core.db import (
 from core.locks import MATCHER, LockKey, session_lock
 from registry.models import Bucket, Transfer
 from registry.services import Movement, ledger_post
+from surveillance.groups import owner_of
 from trading import market_data
 from trading.clock import trading_day
 from trading.fees import buy_reservation, fee_for
@@ -93,7 +94,7 @@ class Matcher:
             instrument_id=self.instrument_id, status__in=Order.RESTING, sequence__lte=position
         ).order_by("sequence")
         for order in orders:
-            book.restore(RestingOrder(order.pk, order.sequence, order.side, order.price, order.remaining, order.organization_id))
+            book.restore(RestingOrder(order.pk, order.sequence, order.side, order.price, order.remaining, owner_of(order.organization_id)))
             resting[order.pk] = order
         self.book, self.resting, self.position = book, resting, position
         if token:  # (a restarted matcher republishes what a lost Redis forgot)
@@ -179,7 +180,7 @@ class Matcher:
         if order.status != Order.Status.ACCEPTED:
             return  # already applied (cannot happen past the fence; kept as a guard)
         result: SubmitResult = self.book.submit(
-            RestingOrder(order.pk, order.sequence, order.side, order.price, order.quantity, order.organization_id)
+            RestingOrder(order.pk, order.sequence, order.side, order.price, order.quantity, owner_of(order.organization_id))
         )
         batch.orders[order.pk] = order
         now = timezone.now()

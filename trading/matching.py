@@ -2,8 +2,8 @@
 
 Price-time priority: the best price first, and at one price the earliest sequence first. A trade
 executes at the resting (maker) order's price. Self-trade prevention is expire-taker: when the next
-resting order to trade with belongs to the incoming order's own organization, the incoming order's
-remainder is cancelled and nothing more trades. Prices are integers (fen), quantities integers (tonnes).
+resting order to trade with belongs to the incoming order's own owner (its organization, or its
+related-party group: surveillance.groups), the incoming order's remainder is cancelled and nothing more trades. Prices are integers (fen), quantities integers (tonnes).
 
 The book is a deterministic function of the sequence of `submit` and `cancel` calls.
 
@@ -37,7 +37,7 @@ class RestingOrder:
     side: str
     price: int
     remaining: int
-    owner: int  # the organization: orders of one owner never trade with each other
+    owner: int  # the organization, or its group (surveillance.groups): orders of one owner never trade together
 
 
 @dataclass(frozen=True)
