@@ -2,6 +2,8 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts.models import ApiToken, Membership, User
 from accounts.selectors import rows_in_scope
@@ -21,7 +23,7 @@ class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
     list_display = ["username", "email", "first_name", "last_name", "is_active", "is_staff", "roles"]
     list_filter = ["is_active", "is_staff", "groups", "memberships__organization__province"]
 
-    @admin.display(description="Roles")
+    @admin.display(description=_("Roles"))
     def roles(self, user: User) -> str:
         return ", ".join(group.name for group in user.groups.all())
 
@@ -45,19 +47,24 @@ class MembershipAdmin(AuditedModelAdmin):
 class ApiTokenAdmin(ReadOnlyAdmin):
     """Tokens are created by their users (/profile/tokens/, the key is shown once); staff can only revoke."""
 
-    list_display = ["name", "user", "display_key", "created_at", "last_used_at", "expires_at", "revoked_at"]
+    list_display = ["name", "user", "token_key", "created_at", "last_used_at", "expires_at", "revoked_at"]
     list_select_related = ["user"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter), "created_at"]
     search_fields = ["name", "prefix", "user__username"]
     exclude = ["key_hash"]
     actions = ["revoke"]
 
+    @admin.display(description=_("Key"))
+    def token_key(self, token: ApiToken) -> str:
+        return token.display_key
+
     def has_revoke_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser
 
-    @admin.action(description="Revoke the selected tokens", permissions=["revoke"])
+    @admin.action(description=_("Revoke the selected tokens"), permissions=["revoke"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         tokens = list(queryset.filter(revoked_at__isnull=True))
         for token in tokens:
             api_token_revoke(token=token, actor=request.user)
-        self.message_user(request, f"Revoked {len(tokens)} token(s).", messages.SUCCESS)
+        self.message_user(request, ngettext("Revoked %(count)s token.", "Revoked %(count)s tokens.", len(tokens))
+                          % {"count": len(tokens)}, messages.SUCCESS)
