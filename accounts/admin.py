@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.models import ApiToken, Membership, User
+from accounts.roles import Role
 from accounts.selectors import rows_in_scope
 from accounts.services import api_token_revoke
 from core.admin import AuditedModelAdmin, ReadOnlyAdmin
@@ -25,7 +26,9 @@ class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
 
     @admin.display(description=_("Roles"))
     def roles(self, user: User) -> str:
-        return ", ".join(group.name for group in user.groups.all())
+        """The roles by their names in the reader's language (a group that is no role, by its own name)."""
+        labels = dict(Role.choices)
+        return ", ".join(str(labels.get(group.name, group.name)) for group in user.groups.all())
 
     def get_queryset(self, request):  # type: ignore[no-untyped-def]
         return super().get_queryset(request).prefetch_related("groups")

@@ -133,7 +133,8 @@ class VerifierAssignmentForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "organization" in self.fields:  # (read-only once assigned)
             self.fields["organization"].queryset = Organization.objects.filter(kind=Organization.Kind.KEY_EMITTING_UNIT)
-        self.fields["verifier"].queryset = User.objects.filter(groups__name=Role.VERIFIER).order_by("username")
+        if "verifier" in self.fields:  # (absent for a user who may only view)
+            self.fields["verifier"].queryset = User.objects.filter(groups__name=Role.VERIFIER).order_by("username")
 
     def validate_unique(self) -> None:
         """Assigning again replaces the verifier (verifier_assign decides); no duplicate error here."""
@@ -157,7 +158,7 @@ class VerifierAssignmentAdmin(UnitsAdmin):
         return False
 
     def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
-        return ["period", "organization"] if obj else []
+        return self.readonly_with_shown(["period", "organization"] if obj else [], obj)
 
     def save_model(self, request: HttpRequest, obj: VerifierAssignment, form: forms.ModelForm, change: bool) -> None:
         try:

@@ -69,7 +69,8 @@ class UnitsAdmin(admin.ModelAdmin):
     (YUAN, YUAN_PER_TONNE, TONNES, COUNT) with thousands separators (fen as yuan with two decimals), and every
     date-time in market time with the zone in its label ("Created at (Beijing time)"). Each such field
     `f` gets a read-only display `f_shown` (unless the class defines its own), which list_display and
-    the detail page use instead of `f`; an editable field stays an input on the form."""
+    the detail page use instead of `f`; an editable field stays an input on the form. The detail page
+    also shows the fields no form edits (created_at ...), which Django's leaves out."""
 
     units: dict[str, str] = {}
 
@@ -92,25 +93,34 @@ class UnitsAdmin(admin.ModelAdmin):
                 continue
             setattr(self, name, _shown_column(field, label, render))
             self.shown_fields[field.name] = name
+        self.automatic_fields = [self.shown_fields[field.name] for field in model._meta.concrete_fields
+                                 if not field.editable and field.name in self.shown_fields]
         super().__init__(model, admin_site)
         self.list_display = [self.shown_fields.get(name, name) if isinstance(name, str) else name
                              for name in self.list_display]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        readonly = list(super().get_readonly_fields(request, obj))
-        return readonly + [self.shown_fields[name] for name in readonly if name in self.shown_fields]
+        return self.readonly_with_shown(list(super().get_readonly_fields(request, obj)), obj)
+
+    def readonly_with_shown(self, readonly: list[str], obj: Any = None) -> list[str]:
+        """`readonly` and the displays that show them (and, on a record's page, the fields no form edits)."""
+        shown = [self.shown_fields[name] for name in readonly if name in self.shown_fields]
+        return readonly + shown + [name for name in self.automatic_fields if obj is not None and name not in shown]
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = super().get_fields(request, obj)
+        # On an editable form a display replaces its field where get_readonly_fields lists it (a
+        # subclass's override that does not call this class's lists none: its fields stay as they are).
         editable = obj is None or self.has_change_permission(request, obj)
-        readonly = set(super().get_readonly_fields(request, obj))
+        readonly = set(self.get_readonly_fields(request, obj))
         shown: list[Any] = []
         for name in fields:
-            if isinstance(name, str) and name in self.shown_fields and (not editable or name in readonly):
+            if isinstance(name, str) and name in self.shown_fields and (not editable or self.shown_fields[name] in readonly):
                 name = self.shown_fields[name]
             if name not in shown:
                 shown.append(name)
-        return shown
+        return shown + [name for name in self.automatic_fields
+                        if obj is not None and name not in shown and (not editable or name in readonly)]
 
 
 class _LazyZoneName:
@@ -179,6 +189,11 @@ class AuditEventAdmin(ReadOnlyAdmin):
     search_fields = ["actor_label", "action", "object_id"]
     date_hierarchy = "created_at"
     list_select_related = ["actor"]
+
+    @admin.display(description=_("actor label"), ordering="actor_label")
+    def actor_label_shown(self, event: AuditEvent) -> str:
+        """A user's name as it is; the jobs' "system" (core.audit) in the reader's language."""
+        return gettext("system") if event.actor_id is None and event.actor_label == "system" else event.actor_label
 
 
 class ReasonForm(forms.Form):

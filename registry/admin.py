@@ -44,7 +44,7 @@ class OrganizationAdmin(AuditedModelAdmin):
         return organizations_visible_to(request.user)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Organization | None = None) -> list[str]:
-        return ["uscc", "created_at"] if obj else ["created_at"]
+        return self.readonly_with_shown(["uscc", "created_at"] if obj else ["created_at"], obj)
 
     def save_model(self, request: HttpRequest, obj: Organization, form: forms.ModelForm, change: bool) -> None:
         super().save_model(request, obj, form, change)
@@ -93,6 +93,10 @@ class AccountAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Account]:
         return accounts_visible_to(request.user)
+
+    @admin.display(description=_("name"), ordering="name")
+    def name_shown(self, account: Account) -> str:
+        return account.display_name
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -146,6 +150,10 @@ class AssetAdmin(UnitsAdmin):
     list_filter = ["kind"]
     search_fields = ["code", "name"]
     form = AssetForm
+
+    @admin.display(description=_("name"), ordering="name")
+    def name_shown(self, asset: Asset) -> str:
+        return asset.display_name
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Organization
 from accounts.provinces import PROVINCE_CHOICES
 from core.money import format_minor_units
+from registry.names import account_name, asset_name
 
 
 class Asset(models.Model):
@@ -39,6 +40,11 @@ class Asset(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    @property
+    def display_name(self) -> str:
+        """The name in the active language (a reference asset's; any other as entered)."""
+        return asset_name(self.name, self.vintage)
 
     def format(self, amount: int) -> str:
         return format_minor_units(amount, self.decimals)
@@ -105,7 +111,12 @@ class Account(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.number} {self.name}"
+        return f"{self.number} {self.display_name}"
+
+    @property
+    def display_name(self) -> str:
+        """The name in the active language (a system account's; an organization's account's as entered)."""
+        return account_name(self.name, self.province)
 
     def holds(self, asset: Asset) -> bool:
         return (asset.kind == Asset.Kind.CASH) == (self.kind in self.CASH_KINDS)
