@@ -22,9 +22,11 @@ from django.contrib import admin
 from django.contrib.admin.utils import label_for_field
 from django.db import models
 from django.test import Client
+from django.urls import get_resolver
 from django.utils.translation import override
 
 from accounts.models import Organization, User
+from accounts.roles import Role
 from allocation.models import AllocationPlan
 from core.admin import UnitsAdmin
 from tests.auth import login
@@ -76,15 +78,20 @@ def test_the_project_registers_its_models_in_the_admin_through_units_admin():
     assert [model._meta.label for model, model_admin in admins if not isinstance(model_admin, UnitsAdmin)] == []
 
 
+def _site_texts() -> list[tuple[str, Any]]:
+    """The admin site's header and titles, as the URLconf sets them (imported first: a test may run
+    before any request has loaded it)."""
+    get_resolver().url_patterns  # noqa: B018
+    return [(f"admin site {name}", getattr(admin.site, name)) for name in ("site_header", "site_title", "index_title")]
+
+
 def test_every_label_of_the_projects_admin_models_has_a_chinese_translation():
+    texts = [*_site_texts(), *(label for model, model_admin in _project_admins() for label in _labels(model, model_admin))]
     untranslated = []
-    for model, model_admin in _project_admins():
-        for where, text in _labels(model, model_admin):
-            english, chinese = _in("en", text), _in("zh-hans", text)
-            if english in SAME_IN_BOTH:
-                continue
-            if chinese == english or not CJK.search(chinese):
-                untranslated.append(f"{where}: {english!r} -> {chinese!r}")
+    for where, text in texts:
+        english, chinese = _in("en", text), _in("zh-hans", text)
+        if english not in SAME_IN_BOTH and (chinese == english or not CJK.search(chinese)):
+            untranslated.append(f"{where}: {english!r} -> {chinese!r}")
     assert untranslated == []
 
 
@@ -150,19 +157,21 @@ def _latin_runs(html: str) -> set[str]:
 
 
 def _english_labels() -> set[str]:
-    """The project's admin labels in English, lower case (single letters and codes aside)."""
+    """The project's admin labels in English, lower case (single letters and codes aside), the roles'
+    names (the users' list shows them) and the site's header and titles, as runs of Latin text."""
     labels = set()
-    for model, model_admin in _project_admins():
-        for _where, text in _labels(model, model_admin):
-            english = _in("en", text)
-            if english not in SAME_IN_BOTH and len(english) > 2 and english != english.upper():
-                labels.add(" ".join(english.split()).lower())
+    texts = [text for model, model_admin in _project_admins() for _where, text in _labels(model, model_admin)]
+    site = [run for _where, text in _site_texts() for run in _SEPARATORS.split(_in("en", text))]  # "…: administration"
+    for text in [*texts, *Role.labels, *site]:
+        english = " ".join(_in("en", text).split())
+        if english not in SAME_IN_BOTH and len(english) > 2 and english != english.upper():
+            labels.add(english.lower())
     return labels
 
 
 def test_the_page_check_finds_an_english_label_among_chinese_text():
     labels = _english_labels()
-    assert "allocation plan" in labels and "verified emissions" in labels
+    assert "allocation plan" in labels and "verified emissions" in labels and "national regulator" in labels
     page = ("<h1>选择allocation plan查看</h1><script>var kind = 'Kind';</script><p>配额分配方案</p>"
             '<div class="form-row field-after"><div class="readonly">{"status": "draft"}</div></div><p>plan.submit</p>'
             "<label>Status:</label>")
