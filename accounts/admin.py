@@ -12,6 +12,19 @@ from accounts.services import api_token_revoke
 from core.admin import AuditedModelAdmin, ReadOnlyAdmin
 
 
+class RoleFilter(admin.SimpleListFilter):
+    """The users by role, named in the reader's language (the groups' own names are codes)."""
+
+    title = _("role")
+    parameter_name = "role"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return Role.choices
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> QuerySet[User]:
+        return queryset.filter(groups__name=self.value()) if self.value() else queryset
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
@@ -22,7 +35,7 @@ class MembershipInline(admin.TabularInline):
 class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
     inlines = [MembershipInline]
     list_display = ["username", "email", "first_name", "last_name", "is_active", "is_staff", "roles"]
-    list_filter = ["is_active", "is_staff", "groups", "memberships__organization__province"]
+    list_filter = ["is_active", "is_staff", RoleFilter, "memberships__organization__province"]
 
     @admin.display(description=_("Roles"))
     def roles(self, user: User) -> str:

@@ -28,7 +28,7 @@ from django.utils.translation import override
 from accounts.models import Organization, User
 from accounts.roles import Role
 from allocation.models import AllocationPlan
-from core.admin import UnitsAdmin
+from core.admin import DJANGO_ADMIN_STRINGS, UnitsAdmin
 from tests.auth import login
 
 APPS = ("accounts", "allocation", "compliance", "core", "registry", "reports", "trading", "web", "demo")
@@ -158,11 +158,13 @@ def _latin_runs(html: str) -> set[str]:
 
 def _english_labels() -> set[str]:
     """The project's admin labels in English, lower case (single letters and codes aside), the roles'
-    names (the users' list shows them) and the site's header and titles, as runs of Latin text."""
+    names and codes (the users' list and filter show them), the strings of Django's admin that this
+    project translates (core.admin.DJANGO_ADMIN_STRINGS) and the site's header and titles, as runs
+    of Latin text."""
     labels = set()
     texts = [text for model, model_admin in _project_admins() for _where, text in _labels(model, model_admin)]
     site = [run for _where, text in _site_texts() for run in _SEPARATORS.split(_in("en", text))]  # "…: administration"
-    for text in [*texts, *Role.labels, *site]:
+    for text in [*texts, *Role.labels, *Role.values, *DJANGO_ADMIN_STRINGS, *site]:
         english = " ".join(_in("en", text).split())
         if english not in SAME_IN_BOTH and len(english) > 2 and english != english.upper():
             labels.add(english.lower())
@@ -245,3 +247,15 @@ def test_the_auditor_sees_every_admin_page_in_chinese(demo):
     walked, english = _walk("auditor")
     assert "/admin/registry/transfer/" in walked and "/admin/core/auditevent/" in walked
     assert english == [], "\n".join(english)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_audit_trail_names_object_types_the_system_and_roles_in_chinese(demo):
+    client = _client_in_chinese(User.objects.get(username="regulator1"))
+    plans = client.get("/admin/core/auditevent/?object_type=allocation.allocationplan").content.decode()
+    assert '<td class="field-object_type_shown">配额分配方案</td>' in plans
+    assert "allocation.allocationplan</td>" not in plans
+    jobs = client.get("/admin/core/auditevent/?actor_label=system").content.decode()
+    assert '<td class="field-actor_label_shown">系统</td>' in jobs
+    users = client.get("/admin/accounts/user/?role=national_regulator").content.decode()
+    assert "国家主管部门" in users and "regulator2" in users and "trader001" not in users
