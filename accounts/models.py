@@ -14,8 +14,8 @@ from accounts.validators import validate_uscc
 class User(AbstractUser):
     """The platform's user. Roles are groups (accounts.roles); organizations come through Membership."""
 
-    language = models.CharField(_("language"),
-        max_length=10, choices=settings.LANGUAGES, blank=True,
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, blank=True,
         help_text=_("The pages' language; empty: the browser's (or the language switcher's) choice."),
     )
     # Bumped whenever the user's roles, permissions or organizations change (accounts.access).
@@ -100,8 +100,8 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
-    otp_verified_at = models.DateTimeField(_("OTP verified at"),
-        null=True, blank=True, help_text=_("When the creator last proved a one-time password before creating it.")
+    otp_verified_at = models.DateTimeField(
+        _("OTP verified at"), null=True, blank=True, help_text=_("When the creator last proved a one-time password before creating it.")
     )
 
     class Meta:

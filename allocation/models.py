@@ -93,8 +93,8 @@ class AllocationPlan(models.Model):
     period = models.ForeignKey(CompliancePeriod, verbose_name=_("period"), on_delete=models.PROTECT, related_name="plans")
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.PRE_ALLOCATION)
     vintage = models.ForeignKey(Asset, verbose_name=_("vintage"), on_delete=models.PROTECT, related_name="+")
-    issue_percent = models.DecimalField(_("issue percent"),
-        max_digits=5, decimal_places=2, default=Decimal("70.00"), help_text=_("Share of the computed allocation issued now")
+    issue_percent = models.DecimalField(
+        _("issue percent"), max_digits=5, decimal_places=2, default=Decimal("70.00"), help_text=_("Share of the computed allocation issued now")
     )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True)
     source_name = models.CharField(_("source name"), max_length=200, blank=True, help_text=_("The imported file"))

@@ -68,8 +68,8 @@ class MatchingPosition(models.Model):
 
     instrument = models.OneToOneField(Instrument, verbose_name=_("instrument"), primary_key=True, on_delete=models.PROTECT, related_name="matching_position")
     matched_sequence = models.BigIntegerField(_("matched sequence"), default=0, help_text=_("The last sequence number the matcher committed"))
-    batch_token = models.BigIntegerField(_("batch token"),
-        default=0, help_text=_("Random, new with every committed batch: names the book snapshot it published (trading.market_data)")
+    batch_token = models.BigIntegerField(
+        _("batch token"), default=0, help_text=_("Random, new with every committed batch: names the book snapshot it published (trading.market_data)")
     )
 
     class Meta:
