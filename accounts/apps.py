@@ -1,10 +1,11 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
-    verbose_name = "Organizations and users"
+    verbose_name = _("Organizations and users")
 
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in, user_logged_out

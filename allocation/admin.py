@@ -30,7 +30,7 @@ from allocation.importing import COLUMNS, read_rows
 from allocation.models import AllocationPlan, Benchmark, CompliancePeriod, Deduction
 from allocation.selectors import plan_lines, plan_totals
 from core import import_jobs, import_preview
-from core.admin import AuditedModelAdmin, ReadOnlyAdmin, ReasonForm, grouped_column, import_job_response
+from core.admin import TONNES, AuditedModelAdmin, ReadOnlyAdmin, ReasonForm, import_job_response
 from core.errors import DomainError
 from core.import_preview import EXAMPLE_USCC
 from core.models import ImportJob
@@ -54,7 +54,7 @@ class CompliancePeriodAdmin(AuditedModelAdmin):
 class ImportForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=AllocationPlan.Kind.choices,
                              initial=AllocationPlan.Kind.PRE_ALLOCATION)
-    period = forms.ModelChoiceField(label=gettext_lazy("Period"), queryset=CompliancePeriod.objects.all())
+    period = forms.ModelChoiceField(label=gettext_lazy("Compliance period"), queryset=CompliancePeriod.objects.all())
     vintage = forms.ModelChoiceField(label=gettext_lazy("Vintage"), queryset=Asset.objects.filter(kind=Asset.Kind.ALLOWANCE))
     issue_percent = forms.DecimalField(
         label=gettext_lazy("Issue percent"), initial=Decimal("70"), min_value=Decimal("0.01"), max_value=Decimal("100"),
@@ -73,11 +73,9 @@ class ImportForm(forms.Form):
 
 @admin.register(AllocationPlan)
 class AllocationPlanAdmin(ReadOnlyAdmin):
-    list_display = ["id", "period", "kind", "vintage", "status", "units", "computed_t", "issue_t", "clawback_t",
+    list_display = ["id", "period", "kind", "vintage", "status", "unit_count", "total_computed", "total_issue", "total_clawback",
                     "created_by", "submitted_by", "decided_by", "review_link"]
-    computed_t = grouped_column("total_computed", gettext_lazy("Computed (t)"))
-    issue_t = grouped_column("total_issue", gettext_lazy("To issue (t)"))
-    clawback_t = grouped_column("total_clawback", gettext_lazy("To take back (t)"))
+    units = {"total_computed": TONNES, "total_issue": TONNES, "total_clawback": TONNES}
     list_filter = ["period", "kind", "status", "lines__organization__province"]
     readonly_fields = ["review_link", "audit_trail"]
     list_select_related = ["period", "vintage", "created_by", "submitted_by", "decided_by"]
@@ -105,9 +103,9 @@ class AllocationPlanAdmin(ReadOnlyAdmin):
         return format_html('<a href="{}">{}</a>', url, _("Review the plan") if plan.status in (
             AllocationPlan.Status.DRAFT, AllocationPlan.Status.SUBMITTED) else _("Facts and history"))
 
-    @admin.display(description="Units")
-    def units(self, plan: AllocationPlan) -> int:
-        return plan.lines.count()
+    @admin.display(description=gettext_lazy("Units"))
+    def unit_count(self, plan: AllocationPlan) -> str:
+        return f"{plan.lines.count():,}"
 
     def get_urls(self) -> list[Any]:
         return [path("import/", self.admin_site.admin_view(self.import_view), name="allocation_allocationplan_import"),
@@ -145,7 +143,7 @@ class AllocationPlanAdmin(ReadOnlyAdmin):
         try:
             upload, source_name, stored = import_jobs.upload_chosen(data["file"], upload, request.POST.get("source_name", ""))
             if stored is None:
-                form.add_error("file", "Choose a file to import.")
+                form.add_error("file", _("Choose a file to import."))
                 return TemplateResponse(request, "admin/allocation/import.html", context)
             if confirming:
                 job = import_jobs.import_job_start(
@@ -198,7 +196,7 @@ class AllocationPlanAdmin(ReadOnlyAdmin):
         if not request.user.has_perm("allocation.add_allocationplan"):
             raise PermissionDenied
         return import_job_response(
-            self, request, job_id, kind=ImportJob.Kind.ALLOCATION_PLAN, title="Saving an allocation plan",
+            self, request, job_id, kind=ImportJob.Kind.ALLOCATION_PLAN, title=_("Saving an allocation plan"),
             done_url=lambda job: reverse("admin:allocation_allocationplan_change", args=[job.result["plan"]]))
 
     def has_maker_permission(self, request: HttpRequest) -> bool:
@@ -304,6 +302,7 @@ def _history(plan: AllocationPlan) -> list[dict[str, Any]]:
 @admin.register(Deduction)
 class DeductionAdmin(ReadOnlyAdmin):
     list_display = ["organization", "period", "tonnes", "remaining", "reason", "created_at"]
+    units = {"tonnes": TONNES, "remaining": TONNES}
     list_filter = ["period", "organization__province"]
     search_fields = ["organization__name", "organization__uscc"]
     list_select_related = ["organization", "period"]

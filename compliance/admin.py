@@ -10,8 +10,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from accounts.models import Organization, User
 from accounts.roles import Role
@@ -21,7 +21,7 @@ from compliance.models import ComplianceResult, EmissionReport, Surrender, Verif
 from compliance.services import VERIFIED_COLUMNS, verified_emissions_check
 from compliance.verification import verifier_assign
 from core import import_jobs, import_preview
-from core.admin import ReadOnlyAdmin, grouped_column, import_job_response
+from core.admin import COUNT, TONNES, YUAN, ReadOnlyAdmin, UnitsAdmin, import_job_response
 from core.errors import DomainError
 from core.import_preview import EXAMPLE_USCC
 from core.imports import read_table
@@ -37,7 +37,7 @@ class ScopedReadOnlyAdmin(ReadOnlyAdmin):
 
 
 class VerifiedImportForm(forms.Form):
-    period = forms.ModelChoiceField(label=gettext_lazy("Period"), queryset=CompliancePeriod.objects.all())
+    period = forms.ModelChoiceField(label=gettext_lazy("Compliance period"), queryset=CompliancePeriod.objects.all())
     file = forms.FileField(label=gettext_lazy("File"), required=False,
                            help_text=gettext_lazy("CSV or XLSX: uscc,verified_emissions"))
     upload = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -45,8 +45,8 @@ class VerifiedImportForm(forms.Form):
 
 @admin.register(VerifiedEmission)
 class VerifiedEmissionAdmin(ScopedReadOnlyAdmin):
-    list_display = ["organization", "period", "tonnes_t", "confirmed_by", "confirmed_at", "source"]
-    tonnes_t = grouped_column("tonnes", gettext_lazy("Verified emissions (t)"))
+    list_display = ["organization", "period", "tonnes", "confirmed_by", "confirmed_at", "source"]
+    units = {"tonnes": TONNES}
     list_filter = ["period", "organization__province"]
 
     def get_urls(self) -> list[Any]:
@@ -80,7 +80,7 @@ class VerifiedEmissionAdmin(ScopedReadOnlyAdmin):
         try:
             upload, source_name, stored = import_jobs.upload_chosen(data["file"], upload, request.POST.get("source_name", ""))
             if stored is None:
-                form.add_error("file", "Choose a file to import.")
+                form.add_error("file", gettext("Choose a file to import."))
                 return TemplateResponse(request, template, context)
             if confirming:
                 job = import_jobs.import_job_start(kind=ImportJob.Kind.VERIFIED_EMISSIONS, upload=upload,
@@ -128,27 +128,23 @@ class VerifiedEmissionAdmin(ScopedReadOnlyAdmin):
         if not request.user.has_perm("compliance.add_verifiedemission"):
             raise PermissionDenied
         return import_job_response(self, request, job_id, kind=ImportJob.Kind.VERIFIED_EMISSIONS,
-                                   title="Recording verified emissions",
+                                   title=gettext("Recording verified emissions"),
                                    done_url=lambda job: reverse("admin:compliance_verifiedemission_changelist"))
 
 
 @admin.register(Surrender)
 class SurrenderAdmin(ScopedReadOnlyAdmin):
-    list_display = ["organization", "period", "asset", "quantity_t", "created_by", "created_at"]
-    quantity_t = grouped_column("quantity", gettext_lazy("Quantity (t)"))
+    list_display = ["organization", "period", "asset", "quantity", "created_by", "created_at"]
+    units = {"quantity": TONNES}
     list_filter = ["period", "asset", "organization__province"]
 
 
 @admin.register(ComplianceResult)
 class ComplianceResultAdmin(ScopedReadOnlyAdmin):
-    list_display = ["organization", "period", "status", "obligation_t", "allowances_t", "offsets_t", "shortfall_t",
-                    "fine_low_cny", "fine_high_cny", "deduction_entered"]
-    obligation_t = grouped_column("obligation", gettext_lazy("Obligation (t)"))
-    allowances_t = grouped_column("surrendered_allowances", gettext_lazy("Surrendered CEA (t)"))
-    offsets_t = grouped_column("surrendered_offsets", gettext_lazy("Surrendered CCER (t)"))
-    shortfall_t = grouped_column("shortfall", gettext_lazy("Shortfall (t)"))
-    fine_low_cny = grouped_column("fine_basis_low", gettext_lazy("Fine basis low (CNY)"), decimals=2)
-    fine_high_cny = grouped_column("fine_basis_high", gettext_lazy("Fine basis high (CNY)"), decimals=2)
+    list_display = ["organization", "period", "status", "obligation", "surrendered_allowances", "surrendered_offsets",
+                    "shortfall", "fine_basis_low", "fine_basis_high", "deduction_entered"]
+    units = {"allocated": TONNES, "verified_emissions": TONNES, "obligation": TONNES, "surrendered_allowances": TONNES,
+             "surrendered_offsets": TONNES, "shortfall": TONNES, "fine_basis_low": YUAN, "fine_basis_high": YUAN}
     list_filter = ["period", "status", "organization__province"]
 
 
@@ -156,10 +152,9 @@ class ComplianceResultAdmin(ScopedReadOnlyAdmin):
 class EmissionReportAdmin(ScopedReadOnlyAdmin):
     """Read-only: reports move through the pages under /compliance/ (file, verify, object, confirm)."""
 
-    list_display = ["organization", "period", "status", "emissions_t", "verified_t", "filed_at", "verified_at",
+    list_display = ["organization", "period", "status", "emissions", "verified_emissions", "filed_at", "verified_at",
                     "objection_due", "confirmed_at"]
-    emissions_t = grouped_column("emissions", gettext_lazy("Reported emissions (t)"))
-    verified_t = grouped_column("verified_emissions", gettext_lazy("Verified emissions (t)"))
+    units = {"emissions": TONNES, "verified_emissions": TONNES, "attachment_size": COUNT}
     list_filter = ["period", "status", "organization__province"]
 
 
@@ -172,14 +167,15 @@ class VerifierAssignmentForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "organization" in self.fields:  # (read-only once assigned)
             self.fields["organization"].queryset = Organization.objects.filter(kind=Organization.Kind.KEY_EMITTING_UNIT)
-        self.fields["verifier"].queryset = User.objects.filter(groups__name=Role.VERIFIER).order_by("username")
+        if "verifier" in self.fields:  # (absent for a user who may only view)
+            self.fields["verifier"].queryset = User.objects.filter(groups__name=Role.VERIFIER).order_by("username")
 
     def validate_unique(self) -> None:
         """Assigning again replaces the verifier (verifier_assign decides); no duplicate error here."""
 
 
 @admin.register(VerifierAssignment)
-class VerifierAssignmentAdmin(admin.ModelAdmin):
+class VerifierAssignmentAdmin(UnitsAdmin):
     """A regulator assigns (or replaces) a unit's verifier for a period, through verifier_assign."""
 
     form = VerifierAssignmentForm
@@ -196,7 +192,7 @@ class VerifierAssignmentAdmin(admin.ModelAdmin):
         return False
 
     def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
-        return ["period", "organization"] if obj else []
+        return self.readonly_with_shown(["period", "organization"] if obj else [], obj)
 
     def save_model(self, request: HttpRequest, obj: VerifierAssignment, form: forms.ModelForm, change: bool) -> None:
         try:

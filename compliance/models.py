@@ -8,6 +8,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
@@ -18,14 +19,16 @@ from registry.models import Asset, Transfer
 class VerifiedEmission(models.Model):
     """A unit's verified emissions for a period, as confirmed by the provincial regulator."""
 
-    period = models.ForeignKey(CompliancePeriod, on_delete=models.PROTECT, related_name="verified_emissions")
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="verified_emissions")
-    tonnes = models.BigIntegerField(help_text="Verified emissions, tCO2e")
-    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    confirmed_at = models.DateTimeField(auto_now_add=True)
-    source = models.CharField(max_length=200, blank=True, help_text="The imported file, or 'entry'")
+    period = models.ForeignKey(CompliancePeriod, verbose_name=_("period"), on_delete=models.PROTECT, related_name="verified_emissions")
+    organization = models.ForeignKey(Organization, verbose_name=_("organization"), on_delete=models.PROTECT, related_name="verified_emissions")
+    tonnes = models.BigIntegerField(_("verified emissions"), help_text=_("Verified emissions, tCO2e"))
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("confirmed by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    confirmed_at = models.DateTimeField(_("confirmed at"), auto_now_add=True)
+    source = models.CharField(_("source"), max_length=200, blank=True, help_text=_("The imported file, or 'entry'"))
 
     class Meta:
+        verbose_name = _("verified emissions")
+        verbose_name_plural = _("verified emissions")
         ordering = ["period", "organization__name"]
         constraints = [
             models.UniqueConstraint(fields=["period", "organization"], name="verified_emission_once"),
@@ -33,22 +36,25 @@ class VerifiedEmission(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.organization.uscc} {self.period}: {self.tonnes} t"
+        return gettext("%(uscc)s %(period)s: %(tonnes)s t") % {"uscc": self.organization.uscc, "period": self.period,
+                                                              "tonnes": f"{self.tonnes:,}"}
 
 
 class Surrender(models.Model):
     """Allowances or offsets a unit gave up for a period's obligation: atomic and irreversible."""
 
-    period = models.ForeignKey(CompliancePeriod, on_delete=models.PROTECT, related_name="surrenders")
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="surrenders")
-    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
-    quantity = models.BigIntegerField()
-    client_request_id = models.CharField(max_length=64)
-    transfer = models.OneToOneField(Transfer, on_delete=models.PROTECT, related_name="+")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    period = models.ForeignKey(CompliancePeriod, verbose_name=_("period"), on_delete=models.PROTECT, related_name="surrenders")
+    organization = models.ForeignKey(Organization, verbose_name=_("organization"), on_delete=models.PROTECT, related_name="surrenders")
+    asset = models.ForeignKey(Asset, verbose_name=_("asset"), on_delete=models.PROTECT, related_name="+")
+    quantity = models.BigIntegerField(_("quantity"))
+    client_request_id = models.CharField(_("client request id"), max_length=64)
+    transfer = models.OneToOneField(Transfer, verbose_name=_("transfer"), on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("surrender")
+        verbose_name_plural = _("surrenders")
         ordering = ["-id"]
         permissions = [("surrender", "Can surrender its own organization's allowances")]
         constraints = [
@@ -57,32 +63,34 @@ class Surrender(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.organization.uscc} {self.period}: {self.quantity} {self.asset_id}"
+        return f"{self.organization.uscc} {self.period}: {self.quantity:,} {self.asset_id}"
 
 
 class ComplianceResult(models.Model):
     """What the deadline job found for one unit and period. Running the job again rewrites the same row."""
 
     class Status(models.TextChoices):
-        A = "A", "A: surrendered at least the obligation"
-        B = "B", "B: surrendered less than the obligation"
-        C = "C", "C: no verified emissions"
+        A = "A", _("A: surrendered at least the obligation")
+        B = "B", _("B: surrendered less than the obligation")
+        C = "C", _("C: no verified emissions")
 
-    period = models.ForeignKey(CompliancePeriod, on_delete=models.PROTECT, related_name="results")
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="compliance_results")
-    allocated = models.BigIntegerField()
-    verified_emissions = models.BigIntegerField(null=True)
-    obligation = models.BigIntegerField()
-    surrendered_allowances = models.BigIntegerField()
-    surrendered_offsets = models.BigIntegerField()
-    shortfall = models.BigIntegerField()
-    status = models.CharField(max_length=1, choices=Status.choices)
-    fine_basis_low = models.BigIntegerField(default=0, help_text="fen")
-    fine_basis_high = models.BigIntegerField(default=0, help_text="fen")
-    deduction_entered = models.BooleanField(default=False)
-    computed_at = models.DateTimeField(auto_now=True)
+    period = models.ForeignKey(CompliancePeriod, verbose_name=_("period"), on_delete=models.PROTECT, related_name="results")
+    organization = models.ForeignKey(Organization, verbose_name=_("organization"), on_delete=models.PROTECT, related_name="compliance_results")
+    allocated = models.BigIntegerField(_("allocated"))
+    verified_emissions = models.BigIntegerField(_("verified emissions"), null=True)
+    obligation = models.BigIntegerField(_("obligation"))
+    surrendered_allowances = models.BigIntegerField(_("surrendered allowances"))
+    surrendered_offsets = models.BigIntegerField(_("surrendered offsets"))
+    shortfall = models.BigIntegerField(_("shortfall"))
+    status = models.CharField(_("status"), max_length=1, choices=Status.choices)
+    fine_basis_low = models.BigIntegerField(_("fine basis low"), default=0, help_text=_("fen"))
+    fine_basis_high = models.BigIntegerField(_("fine basis high"), default=0, help_text=_("fen"))
+    deduction_entered = models.BooleanField(_("deduction entered"), default=False)
+    computed_at = models.DateTimeField(_("computed at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("compliance result")
+        verbose_name_plural = _("compliance results")
         ordering = ["period", "organization__name"]
         # Obligations are worked out, not stored; reading them (and the verdicts) is this right.
         permissions = [("view_obligation", "Can see the obligations of the units within its scope")]
@@ -96,13 +104,15 @@ class VerifierAssignment(models.Model):
     """The verifier (a technical service body's user) that verifies a unit's emissions for a period,
     assigned by a regulator of the unit's scope."""
 
-    period = models.ForeignKey(CompliancePeriod, on_delete=models.PROTECT, related_name="verifier_assignments")
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="verifier_assignments")
-    verifier = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="verifier_assignments")
-    assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    assigned_at = models.DateTimeField(auto_now=True)
+    period = models.ForeignKey(CompliancePeriod, verbose_name=_("period"), on_delete=models.PROTECT, related_name="verifier_assignments")
+    organization = models.ForeignKey(Organization, verbose_name=_("organization"), on_delete=models.PROTECT, related_name="verifier_assignments")
+    verifier = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("verifier"), on_delete=models.PROTECT, related_name="verifier_assignments")
+    assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("assigned by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    assigned_at = models.DateTimeField(_("assigned at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("verifier assignment")
+        verbose_name_plural = _("verifier assignments")
         ordering = ["period", "organization__name"]
         constraints = [models.UniqueConstraint(fields=["period", "organization"], name="verifier_assignment_once")]
 
@@ -134,43 +144,45 @@ class EmissionReport(models.Model):
         REJECTED = "rejected", _("Rejected: the verified figure stands")
 
     class AttachmentKind(models.TextChoices):
-        PDF = "pdf", "PDF"
-        XLSX = "xlsx", "XLSX"
-        CSV = "csv", "CSV"
+        PDF = "pdf", _("PDF")
+        XLSX = "xlsx", _("XLSX")
+        CSV = "csv", _("CSV")
 
-    period = models.ForeignKey(CompliancePeriod, on_delete=models.PROTECT, related_name="emission_reports")
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="emission_reports")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.FILED)
-    emissions = models.BigIntegerField(help_text="Reported emissions, tCO2e")
-    attachment = models.FileField(upload_to=report_upload_to, max_length=255)
-    attachment_name = models.CharField(max_length=200, help_text="The file name as uploaded")
-    attachment_kind = models.CharField(max_length=4, choices=AttachmentKind.choices)
-    attachment_size = models.PositiveIntegerField()
-    attachment_sha256 = models.CharField(max_length=64)
-    filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    filed_at = models.DateTimeField(auto_now_add=True)
+    period = models.ForeignKey(CompliancePeriod, verbose_name=_("period"), on_delete=models.PROTECT, related_name="emission_reports")
+    organization = models.ForeignKey(Organization, verbose_name=_("organization"), on_delete=models.PROTECT, related_name="emission_reports")
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.FILED)
+    emissions = models.BigIntegerField(_("reported emissions"), help_text=_("Reported emissions, tCO2e"))
+    attachment = models.FileField(_("attachment"), upload_to=report_upload_to, max_length=255)
+    attachment_name = models.CharField(_("attachment name"), max_length=200, help_text=_("The file name as uploaded"))
+    attachment_kind = models.CharField(_("attachment kind"), max_length=4, choices=AttachmentKind.choices)
+    attachment_size = models.PositiveIntegerField(_("attachment size"))
+    attachment_sha256 = models.CharField(_("attachment sha256"), max_length=64)
+    filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("filed by"), on_delete=models.PROTECT, related_name="+")
+    filed_at = models.DateTimeField(_("filed at"), auto_now_add=True)
 
-    verified_emissions = models.BigIntegerField(null=True, blank=True, help_text="tCO2e, as the verifier found them")
-    verification_note = models.TextField(blank=True)
-    verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    verified_at = models.DateTimeField(null=True, blank=True)
-    objection_due = models.DateField(null=True, blank=True, help_text="The last day the company may object")
+    verified_emissions = models.BigIntegerField(_("verified emissions"), null=True, blank=True, help_text=_("tCO2e, as the verifier found them"))
+    verification_note = models.TextField(_("verification note"), blank=True)
+    verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("verified by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    objection_due = models.DateField(_("objection due"), null=True, blank=True, help_text=_("The last day the company may object"))
 
-    objection_reason = models.TextField(blank=True)
-    objected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    objected_at = models.DateTimeField(null=True, blank=True)
-    decision_due = models.DateField(null=True, blank=True, help_text="The last day the regulator should decide")
-    decision = models.CharField(max_length=8, choices=Decision.choices, blank=True)
-    decision_note = models.TextField(blank=True)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    decided_at = models.DateTimeField(null=True, blank=True)
+    objection_reason = models.TextField(_("objection reason"), blank=True)
+    objected_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("objected by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    objected_at = models.DateTimeField(_("objected at"), null=True, blank=True)
+    decision_due = models.DateField(_("decision due"), null=True, blank=True, help_text=_("The last day the regulator should decide"))
+    decision = models.CharField(_("decision"), max_length=8, choices=Decision.choices, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
 
-    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    confirmed_at = models.DateTimeField(null=True, blank=True)
-    verified_emission = models.OneToOneField(VerifiedEmission, null=True, blank=True, on_delete=models.PROTECT,
-                                             related_name="report", help_text="The record obligations use")
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("confirmed by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    verified_emission = models.OneToOneField(VerifiedEmission, verbose_name=_("verified emission"), null=True, blank=True, on_delete=models.PROTECT,
+                                             related_name="report", help_text=_("The record obligations use"))
 
     class Meta:
+        verbose_name = _("emission report")
+        verbose_name_plural = _("emission reports")
         ordering = ["-id"]
         permissions = [
             ("verify_emissionreport", "Can enter verified emissions for the units assigned to it"),
@@ -183,4 +195,6 @@ class EmissionReport(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.organization.uscc} {self.period}: {self.emissions} t ({self.status})"
+        return gettext("%(uscc)s %(period)s: %(tonnes)s t (%(status)s)") % {
+            "uscc": self.organization.uscc, "period": self.period, "tonnes": f"{self.emissions:,}",
+            "status": self.get_status_display()}

@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-admin.site.site_header = "National Carbon Allowance Registry: administration"
-admin.site.site_title = "Carbon registry admin"
-admin.site.index_title = "Registry, exchange and allocation"
+admin.site.site_header = _("National Carbon Allowance Registry: administration")
+admin.site.site_title = _("Carbon registry admin")
+admin.site.index_title = _("Registry, exchange and allocation")
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -10,10 +10,11 @@ from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
 from accounts.selectors import organizations_visible_to
-from core.admin import AuditedModelAdmin, ReadOnlyAdmin, action_with_reason
+from core.admin import COUNT, AuditedModelAdmin, ReadOnlyAdmin, UnitsAdmin, action_with_reason
 from core.money import format_grouped
 from registry import services
 from registry.models import Account, Asset, Balance, LedgerCheck, SealBlock, SealCheck, Transfer
@@ -43,7 +44,7 @@ class OrganizationAdmin(AuditedModelAdmin):
         return organizations_visible_to(request.user)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Organization | None = None) -> list[str]:
-        return ["uscc", "created_at"] if obj else ["created_at"]
+        return self.readonly_with_shown(["uscc", "created_at"] if obj else ["created_at"], obj)
 
     def save_model(self, request: HttpRequest, obj: Organization, form: forms.ModelForm, change: bool) -> None:
         super().save_model(request, obj, form, change)
@@ -52,12 +53,12 @@ class OrganizationAdmin(AuditedModelAdmin):
 
 
 def _in_asset_units(field: str, description: str) -> Any:
-    """A column showing `field` in its row's asset's units, with separators: "50,000,000.00 CNY", "3,000 t"."""
+    """A column showing `field` in its row's asset's units, with separators: "50,000,000.00 CNY" (yuan), "3,000 t"."""
 
     @admin.display(description=description, ordering=field)
     def column(modeladmin: Any, obj: Any) -> str:
         asset = obj.asset
-        unit = asset.code if asset.decimals else "t"
+        unit = _("CNY") if asset.kind == Asset.Kind.CASH else (asset.code if asset.decimals else _("t"))
         return f"{format_grouped(getattr(obj, field), asset.decimals)} {unit}"
 
     return column
@@ -93,20 +94,24 @@ class AccountAdmin(ReadOnlyAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Account]:
         return accounts_visible_to(request.user)
 
+    @admin.display(description=_("name"), ordering="name")
+    def name_shown(self, account: Account) -> str:
+        return account.display_name
+
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description="Freeze the selected accounts (no outgoing movements)", permissions=["freeze"])
+    @admin.action(description=_("Freeze the selected accounts (no outgoing movements)"), permissions=["freeze"])
     def freeze_accounts(self, request: HttpRequest, queryset: QuerySet[Account]) -> HttpResponse | None:
         return action_with_reason(
-            self, request, queryset, title="Freeze accounts",
+            self, request, queryset, title=_("Freeze accounts"),
             apply=lambda account, reason: services.account_freeze(account=account, reason=reason, actor=request.user),
         )
 
-    @admin.action(description="Unfreeze the selected accounts", permissions=["freeze"])
+    @admin.action(description=_("Unfreeze the selected accounts"), permissions=["freeze"])
     def unfreeze_accounts(self, request: HttpRequest, queryset: QuerySet[Account]) -> HttpResponse | None:
         return action_with_reason(
-            self, request, queryset, title="Unfreeze accounts",
+            self, request, queryset, title=_("Unfreeze accounts"),
             apply=lambda account, reason: services.account_unfreeze(account=account, reason=reason, actor=request.user),
         )
 
@@ -140,11 +145,15 @@ class AssetForm(forms.ModelForm):
 
 
 @admin.register(Asset)
-class AssetAdmin(admin.ModelAdmin):
+class AssetAdmin(UnitsAdmin):
     list_display = ["code", "name", "kind", "vintage", "decimals"]
     list_filter = ["kind"]
     search_fields = ["code", "name"]
     form = AssetForm
+
+    @admin.display(description=_("name"), ordering="name")
+    def name_shown(self, asset: Asset) -> str:
+        return asset.display_name
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -161,6 +170,7 @@ class AssetAdmin(admin.ModelAdmin):
 @admin.register(LedgerCheck)
 class LedgerCheckAdmin(ReadOnlyAdmin):
     list_display = ["checked_at", "ok", "balances_checked", "transfers_checked"]
+    units = {"balances_checked": COUNT, "transfers_checked": COUNT}
     list_filter = ["ok"]
     date_hierarchy = "checked_at"
 
@@ -168,6 +178,7 @@ class LedgerCheckAdmin(ReadOnlyAdmin):
 @admin.register(SealBlock)
 class SealBlockAdmin(ReadOnlyAdmin):
     list_display = ["height", "first_transfer_id", "last_transfer_id", "transfer_count", "block_hash", "sealed_at"]
+    units = {"transfer_count": COUNT}
     date_hierarchy = "sealed_at"
     show_full_result_count = False
 
@@ -175,6 +186,7 @@ class SealBlockAdmin(ReadOnlyAdmin):
 @admin.register(SealCheck)
 class SealCheckAdmin(ReadOnlyAdmin):
     list_display = ["finished_at", "ok", "broken_height", "blocks_checked", "transfers_checked", "source", "run_by"]
+    units = {"blocks_checked": COUNT, "transfers_checked": COUNT}
     list_filter = ["ok", "source"]
     list_select_related = ["run_by"]
     date_hierarchy = "finished_at"

@@ -10,31 +10,41 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.timezone import localtime
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
 from accounts.provinces import PROVINCE_CHOICES
 from core.money import format_minor_units
+from registry.names import account_name, asset_name
 
 
 class Asset(models.Model):
     class Kind(models.TextChoices):
-        CASH = "cash", "Cash"
-        ALLOWANCE = "allowance", "Allowance (CEA)"
-        OFFSET = "offset", "Offset (CCER)"
+        CASH = "cash", _("Cash")
+        ALLOWANCE = "allowance", _("Allowance (CEA)")
+        OFFSET = "offset", _("Offset (CCER)")
 
-    code = models.CharField(max_length=16, unique=True, help_text="CNY, CEA21, CEA19-20, CCER ...")
-    name = models.CharField(max_length=100)
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    vintage = models.CharField(max_length=9, blank=True, help_text="The compliance year(s) of a CEA: 2021, 2019-2020")
-    decimals = models.PositiveSmallIntegerField(default=0, help_text="2 for CNY (amounts in fen), 0 for tonnes")
-    created_at = models.DateTimeField(auto_now_add=True)
+    code = models.CharField(_("code"), max_length=16, unique=True, help_text=_("CNY, CEA21, CEA19-20, CCER ..."))
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    vintage = models.CharField(_("vintage"), max_length=9, blank=True, help_text=_("The compliance year(s) of a CEA: 2021, 2019-2020"))
+    decimals = models.PositiveSmallIntegerField(_("decimals"), default=0, help_text=_("2 for CNY (amounts in fen), 0 for tonnes"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("asset")
+        verbose_name_plural = _("assets")
         ordering = ["kind", "code"]
 
     def __str__(self) -> str:
         return self.code
+
+    @property
+    def display_name(self) -> str:
+        """The name in the active language (a reference asset's; any other as entered)."""
+        return asset_name(self.name, self.vintage)
 
     def format(self, amount: int) -> str:
         return format_minor_units(amount, self.decimals)
@@ -44,11 +54,11 @@ class Account(models.Model):
     class Kind(models.TextChoices):
         HOLDING = "holding", _("Registry holding account")
         CASH = "cash", _("Trading funds account")
-        NATIONAL_ISSUANCE = "national_issuance", "National issuance account"
-        PROVINCIAL = "provincial", "Provincial account"
-        RETIREMENT = "retirement", "Retirement account"
-        CANCELLATION = "cancellation", "Cancellation account"
-        EXCHANGE_FEES = "exchange_fees", "Exchange fee account"
+        NATIONAL_ISSUANCE = "national_issuance", _("National issuance account")
+        PROVINCIAL = "provincial", _("Provincial account")
+        RETIREMENT = "retirement", _("Retirement account")
+        CANCELLATION = "cancellation", _("Cancellation account")
+        EXCHANGE_FEES = "exchange_fees", _("Exchange fee account")
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
@@ -61,18 +71,20 @@ class Account(models.Model):
     # Units in these accounts have left circulation: "holdings" in the conservation proof exclude them.
     OUT_OF_CIRCULATION_KINDS = frozenset({Kind.RETIREMENT, Kind.CANCELLATION})
 
-    number = models.CharField(max_length=40, unique=True)
-    name = models.CharField(max_length=200)
-    kind = models.CharField(max_length=32, choices=Kind.choices)
+    number = models.CharField(_("number"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
     organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="registry_accounts"
+        Organization, verbose_name=_("organization"), null=True, blank=True, on_delete=models.PROTECT, related_name="registry_accounts"
     )
-    province = models.CharField(max_length=2, choices=PROVINCE_CHOICES, blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
-    status_reason = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    province = models.CharField(_("province"), max_length=2, choices=PROVINCE_CHOICES, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    status_reason = models.CharField(_("status reason"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
         ordering = ["number"]
         permissions = [
             ("issue_allowances", "Can issue allowances into the national issuance account"),
@@ -99,30 +111,37 @@ class Account(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.number} {self.name}"
+        return f"{self.number} {self.display_name}"
+
+    @property
+    def display_name(self) -> str:
+        """The name in the active language (a system account's; an organization's account's as entered)."""
+        return account_name(self.name, self.province)
 
     def holds(self, asset: Asset) -> bool:
         return (asset.kind == Asset.Kind.CASH) == (self.kind in self.CASH_KINDS)
 
 
 class Bucket(models.TextChoices):
-    AVAILABLE = "available", "Available"
-    RESERVED = "reserved", "Reserved"
-    PENDING = "pending", "Pending (T+1)"
-    FROZEN = "frozen", "Frozen"
+    AVAILABLE = "available", _("Available")
+    RESERVED = "reserved", _("Reserved")
+    PENDING = "pending", _("Pending (T+1)")
+    FROZEN = "frozen", _("Frozen")
 
 
 class Balance(models.Model):
     """What one account holds of one asset, split into buckets. Changed only with a Transfer."""
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="balances")
-    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="balances")
-    available = models.BigIntegerField(default=0)
-    reserved = models.BigIntegerField(default=0)
-    pending = models.BigIntegerField(default=0)
-    frozen = models.BigIntegerField(default=0)
+    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="balances")
+    asset = models.ForeignKey(Asset, verbose_name=_("asset"), on_delete=models.PROTECT, related_name="balances")
+    available = models.BigIntegerField(_("available"), default=0)
+    reserved = models.BigIntegerField(_("reserved"), default=0)
+    pending = models.BigIntegerField(_("pending"), default=0)
+    frozen = models.BigIntegerField(_("frozen"), default=0)
 
     class Meta:
+        verbose_name = _("balance")
+        verbose_name_plural = _("balances")
         ordering = ["account_id", "asset_id"]
         constraints = [
             models.UniqueConstraint(fields=["account", "asset"], name="balance_one_per_account_asset"),
@@ -148,22 +167,22 @@ class Transfer(models.Model):
     """
 
     class Kind(models.TextChoices):
-        ISSUANCE = "issuance", "Issuance"
-        ALLOCATION = "allocation", "Allocation"
-        TRANSFER = "transfer", "Transfer"
-        RESERVE = "reserve", "Reserve"
-        RELEASE = "release", "Release"
-        TRADE_SETTLEMENT = "trade_settlement", "Trade settlement"
-        FEE = "fee", "Fee"
-        PENDING_RELEASE = "pending_release", "T+1 release"
-        SURRENDER = "surrender", "Surrender"
-        CANCELLATION = "cancellation", "Voluntary cancellation"
-        CLAWBACK = "clawback", "Claw-back"
-        DEDUCTION = "deduction", "Deduction"
-        DEPOSIT = "deposit", "Cash deposit"
-        WITHDRAWAL = "withdrawal", "Cash withdrawal"
-        FREEZE = "freeze", "Freeze"
-        UNFREEZE = "unfreeze", "Unfreeze"
+        ISSUANCE = "issuance", _("Issuance")
+        ALLOCATION = "allocation", _("Allocation")
+        TRANSFER = "transfer", _("Transfer")
+        RESERVE = "reserve", _("Reserve")
+        RELEASE = "release", _("Release")
+        TRADE_SETTLEMENT = "trade_settlement", _("Trade settlement")
+        FEE = "fee", _("Fee")
+        PENDING_RELEASE = "pending_release", _("T+1 release")
+        SURRENDER = "surrender", _("Surrender")
+        CANCELLATION = "cancellation", _("Voluntary cancellation")
+        CLAWBACK = "clawback", _("Claw-back")
+        DEDUCTION = "deduction", _("Deduction")
+        DEPOSIT = "deposit", _("Cash deposit")
+        WITHDRAWAL = "withdrawal", _("Cash withdrawal")
+        FREEZE = "freeze", _("Freeze")
+        UNFREEZE = "unfreeze", _("Unfreeze")
 
     ENTERING_KINDS = frozenset({Kind.ISSUANCE, Kind.DEPOSIT})
     LEAVING_KINDS = frozenset({Kind.WITHDRAWAL})
@@ -174,20 +193,22 @@ class Transfer(models.Model):
         {Kind.TRANSFER, Kind.ALLOCATION, Kind.CLAWBACK, Kind.DEDUCTION, Kind.SURRENDER, Kind.CANCELLATION}
     )
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    kind = models.CharField(max_length=32, choices=Kind.choices)
-    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
-    amount = models.BigIntegerField()
-    source = models.ForeignKey(Account, null=True, blank=True, on_delete=models.PROTECT, related_name="debits")
-    source_bucket = models.CharField(max_length=16, choices=Bucket.choices, blank=True)
-    destination = models.ForeignKey(Account, null=True, blank=True, on_delete=models.PROTECT, related_name="credits")
-    destination_bucket = models.CharField(max_length=16, choices=Bucket.choices, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    reference = models.CharField(max_length=64, blank=True, db_index=True, help_text="What caused it: trade:17, plan:3")
-    external_reference = models.CharField(max_length=64, blank=True, help_text="The bank's record of a deposit or withdrawal")
-    memo = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    asset = models.ForeignKey(Asset, verbose_name=_("asset"), on_delete=models.PROTECT, related_name="+")
+    amount = models.BigIntegerField(_("amount"))
+    source = models.ForeignKey(Account, verbose_name=_("source"), null=True, blank=True, on_delete=models.PROTECT, related_name="debits")
+    source_bucket = models.CharField(_("source bucket"), max_length=16, choices=Bucket.choices, blank=True)
+    destination = models.ForeignKey(Account, verbose_name=_("destination"), null=True, blank=True, on_delete=models.PROTECT, related_name="credits")
+    destination_bucket = models.CharField(_("destination bucket"), max_length=16, choices=Bucket.choices, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reference = models.CharField(_("reference"), max_length=64, blank=True, db_index=True, help_text=_("What caused it: trade:17, plan:3"))
+    external_reference = models.CharField(_("external reference"), max_length=64, blank=True, help_text=_("The bank's record of a deposit or withdrawal"))
+    memo = models.CharField(_("memo"), max_length=500, blank=True)
 
     class Meta:
+        verbose_name = _("transfer")
+        verbose_name_plural = _("transfers")
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="transfer_amount_positive"),
@@ -220,23 +241,25 @@ class Transfer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.kind} {self.amount} {self.asset_id}"
+        return f"#{self.pk} {self.get_kind_display()} {self.amount:,} {self.asset_id}"
 
 
 class LedgerCheck(models.Model):
     """The outcome of one run of the ledger proof (the hourly job or `check_ledger`)."""
 
-    checked_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    ok = models.BooleanField()
-    balances_checked = models.PositiveIntegerField()
-    transfers_checked = models.PositiveBigIntegerField()
-    problems = models.JSONField(default=list, blank=True)
+    checked_at = models.DateTimeField(_("checked at"), auto_now_add=True, db_index=True)
+    ok = models.BooleanField(_("OK"))
+    balances_checked = models.PositiveIntegerField(_("balances checked"))
+    transfers_checked = models.PositiveBigIntegerField(_("transfers checked"))
+    problems = models.JSONField(_("problems"), default=list, blank=True)
 
     class Meta:
+        verbose_name = _("ledger check")
+        verbose_name_plural = _("ledger checks")
         ordering = ["-checked_at"]
 
     def __str__(self) -> str:
-        return f"{self.checked_at:%Y-%m-%d %H:%M} {'OK' if self.ok else 'FAILED'}"
+        return f"{localtime(self.checked_at):%Y-%m-%d %H:%M %Z} {gettext('OK') if self.ok else gettext('FAILED')}"
 
 
 class SealBlock(models.Model):
@@ -244,15 +267,17 @@ class SealBlock(models.Model):
     up to `last_transfer_id`, hashed (SHA-256, registry.seal) together with the previous block's hash.
     Append-only (a PostgreSQL trigger refuses UPDATE and DELETE), like the transfers it seals."""
 
-    height = models.PositiveBigIntegerField(unique=True)
-    first_transfer_id = models.BigIntegerField()
-    last_transfer_id = models.BigIntegerField(unique=True)
-    transfer_count = models.PositiveIntegerField()
-    previous_hash = models.CharField(max_length=64, unique=True, help_text="The previous block's hash (64 zeros for the first)")
-    block_hash = models.CharField(max_length=64, unique=True)
-    sealed_at = models.DateTimeField(db_index=True)
+    height = models.PositiveBigIntegerField(_("height"), unique=True)
+    first_transfer_id = models.BigIntegerField(_("first transfer id"))
+    last_transfer_id = models.BigIntegerField(_("last transfer id"), unique=True)
+    transfer_count = models.PositiveIntegerField(_("transfer count"))
+    previous_hash = models.CharField(_("previous hash"), max_length=64, unique=True, help_text=_("The previous block's hash (64 zeros for the first)"))
+    block_hash = models.CharField(_("block hash"), max_length=64, unique=True)
+    sealed_at = models.DateTimeField(_("sealed at"), db_index=True)
 
     class Meta:
+        verbose_name = _("seal block")
+        verbose_name_plural = _("seal blocks")
         ordering = ["-height"]
         constraints = [
             models.CheckConstraint(condition=Q(height__gte=1), name="sealblock_height_positive"),
@@ -263,32 +288,35 @@ class SealBlock(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"block {self.height} ({self.block_hash[:12]})"
+        return gettext("block %(height)s (%(hash)s)") % {"height": self.height, "hash": self.block_hash[:12]}
 
 
 class SealCheck(models.Model):
     """One recomputation of the seal chain: by an auditor (the page), an operator (the command) or the job."""
 
     class Source(models.TextChoices):
-        PAGE = "page", "Auditor page"
-        COMMAND = "command", "Command"
-        JOB = "job", "Scheduled job"
+        PAGE = "page", _("Auditor page")
+        COMMAND = "command", _("Command")
+        JOB = "job", _("Scheduled job")
 
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField(db_index=True)
-    ok = models.BooleanField()
-    broken_height = models.PositiveBigIntegerField(null=True, blank=True, help_text="The first block that does not hold")
-    problem = models.CharField(max_length=500, blank=True)
-    blocks_checked = models.PositiveBigIntegerField()
-    transfers_checked = models.PositiveBigIntegerField()
-    head_height = models.PositiveBigIntegerField(null=True, blank=True)
-    head_hash = models.CharField(max_length=64, blank=True)
-    source = models.CharField(max_length=16, choices=Source.choices)
-    run_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), db_index=True)
+    ok = models.BooleanField(_("OK"))
+    broken_height = models.PositiveBigIntegerField(_("broken height"), null=True, blank=True, help_text=_("The first block that does not hold"))
+    problem = models.CharField(_("problem"), max_length=500, blank=True)
+    blocks_checked = models.PositiveBigIntegerField(_("blocks checked"))
+    transfers_checked = models.PositiveBigIntegerField(_("transfers checked"))
+    head_height = models.PositiveBigIntegerField(_("head height"), null=True, blank=True)
+    head_hash = models.CharField(_("head hash"), max_length=64, blank=True)
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices)
+    run_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("run by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
+        verbose_name = _("seal check")
+        verbose_name_plural = _("seal checks")
         ordering = ["-finished_at", "-id"]
         permissions = [("run_seal_check", "Can recompute the ledger seal chain")]
 
     def __str__(self) -> str:
-        return f"{self.finished_at:%Y-%m-%d %H:%M} {'OK' if self.ok else f'BROKEN at block {self.broken_height}'}"
+        outcome = gettext("OK") if self.ok else gettext("BROKEN at block %(height)s") % {"height": self.broken_height}
+        return f"{localtime(self.finished_at):%Y-%m-%d %H:%M %Z} {outcome}"

@@ -8,22 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from accounts.provinces import PROVINCES
-
-ASSETS = [
-    ("CNY", "Renminbi", "cash", ""),
-    ("CCER", "China Certified Emission Reduction", "offset", ""),
-    ("CEA19-20", "China Emission Allowance 2019-2020", "allowance", "2019-2020"),
-    *[(f"CEA{year % 100}", f"China Emission Allowance {year}", "allowance", str(year)) for year in range(2021, 2026)],
-]
-
-SYSTEM_ACCOUNTS = [
-    ("SYS-NATIONAL", "National issuance account", "national_issuance", ""),
-    ("SYS-RETIREMENT", "Retirement account", "retirement", ""),
-    ("SYS-CANCELLATION", "Voluntary cancellation account", "cancellation", ""),
-    ("SYS-FEES", "Exchange fee account", "exchange_fees", ""),
-    *[(f"SYS-PROV-{code}", f"{name} provincial account", "provincial", code) for code, name in PROVINCES.items()],
-]
+from registry.names import ASSETS, SYSTEM_ACCOUNTS
 
 
 def reference_data_sync(using: str = "default", **kwargs: Any) -> None:

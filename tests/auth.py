@@ -92,6 +92,15 @@ def browser_second_factor(page: Any, user: Any) -> None:
     page.wait_for_load_state()
 
 
+def browser_admin_login(page: Any, base_url: str, user: Any, password: str = "correct-horse-battery") -> None:
+    """Logs `user` in through the admin's login page in a Playwright page, and past the second factor."""
+    page.goto(f"{base_url}/admin/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    browser_second_factor(page, user)
+
+
 def browser_login(page: Any, base_url: str, username: str, password: str = "correct-horse-battery") -> None:
     """Logs in through the site's login page in a Playwright page, and past the second factor when the
     user's role requires it (or the user enrolled), as a person would."""

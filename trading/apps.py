@@ -1,10 +1,11 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class TradingConfig(AppConfig):
     name = "trading"
-    verbose_name = "Exchange"
+    verbose_name = _("Exchange")
 
     def ready(self) -> None:
         from trading.reference import instruments_sync

@@ -6,11 +6,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from accounts.models import Organization
-from core.money import format_minor_units
+from core.money import format_grouped
 from registry.models import Asset
 
 
@@ -20,19 +20,21 @@ class Instrument(models.Model):
         HALTED = "halted", pgettext_lazy("market status", "Halted")
         CLOSED = "closed", pgettext_lazy("market status", "Closed")
 
-    symbol = models.CharField(max_length=16, unique=True)
-    asset = models.OneToOneField(Asset, on_delete=models.PROTECT, related_name="instrument")
-    tick = models.PositiveIntegerField(default=1, help_text="Price step in fen (1 = 0.01 CNY)")
-    min_quantity = models.PositiveIntegerField(default=1)
-    max_quantity = models.PositiveIntegerField(default=99_999)
-    band_percent = models.PositiveSmallIntegerField(default=10, help_text="Orders within +-this % of the reference price")
-    reference_price = models.BigIntegerField(help_text="The previous close, in fen")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
-    status_reason = models.CharField(max_length=500, blank=True)
-    last_sequence = models.BigIntegerField(default=0, help_text="The last sequence number handed out")
-    created_at = models.DateTimeField(auto_now_add=True)
+    symbol = models.CharField(_("symbol"), max_length=16, unique=True)
+    asset = models.OneToOneField(Asset, verbose_name=_("asset"), on_delete=models.PROTECT, related_name="instrument")
+    tick = models.PositiveIntegerField(_("tick"), default=1, help_text=_("Price step in fen (1 = 0.01 CNY)"))
+    min_quantity = models.PositiveIntegerField(_("min quantity"), default=1)
+    max_quantity = models.PositiveIntegerField(_("max quantity"), default=99_999)
+    band_percent = models.PositiveSmallIntegerField(_("band percent"), default=10, help_text=_("Orders within plus or minus this percentage of the reference price"))
+    reference_price = models.BigIntegerField(_("reference price"), help_text=_("The previous close, in fen"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    status_reason = models.CharField(_("status reason"), max_length=500, blank=True)
+    last_sequence = models.BigIntegerField(_("last sequence"), default=0, help_text=_("The last sequence number handed out"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("instrument")
+        verbose_name_plural = _("instruments")
         ordering = ["symbol"]
         permissions = [
             ("operate_market", "Can open, halt and close instruments and run the market day"),
@@ -64,14 +66,18 @@ class MatchingPosition(models.Model):
     A row of its own rather than a column of the instrument: order entry holds the instrument row's
     lock from sequencing to commit, and the matcher's commit must not queue behind order entry."""
 
-    instrument = models.OneToOneField(Instrument, primary_key=True, on_delete=models.PROTECT, related_name="matching_position")
-    matched_sequence = models.BigIntegerField(default=0, help_text="The last sequence number the matcher committed")
+    instrument = models.OneToOneField(Instrument, verbose_name=_("instrument"), primary_key=True, on_delete=models.PROTECT, related_name="matching_position")
+    matched_sequence = models.BigIntegerField(_("matched sequence"), default=0, help_text=_("The last sequence number the matcher committed"))
     batch_token = models.BigIntegerField(
-        default=0, help_text="Random, new with every committed batch: names the book snapshot it published (trading.market_data)"
+        _("batch token"), default=0, help_text=_("Random, new with every committed batch: names the book snapshot it published (trading.market_data)")
     )
 
+    class Meta:
+        verbose_name = _("matching position")
+        verbose_name_plural = _("matching positions")
+
     def __str__(self) -> str:
-        return f"{self.instrument_id} matched to {self.matched_sequence}"
+        return gettext("%(instrument)s matched to %(sequence)s") % {"instrument": self.instrument_id, "sequence": self.matched_sequence}
 
 
 class Side(models.TextChoices):
@@ -92,25 +98,27 @@ class Order(models.Model):
     RESTING = (Status.OPEN, Status.PARTIALLY_FILLED)
 
     # No index of their own: the indexes below lead with them.
-    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="orders", db_index=False)
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="orders", db_index=False)
-    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    client_order_id = models.CharField(max_length=64)
-    side = models.CharField(max_length=4, choices=Side.choices)
-    price = models.BigIntegerField(help_text="Limit price in fen")
-    quantity = models.PositiveIntegerField()
-    filled_quantity = models.PositiveIntegerField(default=0)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACCEPTED)
-    sequence = models.BigIntegerField(null=True, blank=True, help_text="Its place in the instrument's event sequence")
-    fee_rate = models.DecimalField(max_digits=8, decimal_places=6, help_text="Fee rate in force when accepted")
-    reserved = models.BigIntegerField(help_text="Still reserved for the unfilled rest: fen for a buy, tonnes for a sell")
-    cancel_requested = models.BooleanField(default=False)
-    matched_at = models.DateTimeField(null=True, blank=True, help_text="When the matcher first applied it")
-    trading_day = models.DateField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    instrument = models.ForeignKey(Instrument, verbose_name=_("instrument"), on_delete=models.PROTECT, related_name="orders", db_index=False)
+    organization = models.ForeignKey(Organization, verbose_name=_("organization"), on_delete=models.PROTECT, related_name="orders", db_index=False)
+    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("placed by"), on_delete=models.PROTECT, related_name="+")
+    client_order_id = models.CharField(_("client order id"), max_length=64)
+    side = models.CharField(_("side"), max_length=4, choices=Side.choices)
+    price = models.BigIntegerField(_("price"), help_text=_("Limit price in fen"))
+    quantity = models.PositiveIntegerField(_("quantity"))
+    filled_quantity = models.PositiveIntegerField(_("filled quantity"), default=0)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACCEPTED)
+    sequence = models.BigIntegerField(_("sequence"), null=True, blank=True, help_text=_("Its place in the instrument's event sequence"))
+    fee_rate = models.DecimalField(_("fee rate"), max_digits=8, decimal_places=6, help_text=_("Fee rate in force when accepted"))
+    reserved = models.BigIntegerField(_("reserved"), help_text=_("Still reserved for the unfilled rest: fen for a buy, tonnes for a sell"))
+    cancel_requested = models.BooleanField(_("cancel requested"), default=False)
+    matched_at = models.DateTimeField(_("matched at"), null=True, blank=True, help_text=_("When the matcher first applied it"))
+    trading_day = models.DateField(_("trading day"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "client_order_id"], name="order_client_id_once"),
@@ -133,7 +141,7 @@ class Order(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.side} {self.quantity} {self.instrument_id} @ {format_minor_units(self.price, 2)}"
+        return f"#{self.pk} {self.get_side_display()} {self.quantity:,} {self.instrument_id} @ {format_grouped(self.price, 2)}"
 
     @property
     def remaining(self) -> int:
@@ -150,23 +158,25 @@ class MarketEvent(models.Model):
     under the instrument's row lock, so they commit in order and without gaps."""
 
     class Kind(models.TextChoices):
-        ORDER = "order", "New order"
-        CANCEL = "cancel", "Cancel"
-        EXPIRE = "expire", "End-of-day expiry"
+        ORDER = "order", _("New order")
+        CANCEL = "cancel", _("Cancel")
+        EXPIRE = "expire", _("End-of-day expiry")
 
-    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="events")
-    sequence = models.BigIntegerField()
-    kind = models.CharField(max_length=8, choices=Kind.choices)
-    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="events")
-    trading_day = models.DateField(null=True, blank=True, help_text="For expiry: orders of this day and earlier")
-    created_at = models.DateTimeField(auto_now_add=True)
+    instrument = models.ForeignKey(Instrument, verbose_name=_("instrument"), on_delete=models.PROTECT, related_name="events")
+    sequence = models.BigIntegerField(_("sequence"))
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    order = models.ForeignKey(Order, verbose_name=_("order"), null=True, blank=True, on_delete=models.PROTECT, related_name="events")
+    trading_day = models.DateField(_("trading day"), null=True, blank=True, help_text=_("For expiry: orders of this day and earlier"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("market event")
+        verbose_name_plural = _("market events")
         ordering = ["instrument_id", "sequence"]
         constraints = [models.UniqueConstraint(fields=["instrument", "sequence"], name="market_event_sequence_once")]
 
     def __str__(self) -> str:
-        return f"{self.instrument_id}#{self.sequence} {self.kind}"
+        return f"{self.instrument_id}#{self.sequence} {self.get_kind_display()}"
 
 
 class BlockOffer(models.Model):
@@ -216,7 +226,8 @@ class BlockOffer(models.Model):
         indexes = [models.Index(fields=["instrument", "status"])]
 
     def __str__(self) -> str:
-        return f"block #{self.pk} {self.side} {self.quantity} t @ {format_minor_units(self.price, 2)}"
+        return gettext("block offer #%(id)s %(side)s %(quantity)s t @ %(price)s") % {
+            "id": self.pk, "side": self.get_side_display(), "quantity": f"{self.quantity:,}", "price": format_grouped(self.price, 2)}
 
     @property
     def value(self) -> int:
@@ -228,26 +239,31 @@ class Trade(models.Model):
         LISTED = "listed", _("Listed (continuous auction)")
         BLOCK = "block", _("Block agreement")
 
-    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="trades")
+    instrument = models.ForeignKey(Instrument, verbose_name=_("instrument"), on_delete=models.PROTECT, related_name="trades")
     kind = models.CharField(_("trading mode"), max_length=8, choices=Kind.choices, default=Kind.LISTED)
     # A listed trade's two orders; a block trade's offer (it has no orders).
-    buy_order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="buy_trades")
-    sell_order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="sell_trades")
+    buy_order = models.ForeignKey(Order, verbose_name=_("buy order"), null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="buy_trades")
+    sell_order = models.ForeignKey(Order, verbose_name=_("sell order"), null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="sell_trades")
     block_offer = models.OneToOneField(BlockOffer, null=True, blank=True, on_delete=models.PROTECT, related_name="trade",
                                        verbose_name=_("block offer"))
-    buyer = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
-    seller = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
-    price = models.BigIntegerField()
-    quantity = models.PositiveIntegerField()
-    aggressor_side = models.CharField(max_length=4, choices=Side.choices)
-    buyer_fee = models.BigIntegerField(default=0)
-    seller_fee = models.BigIntegerField(default=0)
-    sequence = models.BigIntegerField(null=True, blank=True, help_text="The sequence of the event that caused it (listed trades)")
-    trading_day = models.DateField(db_index=True)
-    executed_at = models.DateTimeField(db_index=True)
-    settled_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    buyer = models.ForeignKey(Organization, verbose_name=_("buyer"), on_delete=models.PROTECT, related_name="+")
+    seller = models.ForeignKey(Organization, verbose_name=_("seller"), on_delete=models.PROTECT, related_name="+")
+    price = models.BigIntegerField(_("price"))
+    quantity = models.PositiveIntegerField(_("quantity"))
+    aggressor_side = models.CharField(_("aggressor side"), max_length=4, choices=Side.choices)
+    buyer_fee = models.BigIntegerField(_("buyer fee"), default=0)
+    seller_fee = models.BigIntegerField(_("seller fee"), default=0)
+    sequence = models.BigIntegerField(_("sequence"), null=True, blank=True,
+                                      help_text=_("The sequence of the event that caused it (listed trades)"))
+    trading_day = models.DateField(_("trading day"), db_index=True)
+    executed_at = models.DateTimeField(_("executed at"), db_index=True)
+    settled_at = models.DateTimeField(_("settled at"), null=True, blank=True, db_index=True)
 
     class Meta:
+        verbose_name = _("trade")
+        verbose_name_plural = _("trades")
         ordering = ["-id"]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0) & Q(price__gt=0), name="trade_positive"),
@@ -262,7 +278,8 @@ class Trade(models.Model):
         indexes = [models.Index(fields=["instrument", "executed_at"])]
 
     def __str__(self) -> str:
-        return f"trade #{self.pk} {self.quantity} t @ {format_minor_units(self.price, 2)}"
+        return gettext("trade #%(id)s %(quantity)s t @ %(price)s") % {
+            "id": self.pk, "quantity": f"{self.quantity:,}", "price": format_grouped(self.price, 2)}
 
     @property
     def value(self) -> int:
@@ -270,33 +287,38 @@ class Trade(models.Model):
 
 
 class DailyBar(models.Model):
-    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="daily_bars")
-    day = models.DateField()
-    open = models.BigIntegerField(null=True)
-    high = models.BigIntegerField(null=True)
-    low = models.BigIntegerField(null=True)
-    close = models.BigIntegerField(help_text="Volume-weighted average of the day's trades, else the previous close")
-    volume = models.BigIntegerField(default=0)
-    turnover = models.BigIntegerField(default=0, help_text="Traded value in fen")
-    trade_count = models.PositiveIntegerField(default=0)
-    reference_price = models.BigIntegerField(help_text="The day's reference price")
+    instrument = models.ForeignKey(Instrument, verbose_name=_("instrument"), on_delete=models.PROTECT, related_name="daily_bars")
+    day = models.DateField(_("day"))
+    open = models.BigIntegerField(_("open"), null=True)
+    high = models.BigIntegerField(_("high"), null=True)
+    low = models.BigIntegerField(_("low"), null=True)
+    close = models.BigIntegerField(_("close"), help_text=_("Volume-weighted average of the day's listed trades, else the previous close"))
+    volume = models.BigIntegerField(_("volume"), default=0)
+    turnover = models.BigIntegerField(_("turnover"), default=0, help_text=_("Traded value in fen"))
+    trade_count = models.PositiveIntegerField(_("trade count"), default=0)
+    reference_price = models.BigIntegerField(_("reference price"), help_text=_("The day's reference price"))
     # Block trades: reported apart, never in the listed open, high, low, close or volume above.
     block_volume = models.BigIntegerField(_("block volume (t)"), default=0)
     block_turnover = models.BigIntegerField(_("block turnover (fen)"), default=0)
 
     class Meta:
+        verbose_name = _("daily bar")
+        verbose_name_plural = _("daily bars")
         ordering = ["instrument_id", "day"]
         constraints = [models.UniqueConstraint(fields=["instrument", "day"], name="daily_bar_once")]
 
     def __str__(self) -> str:
-        return f"{self.instrument_id} {self.day} close {format_minor_units(self.close, 2)}"
+        return gettext("%(instrument)s %(day)s close %(close)s") % {
+            "instrument": self.instrument_id, "day": self.day, "close": format_grouped(self.close, 2)}
 
 
 class Holiday(models.Model):
-    day = models.DateField(unique=True)
-    name = models.CharField(max_length=100)
+    day = models.DateField(_("day"), unique=True)
+    name = models.CharField(_("name"), max_length=100)
 
     class Meta:
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
         ordering = ["day"]
 
     def __str__(self) -> str:

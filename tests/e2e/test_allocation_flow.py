@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from accounts.roles import Role
 from allocation.services import period_create
 from registry.models import Asset
-from tests.auth import browser_second_factor
+from tests.auth import browser_admin_login
 from tests.factories import user_with_role
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -15,11 +15,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def admin_login(browser, live_server, user):
     context = browser.new_context(viewport={"width": 1366, "height": 768})
     page = context.new_page()
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", "correct-horse-battery")
-    page.click("input[type=submit]")
-    browser_second_factor(page, user)
+    browser_admin_login(page, live_server.url, user)
     return page
 
 

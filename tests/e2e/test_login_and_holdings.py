@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from accounts.roles import Role
 from registry import services
 from registry.models import Account, Asset, Transfer
-from tests.auth import browser_login, browser_second_factor
+from tests.auth import browser_admin_login, browser_login
 from tests.factories import user_with_role
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -48,11 +48,7 @@ def test_a_wrong_password_is_refused_in_the_browser(page, live_server, trader_a)
 
 def test_a_regulator_logs_into_the_admin(page, live_server, screenshot, company_a):
     regulator = user_with_role(Role.NATIONAL_REGULATOR, is_staff=True)
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", regulator.username)
-    page.fill("#id_password", "correct-horse-battery")
-    page.click("input[type=submit]")
-    browser_second_factor(page, regulator)
+    browser_admin_login(page, live_server.url, regulator)
     page.goto(f"{live_server.url}/admin/registry/account/?q={company_a.uscc}")
     expect(page.get_by_text(f"HA-{company_a.uscc}")).to_be_visible()
     screenshot(page, "admin-accounts")
