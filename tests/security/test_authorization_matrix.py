@@ -228,6 +228,12 @@ RULES: dict[str, list[Rule]] = {
                            Rule("POST", "302 403 302 403 403 403 403 403 403", OFFER_A, data=_accept_body)],
     "trade-block-withdraw": [Rule("GET", "302 405 405 405 405 405 405 405 405", OFFER_A),
                              Rule("POST", "302 302 404 403 403 403 403 403 403", OFFER_A, data=lambda world, role: {})],
+    # surveillance: the exchange operator decides; the national regulator reads
+    "surveillance-alerts": [Rule("GET", "302 403 403 403 403 403 403 200 200")],
+    "surveillance-alert": [Rule("GET", "302 403 403 403 403 403 403 200 200", {"alert_id": "alert"})],
+    "surveillance-alert-decide": [Rule("GET", "302 405 405 405 405 405 405 405 405", {"alert_id": "alert"}),
+                                  Rule("POST", "302 403 403 403 403 403 403 403 302", {"alert_id": "alert"},
+                                       data=lambda world, role: {"decision": "dismiss", "reason": "matrix"})],
     "market": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
     "market-table": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
     "javascript-catalog": [Rule("GET", "200 200 200 200 200 200 200 200 200")],  # the pages' translated strings
@@ -307,6 +313,10 @@ def world(db, company_a, company_b, national_regulator, exchange_operator):
     export_job = ExportJob.objects.create(report="compliance", subject="2021", province="", file_format="pdf",
                                           params={"status": "", "sort": "", "language": "en"}, report_id="NCR-2021-00000001",
                                           rows=1, filename="compliance-2021.pdf", created_by=users["auditor"])
+    from surveillance.models import Alert
+
+    alert = Alert.objects.create(day=timezone.localdate(), kind=Alert.Kind.LARGE_HOLDER, subject=f"org:{company_a.pk}",
+                                 organization=company_a, evidence={"share_percent": 50})
     token, _ = api_token_create(user=users["trader_a"], name="matrix", actor=users["trader_a"])
     check = seal_check_record(actor=users["auditor"], source=SealCheck.Source.PAGE)
     return {
@@ -315,6 +325,7 @@ def world(db, company_a, company_b, national_regulator, exchange_operator):
         "order_a": order.pk,
         "offer_a": offer.pk,
         "export_job": export_job.pk,
+        "alert": alert.pk,
         "cea21": "CEA21",
         "period": "2021",
         "token_a": token.pk,
@@ -367,7 +378,7 @@ def call(world: dict[str, Any], name: str, rule: Rule, role: str) -> tuple[int, 
 
 
 # The world's object for each URL parameter name, used to suggest a rule for a new URL.
-KWARG_OBJECTS = {"number": "account_a", "order_id": "order_a", "offer_id": "offer_a", "job_id": "export_job", "symbol": "cea21", "period": "period", "token_id": "token_a",
+KWARG_OBJECTS = {"number": "account_a", "order_id": "order_a", "offer_id": "offer_a", "job_id": "export_job", "alert_id": "alert", "symbol": "cea21", "period": "period", "token_id": "token_a",
                  "report_id": "report_a", "part": "book"}
 
 
