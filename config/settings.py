@@ -331,6 +331,15 @@ BLOCK_BAND_PERCENT = env_int("BLOCK_BAND_PERCENT", 30, minimum=1)
 BLOCK_SESSIONS = env_sessions("BLOCK_SESSIONS", "13:00-15:00")
 if BLOCK_MAX_QUANTITY < BLOCK_MIN_QUANTITY:
     raise ImproperlyConfigured("BLOCK_MAX_QUANTITY must be at least BLOCK_MIN_QUANTITY")
+# One-way bidding (auctions, RULEBOOK "Block trades, auctions"): the default maximum share one bidder may
+# win (assumed 30 %), a sanity bound on an auction's quantity, and how often the close job looks for
+# auctions whose bidding window has ended.
+AUCTION_MAX_SHARE_PERCENT = env_int("AUCTION_MAX_SHARE_PERCENT", 30, minimum=1)
+if AUCTION_MAX_SHARE_PERCENT > 100:
+    raise ImproperlyConfigured("AUCTION_MAX_SHARE_PERCENT must be 1 to 100")
+AUCTION_MAX_QUANTITY = env_int("AUCTION_MAX_QUANTITY", 1_000_000_000, minimum=1)
+AUCTION_CLOSE_SECONDS = env_int("AUCTION_CLOSE_SECONDS", 30, minimum=1)
+CELERY_BEAT_SCHEDULE["auctions-close"] = {"task": "trading.tasks.auctions_close_task", "schedule": float(AUCTION_CLOSE_SECONDS)}
 # In-process matching right after each order commits (the embedded default); in production a
 # `run_matcher` process does it and web requests only notify it.
 MATCHER_INLINE = env_bool("MATCHER_INLINE", default=EMBEDDED)

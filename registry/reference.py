@@ -22,6 +22,7 @@ SYSTEM_ACCOUNTS = [
     ("SYS-RETIREMENT", "Retirement account", "retirement", ""),
     ("SYS-CANCELLATION", "Voluntary cancellation account", "cancellation", ""),
     ("SYS-FEES", "Exchange fee account", "exchange_fees", ""),
+    ("SYS-REVENUE", "Government revenue account (paid allocation)", "government_revenue", ""),
     *[(f"SYS-PROV-{code}", f"{name} provincial account", "provincial", code) for code, name in PROVINCES.items()],
 ]
 
