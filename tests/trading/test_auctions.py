@@ -420,3 +420,79 @@ def test_announcement_refusals(funded_all, trader_a, exchange_operator):
         announce(exchange_operator)
     assert caught.value.code == "not_eligible"
     assert Auction.objects.count() == 0 and reserved_total() == 0
+
+
+# --- the API ---
+
+
+def _api_body(**overrides):
+    now = timezone.now()
+    return {"instrument": "CEA21", "side": "sell", "quantity": 10_000, "reserve_price": "50.00", "min_bid_quantity": 100,
+            "starts_at": (now - dt.timedelta(minutes=1)).isoformat(), "ends_at": (now + dt.timedelta(hours=1)).isoformat(),
+            "client_auction_id": f"api-auction-{next(_ids)}", **overrides}
+
+
+def test_the_api_announces_approves_takes_sealed_bids_and_publishes_results(
+    funded_all, trader_a, trader_b, trader_c, exchange_operator, client_for
+):
+    from .conftest import api_client
+
+    a, b, c = api_client(trader_a), api_client(trader_b), api_client(trader_c)
+    operator = client_for(exchange_operator, api=True)
+    created = a.post("/api/v1/auctions/", _api_body(), format="json")
+    assert created.status_code == 201, created.json()
+    auction_id = created.json()["id"]
+    assert created.json()["status"] == "pending" and created.json()["max_share"] == 3_000
+    # Pending: B does not see it; the exchange does, and approves it.
+    assert b.get(f"/api/v1/auctions/{auction_id}/").status_code == 404
+    assert auction_id in [row["id"] for row in operator.get("/api/v1/auctions/").json()["results"]]
+    approved = operator.post(f"/api/v1/auctions/{auction_id}/approve/")
+    assert (approved.status_code, approved.json()["status"]) == (200, "approved")
+    refused = b.post(f"/api/v1/auctions/{auction_id}/bids/", {"price": "49.00", "quantity": 1_000, "client_bid_id": "x"}, format="json")
+    assert (refused.status_code, refused.json()["code"], refused.json()["field"]) == (400, "price_beyond_reserve", "price")
+    placed = b.post(f"/api/v1/auctions/{auction_id}/bids/", {"price": "55.00", "quantity": 3_000},
+                    format="json", HTTP_IDEMPOTENCY_KEY="b-bid-1")
+    assert placed.status_code == 201 and placed.json()["client_bid_id"] == "b-bid-1"
+    c_bid = c.post(f"/api/v1/auctions/{auction_id}/bids/", {"price": "52.00", "quantity": 2_000, "client_bid_id": "c-1"}, format="json")
+    assert c_bid.status_code == 201
+    # Sealed: each sees only its own bid, and no results before the close.
+    assert [row["client_bid_id"] for row in b.get(f"/api/v1/auctions/{auction_id}/bids/").json()] == ["b-bid-1"]
+    assert [row["client_bid_id"] for row in c.get(f"/api/v1/auctions/{auction_id}/bids/").json()] == ["c-1"]
+    early = a.get(f"/api/v1/auctions/{auction_id}/results/").json()
+    assert (early["published"], early["clearing_price"], early["bidders"], early["my_bids"]) == (False, None, None, [])
+    withdrawn = c.delete(f"/api/v1/auctions/{auction_id}/bids/{c_bid.json()['id']}/")
+    assert (withdrawn.status_code, withdrawn.json()["status"]) == (200, "withdrawn")
+    assert b.delete(f"/api/v1/auctions/{auction_id}/bids/{c_bid.json()['id']}/").status_code == 404
+    c.post(f"/api/v1/auctions/{auction_id}/bids/", {"price": "51.00", "quantity": 3_000, "client_bid_id": "c-2"}, format="json")
+
+    end_window(Auction.objects.get(pk=auction_id))
+    assert auctions_close_task() == 1
+    results = b.get(f"/api/v1/auctions/{auction_id}/results/").json()
+    assert {key: results[key] for key in ("published", "clearing_price", "quantity_traded", "bidders", "quantity_bid", "cover_ratio")} == {
+        "published": True, "clearing_price": "51.00", "quantity_traded": 6_000, "bidders": 2, "quantity_bid": 6_000,
+        "cover_ratio": "0.60"}
+    assert [(row["client_bid_id"], row["status"], row["won_quantity"]) for row in results["my_bids"]] == [("b-bid-1", "won", 3_000)]
+    # The trades are in each member's fills, of kind auction.
+    fills = b.get("/api/v1/trades/").json()["results"]
+    assert [(row["kind"], row["price"], row["quantity"], row["side"]) for row in fills] == [("auction", "51.00", 3_000, "buy")]
+    late = b.post(f"/api/v1/auctions/{auction_id}/bids/", {"price": "55.00", "quantity": 1_000, "client_bid_id": "late"}, format="json")
+    assert (late.status_code, late.json()["code"]) == (409, "auction_not_open")
+
+
+def test_the_api_refuses_a_members_approval_and_a_replay_with_another_body(funded_all, trader_a, trader_b):
+    from .conftest import api_client
+
+    a = api_client(trader_a)
+    body = _api_body(client_auction_id="same")
+    first = a.post("/api/v1/auctions/", body, format="json")
+    assert a.post("/api/v1/auctions/", body, format="json").status_code == 200
+    conflict = a.post("/api/v1/auctions/", {**body, "quantity": 9_000}, format="json")
+    assert (conflict.status_code, conflict.json()["code"]) == (409, "idempotency_conflict")
+    mismatch = a.post("/api/v1/auctions/", body, format="json", HTTP_IDEMPOTENCY_KEY="other")
+    assert (mismatch.status_code, mismatch.json()["code"], mismatch.json()["field"]) == (
+        422, "idempotency_key_mismatch", "client_auction_id")
+    blank = api_client(trader_b).post(f"/api/v1/auctions/{first.json()['id']}/reject/", {"reason": "  "}, format="json")
+    assert blank.status_code == 400
+    denied = api_client(trader_b).post(f"/api/v1/auctions/{first.json()['id']}/approve/")
+    assert (denied.status_code, denied.json()["code"]) == (403, "permission_denied")
+    assert Auction.objects.get().status == "pending"
