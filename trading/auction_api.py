@@ -19,6 +19,8 @@ from trading.models import Auction
 from trading.serializers import AuctionBidIn, AuctionBidOut, AuctionIn, AuctionOut, AuctionRejectIn, AuctionResultsOut
 
 _NOT_FOUND = {404: OpenApiResponse(description="No such auction, or one you may not see (`not_found`)")}
+_NOT_THE_CHECKER = {403: OpenApiResponse(
+    description="Not the exchange operator (`permission_denied`), or its own announcement (`maker_checker`)")}
 
 
 class AuctionListApi(generics.ListCreateAPIView):
@@ -62,8 +64,7 @@ class AuctionApproveApi(generics.GenericAPIView):
 
     @extend_schema(operation_id="v1_auctions_approve", summary="Approve an announcement (the exchange operator; not its announcer)",
                    request=None, parameters=[IDEMPOTENCY_KEY_PARAMETER],
-                   responses={200: AuctionOut, **_NOT_FOUND, 403: OpenApiResponse(
-                       description="Not the exchange operator (`permission_denied`), or its own announcement (`maker_checker`)"),
+                   responses={200: AuctionOut, **_NOT_FOUND, **_NOT_THE_CHECKER,
                        409: OpenApiResponse(description="Not awaiting approval, or its window has ended (`auction_state`)")})
     def post(self, request: Request, auction_id: int) -> Response:
         def approve() -> Response:
@@ -77,8 +78,7 @@ class AuctionRejectApi(generics.GenericAPIView):
 
     @extend_schema(operation_id="v1_auctions_reject", summary="Reject an announcement with a reason (its reservation is released)",
                    request=AuctionRejectIn, parameters=[IDEMPOTENCY_KEY_PARAMETER],
-                   responses={200: AuctionOut, **_NOT_FOUND, 403: OpenApiResponse(
-                       description="Not the exchange operator (`permission_denied`), or its own announcement (`maker_checker`)"),
+                   responses={200: AuctionOut, **_NOT_FOUND, **_NOT_THE_CHECKER,
                        409: OpenApiResponse(description="Not awaiting approval (`auction_state`)")})
     def post(self, request: Request, auction_id: int) -> Response:
         incoming = AuctionRejectIn(data=request.data)

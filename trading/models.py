@@ -249,7 +249,7 @@ class Auction(models.Model):
     quantity = models.PositiveIntegerField(_("quantity (t)"))
     reserve_price = models.BigIntegerField(_("reserve price (fen)"))
     min_bid_quantity = models.PositiveIntegerField(_("minimum bid (t)"), default=1)
-    max_share_percent = models.PositiveSmallIntegerField(_("maximum share per bidder (%)"))
+    max_share_percent = models.PositiveSmallIntegerField(_("maximum share per bidder (percent)"))
     starts_at = models.DateTimeField(_("bidding opens"))
     ends_at = models.DateTimeField(_("bidding closes"))
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)

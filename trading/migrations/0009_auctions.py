@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
                 ('quantity', models.PositiveIntegerField(verbose_name='quantity (t)')),
                 ('reserve_price', models.BigIntegerField(verbose_name='reserve price (fen)')),
                 ('min_bid_quantity', models.PositiveIntegerField(default=1, verbose_name='minimum bid (t)')),
-                ('max_share_percent', models.PositiveSmallIntegerField(verbose_name='maximum share per bidder (%)')),
+                ('max_share_percent', models.PositiveSmallIntegerField(verbose_name='maximum share per bidder (percent)')),
                 ('starts_at', models.DateTimeField(verbose_name='bidding opens')),
                 ('ends_at', models.DateTimeField(verbose_name='bidding closes')),
                 ('status', models.CharField(choices=[('pending', 'Awaiting approval'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('lapsed', 'Lapsed'), ('closed', 'Closed')], default='pending', max_length=16, verbose_name='status')),
