@@ -93,6 +93,13 @@ def _auction_body(world: dict[str, Any], role: str) -> dict[str, Any]:
             "ends_at": (now + dt.timedelta(hours=1)).isoformat(), "client_auction_id": f"matrix-auction-{role}"}
 
 
+def _auction_page_body(world: dict[str, Any], role: str) -> dict[str, Any]:
+    now = timezone.localtime()
+    return {"instrument": "CEA21", "side": "sell", "quantity": "1000", "reserve_price": "50.00", "min_bid_quantity": "1",
+            "max_share_percent": "30", "starts_at": now.strftime("%Y-%m-%dT%H:%M"),
+            "ends_at": (now + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"), "client_auction_id": f"matrix-page-auction-{role}"}
+
+
 def _auction_bid_body(world: dict[str, Any], role: str) -> dict[str, Any]:
     return {"price": "55.00", "quantity": 100, "client_bid_id": f"matrix-bid-{role}"}
 
@@ -246,6 +253,22 @@ RULES: dict[str, list[Rule]] = {
     "trade-order-status": [Rule("GET", "302 200 404 403 403 403 403 403 403", ORDER_A)],
     "trade-order-cancel": [Rule("GET", "302 405 405 405 405 405 405 405 405", ORDER_A),
                            Rule("POST", "302 302 404 403 403 403 403 403 403", ORDER_A, data=lambda world, role: {})],
+    # one-way bidding's pages: the list and an approved auction are everyone's to read; announcing is for
+    # members and the national regulator, deciding for the exchange operator, bidding for members
+    "auctions": [Rule("GET", "302 200 200 200 200 200 200 200 200")],
+    "auction-announce": [Rule("GET", "302 405 405 405 405 405 405 405 405"),
+                         Rule("POST", "302 302 302 403 403 403 403 302 403", data=_auction_page_body)],
+    "auction-detail": [Rule("GET", "302 200 200 200 200 200 200 200 200", AUCTION_A),
+                       Rule("GET", "302 200 404 200 404 200 200 200 200", AUCTION_PENDING)],
+    "auction-approve": [Rule("GET", "302 405 405 405 405 405 405 405 405", AUCTION_PENDING),
+                        Rule("POST", "302 403 403 403 403 403 403 403 302", AUCTION_PENDING)],
+    "auction-reject": [Rule("GET", "302 405 405 405 405 405 405 405 405", AUCTION_PENDING),
+                       Rule("POST", "302 403 403 403 403 403 403 403 302", AUCTION_PENDING,
+                            data=lambda world, role: {"reason": "Matrix"})],
+    "auction-bid": [Rule("GET", "302 405 405 405 405 405 405 405 405", AUCTION_A),
+                    Rule("POST", "302 403 302 403 403 403 403 403 403", AUCTION_A, data=_auction_bid_body)],
+    "auction-bid-withdraw": [Rule("GET", "302 405 405 405 405 405 405 405 405", BID_B),
+                             Rule("POST", "302 404 302 403 403 403 403 403 403", BID_B)],
     "trade-blocks": [Rule("GET", "302 200 200 200 200 200 200 200 200", CEA21)],
     "trade-block-post": [Rule("GET", "302 405 405 405 405 405 405 405 405", CEA21),
                          Rule("POST", "302 302 302 403 403 403 403 403 403", CEA21, data=_block_page_body)],

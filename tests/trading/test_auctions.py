@@ -496,3 +496,42 @@ def test_the_api_refuses_a_members_approval_and_a_replay_with_another_body(funde
     denied = api_client(trader_b).post(f"/api/v1/auctions/{first.json()['id']}/approve/")
     assert (denied.status_code, denied.json()["code"]) == (403, "permission_denied")
     assert Auction.objects.get().status == "pending"
+
+
+# --- the pages ---
+
+
+def test_the_pages_announce_approve_bid_refuse_beside_the_field_and_show_results(
+    funded_all, national_regulator, exchange_operator, trader_b, trader_c, client_for, company_b
+):
+    regulator, operator, b, c = (client_for(user) for user in (national_regulator, exchange_operator, trader_b, trader_c))
+    now = timezone.localtime()
+    form = {"instrument": "CEA21", "side": "sell", "quantity": "10000", "reserve_price": "48.00", "min_bid_quantity": "100",
+            "max_share_percent": "30", "starts_at": (now - dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M"),
+            "ends_at": (now + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"), "client_auction_id": "page-1"}
+    refused = regulator.post("/auctions/announce/", {**form, "reserve_price": "abc"})
+    assert refused.status_code == 400 and 'id="error-reserve_price"' in refused.content.decode()
+    assert "abc" in refused.content.decode()  # the form keeps what was typed
+    response = regulator.post("/auctions/announce/", form)
+    auction = Auction.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/auctions/{auction.pk}/"
+    assert auction.paid_allocation and auction.status == "pending"
+    # Members do not see a pending announcement; the exchange approves it from its page.
+    assert b.get(f"/auctions/{auction.pk}/").status_code == 404
+    assert "Approve" in operator.get(f"/auctions/{auction.pk}/").content.decode()
+    assert operator.post(f"/auctions/{auction.pk}/approve/").status_code == 302
+    page = b.get(f"/auctions/{auction.pk}/").content.decode()
+    assert 'id="bid-form"' in page
+    low = b.post(f"/auctions/{auction.pk}/bid/", {"price": "47.00", "quantity": "1000", "client_bid_id": "p1"})
+    assert low.status_code == 400 and "48.00" in low.content.decode() and 'aria-invalid="true"' in low.content.decode()
+    assert b.post(f"/auctions/{auction.pk}/bid/", {"price": "50.00", "quantity": "3000", "client_bid_id": "p2"}).status_code == 302
+    assert c.post(f"/auctions/{auction.pk}/bid/", {"price": "49.00", "quantity": "3000", "client_bid_id": "p3"}).status_code == 302
+    # Sealed: C's page shows its bid and not B's.
+    c_page = c.get(f"/auctions/{auction.pk}/").content.decode()
+    assert "49.00" in c_page and "50.00" not in c_page
+    end_window(auction)
+    auctions_close_task()
+    results = b.get(f"/auctions/{auction.pk}/").content.decode()
+    assert 'id="auction-results"' in results and "49.00" in results and "0.60" in results
+    assert balance(company_b, "CEA21")[2] == 3_000
+    assert f'id="auction-{auction.pk}"' in b.get("/auctions/").content.decode()
