@@ -36,6 +36,7 @@ then balances through the ledger. Nothing locks a balance and then an auction.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -51,7 +52,7 @@ from accounts.models import Organization
 from core import live
 from core.audit import audit_record
 from core.contention import retry_on_contention
-from core.errors import IdempotencyConflict, InsufficientBalance, InvalidInput, NotFound, PermissionDenied
+from core.errors import DomainError, IdempotencyConflict, InsufficientBalance, InvalidInput, NotFound, PermissionDenied
 from registry.models import Account, Balance, Bucket, Transfer
 from registry.services import Movement, ledger_post, system_account
 from trading import errors
@@ -61,6 +62,8 @@ from trading.fees import buy_reservation, fee_for
 from trading.models import Auction, AuctionBid, Instrument, Side, Trade
 from trading.participants import cash_asset, fees_account, participant_accounts_cached
 from trading.services import _accounts_of, _trading_organization, parse_price
+
+logger = logging.getLogger(__name__)
 
 # --- clearing (pure: no database) ---
 
@@ -540,12 +543,20 @@ def _settlement(auction: Auction, bids: list[AuctionBid], trades: list[Trade]) -
 
 
 def auctions_close_due(*, actor: Any = None) -> list[int]:
-    """Closes (or lapses) every approved or pending auction whose window has ended; returns their ids."""
+    """Closes (or lapses) every approved or pending auction whose window has ended; returns the ids of
+    those it closed. One that the ledger refuses (an account closed meanwhile) is logged and left,
+    whole, for an operator: it does not stop the others."""
     due = list(Auction.objects.filter(status__in=[Auction.Status.APPROVED, Auction.Status.PENDING], ends_at__lte=timezone.now())
                .order_by("ends_at", "pk").values_list("pk", flat=True))
+    closed = []
     for auction_id in due:
-        auction_close(auction_id=auction_id, actor=actor)
-    return due
+        try:
+            auction_close(auction_id=auction_id, actor=actor)
+        except DomainError as error:
+            logger.error("auction %s not closed: %s (%s)", auction_id, error.message, error.code)
+            continue
+        closed.append(auction_id)
+    return closed
 
 
 # --- reads ---

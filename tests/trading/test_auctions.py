@@ -23,7 +23,7 @@ from trading.models import Auction, AuctionBid, Trade
 from trading.selectors import daily_bar_compute
 from trading.tasks import auctions_close_task
 
-from .conftest import ALLOWANCES, CASH, balance
+from .conftest import ALLOWANCES, CASH, balance, fund
 
 _ids = itertools.count(1)
 
@@ -535,3 +535,58 @@ def test_the_pages_announce_approve_bid_refuse_beside_the_field_and_show_results
     assert 'id="auction-results"' in results and "49.00" in results and "0.60" in results
     assert balance(company_b, "CEA21")[2] == 3_000
     assert f'id="auction-{auction.pk}"' in b.get("/auctions/").content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_closes_at_once_settle_the_auction_once(company_a, company_b, company_c, national_regulator, exchange_operator,
+                                                     trader_a, trader_b, trader_c):
+    import threading
+
+    from django.db import connection
+
+    for company in (company_a, company_b, company_c):
+        fund(company, regulator=national_regulator, operator=exchange_operator)
+    auction = announce(trader_a, max_share_percent=100)
+    auctions.auction_approve(user=exchange_operator, auction_id=auction.pk)
+    bid(trader_b, auction, "53.00", 6_000)
+    bid(trader_c, auction, "52.00", 6_000)
+    end_window(auction)
+    start = threading.Barrier(2)
+    outcomes = []
+
+    def close_it():
+        try:
+            start.wait(10)
+            outcomes.append(auctions.auction_close(auction_id=auction.pk).status)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=close_it) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert outcomes == ["closed", "closed"]
+    assert Trade.objects.filter(kind="auction").count() == 2
+    assert Transfer.objects.filter(kind=Transfer.Kind.TRADE_SETTLEMENT, asset__code="CEA21").count() == 2
+    assert balance(company_b, "CEA21")[2] + balance(company_c, "CEA21")[2] == 10_000
+    assert reserved_total() == 0
+
+
+def test_an_auction_the_ledger_refuses_to_close_does_not_stop_the_others(
+    funded_all, trader_a, trader_b, trader_c, exchange_operator, company_b
+):
+    from registry.models import Account
+
+    stuck = announce(trader_a)
+    auctions.auction_approve(user=exchange_operator, auction_id=stuck.pk)
+    bid(trader_b, stuck, "55.00", 2_000)
+    fine = announce(trader_c)
+    auctions.auction_approve(user=exchange_operator, auction_id=fine.pk)
+    # B's holding account closes meanwhile (as only an empty account can, forced here): delivery to it fails.
+    Account.objects.filter(organization=company_b, kind=Account.Kind.HOLDING).update(status=Account.Status.CLOSED)
+    end_window(stuck)
+    end_window(fine)
+    assert auctions.auctions_close_due() == [fine.pk]
+    assert dict(Auction.objects.values_list("pk", "status")) == {stuck.pk: "approved", fine.pk: "closed"}
+    assert AuctionBid.objects.get(auction=stuck).status == "open"  # nothing of it happened
