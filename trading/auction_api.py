@@ -20,7 +20,7 @@ from trading.serializers import AuctionBidIn, AuctionBidOut, AuctionIn, AuctionO
 
 _NOT_FOUND = {404: OpenApiResponse(description="No such auction, or one you may not see (`not_found`)")}
 _NOT_THE_CHECKER = {403: OpenApiResponse(
-    description="Not the exchange operator (`permission_denied`), or its own announcement (`maker_checker`)")}
+    description="Not the exchange operator (`permission_denied`), or its own announcement (`auction_maker_checker`)")}
 
 
 class AuctionListApi(generics.ListCreateAPIView):

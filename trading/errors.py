@@ -138,6 +138,6 @@ class OwnAuction(DomainError):
 
 
 class MakerChecker(DomainError):
-    code = "maker_checker"
+    code = "auction_maker_checker"
     status = 403
     default_message = gettext_lazy("An auction must be approved by someone other than the one who announced it.")

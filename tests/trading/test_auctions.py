@@ -316,7 +316,7 @@ def test_the_announcer_cannot_approve_its_own_auction(funded_all, company_a, exc
     both = type(both).objects.get(pk=both.pk)
     with pytest.raises(DomainError) as caught:
         auctions.auction_approve(user=both, auction_id=auction.pk)
-    assert (caught.value.code, caught.value.status) == ("maker_checker", 403)
+    assert (caught.value.code, caught.value.status) == ("auction_maker_checker", 403)
 
 
 @pytest.mark.parametrize(("price", "quantity", "code", "field"), [
