@@ -56,7 +56,7 @@ from core.errors import DomainError, IdempotencyConflict, InsufficientBalance, I
 from registry.models import Account, Balance, Bucket, Transfer
 from registry.services import Movement, ledger_post, system_account
 from trading import errors
-from trading.blocks import _instrument
+from trading.blocks import _instrument, position_figures
 from trading.clock import trading_day
 from trading.fees import buy_reservation, fee_for
 from trading.models import Auction, AuctionBid, Instrument, Side, Trade
@@ -162,8 +162,10 @@ def _initiator_accounts(auction: Auction) -> tuple[Account, Account | None]:
     return _accounts_of(auction.organization)
 
 
-def _reserve_initiator(auction: Auction, *, actor: Any) -> int:
+def _reserve_initiator(auction: Auction, *, actor: Any) -> tuple[int, int]:
+    """Reserves the initiator's side; returns (amount reserved, tonnes issued first for paid allocation)."""
     instrument = auction.instrument
+    issued = 0
     holding, cash = _initiator_accounts(auction)
     reference = f"auction:{auction.pk}"
     movements = []
@@ -175,6 +177,7 @@ def _reserve_initiator(auction: Auction, *, actor: Any) -> int:
             if shortfall > 0:
                 if not actor.has_perm("registry.issue_allowances"):
                     raise PermissionDenied(_("Only a regulator who may issue allowances announces paid allocation."))
+                issued = shortfall
                 movements.append(Movement(kind=Transfer.Kind.ISSUANCE, asset=asset, amount=shortfall, destination=holding,
                                           destination_bucket=Bucket.AVAILABLE, reference=reference,
                                           memo="paid allocation auction"))
@@ -194,7 +197,7 @@ def _reserve_initiator(auction: Auction, *, actor: Any) -> int:
         raise errors.InsufficientAllowances(
             _("The auction needs %(amount)s t of %(asset)s available.") % {"amount": f"{amount:,}", "asset": asset.code},
             field="quantity") from None
-    return amount
+    return amount, issued
 
 
 def _release_initiator(auction: Auction, amount: int) -> list[Movement]:
@@ -246,12 +249,12 @@ def auction_announce(*, user: Any, instrument: Any, side: str, quantity: Any, re
                 client_auction_id=client_auction_id, quantity=quantity, reserve_price=price, min_bid_quantity=min_bid_quantity,
                 max_share_percent=share, starts_at=starts_at, ends_at=ends_at, fee_rate=settings.TRADING_FEE_RATE,
             )
-            auction.reserved = _reserve_initiator(auction, actor=user)
+            auction.reserved, issued = _reserve_initiator(auction, actor=user)
             auction.save(update_fields=["reserved", "updated_at"])
             audit_record(actor=user, action="auction.announce", obj=auction, after={
                 "instrument": instrument.symbol, "side": side, "quantity": quantity, "reserve_price": price,
                 "min_bid_quantity": min_bid_quantity, "max_share_percent": share, "starts_at": starts_at.isoformat(),
-                "ends_at": ends_at.isoformat(), "paid_allocation": paid_allocation, "reserved": auction.reserved,
+                "ends_at": ends_at.isoformat(), "paid_allocation": paid_allocation, "reserved": auction.reserved, "issued": issued,
                 "client_auction_id": client_auction_id})
             live.changed(f"org:{organization.pk}", "auctions")
     except IntegrityError:
@@ -349,6 +352,16 @@ def _bid_accounts(bid_side: str, organization: Organization, instrument: Instrum
     return (cash_asset(), cash) if bid_side == Side.BUY else (instrument.asset, holding)
 
 
+def _check_bid_position(organization: Organization, instrument: Instrument, quantity: int) -> None:
+    """RULEBOOK position limit: held + open buys, block buy offers and buying bids + this bid."""
+    held, open_buys = position_figures(organization, instrument, _accounts_of(organization)[0])
+    limit = settings.TRADING_POSITION_LIMIT
+    if held + open_buys + quantity > limit:
+        raise errors.PositionLimit(
+            _("Holding %(held)s t with %(open)s t on open buys and bids, this bid would exceed the %(limit)s t limit.")
+            % {"held": f"{held:,}", "open": f"{open_buys:,}", "limit": f"{limit:,}"}, field="quantity")
+
+
 @retry_on_contention
 def auction_bid_place(*, user: Any, auction_id: int, price: Any, quantity: Any, client_bid_id: str) -> tuple[AuctionBid, bool]:
     """Places a sealed bid, reserving cash at its price (a sell auction) or its allowances (a buy
@@ -386,6 +399,8 @@ def auction_bid_place(*, user: Any, auction_id: int, price: Any, quantity: Any, 
         bid_side = Side.BUY if auction.side == Side.SELL else Side.SELL
         rate = settings.TRADING_FEE_RATE
         asset, account = _bid_accounts(bid_side, organization, auction.instrument)
+        if bid_side == Side.BUY:
+            _check_bid_position(organization, auction.instrument, quantity)
         amount = buy_reservation(price_fen, quantity, rate) if bid_side == Side.BUY else quantity
         bid = AuctionBid.objects.create(auction=auction, organization=organization, placed_by=user, client_bid_id=client_bid_id,
                                         price=price_fen, quantity=quantity, fee_rate=rate, reserved=amount)

@@ -336,6 +336,19 @@ def test_a_refused_bid_leaves_nothing_behind(funded_all, trader_a, trader_b, exc
     assert (AuctionBid.objects.count(), reserved_total()) == before
 
 
+def test_a_buying_bid_counts_toward_the_position_limit(funded_all, trader_a, trader_b, exchange_operator, settings):
+    auction = announce(trader_a)
+    auctions.auction_approve(user=exchange_operator, auction_id=auction.pk)
+    settings.TRADING_POSITION_LIMIT = ALLOWANCES + 2_000  # B holds 100,000 t
+    bid(trader_b, auction, "55.00", 2_000)
+    with pytest.raises(DomainError) as caught:
+        bid(trader_b, auction, "55.00", 1)
+    assert (caught.value.code, caught.value.field) == ("below_minimum_bid", "quantity")
+    with pytest.raises(DomainError) as caught:
+        bid(trader_b, auction, "55.00", 2_000)
+    assert (caught.value.code, caught.value.field) == ("position_limit", "quantity")
+
+
 def test_the_initiator_may_not_bid_and_bids_wait_for_the_window(funded_all, trader_a, trader_a2, trader_b, exchange_operator):
     now = timezone.now()
     auction = announce(trader_a, starts_at=now + dt.timedelta(hours=1), ends_at=now + dt.timedelta(hours=2))
