@@ -251,7 +251,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # One name per shared choice set (check --deploy warns otherwise).
-    "ENUM_NAME_OVERRIDES": {"SideEnum": "trading.models.Side", "BucketEnum": "registry.models.Bucket"},
+    "ENUM_NAME_OVERRIDES": {"SideEnum": "trading.models.Side", "BucketEnum": "registry.models.Bucket",
+                            "AuctionStatusEnum": "trading.models.Auction.Status",
+                            "AuctionBidStatusEnum": "trading.models.AuctionBid.Status"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums", "core.schema.error_responses", "core.schema.creation_links",
     ],

@@ -15,7 +15,7 @@ from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, body_with_key, idempoten
 from core.schema import IDEMPOTENCY_KEY_MISMATCH
 from core.throttling import OrderEntryThrottle
 from trading import auctions
-from trading.models import Auction
+from trading.models import Auction, AuctionBid
 from trading.serializers import AuctionBidIn, AuctionBidOut, AuctionIn, AuctionOut, AuctionRejectIn, AuctionResultsOut
 
 _NOT_FOUND = {404: OpenApiResponse(description="No such auction, or one you may not see (`not_found`)")}
@@ -93,6 +93,7 @@ class AuctionRejectApi(generics.GenericAPIView):
 
 class AuctionBidListApi(generics.GenericAPIView):
     serializer_class = AuctionBidOut
+    queryset = AuctionBid.objects.none()  # (the schema's model for the path; bids are read by auctions.bids_of)
     throttle_classes = [OrderEntryThrottle]
     pagination_class = None  # one's own few bids in one auction
 
