@@ -47,6 +47,7 @@ _READ_ALLOCATION = [
 ]
 
 _READ_MARKET = [
+    "trading.view_auction",
     "trading.view_instrument",
     "trading.view_order",
     "trading.view_trade",
@@ -69,6 +70,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "registry.freeze_holdings",
         "registry.add_asset",
         "trading.halt_market",
+        "trading.add_auction",  # announces paid-allocation auctions; the exchange operator approves
     ]
     + _READ_SURVEILLANCE
     + _READ_ALLOCATION
@@ -106,8 +108,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
        "compliance.change_verifierassignment"],
     Role.EXCHANGE_OPERATOR: _READ_REGISTRY
     + _READ_MARKET
-    + ["accounts.view_all_organizations", "registry.manage_cash", "trading.operate_market", "trading.halt_market", "trading.add_holiday",
-       "trading.change_holiday", "trading.delete_holiday"]
+    + ["accounts.view_all_organizations", "registry.manage_cash", "trading.operate_market", "trading.halt_market",
+       "trading.approve_auction", "trading.add_holiday", "trading.change_holiday", "trading.delete_holiday"]
     + _READ_SURVEILLANCE
     + ["surveillance.decide_alert", "surveillance.add_partygroup", "surveillance.change_partygroup",
        "surveillance.delete_partygroup", "surveillance.add_groupmember", "surveillance.change_groupmember",

@@ -252,7 +252,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # One name per shared choice set (check --deploy warns otherwise).
-    "ENUM_NAME_OVERRIDES": {"SideEnum": "trading.models.Side", "BucketEnum": "registry.models.Bucket"},
+    "ENUM_NAME_OVERRIDES": {"SideEnum": "trading.models.Side", "BucketEnum": "registry.models.Bucket",
+                            "AuctionStatusEnum": "trading.models.Auction.Status",
+                            "AuctionBidStatusEnum": "trading.models.AuctionBid.Status"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums", "core.schema.error_responses", "core.schema.creation_links",
     ],
@@ -343,6 +345,15 @@ SURVEILLANCE_ORDER_TRADE_RATIO = env_int("SURVEILLANCE_ORDER_TRADE_RATIO", 20, m
 SURVEILLANCE_FAST_CANCEL_SECONDS = env_int("SURVEILLANCE_FAST_CANCEL_SECONDS", 5, minimum=1)
 SURVEILLANCE_CLOSE_WINDOW_MINUTES = env_int("SURVEILLANCE_CLOSE_WINDOW_MINUTES", 10, minimum=1)
 SURVEILLANCE_CLOSE_MOVE_PERCENT = env_decimal("SURVEILLANCE_CLOSE_MOVE_PERCENT", "2")
+# One-way bidding (auctions, RULEBOOK "Block trades, auctions"): the default maximum share one bidder may
+# win (assumed 30 %), a sanity bound on an auction's quantity, and how often the close job looks for
+# auctions whose bidding window has ended.
+AUCTION_MAX_SHARE_PERCENT = env_int("AUCTION_MAX_SHARE_PERCENT", 30, minimum=1)
+if AUCTION_MAX_SHARE_PERCENT > 100:
+    raise ImproperlyConfigured("AUCTION_MAX_SHARE_PERCENT must be 1 to 100")
+AUCTION_MAX_QUANTITY = env_int("AUCTION_MAX_QUANTITY", 1_000_000_000, minimum=1)
+AUCTION_CLOSE_SECONDS = env_int("AUCTION_CLOSE_SECONDS", 30, minimum=1)
+CELERY_BEAT_SCHEDULE["auctions-close"] = {"task": "trading.tasks.auctions_close_task", "schedule": float(AUCTION_CLOSE_SECONDS)}
 # In-process matching right after each order commits (the embedded default); in production a
 # `run_matcher` process does it and web requests only notify it.
 MATCHER_INLINE = env_bool("MATCHER_INLINE", default=EMBEDDED)

@@ -59,6 +59,7 @@ class Account(models.Model):
         RETIREMENT = "retirement", _("Retirement account")
         CANCELLATION = "cancellation", _("Cancellation account")
         EXCHANGE_FEES = "exchange_fees", _("Exchange fee account")
+        GOVERNMENT_REVENUE = "government_revenue", _("Government revenue account")
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
@@ -66,8 +67,10 @@ class Account(models.Model):
         CLOSED = "closed", _("Closed")
 
     ORGANIZATION_KINDS = frozenset({Kind.HOLDING, Kind.CASH})
-    CASH_KINDS = frozenset({Kind.CASH, Kind.EXCHANGE_FEES})
-    SINGLETON_KINDS = frozenset({Kind.NATIONAL_ISSUANCE, Kind.RETIREMENT, Kind.CANCELLATION, Kind.EXCHANGE_FEES})
+    # The government revenue account receives the proceeds of paid allocation (auctions).
+    CASH_KINDS = frozenset({Kind.CASH, Kind.EXCHANGE_FEES, Kind.GOVERNMENT_REVENUE})
+    SINGLETON_KINDS = frozenset({Kind.NATIONAL_ISSUANCE, Kind.RETIREMENT, Kind.CANCELLATION, Kind.EXCHANGE_FEES,
+                                 Kind.GOVERNMENT_REVENUE})
     # Units in these accounts have left circulation: "holdings" in the conservation proof exclude them.
     OUT_OF_CIRCULATION_KINDS = frozenset({Kind.RETIREMENT, Kind.CANCELLATION})
 
@@ -102,7 +105,7 @@ class Account(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["kind"],
-                condition=Q(kind__in=["national_issuance", "retirement", "cancellation", "exchange_fees"]),
+                condition=Q(kind__in=["national_issuance", "retirement", "cancellation", "exchange_fees", "government_revenue"]),
                 name="account_singleton_system",
             ),
             models.UniqueConstraint(

@@ -24,6 +24,7 @@ SYSTEM_ACCOUNTS = [
     ("SYS-RETIREMENT", gettext_noop("Retirement account"), "retirement", ""),
     ("SYS-CANCELLATION", gettext_noop("Voluntary cancellation account"), "cancellation", ""),
     ("SYS-FEES", gettext_noop("Exchange fee account"), "exchange_fees", ""),
+    ("SYS-REVENUE", gettext_noop("Government revenue account (paid allocation)"), "government_revenue", ""),
     *[(f"SYS-PROV-{code}", PROVINCIAL_ACCOUNT_NAME % {"province": name}, "provincial", code) for code, name in PROVINCES.items()],
 ]
 _FIXED_NAMES = frozenset(name for _code, name, _kind, _extra in [*ASSETS, *SYSTEM_ACCOUNTS])

@@ -118,9 +118,11 @@ def _reserve(organization: Organization, instrument: Instrument, side: str, pric
     return amount
 
 
-def _check_position(organization: Organization, instrument: Instrument, holding: Account, quantity: int) -> None:
-    """RULEBOOK position limit: held + open listed buys + open block buy offers + this buy."""
+def position_figures(organization: Organization, instrument: Instrument, holding: Account) -> tuple[int, int]:
+    """(tonnes held, tonnes on open buys): live listed buy orders, open block buy offers and open
+    buying bids in auctions (trading.auctions), for the RULEBOOK position limit."""
     from registry.models import Balance
+    from trading.models import AuctionBid
 
     row = Balance.objects.filter(account=holding, asset=instrument.asset_id).first()
     held = row.total if row else 0
@@ -128,6 +130,14 @@ def _check_position(organization: Organization, instrument: Instrument, holding:
     open_buys = sum(o.quantity - o.filled_quantity for o in open_orders.only("quantity", "filled_quantity"))
     open_buys += BlockOffer.objects.filter(organization=organization, instrument=instrument, side=Side.BUY,
                                            status=BlockOffer.Status.OPEN).aggregate(q=Sum("quantity"))["q"] or 0
+    open_buys += AuctionBid.objects.filter(organization=organization, auction__instrument=instrument, auction__side=Side.SELL,
+                                           status=AuctionBid.Status.OPEN).aggregate(q=Sum("quantity"))["q"] or 0
+    return held, open_buys
+
+
+def _check_position(organization: Organization, instrument: Instrument, holding: Account, quantity: int) -> None:
+    """RULEBOOK position limit: held + open buys (position_figures) + this buy."""
+    held, open_buys = position_figures(organization, instrument, holding)
     limit = settings.TRADING_POSITION_LIMIT
     if held + open_buys + quantity > limit:
         raise errors.PositionLimit(

@@ -102,3 +102,42 @@ class OfferNotOpen(DomainError):
     code = "offer_not_open"
     status = 409
     default_message = gettext_lazy("The offer is no longer open.")
+
+
+class AuctionNotOpen(DomainError):
+    code = "auction_not_open"
+    status = 409
+    default_message = gettext_lazy("The auction is not taking bids now.")
+
+
+class AuctionState(DomainError):
+    code = "auction_state"
+    status = 409
+    default_message = gettext_lazy("The auction is not in a state that allows this.")
+
+
+class PriceBeyondReserve(DomainError):
+    code = "price_beyond_reserve"
+    default_message = gettext_lazy("The bid is on the wrong side of the reserve price.")
+
+
+class BelowMinimumBid(DomainError):
+    code = "below_minimum_bid"
+    default_message = gettext_lazy("The bid is below the auction's minimum bid.")
+
+
+class AboveShareCap(DomainError):
+    code = "above_share_cap"
+    default_message = gettext_lazy("The bid is above the maximum share one bidder may win.")
+
+
+class OwnAuction(DomainError):
+    code = "own_auction"
+    status = 403
+    default_message = gettext_lazy("An initiator may not bid in its own auction.")
+
+
+class MakerChecker(DomainError):
+    code = "auction_maker_checker"
+    status = 403
+    default_message = gettext_lazy("An auction must be approved by someone other than the one who announced it.")

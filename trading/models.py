@@ -234,10 +234,118 @@ class BlockOffer(models.Model):
         return self.price * self.quantity
 
 
+class Auction(models.Model):
+    """A one-way bidding auction (单向竞价, RULEBOOK "Block trades, auctions and surveillance"): an
+    initiator sells (or buys) `quantity` t; members bid sealed in the window; trading.auctions clears
+    it at one uniform price. The initiator is a company (its allowances or cash reserved at the
+    announcement) or the national regulator selling paid allocation from the national account."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", pgettext_lazy("auction status", "Awaiting approval")
+        APPROVED = "approved", pgettext_lazy("auction status", "Approved")
+        REJECTED = "rejected", pgettext_lazy("auction status", "Rejected")
+        LAPSED = "lapsed", pgettext_lazy("auction status", "Lapsed")
+        CLOSED = "closed", pgettext_lazy("auction status", "Closed")
+
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="auctions", verbose_name=_("instrument"))
+    side = models.CharField(_("initiator's side"), max_length=4, choices=Side.choices,
+                            help_text=_("Sell: the initiator sells and bidders buy; buy: the initiator buys"))
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="auctions", verbose_name=_("initiator"))
+    paid_allocation = models.BooleanField(_("paid allocation"), default=False,
+                                          help_text=_("The national regulator sells from the national account"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("announced by"))
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                    verbose_name=_("approved by"))
+    client_auction_id = models.CharField(_("client auction id"), max_length=64)
+    quantity = models.PositiveIntegerField(_("quantity (t)"))
+    reserve_price = models.BigIntegerField(_("reserve price (fen)"))
+    min_bid_quantity = models.PositiveIntegerField(_("minimum bid (t)"), default=1)
+    max_share_percent = models.PositiveSmallIntegerField(_("maximum share per bidder (percent)"))
+    starts_at = models.DateTimeField(_("bidding opens"))
+    ends_at = models.DateTimeField(_("bidding closes"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    decision_reason = models.CharField(_("reason"), max_length=500, blank=True)
+    fee_rate = models.DecimalField(_("fee rate"), max_digits=8, decimal_places=6)
+    reserved = models.BigIntegerField(_("reserved"), default=0,
+                                      help_text=_("The initiator's reservation: tonnes for a sell, fen for a buy"))
+    clearing_price = models.BigIntegerField(_("clearing price (fen)"), null=True, blank=True)
+    quantity_filled = models.PositiveIntegerField(_("quantity traded (t)"), default=0)
+    bidder_count = models.PositiveIntegerField(_("bidders"), default=0)
+    bid_quantity = models.BigIntegerField(_("quantity bid (t)"), default=0)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("announced at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("auction")
+        verbose_name_plural = _("auctions")
+        permissions = [("approve_auction", "Can approve or reject auction announcements")]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "client_auction_id"], name="auction_client_id_once"),
+            models.CheckConstraint(condition=Q(quantity__gt=0) & Q(reserve_price__gt=0) & Q(min_bid_quantity__gt=0),
+                                   name="auction_positive"),
+            models.CheckConstraint(condition=Q(max_share_percent__gte=1) & Q(max_share_percent__lte=100), name="auction_share_percent"),
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="auction_window_ordered"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="auction_reserved_not_negative"),
+            models.CheckConstraint(condition=Q(quantity_filled__lte=F("quantity")), name="auction_not_oversold"),
+            models.CheckConstraint(condition=Q(paid_allocation=False) | Q(side="sell"), name="auction_paid_allocation_sells"),
+        ]
+        indexes = [models.Index(fields=["status", "ends_at"])]
+
+    def __str__(self) -> str:
+        return f"auction #{self.pk} {self.side} {self.quantity} t {self.instrument_id}"
+
+    @property
+    def max_share(self) -> int:
+        """The most one bidder may win, in whole tonnes."""
+        return self.quantity * self.max_share_percent // 100
+
+
+class AuctionBid(models.Model):
+    """A sealed bid: seen only by its bidder until the close, then only in the results' aggregate."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", pgettext_lazy("auction bid status", "Open")
+        WITHDRAWN = "withdrawn", pgettext_lazy("auction bid status", "Withdrawn")
+        WON = "won", pgettext_lazy("auction bid status", "Won")
+        LOST = "lost", pgettext_lazy("auction bid status", "Not filled")
+
+    auction = models.ForeignKey(Auction, on_delete=models.PROTECT, related_name="bids", verbose_name=_("auction"))
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="auction_bids", verbose_name=_("bidder"))
+    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("placed by"))
+    client_bid_id = models.CharField(_("client bid id"), max_length=64)
+    price = models.BigIntegerField(_("price (fen)"))
+    quantity = models.PositiveIntegerField(_("quantity (t)"))
+    won_quantity = models.PositiveIntegerField(_("quantity won (t)"), default=0)
+    fee_rate = models.DecimalField(_("fee rate"), max_digits=8, decimal_places=6)
+    reserved = models.BigIntegerField(_("reserved"), help_text=_("Fen for a buying bid, tonnes for a selling bid"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(_("placed at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("auction bid")
+        verbose_name_plural = _("auction bids")
+        constraints = [
+            models.UniqueConstraint(fields=["auction", "organization", "client_bid_id"], name="auction_bid_client_id_once"),
+            models.CheckConstraint(condition=Q(quantity__gt=0) & Q(price__gt=0), name="auction_bid_positive"),
+            models.CheckConstraint(condition=Q(won_quantity__lte=F("quantity")), name="auction_bid_not_overfilled"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="auction_bid_reserved_not_negative"),
+        ]
+        indexes = [models.Index(fields=["auction", "status"]), models.Index(fields=["organization", "auction"])]
+
+    def __str__(self) -> str:
+        return gettext("bid #%(id)s %(quantity)s t @ %(price)s") % {
+            "id": self.pk, "quantity": f"{self.quantity:,}", "price": format_grouped(self.price, 2)}
+
+
 class Trade(models.Model):
     class Kind(models.TextChoices):
         LISTED = "listed", _("Listed (continuous auction)")
         BLOCK = "block", _("Block agreement")
+        AUCTION = "auction", _("One-way bidding")
 
     instrument = models.ForeignKey(Instrument, verbose_name=_("instrument"), on_delete=models.PROTECT, related_name="trades")
     kind = models.CharField(_("trading mode"), max_length=8, choices=Kind.choices, default=Kind.LISTED)
@@ -248,6 +356,9 @@ class Trade(models.Model):
                                    related_name="sell_trades")
     block_offer = models.OneToOneField(BlockOffer, null=True, blank=True, on_delete=models.PROTECT, related_name="trade",
                                        verbose_name=_("block offer"))
+    # An auction trade's winning bid (the other side is the auction's initiator).
+    auction_bid = models.OneToOneField(AuctionBid, null=True, blank=True, on_delete=models.PROTECT, related_name="trade",
+                                       verbose_name=_("auction bid"))
     buyer = models.ForeignKey(Organization, verbose_name=_("buyer"), on_delete=models.PROTECT, related_name="+")
     seller = models.ForeignKey(Organization, verbose_name=_("seller"), on_delete=models.PROTECT, related_name="+")
     price = models.BigIntegerField(_("price"))
@@ -270,9 +381,12 @@ class Trade(models.Model):
             models.CheckConstraint(condition=~Q(buyer=F("seller")), name="trade_no_self_trade"),
             models.CheckConstraint(
                 condition=Q(kind="listed", buy_order__isnull=False, sell_order__isnull=False, sequence__isnull=False,
-                            block_offer__isnull=True)
-                | Q(kind="block", buy_order__isnull=True, sell_order__isnull=True, block_offer__isnull=False),
-                name="trade_listed_or_block",
+                            block_offer__isnull=True, auction_bid__isnull=True)
+                | Q(kind="block", buy_order__isnull=True, sell_order__isnull=True, block_offer__isnull=False,
+                    auction_bid__isnull=True)
+                | Q(kind="auction", buy_order__isnull=True, sell_order__isnull=True, block_offer__isnull=True,
+                    auction_bid__isnull=False),
+                name="trade_listed_block_or_auction",
             ),
         ]
         indexes = [models.Index(fields=["instrument", "executed_at"])]

@@ -8,7 +8,7 @@ from rest_framework import serializers
 from core.money import format_minor_units
 from core.numbers import QuantityField
 from core.serializers import InputSerializer
-from trading.models import BlockOffer, Instrument, Order, Side, Trade
+from trading.models import Auction, AuctionBid, BlockOffer, Instrument, Order, Side, Trade
 
 
 @extend_schema_field({"type": "string", "example": "48.00", "nullable": True})
@@ -194,3 +194,90 @@ class BlockTradeOut(serializers.Serializer):
     price = PriceField()
     quantity = serializers.IntegerField()
     executed_at = serializers.DateTimeField()
+
+
+# --- one-way bidding (auctions) ---
+
+
+class AuctionIn(InputSerializer):
+    instrument = serializers.CharField(min_length=1, max_length=16)
+    side = serializers.ChoiceField(choices=Side.choices, help_text="The initiator's side: sell (members bid to buy) or buy")
+    quantity = QuantityField(help_text="Whole tonnes offered (or wanted): a JSON integer")
+    reserve_price = serializers.CharField(
+        min_length=1, max_length=20,
+        help_text='CNY per tonne, e.g. "48.00": the lowest price sold at (a sell) or the highest paid (a buy)')
+    min_bid_quantity = QuantityField(required=False, default=1, help_text="The smallest bid, in tonnes (default 1)")
+    max_share_percent = QuantityField(required=False, default=None, allow_null=True,
+                                      help_text="The most one bidder may win, in % of the quantity (default AUCTION_MAX_SHARE_PERCENT, 30)")
+    starts_at = serializers.DateTimeField(help_text="Bidding opens (ISO 8601)")
+    ends_at = serializers.DateTimeField(help_text="Bidding closes; the close job clears the auction then")
+    client_auction_id = serializers.CharField(
+        max_length=64, default="",
+        help_text="Your unique id: repeating it returns the same auction. Required, here or as the Idempotency-Key header.")
+
+
+class AuctionOut(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    instrument = serializers.CharField(source="instrument.symbol", read_only=True)
+    side = serializers.ChoiceField(choices=Side.choices, read_only=True, help_text="The initiator's side")
+    initiator = serializers.CharField(source="organization.name", read_only=True)
+    paid_allocation = serializers.BooleanField(read_only=True)
+    quantity = serializers.IntegerField(read_only=True)
+    reserve_price = PriceField()
+    min_bid_quantity = serializers.IntegerField(read_only=True)
+    max_share_percent = serializers.IntegerField(read_only=True)
+    max_share = serializers.IntegerField(read_only=True, help_text="The most one bidder may win, in tonnes")
+    starts_at = serializers.DateTimeField(read_only=True)
+    ends_at = serializers.DateTimeField(read_only=True)
+    status = serializers.ChoiceField(choices=Auction.Status.choices, read_only=True)
+    decision_reason = serializers.CharField(read_only=True)
+    clearing_price = serializers.SerializerMethodField()
+    quantity_traded = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField(read_only=True)
+
+    @extend_schema_field({"type": "string", "example": "48.00", "nullable": True, "description": "Published at the close"})
+    def get_clearing_price(self, auction: Auction) -> str | None:
+        closed = auction.status == Auction.Status.CLOSED and auction.clearing_price is not None
+        return format_minor_units(auction.clearing_price, 2) if closed else None
+
+    @extend_schema_field({"type": "integer", "nullable": True, "description": "Published at the close"})
+    def get_quantity_traded(self, auction: Auction) -> int | None:
+        return auction.quantity_filled if auction.status == Auction.Status.CLOSED else None
+
+
+class AuctionRejectIn(InputSerializer):
+    # Not blank: at least one character that is not a space (the schema says so with the pattern).
+    reason = serializers.RegexField(r"\S", max_length=500, help_text="Why the announcement is rejected (the initiator reads it)")
+
+
+class AuctionBidIn(InputSerializer):
+    price = serializers.CharField(min_length=1, max_length=20, help_text='CNY per tonne with at most two decimals, e.g. "52.00"')
+    quantity = QuantityField(help_text="Whole tonnes, at least the auction's minimum bid and at most its maximum share")
+    client_bid_id = serializers.CharField(
+        max_length=64, default="",
+        help_text="Your unique id for this bid: repeating it returns the same bid. Required, here or as the Idempotency-Key header.")
+
+
+class AuctionBidOut(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    auction_id = serializers.IntegerField(read_only=True)
+    price = PriceField()
+    quantity = serializers.IntegerField(read_only=True)
+    won_quantity = serializers.IntegerField(read_only=True, help_text="Tonnes won at the close")
+    status = serializers.ChoiceField(choices=AuctionBid.Status.choices, read_only=True)
+    client_bid_id = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class AuctionResultsOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Auction.Status.choices)
+    published = serializers.BooleanField(help_text="The results are published at the close; until then the figures are null")
+    clearing_price = PriceField()
+    quantity_offered = serializers.IntegerField()
+    quantity_traded = serializers.IntegerField(allow_null=True)
+    bidders = serializers.IntegerField(allow_null=True)
+    quantity_bid = serializers.IntegerField(allow_null=True)
+    cover_ratio = serializers.CharField(allow_null=True, help_text='Quantity bid / quantity offered, e.g. "1.85"')
+    closed_at = serializers.DateTimeField(allow_null=True)
+    my_bids = AuctionBidOut(many=True, help_text="Your own bids and what each won")

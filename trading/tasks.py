@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 
-from trading import services
+from trading import auctions, services
 from trading.clock import is_trading_day, trading_day
 from trading.errors import EndOfDayPending
 from trading.matcher import matching_sweep
@@ -35,3 +35,10 @@ def end_of_day_task(self, day: str | None = None) -> int:  # type: ignore[no-unt
     except EndOfDayPending as pending:
         logger.info("end of day %s waits: %s", when, pending.message)
         raise self.retry(kwargs={"day": when.isoformat()}) from None
+
+
+@shared_task
+def auctions_close_task() -> int:
+    """Clears and settles every auction whose bidding window has ended (and lapses unapproved ones).
+    Safe to run twice: an auction is closed once, under its row lock."""
+    return len(auctions.auctions_close_due())

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from trading import views
+from trading import auction_views, views
 
 urlpatterns = [
     path("trade/", views.trade_index, name="trade-index"),
@@ -19,6 +19,13 @@ urlpatterns = [
     path("trade/blocks/<int:offer_id>/accept/", views.block_accept, name="trade-block-accept"),
     path("trade/blocks/<int:offer_id>/withdraw/", views.block_withdraw, name="trade-block-withdraw"),
     path("trade/orders/<int:order_id>/status/", views.order_status, name="trade-order-status"),
+    path("auctions/", auction_views.auctions_page, name="auctions"),
+    path("auctions/announce/", auction_views.auction_announce, name="auction-announce"),
+    path("auctions/<int:auction_id>/", auction_views.auction_page, name="auction-detail"),
+    path("auctions/<int:auction_id>/approve/", auction_views.auction_approve, name="auction-approve"),
+    path("auctions/<int:auction_id>/reject/", auction_views.auction_reject, name="auction-reject"),
+    path("auctions/<int:auction_id>/bid/", auction_views.auction_bid, name="auction-bid"),
+    path("auctions/<int:auction_id>/bids/<int:bid_id>/withdraw/", auction_views.auction_bid_withdraw, name="auction-bid-withdraw"),
     path("market/", views.market, name="market"),
     path("market/table/", views.market_table, name="market-table"),
     path("market/stream-url/", views.market_stream_url, name="market-stream-url"),

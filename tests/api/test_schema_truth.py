@@ -101,7 +101,8 @@ def test_422_idempotency_key_mismatch_is_declared_on_the_operations_that_give_it
     declaring = {(method, path) for path, operations in schema["paths"].items()
                  for method, op in operations.items() if "422" in op["responses"]}
     assert declaring == {("post", "/api/v1/orders/"), ("post", "/api/v1/surrenders/"), ("post", "/api/v1/block-offers/"),
-                         ("post", "/api/v1/block-offers/{offer_id}/accept/")}
+                         ("post", "/api/v1/block-offers/{offer_id}/accept/"), ("post", "/api/v1/auctions/"),
+                         ("post", "/api/v1/auctions/{auction_id}/bids/")}
     for method, path in declaring:
         answer = operation(schema, method, path)["responses"]["422"]
         assert "idempotency_key_mismatch" in answer["description"]

@@ -18,6 +18,7 @@ SCREENS = {"laptop": {"width": 1366, "height": 768}, "phone": {"width": 375, "he
 LANGUAGES = {"en": "en-GB", "zh-hans": "zh-CN"}
 PUBLIC = ["/market/", "/market/?symbol=CEA22", "/disclosure/", "/login/"]
 TRADER = ["/", "/orders/", "/orders/{order}/", "/trades/", "/profile/", "/profile/tokens/", "/trade/CEA21/", "/trade/CEA21/blocks/",
+          "/auctions/",
           "/market/", "/disclosure/"]
 OFFICER = ["/", "/compliance/", "/profile/"]
 

@@ -87,6 +87,23 @@ def _block_page_body(world: dict[str, Any], role: str) -> dict[str, Any]:
     return {"side": "buy", "price": "40.00", "quantity": "100000", "client_order_id": f"matrix-block-page-{role}"}
 
 
+def _auction_body(world: dict[str, Any], role: str) -> dict[str, Any]:
+    now = timezone.now()
+    return {"instrument": "CEA21", "side": "sell", "quantity": 1_000, "reserve_price": "50.00", "starts_at": now.isoformat(),
+            "ends_at": (now + dt.timedelta(hours=1)).isoformat(), "client_auction_id": f"matrix-auction-{role}"}
+
+
+def _auction_page_body(world: dict[str, Any], role: str) -> dict[str, Any]:
+    now = timezone.localtime()
+    return {"instrument": "CEA21", "side": "sell", "quantity": "1000", "reserve_price": "50.00", "min_bid_quantity": "1",
+            "max_share_percent": "30", "starts_at": now.strftime("%Y-%m-%dT%H:%M"),
+            "ends_at": (now + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"), "client_auction_id": f"matrix-page-auction-{role}"}
+
+
+def _auction_bid_body(world: dict[str, Any], role: str) -> dict[str, Any]:
+    return {"price": "55.00", "quantity": 100, "client_bid_id": f"matrix-bid-{role}"}
+
+
 def _accept_body(world: dict[str, Any], role: str) -> dict[str, Any]:
     return {"client_order_id": f"matrix-accept-{role}"}
 
@@ -106,6 +123,9 @@ REPORT_A = {"report_id": "report_a"}
 PERIOD = {"period": "period"}
 ORDER_A = {"order_id": "order_a"}
 OFFER_A = {"offer_id": "offer_a"}  # company A's public block buy
+AUCTION_A = {"auction_id": "auction_a"}  # company A's approved sell auction, open for bids
+AUCTION_PENDING = {"auction_id": "auction_pending"}  # company A's announcement awaiting approval
+BID_B = {"auction_id": "auction_a", "bid_id": "bid_b"}  # company B's bid in it
 CEA21 = {"symbol": "cea21"}
 
 #            roles:                 anon trader_a trader_b officer_a verifier auditor prov national exchange
@@ -180,6 +200,22 @@ RULES: dict[str, list[Rule]] = {
     "api-block-offer-accept": [Rule("GET", "401 405 405 405 405 405 405 405 405", OFFER_A),
                                Rule("POST", "401 403 201 403 403 403 403 403 403", OFFER_A, data=_accept_body)],
     "api-balance-list": [Rule("GET", "401 200 200 200 200 200 200 200 200")],
+    # API: one-way bidding (members announce and bid; the national regulator announces paid allocation;
+    # the exchange operator approves; pending announcements are seen by their initiator and staff; bids are sealed)
+    "api-auction-list": [Rule("GET", "401 200 200 200 200 200 200 200 200"),
+                         Rule("POST", "401 201 201 403 403 403 403 201 403", data=_auction_body)],
+    "api-auction-detail": [Rule("GET", "401 200 200 200 200 200 200 200 200", AUCTION_A),
+                           Rule("GET", "401 200 404 200 404 200 200 200 200", AUCTION_PENDING)],
+    "api-auction-approve": [Rule("GET", "401 405 405 405 405 405 405 405 405", AUCTION_PENDING),
+                            Rule("POST", "401 403 403 403 403 403 403 403 200", AUCTION_PENDING)],
+    "api-auction-reject": [Rule("GET", "401 405 405 405 405 405 405 405 405", AUCTION_PENDING),
+                           Rule("POST", "401 403 403 403 403 403 403 403 200", AUCTION_PENDING,
+                                data=lambda world, role: {"reason": "Matrix"})],
+    "api-auction-bids": [Rule("GET", "401 200 200 200 200 200 200 200 200", AUCTION_A),
+                         Rule("POST", "401 403 201 403 403 403 403 403 403", AUCTION_A, data=_auction_bid_body)],
+    "api-auction-bid-detail": [Rule("GET", "401 405 405 405 405 405 405 405 405", BID_B),
+                               Rule("DELETE", "401 404 200 403 403 403 403 403 403", BID_B)],
+    "api-auction-results": [Rule("GET", "401 200 200 200 200 200 200 200 200", AUCTION_A)],
     # API: compliance
     "api-surrender-create": [Rule("POST", "401 403 403 201 403 403 403 403 403", data=_surrender_body)],
     "api-obligation-list": [Rule("GET", "401 403 403 200 403 200 200 200 403", query="period=2021")],
@@ -220,6 +256,22 @@ RULES: dict[str, list[Rule]] = {
     "trade-order-status": [Rule("GET", "302 200 404 403 403 403 403 403 403", ORDER_A)],
     "trade-order-cancel": [Rule("GET", "302 405 405 405 405 405 405 405 405", ORDER_A),
                            Rule("POST", "302 302 404 403 403 403 403 403 403", ORDER_A, data=lambda world, role: {})],
+    # one-way bidding's pages: the list and an approved auction are everyone's to read; announcing is for
+    # members and the national regulator, deciding for the exchange operator, bidding for members
+    "auctions": [Rule("GET", "302 200 200 200 200 200 200 200 200")],
+    "auction-announce": [Rule("GET", "302 405 405 405 405 405 405 405 405"),
+                         Rule("POST", "302 302 302 403 403 403 403 302 403", data=_auction_page_body)],
+    "auction-detail": [Rule("GET", "302 200 200 200 200 200 200 200 200", AUCTION_A),
+                       Rule("GET", "302 200 404 200 404 200 200 200 200", AUCTION_PENDING)],
+    "auction-approve": [Rule("GET", "302 405 405 405 405 405 405 405 405", AUCTION_PENDING),
+                        Rule("POST", "302 403 403 403 403 403 403 403 302", AUCTION_PENDING)],
+    "auction-reject": [Rule("GET", "302 405 405 405 405 405 405 405 405", AUCTION_PENDING),
+                       Rule("POST", "302 403 403 403 403 403 403 403 302", AUCTION_PENDING,
+                            data=lambda world, role: {"reason": "Matrix"})],
+    "auction-bid": [Rule("GET", "302 405 405 405 405 405 405 405 405", AUCTION_A),
+                    Rule("POST", "302 403 302 403 403 403 403 403 403", AUCTION_A, data=_auction_bid_body)],
+    "auction-bid-withdraw": [Rule("GET", "302 405 405 405 405 405 405 405 405", BID_B),
+                             Rule("POST", "302 404 302 403 403 403 403 403 403", BID_B)],
     "trade-blocks": [Rule("GET", "302 200 200 200 200 200 200 200 200", CEA21)],
     "trade-block-post": [Rule("GET", "302 405 405 405 405 405 405 405 405", CEA21),
                          Rule("POST", "302 302 302 403 403 403 403 403 403", CEA21, data=_block_page_body)],
@@ -308,6 +360,16 @@ def world(db, company_a, company_b, national_regulator, exchange_operator):
 
     offer, _ = block_offer_post(user=users["trader_a"], instrument="CEA21", side="buy", price="54.00", quantity=100_000,
                                 client_order_id="matrix-block")
+    from trading import auctions
+
+    now = timezone.now()
+    window = {"instrument": "CEA21", "side": "sell", "quantity": 10_000, "reserve_price": "50.00",
+              "starts_at": now - dt.timedelta(minutes=1), "ends_at": now + dt.timedelta(hours=1)}
+    auction, _ = auctions.auction_announce(user=users["trader_a"], client_auction_id="matrix-auction", **window)
+    auctions.auction_approve(user=exchange_operator, auction_id=auction.pk)
+    bid, _ = auctions.auction_bid_place(user=users["trader_b"], auction_id=auction.pk, price="52.00", quantity=1_000,
+                                        client_bid_id="matrix-bid")
+    pending, _ = auctions.auction_announce(user=users["trader_a"], client_auction_id="matrix-pending", **window)
     from reports.models import ExportJob
 
     export_job = ExportJob.objects.create(report="compliance", subject="2021", province="", file_format="pdf",
@@ -324,6 +386,9 @@ def world(db, company_a, company_b, national_regulator, exchange_operator):
         "account_a": f"HA-{company_a.uscc}",
         "order_a": order.pk,
         "offer_a": offer.pk,
+        "auction_a": auction.pk,
+        "auction_pending": pending.pk,
+        "bid_b": bid.pk,
         "export_job": export_job.pk,
         "alert": alert.pk,
         "cea21": "CEA21",
@@ -378,7 +443,7 @@ def call(world: dict[str, Any], name: str, rule: Rule, role: str) -> tuple[int, 
 
 
 # The world's object for each URL parameter name, used to suggest a rule for a new URL.
-KWARG_OBJECTS = {"number": "account_a", "order_id": "order_a", "offer_id": "offer_a", "job_id": "export_job", "alert_id": "alert", "symbol": "cea21", "period": "period", "token_id": "token_a",
+KWARG_OBJECTS = {"number": "account_a", "order_id": "order_a", "offer_id": "offer_a", "auction_id": "auction_a", "bid_id": "bid_b", "job_id": "export_job", "alert_id": "alert", "symbol": "cea21", "period": "period", "token_id": "token_a",
                  "report_id": "report_a", "part": "book"}
 
 
