@@ -54,17 +54,21 @@ def main() -> None:
     opening = timezone.make_aware(dt.datetime.combine(day, dt.time(9, 30)))
     reference = instrument.reference_price
     orders = []
+    layering = members[-1]  # one member places and cancels at once and never trades: a layering alert
+    traders = members[:-1]
     for index in range(args.orders):
         placed = opening + dt.timedelta(seconds=index * 0.2)
-        cancelled = index % 3 == 0
+        spoof = index % 50 == 0
+        cancelled = spoof or index % 3 == 0
         orders.append(Order(
-            instrument=instrument, organization_id=rng.choice(members), placed_by=user, client_order_id=f"bench-sv-{index}",
+            instrument=instrument, organization_id=layering if spoof else rng.choice(traders), placed_by=user, client_order_id=f"bench-sv-{index}",
             side=rng.choice(("buy", "sell")), price=reference + rng.randint(-50, 50), quantity=rng.randint(1, 500),
             status="cancelled" if cancelled else "filled", sequence=None, fee_rate=0, reserved=0, trading_day=day,
-            created_at=placed, updated_at=placed + dt.timedelta(seconds=rng.choice((1, 30)) if cancelled else 0)))
+            created_at=placed, updated_at=placed + dt.timedelta(seconds=1 if spoof else rng.choice((1, 30)) if cancelled else 0)))
     started = time.monotonic()
     Order.objects.bulk_create(orders, batch_size=5000)
-    filled = list(Order.objects.filter(trading_day=day, status="filled").values_list("pk", "organization_id", "side"))
+    filled = list(Order.objects.filter(trading_day=day, status="filled").exclude(organization_id=layering).values_list(
+        "pk", "organization_id", "side"))
     buys = [row for row in filled if row[2] == "buy"]
     sells = [row for row in filled if row[2] == "sell"]
     trades = []
@@ -72,10 +76,11 @@ def main() -> None:
         buy, sell = rng.choice(buys), rng.choice(sells)
         if buy[1] == sell[1]:
             continue
-        executed = opening + dt.timedelta(seconds=index * 0.6)
+        # Spread over the day to the close (some in the last ten minutes); one in a hundred at the upper limit.
+        executed = opening + dt.timedelta(seconds=index * 19_800 / args.trades)
         trades.append(Trade(
             instrument=instrument, kind="listed", buy_order_id=buy[0], sell_order_id=sell[0], buyer_id=buy[1], seller_id=sell[1],
-            price=reference + rng.randint(-50, 50), quantity=rng.randint(1, 300), aggressor_side=rng.choice(("buy", "sell")),
+            price=instrument.upper_limit if index % 100 == 0 else reference + rng.randint(-50, 50), quantity=rng.randint(1, 300), aggressor_side=rng.choice(("buy", "sell")),
             sequence=index, trading_day=day, executed_at=executed, settled_at=executed))
     Trade.objects.bulk_create(trades, batch_size=5000)
     loaded = time.monotonic() - started

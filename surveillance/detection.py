@@ -123,8 +123,8 @@ def _marking_close(day: dt.date) -> list[Alert]:
     start = end - dt.timedelta(minutes=settings.SURVEILLANCE_CLOSE_WINDOW_MINUTES)
     limit = settings.SURVEILLANCE_CLOSE_MOVE_PERCENT
     alerts = []
-    for instrument_id in Trade.objects.filter(trading_day=day, kind=Trade.Kind.LISTED).values_list(
-            "instrument_id", flat=True).distinct():
+    for instrument_id in Trade.objects.filter(trading_day=day, kind=Trade.Kind.LISTED).order_by().values_list(
+            "instrument_id", flat=True).distinct():  # (order_by(): else the default ordering makes every row distinct)
         rows = Trade.objects.filter(trading_day=day, kind=Trade.Kind.LISTED, instrument_id=instrument_id, executed_at__lt=end)
         before = [(p, q, 0) for p, q in rows.filter(executed_at__lt=start).values_list("price", "quantity")]
         window = list(rows.filter(executed_at__gte=start).values_list("price", "quantity", "buyer_id", "seller_id", "aggressor_side"))
