@@ -377,14 +377,14 @@ def market_report(request: HttpRequest) -> HttpResponse:
     if file_format == "html":
         return render(request, "reports/market_report.html", {"report": report})
     header = ["instrument", "open", "high", "low", "vwap", "close", "listed_volume", "listed_turnover", "listed_trades",
-              "block_volume", "block_turnover", "block_trades"]
+              "block_volume", "block_turnover", "block_trades", "auction_volume", "auction_turnover", "auction_trades"]
 
     def price(value: int | None) -> str:
         return "" if value is None else f"{value / 100:.2f}"
 
     rows = [[row.instrument.symbol, price(row.open), price(row.high), price(row.low), price(row.vwap), price(row.close),
              row.listed_volume, price(row.listed_turnover), row.listed_trades, row.block_volume, price(row.block_turnover),
-             row.block_trades] for row in report.instruments]
+             row.block_trades, row.auction_volume, price(row.auction_turnover), row.auction_trades] for row in report.instruments]
     event = export_record(actor=request.user, report="market", subject=str(day), file_format=file_format, rows=len(rows),
                           filters={"day": str(day)})
     if file_format == "csv":

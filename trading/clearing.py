@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from accounts.models import Organization
@@ -153,6 +153,9 @@ class InstrumentDay:
     block_volume: int
     block_turnover: int
     block_trades: int
+    auction_volume: int
+    auction_turnover: int
+    auction_trades: int
 
 
 @dataclass
@@ -173,14 +176,13 @@ class MarketReport:
 
 def market_report(day: dt.date) -> MarketReport:
     """The exchange's day per instrument, from the trades: the listed market's open, high, low, VWAP
-    and close (the VWAP rounded half up to the tick, else the day's reference price), listed and block
-    volume and turnover apart; members active (an order placed, or a trade) and the fees charged."""
+    and close (the VWAP rounded half up to the tick, else the day's reference price), listed, block and
+    auction volume and turnover apart; members active (an order placed, or a trade) and the fees charged."""
     rows = []
     for instrument in Instrument.objects.select_related("asset").order_by("symbol"):
         trades = Trade.objects.filter(instrument=instrument, trading_day=day)
         listed = list(trades.filter(kind=Trade.Kind.LISTED).order_by("executed_at", "pk").values_list("price", "quantity"))
-        block = trades.filter(kind=Trade.Kind.BLOCK).aggregate(volume=Sum("quantity"), count=Count("pk"))
-        block_turnover = sum(p * q for p, q in trades.filter(kind=Trade.Kind.BLOCK).values_list("price", "quantity"))
+        block, auction = (_mode_totals(trades.filter(kind=kind)) for kind in (Trade.Kind.BLOCK, Trade.Kind.AUCTION))
         volume = sum(q for _, q in listed)
         turnover = sum(p * q for p, q in listed)
         vwap = (2 * turnover + volume) // (2 * volume) // instrument.tick * instrument.tick if volume else None
@@ -189,13 +191,20 @@ def market_report(day: dt.date) -> MarketReport:
             instrument=instrument, open=listed[0][0] if listed else None, high=max((p for p, _ in listed), default=None),
             low=min((p for p, _ in listed), default=None), close=vwap if vwap is not None else reference, vwap=vwap,
             listed_volume=volume, listed_turnover=turnover, listed_trades=len(listed),
-            block_volume=block["volume"] or 0, block_turnover=block_turnover, block_trades=block["count"],
+            block_volume=block[0], block_turnover=block[1], block_trades=block[2],
+            auction_volume=auction[0], auction_turnover=auction[1], auction_trades=auction[2],
         ))
     day_trades = Trade.objects.filter(trading_day=day)
     members = set(day_trades.values_list("buyer_id", flat=True)) | set(day_trades.values_list("seller_id", flat=True))
     members |= set(Order.objects.filter(trading_day=day).values_list("organization_id", flat=True))
     fees = day_trades.aggregate(b=Sum("buyer_fee"), s=Sum("seller_fee"))
     return MarketReport(day=day, instruments=rows, active_members=len(members), fees=(fees["b"] or 0) + (fees["s"] or 0))
+
+
+def _mode_totals(trades: Any) -> tuple[int, int, int]:
+    """(volume, turnover in fen, count) of some trades."""
+    rows = list(trades.values_list("price", "quantity"))
+    return sum(q for _, q in rows), sum(p * q for p, q in rows), len(rows)
 
 
 def _reference_of(instrument: Instrument, day: dt.date) -> int:
