@@ -78,7 +78,10 @@ def company_names(count: int) -> list[tuple[str, str]]:
 
 COMPANIES_PRINTED = 3  # companies whose trader and officer logins are printed (all are in --json)
 DEMO_TRADING_DAYS = 5  # trading days of real trades before today
-MARKET_OPEN, MARKET_MORNING, MARKET_CLOSED = dt.time(9, 0), dt.time(10, 0), dt.time(15, 30)
+MARKET_OPEN, MARKET_CLOSED = dt.time(9, 0), dt.time(15, 30)
+# When the earlier days' pairs of orders are placed: through both sessions, never in the lunch break.
+TRADING_TIMES = [dt.time(9, 35), dt.time(10, 5), dt.time(10, 35), dt.time(11, 5), dt.time(13, 5), dt.time(13, 35),
+                 dt.time(14, 5), dt.time(14, 35), dt.time(14, 55)]
 
 
 @contextmanager
@@ -267,13 +270,13 @@ class Command(BaseCommand):
         instrument = Instrument.objects.get(symbol="CEA21")
         rng = random.Random(day.toordinal())
         traders = [User.objects.get(username=f"trader{index:03d}") for index in range(1, min(companies, 10) + 1)]
-        with _clock_at(day, MARKET_MORNING):
-            reference = Instrument.objects.get(pk=instrument.pk).reference_price
-            for pair in range(rng.randint(5, 9)):
-                seller, buyer = rng.sample(traders, 2)
-                price = f"{(reference + instrument.tick * rng.randint(-80, 80)) / 100:.2f}"
-                # Up to 40,000 t with ten companies, less with fewer: no seller runs short over the days.
-                quantity = rng.randint(5, 40) * 100 * len(traders)
+        reference = Instrument.objects.get(pk=instrument.pk).reference_price
+        for pair, at in enumerate(sorted(rng.sample(TRADING_TIMES, rng.randint(5, len(TRADING_TIMES))))):
+            seller, buyer = rng.sample(traders, 2)
+            price = f"{(reference + instrument.tick * rng.randint(-80, 80)) / 100:.2f}"
+            # Up to 40,000 t with ten companies, less with fewer: no seller runs short over the days.
+            quantity = rng.randint(5, 40) * 100 * len(traders)
+            with _clock_at(day, at):
                 order_place(user=seller, instrument=instrument.symbol, side="sell", price=price, quantity=quantity,
                             client_order_id=f"demo-{day}-{pair}-sell")
                 order_place(user=buyer, instrument=instrument.symbol, side="buy", price=price, quantity=quantity,
