@@ -56,7 +56,7 @@ from core.errors import DomainError, IdempotencyConflict, InsufficientBalance, I
 from registry.models import Account, Balance, Bucket, Transfer
 from registry.services import Movement, ledger_post, system_account
 from trading import errors
-from trading.blocks import _instrument, position_figures
+from trading.blocks import _instrument, position_check
 from trading.clock import trading_day
 from trading.fees import buy_reservation, fee_for
 from trading.models import Auction, AuctionBid, Instrument, Side, Trade
@@ -352,16 +352,6 @@ def _bid_accounts(bid_side: str, organization: Organization, instrument: Instrum
     return (cash_asset(), cash) if bid_side == Side.BUY else (instrument.asset, holding)
 
 
-def _check_bid_position(organization: Organization, instrument: Instrument, quantity: int) -> None:
-    """RULEBOOK position limit: held + open buys, block buy offers and buying bids + this bid."""
-    held, open_buys = position_figures(organization, instrument, _accounts_of(organization)[0])
-    limit = settings.TRADING_POSITION_LIMIT
-    if held + open_buys + quantity > limit:
-        raise errors.PositionLimit(
-            _("Holding %(held)s t with %(open)s t on open buys and bids, this bid would exceed the %(limit)s t limit.")
-            % {"held": f"{held:,}", "open": f"{open_buys:,}", "limit": f"{limit:,}"}, field="quantity")
-
-
 @retry_on_contention
 def auction_bid_place(*, user: Any, auction_id: int, price: Any, quantity: Any, client_bid_id: str) -> tuple[AuctionBid, bool]:
     """Places a sealed bid, reserving cash at its price (a sell auction) or its allowances (a buy
@@ -400,7 +390,7 @@ def auction_bid_place(*, user: Any, auction_id: int, price: Any, quantity: Any, 
         rate = settings.TRADING_FEE_RATE
         asset, account = _bid_accounts(bid_side, organization, auction.instrument)
         if bid_side == Side.BUY:
-            _check_bid_position(organization, auction.instrument, quantity)
+            position_check(organization, auction.instrument, quantity)
         amount = buy_reservation(price_fen, quantity, rate) if bid_side == Side.BUY else quantity
         bid = AuctionBid.objects.create(auction=auction, organization=organization, placed_by=user, client_bid_id=client_bid_id,
                                         price=price_fen, quantity=quantity, fee_rate=rate, reserved=amount)

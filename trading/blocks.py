@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -100,7 +100,7 @@ def _reserve(organization: Organization, instrument: Instrument, side: str, pric
     holding, cash = _accounts_of(organization)
     if side == Side.BUY:
         asset, account, amount = cash_asset(), cash, buy_reservation(price, quantity, rate)
-        _check_position(organization, instrument, holding, quantity)
+        position_check(organization, instrument, quantity)
     else:
         asset, account, amount = instrument.asset, holding, quantity
     try:
@@ -118,30 +118,26 @@ def _reserve(organization: Organization, instrument: Instrument, side: str, pric
     return amount
 
 
-def position_figures(organization: Organization, instrument: Instrument, holding: Account) -> tuple[int, int]:
-    """(tonnes held, tonnes on open buys): live listed buy orders, open block buy offers and open
-    buying bids in auctions (trading.auctions), for the RULEBOOK position limit."""
+def position_check(organization: Organization, instrument: Instrument, quantity: int) -> None:
+    """RULEBOOK position limit for a block buy or a buying auction bid: tonnes held + tonnes on open
+    buys (live listed buy orders, open block buy offers, open buying bids in auctions) + this one.
+    (Order entry checks its own buys on its hot path: trading.services._check_position.)"""
     from registry.models import Balance
     from trading.models import AuctionBid
 
+    holding = _accounts_of(organization)[0]
     row = Balance.objects.filter(account=holding, asset=instrument.asset_id).first()
     held = row.total if row else 0
-    open_orders = Order.objects.filter(organization=organization, instrument=instrument, side=Side.BUY, status__in=Order.LIVE)
-    open_buys = sum(o.quantity - o.filled_quantity for o in open_orders.only("quantity", "filled_quantity"))
+    open_buys = Order.objects.filter(organization=organization, instrument=instrument, side=Side.BUY, status__in=Order.LIVE
+                                     ).aggregate(q=Sum(F("quantity") - F("filled_quantity")))["q"] or 0
     open_buys += BlockOffer.objects.filter(organization=organization, instrument=instrument, side=Side.BUY,
                                            status=BlockOffer.Status.OPEN).aggregate(q=Sum("quantity"))["q"] or 0
     open_buys += AuctionBid.objects.filter(organization=organization, auction__instrument=instrument, auction__side=Side.SELL,
                                            status=AuctionBid.Status.OPEN).aggregate(q=Sum("quantity"))["q"] or 0
-    return held, open_buys
-
-
-def _check_position(organization: Organization, instrument: Instrument, holding: Account, quantity: int) -> None:
-    """RULEBOOK position limit: held + open buys (position_figures) + this buy."""
-    held, open_buys = position_figures(organization, instrument, holding)
     limit = settings.TRADING_POSITION_LIMIT
     if held + open_buys + quantity > limit:
         raise errors.PositionLimit(
-            _("Holding %(held)s t with %(open)s t on open buys, this block would exceed the %(limit)s t limit.")
+            _("Holding %(held)s t with %(open)s t on open buys, offers and bids, this one would exceed the %(limit)s t limit.")
             % {"held": f"{held:,}", "open": f"{open_buys:,}", "limit": f"{limit:,}"}, field="quantity")
 
 

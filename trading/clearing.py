@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.models import Organization
 from registry.models import Account, Asset, Bucket, Transfer
 from trading.models import Instrument, Order, Trade
+from trading.selectors import trade_totals
 
 BUCKETS = (Bucket.AVAILABLE, Bucket.RESERVED, Bucket.PENDING, Bucket.FROZEN)
 
@@ -182,7 +183,7 @@ def market_report(day: dt.date) -> MarketReport:
     for instrument in Instrument.objects.select_related("asset").order_by("symbol"):
         trades = Trade.objects.filter(instrument=instrument, trading_day=day)
         listed = list(trades.filter(kind=Trade.Kind.LISTED).order_by("executed_at", "pk").values_list("price", "quantity"))
-        block, auction = (_mode_totals(trades.filter(kind=kind)) for kind in (Trade.Kind.BLOCK, Trade.Kind.AUCTION))
+        block, auction = (trade_totals(trades.filter(kind=kind)) for kind in (Trade.Kind.BLOCK, Trade.Kind.AUCTION))
         volume = sum(q for _, q in listed)
         turnover = sum(p * q for p, q in listed)
         vwap = (2 * turnover + volume) // (2 * volume) // instrument.tick * instrument.tick if volume else None
@@ -199,12 +200,6 @@ def market_report(day: dt.date) -> MarketReport:
     members |= set(Order.objects.filter(trading_day=day).values_list("organization_id", flat=True))
     fees = day_trades.aggregate(b=Sum("buyer_fee"), s=Sum("seller_fee"))
     return MarketReport(day=day, instruments=rows, active_members=len(members), fees=(fees["b"] or 0) + (fees["s"] or 0))
-
-
-def _mode_totals(trades: Any) -> tuple[int, int, int]:
-    """(volume, turnover in fen, count) of some trades."""
-    rows = list(trades.values_list("price", "quantity"))
-    return sum(q for _, q in rows), sum(p * q for p, q in rows), len(rows)
 
 
 def _reference_of(instrument: Instrument, day: dt.date) -> int:

@@ -68,13 +68,19 @@ def daily_candles(instrument: Instrument, days: int = 365) -> list[DailyBar]:
     return bars
 
 
+def trade_totals(trades: QuerySet[Trade]) -> tuple[int, int, int]:
+    """(volume in tonnes, turnover in fen, count) of some trades, in one query."""
+    totals = trades.order_by().aggregate(volume=Sum("quantity"), turnover=Sum(F("price") * F("quantity")), count=Count("pk"))
+    return totals["volume"] or 0, totals["turnover"] or 0, totals["count"]
+
+
 def daily_bar_compute(instrument: Instrument, day: dt.date) -> DailyBar:
     """The day's bar from its listed trades, not stored: open, high, low, volume, turnover and the close,
     which is the volume-weighted average price rounded half up to the fen (else the reference price).
     Block trades stay out of all of these: their volume and turnover are reported apart."""
     day_trades = Trade.objects.filter(instrument=instrument, trading_day=day)
     trades = list(day_trades.filter(kind=Trade.Kind.LISTED).order_by("executed_at", "pk").values_list("price", "quantity"))
-    blocks = list(day_trades.filter(kind=Trade.Kind.BLOCK).values_list("price", "quantity"))
+    block_volume, block_turnover, _count = trade_totals(day_trades.filter(kind=Trade.Kind.BLOCK))
     volume = sum(q for _, q in trades)
     turnover = sum(p * q for p, q in trades)
     if volume:
@@ -85,7 +91,7 @@ def daily_bar_compute(instrument: Instrument, day: dt.date) -> DailyBar:
         instrument=instrument, day=day, open=trades[0][0] if trades else None,
         high=max((p for p, _ in trades), default=None), low=min((p for p, _ in trades), default=None),
         close=close, volume=volume, turnover=turnover, trade_count=len(trades), reference_price=instrument.reference_price,
-        block_volume=sum(q for _, q in blocks), block_turnover=sum(p * q for p, q in blocks),
+        block_volume=block_volume, block_turnover=block_turnover,
     )
 
 

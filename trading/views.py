@@ -394,6 +394,7 @@ def _blocks_page(request: HttpRequest, instrument: Instrument, *, values: dict[s
                   .order_by("-id").select_related("trade")[:200])
     lower, upper = blocks.block_limits(instrument)
     block_trades = Trade.objects.filter(instrument=instrument, kind=Trade.Kind.BLOCK, trading_day=today).order_by("-id")
+    block_volume, block_turnover, _count = selectors.trade_totals(block_trades)
     return render(request, "trading/blocks.html", {
         "instrument": instrument,
         "instruments": Instrument.objects.order_by("symbol"),
@@ -401,8 +402,8 @@ def _blocks_page(request: HttpRequest, instrument: Instrument, *, values: dict[s
         "open_offers": [o for o in offers if o.status == BlockOffer.Status.OPEN and o.organization_id not in mine],
         "my_offers": [o for o in offers if o.organization_id in mine],
         "block_trades": list(block_trades[:50]),
-        "block_volume": sum(t.quantity for t in block_trades),
-        "block_turnover": sum(t.value for t in block_trades),
+        "block_volume": block_volume,
+        "block_turnover": block_turnover,
         "lower": lower, "upper": upper,
         "min_quantity": settings.BLOCK_MIN_QUANTITY,
         "band_percent": settings.BLOCK_BAND_PERCENT,

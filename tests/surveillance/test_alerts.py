@@ -15,32 +15,11 @@ from surveillance.detection import alerts_compute
 from surveillance.groups import owners_forget
 from surveillance.models import Alert, GroupMember, PartyGroup
 from surveillance.tasks import surveillance_alerts_task
-from tests.trading.conftest import fund, place
+from tests.trading.conftest import place
 from trading.clock import trading_day
 from trading.models import Order, Trade
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def funded3(company_a, company_b, company_c, national_regulator, exchange_operator):
-    for company in (company_a, company_b, company_c):
-        fund(company, regulator=national_regulator, operator=exchange_operator)
-
-
-@pytest.fixture
-def company_c(db):
-    from tests.factories import OrganizationFactory, make_uscc
-
-    return OrganizationFactory(name="Guodian Zhejiang Power Co., Ltd.", province="33", uscc=make_uscc("33"))
-
-
-@pytest.fixture
-def trader_c(company_c):
-    from accounts.roles import Role
-    from tests.factories import user_with_role
-
-    return user_with_role(Role.COMPANY_TRADER, company_c)
 
 
 def group(*companies, stp=True, name="Huaneng Group"):
@@ -56,10 +35,6 @@ def _fresh_groups():
     owners_forget()
     yield
     owners_forget()
-
-
-def kinds(day=None):
-    return sorted(Alert.objects.filter(day=day or trading_day()).values_list("kind", "subject"))
 
 
 def test_members_of_a_group_with_self_trade_prevention_never_trade_together(funded3, trader_a, trader_b, trader_c, company_c):
