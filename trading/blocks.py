@@ -178,7 +178,7 @@ def block_offer_post(*, user: Any, instrument: Any, side: str, price: Any, quant
             audit_record(actor=user, action="block.post", obj=offer, after={
                 "instrument": instrument.symbol, "side": side, "price": price_fen, "quantity": quantity,
                 "counterparty": directed.uscc if directed else None, "client_order_id": client_order_id, "reserved": offer.reserved})
-            live.changed(f"org:{organization.pk}", *([f"org:{directed.pk}"] if directed else []), f"blocks:{instrument.symbol}")
+            live.changed(f"org:{organization.pk}")  # (its balances: the reservation)
     except IntegrityError:
         existing = BlockOffer.objects.filter(organization=organization, client_order_id=client_order_id).first()
         if existing is None:
@@ -231,7 +231,7 @@ def block_offer_withdraw(*, user: Any, offer_id: int) -> BlockOffer:
         offer.save(update_fields=["status", "reserved", "updated_at"])
         audit_record(actor=user, action="block.withdraw", obj=offer, before={"status": BlockOffer.Status.OPEN},
                      after={"status": offer.status})
-        live.changed(f"org:{organization.pk}", f"blocks:{offer.instrument.symbol}")
+        live.changed(f"org:{organization.pk}")
     return offer
 
 
@@ -281,7 +281,7 @@ def block_offer_accept(*, user: Any, offer_id: int, client_order_id: str) -> tup
             audit_record(actor=user, action="block.accept", obj=offer, before={"status": BlockOffer.Status.OPEN},
                          after={"status": offer.status, "trade": trade.pk, "client_order_id": client_order_id})
             transaction.on_commit(lambda: settlement_queue([trade.pk]))
-            live.changed(f"org:{buyer.pk}", f"org:{seller.pk}", f"blocks:{instrument.symbol}", f"market:{instrument.symbol}")
+            live.changed(f"org:{buyer.pk}", f"org:{seller.pk}")
     except IntegrityError:
         # This member's client_order_id already accepted another offer.
         raise IdempotencyConflict(

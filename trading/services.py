@@ -509,7 +509,7 @@ def block_offers_expire(*, day: dt.date, actor: Any = None) -> int:
             offer.save(update_fields=["status", "reserved", "updated_at"])
             audit_record(actor=actor, action="block.expire", obj=offer, before={"status": BlockOffer.Status.OPEN},
                          after={"status": offer.status, "day": str(day)})
-            live.changed(f"org:{offer.organization_id}", f"blocks:{offer.instrument.symbol}")
+            live.changed(f"org:{offer.organization_id}")
             expired += 1
     return expired
 
