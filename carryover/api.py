@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -44,5 +44,8 @@ class CarryOverStatementListApi(generics.GenericAPIView):
     pagination_class = None
     filter_backends: list[type] = []  # a plain list from a selector
 
+    @extend_schema(responses=StatementOut(many=True),
+                   description="The carry-over statements of the caller's own organizations, for approved windows; "
+                               "empty for users of no company.")
     def get(self, request: Request) -> Response:
         return Response(StatementOut(statements_for(request.user), many=True).data)
