@@ -18,6 +18,7 @@ from core.errors import DomainError, InsufficientBalance, PermissionDenied
 from core.models import AuditEvent
 from registry import services as registry
 from registry.models import Account, Asset, Balance, Bucket, Transfer
+from registry.selectors import ledger_verify
 from tests.carryover.conftest import give
 from tests.factories import OrganizationFactory, make_uscc, user_with_role
 from tests.trading.conftest import fund, place
@@ -316,3 +317,48 @@ def test_a_company_user_sees_only_its_own_approved_statements(
     (statement,) = statements_for(trader_a)
     assert statement.line.organization == company_a
     assert statement.marked == [("CEA19-20", 2_000)]
+
+
+# --- what cannot be marked, and conservation ---
+
+
+def test_frozen_allowances_count_but_stay_unmarked_and_a_frozen_account_is_still_marked(
+        window, company_a, company_b, national_regulator, second_national_regulator):
+    give(company_a, "CEA21", 12_000, national_regulator)
+    registry.holdings_freeze(account=holding(company_a), asset=Asset.objects.get(code="CEA21"), amount=11_000,
+                             reason="Court order 17", actor=national_regulator)
+    give(company_b, "CEA21", 10_700, national_regulator)
+    registry.account_freeze(account=holding(company_b), reason="Court order 18", actor=national_regulator)
+
+    approved(window, national_regulator, second_national_regulator)
+
+    a, b = line_of(window, company_a), line_of(window, company_b)
+    assert (a.holding_at_approval, a.not_carried, a.unmarked) == (12_000, 1_000, 1_000)  # 1,000 available of 2,000 above
+    assert (bal(company_a, "CEA21").frozen, bal(company_a, "CEA21").not_carried) == (11_000, 1_000)
+    assert (b.not_carried, b.unmarked, bal(company_b, "CEA21").not_carried) == (700, 0, 700)
+
+
+def test_the_marking_creates_and_destroys_nothing(window, company_a, company_b, national_regulator, second_national_regulator):
+    give(company_a, "CEA19-20", 30_000, national_regulator)
+    give(company_b, "CEA23", 45_000, national_regulator)
+    before = registry_totals()
+
+    approved(window, national_regulator, second_national_regulator)
+
+    assert registry_totals() == before
+    report = ledger_verify()
+    assert report.ok, report.problems
+    assert Balance.objects.filter(not_carried__gt=0).count() == 2
+
+
+def registry_totals():
+    """Per asset: what is held in every bucket, and what has left circulation."""
+    rows = {}
+    for balance in Balance.objects.select_related("asset", "account"):
+        held, gone = rows.get(balance.asset.code, (0, 0))
+        if balance.account.kind in Account.OUT_OF_CIRCULATION_KINDS:
+            gone += balance.total
+        else:
+            held += balance.total
+        rows[balance.asset.code] = (held, gone)
+    return rows
