@@ -362,3 +362,19 @@ def registry_totals():
             held += balance.total
         rows[balance.asset.code] = (held, gone)
     return rows
+
+
+# --- the database's own guards ---
+
+
+def test_the_database_refuses_a_negative_not_carried_bucket_and_a_negative_statement(window, company_a):
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Balance.objects.filter(account=holding(company_a), asset__code="CEA21").update(not_carried=-1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CarryOverLine.objects.create(window=window, organization=company_a, sold=0, bought=0, net_sales=0, cap=10_000,
+                                     holding=5, excess=-1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CarryOverWindow.objects.create(code="bad", first_year=2024, last_year=2019, trades_from=window.trades_from,
+                                       trades_until=window.trades_until)
