@@ -79,3 +79,16 @@ def test_the_admin_form_refuses_a_later_vintage_and_accepts_earlier_ones(period_
     earlier = CompliancePeriodForm(instance=period_2021, data={
         **data, "vintages": [a.pk for a in Asset.objects.filter(code__in=["CEA19-20", "CEA21"])]})
     assert earlier.is_valid(), earlier.errors
+
+
+def test_the_api_answers_a_borrowing_surrender_with_ineligible_asset(officer, period_2021):
+    from tests.compliance.helpers import api_as
+
+    period_2021.vintages.add(Asset.objects.get(code="CEA22"))
+    response = api_as(officer).post("/api/v1/surrenders/", {"period": "2021", "asset": "CEA22", "quantity": 1,
+                                                            "client_request_id": "borrow-api"}, format="json")
+
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["code"], body["field"]) == ("ineligible_asset", "asset") and "no borrowing" in body["message"]
+    assert not Surrender.objects.exists()

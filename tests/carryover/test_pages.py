@@ -119,3 +119,21 @@ def test_the_parameters_are_read_only_once_submitted(window, national_regulator)
         "trades_until": "2026-01-01", "base_tonnes": 1, "sales_multiplier": "9"})
     window.refresh_from_db()
     assert window.base_tonnes == 10_000
+
+
+def test_a_regulator_creates_a_window_in_the_admin_with_the_settings_defaults(national_regulator, settings):
+    from core.models import AuditEvent
+
+    settings.CARRY_OVER_BASE_TONNES = 12_000
+    client = login(Client(), national_regulator)
+    form = client.get("/admin/carryover/carryoverwindow/add/").content.decode()
+    assert 'value="12000"' in form and 'value="1.5"' in form
+
+    response = client.post("/admin/carryover/carryoverwindow/add/", {
+        "code": "2023-2024", "first_year": 2023, "last_year": 2024, "trades_from": "2023-01-01",
+        "trades_until": "2025-12-31", "base_tonnes": 12_000, "sales_multiplier": "1.5"})
+
+    assert response.status_code == 302
+    window = CarryOverWindow.objects.get(code="2023-2024")
+    assert (window.base_tonnes, window.status) == (12_000, CarryOverWindow.Status.DRAFT)
+    assert AuditEvent.objects.filter(action="carryoverwindow.create", object_id=str(window.pk)).exists()
