@@ -46,6 +46,9 @@ _READ_ALLOCATION = [
     "allocation.view_deduction",
 ]
 
+# The carry-over cap's windows and statements (carryover app).
+_READ_CARRY_OVER = ["carryover.view_carryoverwindow", "carryover.view_carryoverline"]
+
 _READ_MARKET = [
     "trading.view_auction",
     "trading.view_instrument",
@@ -91,6 +94,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "compliance.add_verifierassignment",
         "compliance.change_verifierassignment",
     ]
+    + _READ_CARRY_OVER
+    + ["carryover.add_carryoverwindow", "carryover.change_carryoverwindow", "carryover.approve_carryoverwindow"]
     + _READ_SEAL,
     Role.PROVINCIAL_REGULATOR: _READ_REGISTRY
     + _READ_MARKET
@@ -114,7 +119,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + ["surveillance.decide_alert", "surveillance.add_partygroup", "surveillance.change_partygroup",
        "surveillance.delete_partygroup", "surveillance.add_groupmember", "surveillance.change_groupmember",
        "surveillance.delete_groupmember"],
-    Role.AUDITOR: _READ_REGISTRY + _READ_MARKET + _READ_ALLOCATION
+    Role.AUDITOR: _READ_REGISTRY + _READ_MARKET + _READ_ALLOCATION + _READ_CARRY_OVER
     + ["accounts.view_all_organizations", "accounts.view_user", "compliance.view_verifiedemission",
        "compliance.view_surrender", "compliance.view_complianceresult", "compliance.view_obligation",
        "compliance.view_emissionreport", "compliance.view_verifierassignment"]

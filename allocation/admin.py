@@ -29,6 +29,7 @@ from allocation import services
 from allocation.importing import COLUMNS, read_rows
 from allocation.models import AllocationPlan, Benchmark, CompliancePeriod, Deduction
 from allocation.selectors import plan_lines, plan_totals
+from allocation.vintages import vintages_check
 from core import import_jobs, import_preview
 from core.admin import TONNES, AuditedModelAdmin, ReadOnlyAdmin, ReasonForm, import_job_response
 from core.errors import DomainError
@@ -43,8 +44,25 @@ class BenchmarkInline(admin.TabularInline):
     extra = 0
 
 
+class CompliancePeriodForm(forms.ModelForm):
+    class Meta:
+        model = CompliancePeriod
+        fields = "__all__"  # noqa: DJ007  (the admin's own field list; this form only adds a check)
+
+    def clean(self) -> dict[str, Any]:
+        """No borrowing: the eligible vintages end no later than the period's last year."""
+        data = super().clean()
+        if data.get("last_year") is not None and data.get("vintages") is not None:
+            try:
+                vintages_check(last_year=data["last_year"], vintages=data["vintages"])
+            except DomainError as error:
+                self.add_error("vintages", error.message)
+        return data
+
+
 @admin.register(CompliancePeriod)
 class CompliancePeriodAdmin(AuditedModelAdmin):
+    form = CompliancePeriodForm
     list_display = ["code", "first_year", "last_year", "surrender_deadline", "status"]
     list_filter = ["status"]
     inlines = [BenchmarkInline]

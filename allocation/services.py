@@ -26,6 +26,7 @@ from accounts.selectors import organizations_visible_to
 from allocation.formula import DEFAULT_BENCHMARKS, allocation_for, issue_share
 from allocation.importing import RawRow, RowError, read_rows
 from allocation.models import AllocationLine, AllocationPlan, Benchmark, CompliancePeriod, Deduction, UnitCategory
+from allocation.vintages import vintages_check
 from core.audit import audit_record, audit_record_many
 from core.errors import AlreadyExists, DomainError, ImportRefused, InvalidInput, PermissionDenied
 from core.imports import duplicate_message, rows_by_value
@@ -76,6 +77,7 @@ def period_create(
     _require(actor, "allocation.add_complianceperiod")
     if last_year < first_year:
         raise InvalidInput(_("The last year comes before the first."), field="last_year")
+    vintages_check(last_year=last_year, vintages=vintages)
     table = DEFAULT_BENCHMARKS.get(code) or DEFAULT_BENCHMARKS.get(str(last_year)) or DEFAULT_BENCHMARKS["2022"]
     following = last_year + 1
     with transaction.atomic():

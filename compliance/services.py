@@ -20,6 +20,7 @@ from accounts.roles import Role
 from accounts.selectors import organizations_visible_to, user_organization_ids, user_roles
 from allocation.models import CompliancePeriod
 from allocation.services import deductions_enter_many
+from allocation.vintages import allowance_eligible, is_borrowing
 from compliance import errors
 from compliance.models import ComplianceResult, Surrender, VerifiedEmission
 from compliance.selectors import Obligation, obligation_of, obligations
@@ -198,8 +199,10 @@ def _surrender(user: Any, organization: Organization, period: CompliancePeriod, 
         raise errors.PeriodClosed(
             _("The %(period)s surrender deadline (%(deadline)s) has passed.") % {"period": period, "deadline": period.surrender_deadline}
         )
-    eligible_vintage = asset.kind == Asset.Kind.ALLOWANCE and period.vintages.filter(pk=asset.pk).exists()
-    if not (eligible_vintage or asset.kind == Asset.Kind.OFFSET):
+    if asset.kind == Asset.Kind.ALLOWANCE and is_borrowing(period.last_year, asset):
+        raise errors.IneligibleAsset(_("%(asset)s cannot be surrendered for %(period)s: no borrowing, a later vintage is never "
+                                       "eligible for an earlier period.") % {"asset": asset.code, "period": period}, field="asset")
+    if not (allowance_eligible(period, asset) or asset.kind == Asset.Kind.OFFSET):
         raise errors.IneligibleAsset(_("%(asset)s cannot be surrendered for %(period)s.") % {"asset": asset.code, "period": period}, field="asset")
     holding = Account.objects.filter(organization=organization, kind=Account.Kind.HOLDING).first()
     if holding is None:

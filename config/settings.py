@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "compliance",
     "reports",
     "surveillance",
+    "carryover",
     "demo",
     "web",
 ]
@@ -384,6 +385,11 @@ COMPLIANCE_REPORT_MAX_BYTES = env_int("COMPLIANCE_REPORT_MAX_BYTES", 10 * 1024 *
 # API paths that take a file upload, with their own body limit (the file plus the other fields).
 API_UPLOAD_LIMITS = {"/api/v1/emission-reports/": COMPLIANCE_REPORT_MAX_BYTES + API_MAX_BODY_SIZE}
 COMPLIANCE_DEADLINE_CHUNK = env_int("COMPLIANCE_DEADLINE_CHUNK", 1000, minimum=1)  # units the deadline job writes per transaction
+# The carry-over (banking) cap of a new plan window (RULEBOOK.md, "2024-2026 rules"): a company carries
+# earlier vintages beyond the window only up to BASE + MULTIPLIER x its net sales over the window. Each
+# window keeps its own copy, which regulators edit (carryover.models.CarryOverWindow).
+CARRY_OVER_BASE_TONNES = env_int("CARRY_OVER_BASE_TONNES", 10_000, minimum=0)
+CARRY_OVER_SALES_MULTIPLIER = env_decimal("CARRY_OVER_SALES_MULTIPLIER", "1.5")
 
 # Imports of allocation plans and verified emissions (core.imports): at most this many rows (China has
 # about 3,700 key emitting units) and bytes per file; reading stops at the first row past the cap.

@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/v1/", include("registry.api_urls")),
     path("api/v1/", include("trading.api_urls")),
     path("api/v1/", include("compliance.api_urls")),
+    path("api/v1/", include("carryover.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("", include("accounts.urls")),
@@ -24,6 +25,7 @@ urlpatterns = [
     path("", include("compliance.urls")),
     path("", include("trading.urls")),
     path("", include("surveillance.urls")),
+    path("", include("carryover.urls")),
 ]
 
 handler404 = "core.views.page_not_found"

@@ -66,12 +66,13 @@ def _in_asset_units(field: str, description: str) -> Any:
 
 class BalanceInline(admin.TabularInline):
     model = Balance
-    fields = ["asset", "available_shown", "reserved_shown", "pending_shown", "frozen_shown"]
+    fields = ["asset", "available_shown", "reserved_shown", "pending_shown", "frozen_shown", "not_carried_shown"]
     readonly_fields = fields
     available_shown = _in_asset_units("available", gettext_lazy("Available"))
     reserved_shown = _in_asset_units("reserved", gettext_lazy("Reserved"))
     pending_shown = _in_asset_units("pending", gettext_lazy("Pending"))
     frozen_shown = _in_asset_units("frozen", gettext_lazy("Frozen"))
+    not_carried_shown = _in_asset_units("not_carried", gettext_lazy("Not carried over"))
     extra = 0
     can_delete = False
 

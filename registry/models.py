@@ -130,6 +130,9 @@ class Bucket(models.TextChoices):
     RESERVED = "reserved", _("Reserved")
     PENDING = "pending", _("Pending (T+1)")
     FROZEN = "frozen", _("Frozen")
+    # Allowances beyond a company's carry-over cap (carryover app): still the company's and shown in
+    # its holding, but never available again, so they can be neither sold, transferred nor surrendered.
+    NOT_CARRIED = "not_carried", _("Not carried over")
 
 
 class Balance(models.Model):
@@ -141,6 +144,7 @@ class Balance(models.Model):
     reserved = models.BigIntegerField(_("reserved"), default=0)
     pending = models.BigIntegerField(_("pending"), default=0)
     frozen = models.BigIntegerField(_("frozen"), default=0)
+    not_carried = models.BigIntegerField(_("not carried over"), default=0)
 
     class Meta:
         verbose_name = _("balance")
@@ -159,7 +163,7 @@ class Balance(models.Model):
 
     @property
     def total(self) -> int:
-        return self.available + self.reserved + self.pending + self.frozen
+        return self.available + self.reserved + self.pending + self.frozen + self.not_carried
 
 
 class Transfer(models.Model):
@@ -186,11 +190,12 @@ class Transfer(models.Model):
         WITHDRAWAL = "withdrawal", _("Cash withdrawal")
         FREEZE = "freeze", _("Freeze")
         UNFREEZE = "unfreeze", _("Unfreeze")
+        CARRY_OVER = "carry_over", _("Not carried over (carry-over cap)")
 
     ENTERING_KINDS = frozenset({Kind.ISSUANCE, Kind.DEPOSIT})
     LEAVING_KINDS = frozenset({Kind.WITHDRAWAL})
     # Between two buckets of one account.
-    BUCKET_KINDS = frozenset({Kind.RESERVE, Kind.RELEASE, Kind.PENDING_RELEASE, Kind.FREEZE, Kind.UNFREEZE})
+    BUCKET_KINDS = frozenset({Kind.RESERVE, Kind.RELEASE, Kind.PENDING_RELEASE, Kind.FREEZE, Kind.UNFREEZE, Kind.CARRY_OVER})
     # Available to available, between two accounts (transfer_create).
     ACCOUNT_TO_ACCOUNT_KINDS = frozenset(
         {Kind.TRANSFER, Kind.ALLOCATION, Kind.CLAWBACK, Kind.DEDUCTION, Kind.SURRENDER, Kind.CANCELLATION}

@@ -27,10 +27,11 @@ class BalanceOut(serializers.ModelSerializer):
     reserved = AmountField(attribute="reserved")
     pending = AmountField(attribute="pending")
     frozen = AmountField(attribute="frozen")
+    not_carried = AmountField(attribute="not_carried")
 
     class Meta:
         model = Balance
-        fields = ["asset", "available", "reserved", "pending", "frozen"]
+        fields = ["asset", "available", "reserved", "pending", "frozen", "not_carried"]
 
 
 class AccountOut(serializers.ModelSerializer):

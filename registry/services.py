@@ -98,6 +98,7 @@ BUCKETS = tuple(Bucket.values)  # (Bucket.values builds a new list at every use;
 BUCKET_WORDS = {
     Bucket.AVAILABLE: gettext_lazy("available"), Bucket.RESERVED: gettext_lazy("reserved"),
     Bucket.PENDING: gettext_lazy("pending"), Bucket.FROZEN: gettext_lazy("frozen"),
+    Bucket.NOT_CARRIED: gettext_lazy("not carried over"),
 }
 _BALANCE_FIELDS = ["id", "account_id", "asset_id", *BUCKETS]
 _ACCOUNT_FIELDS = ["id", "number", "name", "kind", "organization_id", "province", "status", "status_reason"]
@@ -233,6 +234,11 @@ def _check_movement(movement: Movement) -> None:
         raise InvalidInput(_("Only withdrawals take value out of the registry."))
     if movement.source is not None and movement.source.kind in Account.OUT_OF_CIRCULATION_KINDS:
         raise InvalidInput(_("Units in %(account)s have left circulation for good.") % {"account": movement.source.number}, field="source")
+    # Units not carried over stay there for good; only the carry-over cap's marking puts them there.
+    if movement.source_bucket == Bucket.NOT_CARRIED:
+        raise InvalidInput(_("Allowances not carried over can no longer be moved."), field="source_bucket")
+    if (movement.destination_bucket == Bucket.NOT_CARRIED) != (movement.kind == Transfer.Kind.CARRY_OVER):
+        raise InvalidInput(_("Only the carry-over cap marks allowances as not carried over."), field="kind")
     if movement.kind in Transfer.BUCKET_KINDS and movement.source != movement.destination:
         raise InvalidInput(_("A %(kind)s moves units between the buckets of one account.") % {"kind": movement.kind}, field="kind")
 
@@ -247,7 +253,8 @@ def _check_status(movement: Movement, source: Account | None, destination: Accou
         source is not None
         and source.status == Account.Status.FROZEN
         and movement.source_bucket == Bucket.AVAILABLE
-        and not (movement.kind == Transfer.Kind.FREEZE and source == destination)
+        # A freeze, and the carry-over cap's marking, keep the units in the account.
+        and not (movement.kind in (Transfer.Kind.FREEZE, Transfer.Kind.CARRY_OVER) and source == destination)
     ):
         raise AccountFrozen(_("Account %(account)s is frozen: %(reason)s") % {"account": source.number, "reason": source.status_reason}, field="account")
 

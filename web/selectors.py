@@ -25,22 +25,24 @@ class AssetHolding:
     reserved: int = 0
     pending: int = 0
     frozen: int = 0
+    not_carried: int = 0
 
     @property
     def total(self) -> int:
-        return self.available + self.reserved + self.pending + self.frozen
+        return self.available + self.reserved + self.pending + self.frozen + self.not_carried
 
 
 def holdings_by_asset(user: Any) -> list[AssetHolding]:
     """The user's organizations' balances summed per asset (all its accounts), held assets only."""
     rows = (
         balances_of(user).order_by().values("asset_id")
-        .annotate(available=Sum("available"), reserved=Sum("reserved"), pending=Sum("pending"), frozen=Sum("frozen"))
+        .annotate(available=Sum("available"), reserved=Sum("reserved"), pending=Sum("pending"), frozen=Sum("frozen"),
+                  not_carried=Sum("not_carried"))
     )
     assets = {asset.pk: asset for asset in Asset.objects.all()}
     holdings = [
         AssetHolding(asset=assets[row["asset_id"]], available=row["available"], reserved=row["reserved"],
-                     pending=row["pending"], frozen=row["frozen"])
+                     pending=row["pending"], frozen=row["frozen"], not_carried=row["not_carried"])
         for row in rows
     ]
     return sorted((h for h in holdings if h.total), key=lambda h: (h.asset.kind != Asset.Kind.CASH, h.asset.code))

@@ -42,10 +42,10 @@ def test_a_trader_lists_only_its_own_accounts(funded, trader_a, company_a):
 
 def test_balances_are_integers_for_tonnes_and_two_decimal_strings_for_cash(funded, trader_a, company_a):
     body = client_for(trader_a).get(f"/api/v1/accounts/CA-{company_a.uscc}/").json()
-    assert body["balances"] == [{"asset": "CNY", "available": "1234.56", "reserved": "0.00", "pending": "0.00", "frozen": "0.00"}]
+    assert body["balances"] == [{"asset": "CNY", "available": "1234.56", "reserved": "0.00", "pending": "0.00", "frozen": "0.00", "not_carried": "0.00"}]
     body = client_for(trader_a).get(f"/api/v1/accounts/HA-{company_a.uscc}/").json()
     cea21 = next(b for b in body["balances"] if b["asset"] == "CEA21")
-    assert cea21 == {"asset": "CEA21", "available": 1000, "reserved": 0, "pending": 0, "frozen": 0}
+    assert cea21 == {"asset": "CEA21", "available": 1000, "reserved": 0, "pending": 0, "frozen": 0, "not_carried": 0}
 
 
 def test_a_trader_gets_404_for_another_companys_account(funded, trader_a, company_b):

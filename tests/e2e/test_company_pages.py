@@ -47,7 +47,7 @@ def test_a_trader_uses_the_dashboard_tokens_orders_and_trades(browser, live_serv
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     balances = page.locator("section", has=page.get_by_role("heading", name="Balances"))
     # Bought 1,000 t (pending until the next trading day), sold 300 t of the 157,526 held.
-    expect(balances.get_by_role("row", name="CEA21 157,226 0 1,000 0")).to_be_visible()
+    expect(balances.get_by_role("row", name="CEA21 157,226 0 1,000 0 0")).to_be_visible()
     expect(page.get_by_role("row", name="2021 57,526 80,000 0 73,526 open")).to_be_visible()
     # 300 t x 54.10 - 1,000 t x 54.50 - fees (27.25 + 8.115 rounded down to 8.11)
     expect(page.locator("#cash-flow-total")).to_have_text("-38,305.36")

@@ -144,6 +144,8 @@ RULES: dict[str, list[Rule]] = {
     "orders": [Rule("GET", "302 200 200 200 200 200 200 200 200")],
     "order-detail": [Rule("GET", "302 200 404 200 404 404 404 404 404", ORDER_A)],
     "trades": [Rule("GET", "302 200 200 200 200 200 200 200 200")],
+    # each user sees its own organizations' carry-over statements (none for staff: they review them in the admin)
+    "carry-over": [Rule("GET", "302 200 200 200 200 200 200 200 200")],
     "profile": [Rule("GET", "302 200 200 200 200 200 200 200 200"),
                 Rule("POST", "302 302 302 302 302 302 302 302 302", data=_profile_body)],
     "profile-password": [Rule("GET", "302 200 200 200 200 200 200 200 200"),
@@ -218,6 +220,7 @@ RULES: dict[str, list[Rule]] = {
     "api-auction-results": [Rule("GET", "401 200 200 200 200 200 200 200 200", AUCTION_A)],
     # API: compliance
     "api-surrender-create": [Rule("POST", "401 403 403 201 403 403 403 403 403", data=_surrender_body)],
+    "api-carry-over-statements": [Rule("GET", "401 200 200 200 200 200 200 200 200")],
     "api-obligation-list": [Rule("GET", "401 403 403 200 403 200 200 200 403", query="period=2021")],
     # compliance: emission reports (API and pages)
     "api-emission-report-list": [Rule("GET", "401 200 200 200 200 200 200 200 200")],

@@ -217,8 +217,8 @@ def test_fills_show_each_companys_own_side_fee_and_settlement(funded3, cea21, tr
 def test_balances_show_cash_as_strings_and_allowances_as_whole_tonnes(funded, cea21, trader_a, trader_b, company_a):
     order = place(trader_a, "buy", "50.00", 10)  # reserves 500.25 CNY
     rows = {row["asset"]: row for row in results(api_client(trader_a).get("/api/v1/balances/"))}
-    assert rows["CNY"] == {"asset": "CNY", "available": "9999499.75", "reserved": "500.25", "pending": "0.00", "frozen": "0.00"}
-    assert rows["CEA21"] == {"asset": "CEA21", "available": 100_000, "reserved": 0, "pending": 0, "frozen": 0}
+    assert rows["CNY"] == {"asset": "CNY", "available": "9999499.75", "reserved": "500.25", "pending": "0.00", "frozen": "0.00", "not_carried": "0.00"}
+    assert rows["CEA21"] == {"asset": "CEA21", "available": 100_000, "reserved": 0, "pending": 0, "frozen": 0, "not_carried": 0}
     assert rows["CEA22"]["available"] == 0
     cancel(trader_a, order)
     rows_b = results(api_client(trader_b).get("/api/v1/balances/"))
