@@ -2,8 +2,7 @@
 its province; every allocation line points at it. Periods from 2024 on get the new sectors' assumed
 benchmark rows (allocation.formula.sector_benchmarks)."""
 
-from django.db import migrations, models
-import django.db.models.deletion
+from django.db import migrations
 
 from allocation.formula import DEFAULT_UNIT_CODE, sector_benchmarks
 
@@ -43,10 +42,4 @@ class Migration(migrations.Migration):
     operations = [
         migrations.RunPython(units_from_organizations, migrations.RunPython.noop),
         migrations.RunPython(sector_rows, migrations.RunPython.noop),
-        migrations.AlterField(
-            model_name="allocationline",
-            name="unit",
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="allocation_lines",
-                                    to="allocation.emittingunit", verbose_name="unit"),
-        ),
     ]

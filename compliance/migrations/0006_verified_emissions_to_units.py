@@ -1,8 +1,7 @@
 """Each company's verified emissions become its one unit's (the unit "U1" the allocation migration made,
 or a new one, sector power, for a company verified but never allocated)."""
 
-from django.db import migrations, models
-import django.db.models.deletion
+from django.db import migrations
 
 from allocation.formula import DEFAULT_UNIT_CODE
 
@@ -33,10 +32,4 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(verified_to_units, migrations.RunPython.noop),
-        migrations.AlterField(
-            model_name="verifiedemission",
-            name="unit",
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="verified_emissions",
-                                    to="allocation.emittingunit", verbose_name="unit"),
-        ),
     ]
