@@ -27,6 +27,7 @@ from compliance.selectors import obligation_of
 from compliance.services import compliance_deadline_run, surrender_create, verified_emissions_import
 from core.errors import ImportRefused
 from registry.models import Asset
+from reports.selectors import compliance_table
 from tests.compliance.helpers import balance, holding_account, officer_of, state
 from tests.factories import OrganizationFactory, make_uscc
 
@@ -118,6 +119,11 @@ def test_a_company_with_three_units_of_two_sectors_goes_through_a_whole_cycle(
     result = ComplianceResult.objects.get(period=period, organization=company)
     assert (result.status, result.obligation, result.surrendered_allowances, result.shortfall) == ("B", 246_710, 238_480, 8_230)
     assert [(u["code"], u["obligation"]) for u in result.units] == [("A1", 117_700), ("P1", 90_000), ("P2", 39_010)]
+    # The compliance table (and its exports) break the company's row down by unit.
+    row = compliance_table(period, None).rows[0]
+    assert row.units_lines == ["A1 (Aluminium): allocated 117,700 t, verified 117,700 t, obligation 117,700 t",
+                               "P1 (Power): allocated 81,770 t, verified 90,000 t, obligation 90,000 t",
+                               "P2 (Power): allocated 39,010 t, verified 50,000 t, obligation 39,010 t"]
     # (the ledger's invariants are checked after every test by tests/conftest.py)
 
 
