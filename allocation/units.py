@@ -43,11 +43,19 @@ def unit_resolve(organization: Organization, raw_code: str,
 
 def units_ensure(wanted: Iterable[tuple[Organization, str, str, str]]) -> dict[tuple[int, str], EmittingUnit]:
     """The units (organization, code, sector, category), those missing created (sector, category and the
-    company's province and name); by (organization id, code). Call it inside the saving transaction."""
+    company's province and name), a category given to those that had none (a unit a verified-emissions
+    file made); by (organization id, code). Call it inside the saving transaction."""
     wanted = list(wanted)
     EmittingUnit.objects.bulk_create(
         [EmittingUnit(organization=org, code=code, sector=sector, category=category, province=org.province, name=org.name)
          for org, code, sector, category in wanted],
         batch_size=2000, ignore_conflicts=True)
     units = units_by_organization(org.pk for org, _, _, _ in wanted)
-    return {(org.pk, code): units[org.pk][code] for org, code, _, _ in wanted}
+    found = {(org.pk, code): units[org.pk][code] for org, code, _, _ in wanted}
+    named: dict[str, list[int]] = {}
+    for org, code, _sector, category in wanted:
+        if category and not found[(org.pk, code)].category:
+            named.setdefault(category, []).append(found[(org.pk, code)].pk)
+    for category, ids in named.items():
+        EmittingUnit.objects.filter(pk__in=ids, category="").update(category=category)
+    return found
