@@ -89,19 +89,24 @@ def test_a_bad_gas_row_is_refused_and_nothing_is_saved(period, company, national
     assert state() == before and not EmittingUnit.objects.filter(organization=company).exists()
 
 
-def test_a_company_with_three_units_of_two_sectors_goes_through_a_whole_cycle(
-    period, company, national_regulator, second_national_regulator,
-):
+def three_units_allocated(period, company, maker, checker) -> None:
+    """The company's three units verified (the potline per gas) and allocated by one issued plan."""
     verify(period, GASES + f"{company.uscc},P1,power,90000,,,\n{company.uscc},P2,power,50000,,,\n"
-                           f"{company.uscc},A1,aluminium,,100000,2,0.4\n", national_regulator)
+                           f"{company.uscc},A1,aluminium,,100000,2,0.4\n", maker)
     body = ("uscc,unit_code,sector,unit_category,electricity_mwh,heat_gj,product_output_t,correction_factor\n"
             f"{company.uscc},P1,power,coal_gt300,100000,0,,1\n{company.uscc},P2,power,gas,100000,0,,1\n"
             f"{company.uscc},A1,aluminium,aluminium,,,,\n")
     plan = allocation_import(period=period, vintage=Asset.objects.get(code="CEA24"), stream=io.BytesIO(body.encode()),
-                             filename="plan.csv", actor=national_regulator, issue_percent=Decimal(100),
+                             filename="plan.csv", actor=maker, issue_percent=Decimal(100),
                              kind=AllocationPlan.Kind.PRE_ALLOCATION)
-    plan_submit(plan=plan, actor=national_regulator)
-    plan_approve(plan=plan, actor=second_national_regulator)
+    plan_submit(plan=plan, actor=maker)
+    plan_approve(plan=plan, actor=checker)
+
+
+def test_a_company_with_three_units_of_two_sectors_goes_through_a_whole_cycle(
+    period, company, national_regulator, second_national_regulator,
+):
+    three_units_allocated(period, company, national_regulator, second_national_regulator)
     cea24 = balance(holding_account(company), "CEA24")
     assert cea24.available == 81_770 + 39_010 + 117_700 == 238_480
 
