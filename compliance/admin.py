@@ -9,7 +9,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html_join
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext as _
 
@@ -18,6 +20,7 @@ from accounts.roles import Role
 from accounts.selectors import organizations_visible_to
 from allocation.models import CompliancePeriod
 from compliance.models import ComplianceResult, EmissionReport, Surrender, VerifiedEmission, VerifierAssignment
+from compliance.selectors import unit_text
 from compliance.services import VERIFIED_COLUMNS, VERIFIED_UNIT_COLUMNS, verified_emissions_check, verified_required
 from compliance.verification import verifier_assign
 from core import import_jobs, import_preview
@@ -146,6 +149,11 @@ class ComplianceResultAdmin(ScopedReadOnlyAdmin):
     units = {"allocated": TONNES, "verified_emissions": TONNES, "obligation": TONNES, "surrendered_allowances": TONNES,
              "surrendered_offsets": TONNES, "shortfall": TONNES, "fine_basis_low": YUAN, "fine_basis_high": YUAN}
     list_filter = ["period", "status", "organization__province"]
+
+    @admin.display(description=gettext_lazy("units"))
+    def units_shown(self, result: ComplianceResult) -> str:
+        """The per-unit breakdown, one unit a line."""
+        return format_html_join(mark_safe("<br>"), "{}", ((unit_text(unit),) for unit in result.units)) or "—"
 
 
 @admin.register(EmissionReport)

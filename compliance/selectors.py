@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organization
 from accounts.selectors import organizations_visible_to
-from allocation.models import AllocationLine, AllocationPlan, CompliancePeriod, EmittingUnit, UnitCategory
+from allocation.models import AllocationLine, AllocationPlan, CompliancePeriod, EmittingUnit, Sector, UnitCategory
 from compliance.models import ComplianceResult, EmissionReport, Surrender, VerifiedEmission, VerifierAssignment
 from core.errors import NotFound
 from core.models import AuditEvent
@@ -63,6 +63,16 @@ class Obligation:
     def offset_cap(self) -> int:
         """CCER may cover at most this share of the obligation (whole tonnes, rounded down)."""
         return int((Decimal(self.obligation) * settings.COMPLIANCE_OFFSET_SHARE).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def unit_text(unit: dict[str, Any]) -> str:
+    """A unit's part of the obligation as a person reads it (the compliance table, its exports, the admin):
+    "P1 (Power): allocated 81,770 t, verified 90,000 t, obligation 90,000 t"."""
+    verified = unit.get("verified_emissions")
+    return _("%(code)s (%(sector)s): allocated %(allocated)s t, verified %(verified)s t, obligation %(obligation)s t") % {
+        "code": unit["code"], "sector": dict(Sector.choices).get(unit["sector"], unit["sector"]),
+        "allocated": f"{unit['allocated']:,}", "verified": "—" if verified is None else f"{verified:,}",
+        "obligation": f"{unit['obligation']:,}"}
 
 
 def obligation_amount(*, allocated: int, verified: int | None, gas: bool) -> int:

@@ -17,9 +17,9 @@ from django.utils.translation import gettext as _
 from accounts.models import Organization
 from accounts.provinces import PROVINCES, province_name
 from accounts.selectors import organizations_visible_to, sees_all_organizations, user_province
-from allocation.models import CompliancePeriod, Sector
+from allocation.models import CompliancePeriod
 from compliance.models import ComplianceResult
-from compliance.selectors import obligations
+from compliance.selectors import obligations, unit_text
 from core.errors import NotFound, PermissionDenied
 from registry.models import Account, Asset, Transfer
 
@@ -96,13 +96,6 @@ class ComplianceRow:
         """The breakdown in one cell (the exports)."""
         return "; ".join(self.units_lines)
 
-
-def unit_text(unit: dict[str, Any]) -> str:
-    verified = unit.get("verified_emissions")
-    return _("%(code)s (%(sector)s): allocated %(allocated)s t, verified %(verified)s t, obligation %(obligation)s t") % {
-        "code": unit["code"], "sector": dict(Sector.choices).get(unit["sector"], unit["sector"]),
-        "allocated": f"{unit['allocated']:,}", "verified": "—" if verified is None else f"{verified:,}",
-        "obligation": f"{unit['obligation']:,}"}
 
 
 @dataclass
