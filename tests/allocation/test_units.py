@@ -172,3 +172,31 @@ def test_the_original_format_header_still_needs_its_power_columns(period_2021, c
     with nothing_saved(), pytest.raises(InvalidInput) as refused:
         plan(period_2021, "uscc,unit_category,electricity_mwh\n" f"{company_a.uscc},gas,1\n", national_regulator, vintage="CEA21")
     assert refused.value.message.startswith("The header lacks heat_gj")
+
+
+def test_a_benchmark_row_edited_in_its_admin_page_is_audited_and_used_by_the_next_plan(
+    client, period_2024, period_2025, cement, national_regulator,
+):
+    from django.urls import reverse
+
+    from core.models import AuditEvent
+    from tests.auth import login
+
+    clinker = Benchmark.objects.get(period=period_2025, unit_category="clinker")
+    national_regulator.is_staff = True
+    national_regulator.save()
+    login(client, national_regulator)
+    url = reverse("admin:allocation_benchmark_change", args=[clinker.pk])
+    assert client.get(url).status_code == 200
+    response = client.post(url, {
+        "period": period_2025.pk, "sector": "cement", "unit_category": "clinker", "method": "intensity", "electricity": "0",
+        "heat": "0", "product_intensity": "0.8400", "pre_allocation_share": "70", "pre_allocation_basis": "previous_verified",
+    })  # "assumed" unticked: the regulator has checked the figure
+    assert response.status_code == 302, response.content.decode()[:2000]
+    event = AuditEvent.objects.get(action="benchmark.change", object_id=str(clinker.pk))
+    assert event.actor == national_regulator
+    assert event.before == {"product_intensity": "0.8600", "assumed": "True"}
+    assert event.after == {"product_intensity": "0.8400", "assumed": "False"}
+    drafted = plan(period_2025, UNIT_HEADER + f"{cement.uscc},L1,cement,clinker,,,1000000,1\n", national_regulator,
+                   vintage="CEA25", kind=AllocationPlan.Kind.TRUE_UP)
+    assert lines_by_unit(drafted) == {"L1": (840_000, 840_000)}
