@@ -44,6 +44,7 @@ _READ_ALLOCATION = [
     "allocation.view_allocationplan",
     "allocation.view_allocationline",
     "allocation.view_deduction",
+    "allocation.view_emittingunit",
 ]
 
 # The carry-over cap's windows and statements (carryover app).
@@ -82,6 +83,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "allocation.change_complianceperiod",
         "allocation.add_benchmark",
         "allocation.change_benchmark",
+        "allocation.add_emittingunit",  # (units are also made by the imports that first name them)
+        "allocation.change_emittingunit",
         "allocation.add_allocationplan",
         "allocation.approve_allocationplan",
         "compliance.add_verifiedemission",

@@ -27,7 +27,7 @@ from accounts.models import Organization
 from accounts.selectors import organizations_visible_to
 from allocation import services
 from allocation.importing import COLUMNS, read_rows
-from allocation.models import AllocationPlan, Benchmark, CompliancePeriod, Deduction
+from allocation.models import AllocationPlan, Benchmark, CompliancePeriod, Deduction, EmittingUnit
 from allocation.selectors import plan_lines, plan_totals
 from allocation.vintages import vintages_check
 from core import import_jobs, import_preview
@@ -40,8 +40,34 @@ from registry.models import Asset, Transfer
 
 
 class BenchmarkInline(admin.TabularInline):
+    """The period's benchmark table: method, parameters, pre-allocation share and whether the row is
+    an assumed default (each edit is audited by the period's admin)."""
+
     model = Benchmark
+    fk_name = "period"
     extra = 0
+    fields = ["sector", "unit_category", "method", "electricity", "heat", "product_intensity", "verified_period",
+              "pre_allocation_share", "pre_allocation_basis", "assumed"]
+
+
+@admin.register(Benchmark)
+class BenchmarkAdmin(AuditedModelAdmin):
+    """A benchmark row on its own page, with its history (the admin's log and the audit trail)."""
+
+    list_display = ["period", "sector", "unit_category", "method", "electricity", "heat", "product_intensity",
+                    "pre_allocation_share", "assumed"]
+    list_filter = ["period", "sector", "method", "assumed"]
+
+
+@admin.register(EmittingUnit)
+class EmittingUnitAdmin(AuditedModelAdmin):
+    list_display = ["organization", "code", "name", "sector", "category", "province"]
+    list_filter = ["sector", "province"]
+    search_fields = ["organization__name", "organization__uscc", "code", "name"]
+    raw_id_fields = ["organization"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[EmittingUnit]:
+        return super().get_queryset(request).filter(organization__in=organizations_visible_to(request.user))
 
 
 class CompliancePeriodForm(forms.ModelForm):
@@ -281,16 +307,16 @@ def _shown(value: Any) -> str | None:
 
 def _preview_table(preview: services.ImportPreview, true_up: bool) -> import_preview.PreviewTable:
     """The preview's rows in file order: the unit, its inputs and what the plan would do with it."""
-    columns = [_("USCC"), _("Unit"), _("Unit category"), _("Electricity (MWh)"), _("Heat (GJ)"), _("Correction factor"),
-               _("Allocation (t)")]
+    columns = [_("USCC"), _("Unit"), _("Unit code"), _("Unit category"), _("Method"), _("Electricity (MWh)"), _("Heat (GJ)"),
+               _("Product output (t)"), _("Correction factor"), _("Allocation (t)")]
     if true_up:
         columns += [_("Issued before (t)"), _("Claw back (t)")]
     columns += [_("Deducted (t)"), _("Issued now (t)")]
 
     def cells(line: services.PreviewLine) -> list[Any]:
-        shown = [line.uscc[:40], line.organization.name if line.organization else None, line.unit_category,
-                 _shown(line.electricity_mwh), _shown(line.heat_gj), _shown(line.correction_factor),
-                 _shown(line.computed_allocation)]
+        shown = [line.uscc[:40], line.organization.name if line.organization else None, line.unit_code or None,
+                 line.unit_category, line.method, _shown(line.electricity_mwh), _shown(line.heat_gj),
+                 _shown(line.product_output_t), _shown(line.correction_factor), _shown(line.computed_allocation)]
         if true_up:
             shown += [_shown(line.issued_before), _shown(line.clawback_amount)]
         return [*shown, _shown(line.deduction_amount), _shown(line.issue_amount)]

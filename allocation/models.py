@@ -15,7 +15,17 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
+from accounts.provinces import PROVINCE_CHOICES
 from registry.models import Asset
+
+
+class Sector(models.TextChoices):
+    """The covered sectors (RULEBOOK.md: 2024-2026 rules, expansion)."""
+
+    POWER = "power", _("Power")
+    STEEL = "steel", _("Steel")
+    CEMENT = "cement", _("Cement")
+    ALUMINIUM = "aluminium", _("Aluminium")
 
 
 class UnitCategory(models.TextChoices):
@@ -23,6 +33,30 @@ class UnitCategory(models.TextChoices):
     COAL_LE300 = "coal_le300", _("Coal, 300 MW and below")
     COAL_UNCONVENTIONAL = "coal_unconventional", _("Unconventional coal")
     GAS = "gas", _("Gas")
+    CRUDE_STEEL = "crude_steel", _("Crude steel (blast furnace-basic oxygen furnace)")
+    CLINKER = "clinker", _("Cement clinker")
+    ALUMINIUM = "aluminium", _("Primary aluminium (electrolysis)")
+
+
+# The sector each category belongs to.
+SECTOR_OF_CATEGORY: dict[str, str] = {
+    UnitCategory.COAL_GT300: Sector.POWER, UnitCategory.COAL_LE300: Sector.POWER,
+    UnitCategory.COAL_UNCONVENTIONAL: Sector.POWER, UnitCategory.GAS: Sector.POWER,
+    UnitCategory.CRUDE_STEEL: Sector.STEEL, UnitCategory.CLINKER: Sector.CEMENT, UnitCategory.ALUMINIUM: Sector.ALUMINIUM,
+}
+
+
+class Method(models.TextChoices):
+    """How a benchmark row computes a unit's allocation."""
+
+    BENCHMARK = "benchmark", _("Benchmark: electricity x benchmark x correction factor + heat x heat benchmark")
+    INTENSITY = "intensity", _("Intensity: product output x intensity benchmark x correction factor")
+    VERIFIED = "verified", _("Verified: the unit's verified emissions of a given period")
+
+
+class PreAllocationBasis(models.TextChoices):
+    ESTIMATE = "estimate", _("The allocation computed from the plan's file")
+    PREVIOUS_VERIFIED = "previous_verified", _("The unit's verified emissions of the previous year")
 
 
 class CompliancePeriod(models.Model):
@@ -57,12 +91,28 @@ class CompliancePeriod(models.Model):
 
 
 class Benchmark(models.Model):
-    """One row of a period's benchmark table; regulators may edit it before plans are computed."""
+    """One row of a period's benchmark table: the method that computes the allocation of a category's
+    units and its parameters; regulators may edit it before plans are computed (each edit is audited
+    and kept in the admin's history)."""
 
     period = models.ForeignKey(CompliancePeriod, verbose_name=_("period"), on_delete=models.CASCADE, related_name="benchmarks")
+    sector = models.CharField(_("sector"), max_length=12, choices=Sector.choices, default=Sector.POWER)
     unit_category = models.CharField(_("unit category"), max_length=24, choices=UnitCategory.choices)
-    electricity = models.DecimalField(_("electricity"), max_digits=8, decimal_places=4, help_text=_("tCO2 per MWh of electricity"))
-    heat = models.DecimalField(_("heat"), max_digits=8, decimal_places=4, help_text=_("tCO2 per GJ of heat"))
+    method = models.CharField(_("method"), max_length=12, choices=Method.choices, default=Method.BENCHMARK)
+    electricity = models.DecimalField(_("electricity"), max_digits=8, decimal_places=4, default=Decimal(0),
+                                      help_text=_("tCO2 per MWh of electricity"))
+    heat = models.DecimalField(_("heat"), max_digits=8, decimal_places=4, default=Decimal(0), help_text=_("tCO2 per GJ of heat"))
+    product_intensity = models.DecimalField(_("product intensity"), max_digits=8, decimal_places=4, null=True, blank=True,
+                                            help_text=_("tCO2e per tonne of product (intensity method)"))
+    verified_period = models.ForeignKey(
+        CompliancePeriod, verbose_name=_("verified emissions of"), null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text=_("Verified method: the period whose verified emissions are the allocation (blank: this period)"))
+    pre_allocation_share = models.DecimalField(
+        _("pre-allocation share"), max_digits=5, decimal_places=2, null=True, blank=True,
+        help_text=_("Percent a pre-allocation issues for this category (blank: the plan's issue share)"))
+    pre_allocation_basis = models.CharField(_("pre-allocation basis"), max_length=20, choices=PreAllocationBasis.choices,
+                                            default=PreAllocationBasis.ESTIMATE)
+    assumed = models.BooleanField(_("assumed"), default=False, help_text=_("A default assumed without a primary text: check it"))
 
     class Meta:
         verbose_name = _("benchmark")
@@ -71,12 +121,47 @@ class Benchmark(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["period", "unit_category"], name="benchmark_once_per_category"),
             models.CheckConstraint(condition=Q(electricity__gte=0) & Q(heat__gte=0), name="benchmark_not_negative"),
+            models.CheckConstraint(condition=Q(product_intensity__isnull=True) | Q(product_intensity__gte=0),
+                                   name="benchmark_intensity_not_negative"),
+            models.CheckConstraint(
+                condition=Q(pre_allocation_share__isnull=True) | (Q(pre_allocation_share__gt=0) & Q(pre_allocation_share__lte=100)),
+                name="benchmark_share_percent"),
+            models.CheckConstraint(condition=~Q(method="intensity") | Q(product_intensity__isnull=False),
+                                   name="benchmark_intensity_has_value"),
         ]
 
     def __str__(self) -> str:
+        if self.method == Method.INTENSITY:
+            return gettext("%(period)s %(category)s: %(intensity)s tCO2e/t of product") % {
+                "period": self.period, "category": self.get_unit_category_display(), "intensity": self.product_intensity}
+        if self.method == Method.VERIFIED:
+            return gettext("%(period)s %(category)s: verified emissions") % {
+                "period": self.period, "category": self.get_unit_category_display()}
         return gettext("%(period)s %(category)s: %(electricity)s t/MWh, %(heat)s t/GJ") % {
             "period": self.period, "category": self.get_unit_category_display(), "electricity": self.electricity,
             "heat": self.heat}
+
+
+class EmittingUnit(models.Model):
+    """A company's emitting unit (a power plant's generating unit, a clinker line, a potline):
+    allocation is computed per unit, the obligation is the company's (the sum of its units)."""
+
+    organization = models.ForeignKey(Organization, verbose_name=_("organization"), on_delete=models.PROTECT, related_name="units")
+    code = models.CharField(_("unit code"), max_length=32, help_text=_("Unique within the company, e.g. U1"))
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    sector = models.CharField(_("sector"), max_length=12, choices=Sector.choices, default=Sector.POWER)
+    category = models.CharField(_("unit category"), max_length=24, choices=UnitCategory.choices, blank=True)
+    province = models.CharField(_("province"), max_length=2, choices=PROVINCE_CHOICES, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("emitting unit")
+        verbose_name_plural = _("emitting units")
+        ordering = ["organization__name", "code"]
+        constraints = [models.UniqueConstraint(fields=["organization", "code"], name="unit_code_once_per_organization")]
+
+    def __str__(self) -> str:
+        return f"{self.organization.uscc}/{self.code}"
 
 
 class AllocationPlan(models.Model):
@@ -123,7 +208,12 @@ class AllocationPlan(models.Model):
 class AllocationLine(models.Model):
     plan = models.ForeignKey(AllocationPlan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="lines")
     organization = models.ForeignKey(Organization, verbose_name=_("organization"), on_delete=models.PROTECT, related_name="allocation_lines")
+    unit = models.ForeignKey(EmittingUnit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="allocation_lines")
     unit_category = models.CharField(_("unit category"), max_length=24, choices=UnitCategory.choices)
+    method = models.CharField(_("method"), max_length=12, choices=Method.choices, default=Method.BENCHMARK)
+    product_output_t = models.DecimalField(_("product output (t)"), max_digits=16, decimal_places=3, null=True, blank=True)
+    verified_basis = models.BigIntegerField(_("verified basis"), null=True, blank=True,
+                                            help_text=_("The verified emissions (t) the line's allocation or pre-allocation used"))
     electricity_mwh = models.DecimalField(_("electricity (MWh)"), max_digits=16, decimal_places=3)
     heat_gj = models.DecimalField(_("heat (GJ)"), max_digits=16, decimal_places=3)
     correction_factor = models.DecimalField(_("correction factor"), max_digits=6, decimal_places=4, default=Decimal("1"))
@@ -136,9 +226,9 @@ class AllocationLine(models.Model):
     class Meta:
         verbose_name = _("allocation line")
         verbose_name_plural = _("allocation lines")
-        ordering = ["plan", "organization__name"]
+        ordering = ["plan", "organization__name", "unit__code"]
         constraints = [
-            models.UniqueConstraint(fields=["plan", "organization"], name="allocation_line_once_per_unit"),
+            models.UniqueConstraint(fields=["plan", "unit"], name="allocation_line_once_per_unit"),
             models.CheckConstraint(
                 condition=Q(electricity_mwh__gte=0) & Q(heat_gj__gte=0) & Q(correction_factor__gt=0)
                 & Q(computed_allocation__gte=0) & Q(issue_amount__gte=0) & Q(clawback_amount__gte=0)
@@ -148,7 +238,8 @@ class AllocationLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return gettext("%(uscc)s: %(tonnes)s t") % {"uscc": self.organization.uscc, "tonnes": f"{self.computed_allocation:,}"}
+        return gettext("%(uscc)s: %(tonnes)s t") % {"uscc": f"{self.organization.uscc}/{self.unit.code}",
+                                                      "tonnes": f"{self.computed_allocation:,}"}
 
 
 class Deduction(models.Model):

@@ -23,13 +23,26 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from accounts.models import Organization
 from accounts.selectors import organizations_visible_to
-from allocation.formula import DEFAULT_BENCHMARKS, allocation_for, issue_share
+from allocation.formula import DEFAULT_BENCHMARKS, allocation_for, intensity_allocation, issue_share, sector_benchmarks
 from allocation.importing import RawRow, RowError, read_rows
-from allocation.models import AllocationLine, AllocationPlan, Benchmark, CompliancePeriod, Deduction, UnitCategory
+from allocation.models import (
+    SECTOR_OF_CATEGORY,
+    AllocationLine,
+    AllocationPlan,
+    Benchmark,
+    CompliancePeriod,
+    Deduction,
+    EmittingUnit,
+    Method,
+    PreAllocationBasis,
+    Sector,
+    UnitCategory,
+)
+from allocation.units import unit_resolve, units_by_organization, units_ensure
 from allocation.vintages import vintages_check
 from core.audit import audit_record, audit_record_many
 from core.errors import AlreadyExists, DomainError, ImportRefused, InvalidInput, PermissionDenied
-from core.imports import duplicate_message, rows_by_value
+from core.imports import duplicate_message
 from core.numbers import NumberRefused, parse_decimal
 from registry.models import Account, Asset
 from registry.services import allowances_clawback, allowances_issue_and_allocate
@@ -92,6 +105,7 @@ def period_create(
         Benchmark.objects.bulk_create(
             [Benchmark(period=period, unit_category=category, electricity=Decimal(e), heat=Decimal(h))
              for category, (e, h) in table.items()]
+            + [Benchmark(period=period, **row) for row in sector_benchmarks(first_year, last_year)]
         )
         audit_record(actor=actor, action="period.create", obj=period,
                      after={"code": code, "vintages": [v.code for v in vintages]})
@@ -115,6 +129,12 @@ class PreviewLine:
     issue_amount: int | None = None
     clawback_amount: int = 0
     deduction_amount: int = 0
+    unit_code: str = ""
+    unit: EmittingUnit | None = None  # None: a unit the file names for the first time (created on saving)
+    sector: str = ""
+    method: str = Method.BENCHMARK
+    product_output_t: Decimal | None = None
+    verified_basis: int | None = None
 
 
 @dataclass
@@ -140,18 +160,18 @@ class ImportPreview:
 
 
 def issued_to_date(
-    period: CompliancePeriod, vintage: Asset, organization_ids: set[int], *, excluding: AllocationPlan | None = None
+    period: CompliancePeriod, vintage: Asset, unit_ids: set[int], *, excluding: AllocationPlan | None = None
 ) -> dict[int, int]:
-    """Net tonnes of allocation the issued plans of a period have settled for each unit: issued, or
-    withheld against an earlier shortfall, less clawed back."""
+    """Net tonnes of allocation the issued plans of a period have settled for each unit (by unit id):
+    issued, or withheld against an earlier shortfall, less clawed back."""
     rows = (
         AllocationLine.objects.filter(plan__period=period, plan__vintage=vintage, plan__status=AllocationPlan.Status.ISSUED,
-                                      organization_id__in=organization_ids)
+                                      unit_id__in=unit_ids)
         .exclude(plan=excluding)
-        .values("organization_id")
+        .values("unit_id")
         .annotate(issued=Sum("issue_amount"), withheld=Sum("deduction_amount"), clawed=Sum("clawback_amount"))
     )
-    return {row["organization_id"]: row["issued"] + row["withheld"] - row["clawed"] for row in rows}
+    return {row["unit_id"]: row["issued"] + row["withheld"] - row["clawed"] for row in rows}
 
 
 def _decimal(
@@ -168,97 +188,198 @@ def _decimal(
         return None
 
 
+def _organization_refusal(organization: Organization | None, uscc: str, in_scope: set[str]) -> str | None:
+    if not uscc:
+        return _("missing")
+    if organization is None:
+        return _("no registered organization has USCC %(uscc)s") % {"uscc": uscc}
+    if organization.kind != Organization.Kind.KEY_EMITTING_UNIT:
+        return _("%(name)s is not a key emitting unit") % {"name": organization.name}
+    if uscc not in in_scope:
+        return _("%(name)s is outside your province") % {"name": organization.name}
+    if organization.status != Organization.Status.ACTIVE:
+        return _("%(name)s is %(status)s, not active") % {
+            "name": organization.name, "status": ORGANIZATION_STATUS_WORDS.get(organization.status, organization.status)}
+    return None
+
+
+def _verified_by_unit(periods: set[int], organization_ids: set[int]) -> dict[tuple[int, int], int]:
+    """(period id, unit id) -> verified tCO2e, for the units of the companies (read through the units'
+    relation: the compliance app builds on this one, not the other way round)."""
+    rows = EmittingUnit.objects.filter(organization_id__in=organization_ids, verified_emissions__period_id__in=periods)
+    return {(period_id, unit_id): tonnes for period_id, unit_id, tonnes in rows.values_list(
+        "verified_emissions__period_id", "pk", "verified_emissions__tonnes")}
+
+
 def allocation_preview(
     *, period: CompliancePeriod, rows: list[RawRow], issue_percent: Decimal, actor: Any,
     kind: str = AllocationPlan.Kind.PRE_ALLOCATION, vintage: Asset | None = None,
 ) -> ImportPreview:
     """Every row's computed figures and every row's error, without saving anything.
 
-    A pre-allocation issues `issue_percent` of each computed allocation. A true-up computes the final
-    allocation (from verified output) and issues the difference to what the period's issued plans
-    already gave the unit, or claws back the excess."""
+    Each row is a unit (a company's USCC and its unit code; no code: the company's one unit), computed
+    by its category's method on the period's benchmark table: `benchmark` (power's formula), `intensity`
+    (product output x intensity x correction factor) or `verified` (the unit's verified emissions of
+    the row's `verified_period`). A pre-allocation issues the category's pre-allocation share (or
+    `issue_percent`) of each computed allocation, which for a `previous_verified` basis is the unit's
+    verified emissions of the previous year. A true-up computes the final allocation and issues the
+    difference to what the period's issued plans already gave the unit, or claws back the excess."""
     preview = ImportPreview()
     benchmarks = {b.unit_category: b for b in period.benchmarks.all()}
     usccs = {row.values.get("uscc", "").upper() for row in rows}
     organizations = {o.uscc: o for o in Organization.objects.filter(uscc__in=usccs)}
     in_scope = set(organizations_visible_to(actor).filter(uscc__in=usccs).values_list("uscc", flat=True)) if actor else set(organizations)
-    pre_allocated: dict[int, int] = {}
+    units = units_by_organization(o.pk for o in organizations.values())
+    pre_allocated: dict[tuple[int, str], int] = {}
     if kind == AllocationPlan.Kind.PRE_ALLOCATION:
-        pre_allocated = dict(
-            AllocationLine.objects.filter(
-                plan__period=period, plan__kind=AllocationPlan.Kind.PRE_ALLOCATION,
-                plan__status__in=[AllocationPlan.Status.DRAFT, AllocationPlan.Status.SUBMITTED, AllocationPlan.Status.ISSUED],
-                organization__uscc__in=usccs,
-            ).values_list("organization_id", "plan_id")
-        )
-    seen = rows_by_value(rows, "uscc")
+        pre_allocated = {(org, code): plan for org, code, plan in AllocationLine.objects.filter(
+            plan__period=period, plan__kind=AllocationPlan.Kind.PRE_ALLOCATION,
+            plan__status__in=[AllocationPlan.Status.DRAFT, AllocationPlan.Status.SUBMITTED, AllocationPlan.Status.ISSUED],
+            organization__uscc__in=usccs,
+        ).values_list("organization_id", "unit__code", "plan_id")}
+    previous = CompliancePeriod.objects.filter(last_year=period.first_year - 1).first()
+    verified = _verified_by_unit({b.verified_period_id or period.pk for b in benchmarks.values()} | ({previous.pk} if previous else set()),
+                                 {o.pk for o in organizations.values()})
+    resolved = [_row_unit(row, organizations, units) for row in rows]
+    seen: dict[str, list[int]] = {}
+    for row, (_code, key, _unit, _problem) in zip(rows, resolved, strict=True):
+        seen.setdefault(key, []).append(row.number)
     read_errors: dict[int, list[RowError]] = {}
     for error in getattr(rows, "errors", []):  # NUL or overlong cells, found while reading
         read_errors.setdefault(error.row, []).append(error)
-    for row in rows:
+    for row, (code, key, unit, unit_problem) in zip(rows, resolved, strict=True):
         errors: list[RowError] = []
         uscc = row.values.get("uscc", "").upper()
         organization = organizations.get(uscc)
-        if not uscc:
-            errors.append(RowError(row.number, "uscc", _("missing")))
-        elif organization is None:
-            errors.append(RowError(row.number, "uscc", _("no registered organization has USCC %(uscc)s") % {"uscc": uscc}))
-        elif organization.kind != Organization.Kind.KEY_EMITTING_UNIT:
-            errors.append(RowError(row.number, "uscc", _("%(name)s is not a key emitting unit") % {"name": organization.name}))
-        elif uscc not in in_scope:
-            errors.append(RowError(row.number, "uscc", _("%(name)s is outside your province") % {"name": organization.name}))
-        elif organization.status != Organization.Status.ACTIVE:
-            errors.append(RowError(row.number, "uscc", _("%(name)s is %(status)s, not active") % {
-                "name": organization.name, "status": ORGANIZATION_STATUS_WORDS.get(organization.status, organization.status)}))
-        elif organization.pk in pre_allocated:
+        problem = _organization_refusal(organization, uscc, in_scope)
+        if problem:
+            errors.append(RowError(row.number, "uscc", problem))
+        elif unit_problem:
+            errors.append(RowError(row.number, "unit_code", unit_problem))
+        elif (organization.pk, code) in pre_allocated:
             errors.append(RowError(row.number, "uscc", _("%(name)s already has a pre-allocation for %(period)s: plan %(plan)s") % {
-                "name": organization.name, "period": period, "plan": pre_allocated[organization.pk]}))
-        if uscc and len(seen[uscc]) > 1:  # every row of a duplicate set, the first too: none of them is valid
-            errors.append(RowError(row.number, "uscc", duplicate_message(row.number, seen[uscc])))
+                "name": f"{organization.name} {code}", "period": period, "plan": pre_allocated[(organization.pk, code)]}))
+        if uscc and len(seen[key]) > 1:  # every row of a duplicate set, the first too: none of them is valid
+            errors.append(RowError(row.number, "uscc", duplicate_message(row.number, seen[key])))
         category = row.values.get("unit_category", "").strip().lower()
+        benchmark = benchmarks.get(category)
         if category not in UnitCategory.values:
             errors.append(RowError(row.number, "unit_category", _("unknown category %(category)s; use %(categories)s") % {
                 "category": repr(category), "categories": ", ".join(UnitCategory.values)}))
-        elif category not in benchmarks:
+        elif benchmark is None:
             errors.append(RowError(row.number, "unit_category", _("period %(period)s has no benchmark for %(category)s") % {
                 "period": period, "category": category}))
-        electricity = _decimal(row.values.get("electricity_mwh", ""), "electricity_mwh", row.number, errors, places=3)
-        heat = _decimal(row.values.get("heat_gj", ""), "heat_gj", row.number, errors, places=3)
+        sector = _row_sector(row, category, unit, errors)
+        method = benchmark.method if benchmark else Method.BENCHMARK
+        power = method == Method.BENCHMARK
+        zero = None if power else Decimal(0)  # the power columns may be blank on other methods' rows
+        electricity = _decimal(row.values.get("electricity_mwh", ""), "electricity_mwh", row.number, errors, places=3, default=zero)
+        heat = _decimal(row.values.get("heat_gj", ""), "heat_gj", row.number, errors, places=3, default=zero)
+        output = None
+        if row.values.get("product_output_t", "") != "":
+            output = _decimal(row.values["product_output_t"], "product_output_t", row.number, errors, places=3)
         factor = _decimal(row.values.get("correction_factor", ""), "correction_factor", row.number, errors, places=4,
                           default=Decimal(1))
-        for name, value in (("electricity_mwh", electricity), ("heat_gj", heat)):
+        for name, value in (("electricity_mwh", electricity), ("heat_gj", heat), ("product_output_t", output)):
             if value is not None and value < 0:
                 errors.append(RowError(row.number, name, _("must not be negative")))
         if factor is not None and not Decimal("0") < factor <= Decimal("2"):
             errors.append(RowError(row.number, "correction_factor", _("must be above 0 and at most 2")))
+        line = PreviewLine(row.number, uscc, organization, category, electricity, heat, factor, unit_code=code, unit=unit,
+                           sector=sector, method=method, product_output_t=output)
+        if benchmark is not None and not errors:
+            _line_compute(line, benchmark, kind=kind, period=period, previous=previous, verified=verified,
+                          issue_percent=issue_percent, errors=errors, row=row.number)
         # A cell the reader refused is reported once, by the reader.
         errors = read_errors.get(row.number, []) + [error for error in errors if error.field not in row.refused]
-        line = PreviewLine(row.number, uscc, organization, category, electricity, heat, factor)
-        if not errors:
-            benchmark = benchmarks[category]
-            line.computed_allocation = allocation_for(
-                electricity_mwh=electricity, heat_gj=heat, correction_factor=factor,
-                electricity_benchmark=benchmark.electricity, heat_benchmark=benchmark.heat,
-            )
-            line.issue_amount = issue_share(line.computed_allocation, issue_percent)
+        if errors:
+            line.computed_allocation = line.issue_amount = None
         preview.lines.append(line)
         preview.errors.extend(errors)
     if kind == AllocationPlan.Kind.TRUE_UP:
         if vintage is None:
             raise InvalidInput(_("A true-up needs the vintage it corrects."), field="vintage")
-        before = issued_to_date(period, vintage, {line.organization.pk for line in preview.lines if line.organization})
+        before = issued_to_date(period, vintage, {line.unit.pk for line in preview.lines if line.unit})
         for line in preview.lines:
             if line.computed_allocation is None or line.organization is None:
                 continue
-            line.issued_before = before.get(line.organization.pk, 0)
+            line.issued_before = before.get(line.unit.pk, 0) if line.unit else 0
             difference = line.computed_allocation - line.issued_before
             line.issue_amount, line.clawback_amount = max(difference, 0), max(-difference, 0)
     pending = pending_deductions(period, {line.organization.pk for line in preview.lines if line.organization})
-    for line in preview.lines:
+    for line in preview.lines:  # a company's deductions are withheld from its units' lines in file order
         if line.issue_amount and line.organization and pending.get(line.organization.pk):
             line.deduction_amount = min(pending[line.organization.pk], line.issue_amount)
             line.issue_amount -= line.deduction_amount
+            pending[line.organization.pk] -= line.deduction_amount
     return preview
+
+
+def _row_unit(row: RawRow, organizations: dict[str, Organization],
+              units: dict[int, dict[str, EmittingUnit]]) -> tuple[str, str, EmittingUnit | None, str | None]:
+    """(the unit's code, the key duplicates are found by, the unit if it exists, a unit_code error)."""
+    uscc = row.values.get("uscc", "").strip().upper()
+    organization = organizations.get(uscc)
+    if organization is None:
+        return "", f"{uscc}/{row.values.get('unit_code', '').strip().upper()}", None, None
+    code, unit, problem = unit_resolve(organization, row.values.get("unit_code", ""), units)
+    return code, f"{uscc}/{code}", unit, problem
+
+
+def _row_sector(row: RawRow, category: str, unit: EmittingUnit | None, errors: list[RowError]) -> str:
+    """The row's sector: the `sector` column, which must agree with the category's and the unit's."""
+    raw = row.values.get("sector", "").strip().lower()
+    of_category = SECTOR_OF_CATEGORY.get(category, "")
+    if raw and raw not in Sector.values:
+        errors.append(RowError(row.number, "sector", _("unknown sector %(sector)s; use %(sectors)s") % {
+            "sector": repr(raw), "sectors": ", ".join(Sector.values)}))
+        return ""
+    if raw and of_category and raw != of_category:
+        errors.append(RowError(row.number, "sector", _("category %(category)s belongs to sector %(sector)s") % {
+            "category": category, "sector": of_category}))
+        return raw
+    sector = raw or of_category
+    if unit is not None and sector and unit.sector != sector:
+        errors.append(RowError(row.number, "sector", _("unit %(code)s is in sector %(sector)s") % {
+            "code": unit.code, "sector": unit.sector}))
+    return sector
+
+
+def _line_compute(line: PreviewLine, benchmark: Benchmark, *, kind: str, period: CompliancePeriod,
+                  previous: CompliancePeriod | None, verified: dict[tuple[int, int], int], issue_percent: Decimal,
+                  errors: list[RowError], row: int) -> None:
+    """The line's computed allocation and issue by its benchmark row's method (errors: what is missing)."""
+    unit_id = line.unit.pk if line.unit else None
+    share = issue_percent
+    if kind == AllocationPlan.Kind.PRE_ALLOCATION and benchmark.pre_allocation_share is not None:
+        share = benchmark.pre_allocation_share
+    basis = None  # the period whose verified emissions are the allocation (or the pre-allocation's estimate)
+    if kind == AllocationPlan.Kind.PRE_ALLOCATION and benchmark.pre_allocation_basis == PreAllocationBasis.PREVIOUS_VERIFIED:
+        basis = previous
+        if basis is None:
+            errors.append(RowError(row, "unit_category", _("no period precedes %(period)s") % {"period": period}))
+            return
+    elif benchmark.method == Method.VERIFIED:
+        basis = benchmark.verified_period or period
+    if basis is not None:
+        line.verified_basis = verified.get((basis.pk, unit_id)) if unit_id else None
+        if line.verified_basis is None:
+            errors.append(RowError(row, "unit_code", _("unit %(code)s has no verified emissions for %(period)s") % {
+                "code": line.unit_code, "period": basis}))
+            return
+        line.computed_allocation = line.verified_basis
+    elif benchmark.method == Method.INTENSITY:
+        if line.product_output_t is None:
+            errors.append(RowError(row, "product_output_t", _("missing")))
+            return
+        line.computed_allocation = intensity_allocation(output_t=line.product_output_t, intensity=benchmark.product_intensity,
+                                                        correction_factor=line.correction_factor)
+    else:
+        line.computed_allocation = allocation_for(
+            electricity_mwh=line.electricity_mwh, heat_gj=line.heat_gj, correction_factor=line.correction_factor,
+            electricity_benchmark=benchmark.electricity, heat_benchmark=benchmark.heat,
+        )
+    line.issue_amount = issue_share(line.computed_allocation, share)
 
 
 def pending_deductions(period: CompliancePeriod, organization_ids: set[int]) -> dict[int, int]:
@@ -347,8 +468,11 @@ def allocation_import(
             created_by=actor, total_computed=preview.total_computed, total_issue=preview.total_issue,
             total_clawback=preview.total_clawback,
         )
+        units = units_ensure((line.organization, line.unit_code, line.sector, line.unit_category) for line in preview.lines)
         AllocationLine.objects.bulk_create(
-            [AllocationLine(plan=plan, organization=line.organization, unit_category=line.unit_category,
+            [AllocationLine(plan=plan, organization=line.organization, unit=units[(line.organization.pk, line.unit_code)],
+                            unit_category=line.unit_category, method=line.method, product_output_t=line.product_output_t,
+                            verified_basis=line.verified_basis,
                             electricity_mwh=line.electricity_mwh, heat_gj=line.heat_gj, correction_factor=line.correction_factor,
                             computed_allocation=line.computed_allocation, issue_amount=line.issue_amount,
                             clawback_amount=line.clawback_amount, deduction_amount=line.deduction_amount,
@@ -446,9 +570,9 @@ def plan_approve(*, plan: AllocationPlan, actor: Any, reason: str = "") -> Alloc
 def _check_true_up_still_current(plan: AllocationPlan) -> None:
     """A true-up's differences were worked out against what had been settled when it was drafted;
     if another plan of the period has been approved since, they are stale."""
-    lines = list(plan.lines.values_list("organization_id", "issued_before"))
-    now = issued_to_date(plan.period, plan.vintage, {org for org, _ in lines}, excluding=plan)
-    if any(now.get(org, 0) != before for org, before in lines):
+    lines = list(plan.lines.values_list("unit_id", "issued_before"))
+    now = issued_to_date(plan.period, plan.vintage, {unit for unit, _ in lines}, excluding=plan)
+    if any(now.get(unit, 0) != before for unit, before in lines):
         raise PlanNotInState(
             _("Another plan of %(period)s was approved after true-up plan %(plan)s was drafted; import it again.")
             % {"period": plan.period, "plan": plan.pk}

@@ -17,8 +17,9 @@ from _setup import django_ready
 PROVINCES = ["13", "14", "15", "32", "33", "37", "41", "44", "51", "61"]
 
 
-def units(count: int) -> list[str]:
-    """Key emitting units with their accounts and zero balances (reference data, bulk-created once)."""
+def units(count: int, *, tag: str = "BXUNT", name: str = "Bench Unit {} Power Co., Ltd.") -> list[str]:
+    """Key emitting units with their accounts and zero balances (reference data, bulk-created once);
+    `tag` (five letters) tells one benchmark's companies from another's."""
     from stdnum.cn import uscc
 
     from accounts.models import Organization
@@ -26,12 +27,12 @@ def units(count: int) -> list[str]:
 
     codes = []
     for index in range(count):
-        body = f"91{PROVINCES[index % len(PROVINCES)]}0100BXUNT{index:04d}"
+        body = f"91{PROVINCES[index % len(PROVINCES)]}0100{tag}{index:04d}"
         codes.append(body + uscc.calc_check_digit(body))
     existing = set(Organization.objects.filter(uscc__in=codes).values_list("uscc", flat=True))
     new = [code for code in codes if code not in existing]
     Organization.objects.bulk_create(
-        [Organization(name=f"Bench Unit {code[-6:]} Power Co., Ltd.", uscc=code, kind="key_emitting_unit", province=code[2:4])
+        [Organization(name=name.format(code[-6:]), uscc=code, kind="key_emitting_unit", province=code[2:4])
          for code in new], batch_size=2000,
     )
     organizations = Organization.objects.filter(uscc__in=new)

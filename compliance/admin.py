@@ -9,7 +9,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html_join
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext as _
 
@@ -18,7 +20,8 @@ from accounts.roles import Role
 from accounts.selectors import organizations_visible_to
 from allocation.models import CompliancePeriod
 from compliance.models import ComplianceResult, EmissionReport, Surrender, VerifiedEmission, VerifierAssignment
-from compliance.services import VERIFIED_COLUMNS, verified_emissions_check
+from compliance.selectors import unit_text
+from compliance.services import VERIFIED_COLUMNS, VERIFIED_UNIT_COLUMNS, verified_emissions_check, verified_required
 from compliance.verification import verifier_assign
 from core import import_jobs, import_preview
 from core.admin import COUNT, TONNES, YUAN, ReadOnlyAdmin, UnitsAdmin, import_job_response
@@ -45,7 +48,7 @@ class VerifiedImportForm(forms.Form):
 
 @admin.register(VerifiedEmission)
 class VerifiedEmissionAdmin(ScopedReadOnlyAdmin):
-    list_display = ["organization", "period", "tonnes", "confirmed_by", "confirmed_at", "source"]
+    list_display = ["organization", "unit", "period", "tonnes", "co2_t", "cf4_t", "c2f6_t", "confirmed_by", "confirmed_at", "source"]
     units = {"tonnes": TONNES}
     list_filter = ["period", "organization__province"]
 
@@ -88,7 +91,7 @@ class VerifiedEmissionAdmin(ScopedReadOnlyAdmin):
                                                    user=request.user)
                 return redirect("admin:compliance_verifiedemission_import_job", job.pk)
             with stored.open("rb") as stream:
-                rows = read_table(stream, stored.name, required=VERIFIED_COLUMNS)
+                rows = read_table(stream, stored.name, required=verified_required, columns=VERIFIED_UNIT_COLUMNS)
             lines, problems = verified_emissions_check(period=data["period"], rows=rows, actor=request.user)
         except DomainError as error:
             if not confirming:
@@ -102,8 +105,8 @@ class VerifiedEmissionAdmin(ScopedReadOnlyAdmin):
             context["error_file_url"] = "{}?{}".format(
                 reverse("admin:compliance_verifiedemission_import_errors", args=[name]), urlencode({"source": source_name}))
         table = import_preview.preview_table(
-            [_("USCC"), _("Unit"), _("Verified emissions (t)")],
-            ((line.row, [line.uscc[:40], line.organization.name if line.organization else None,
+            [_("USCC"), _("Unit"), _("Unit code"), _("Verified emissions (t)")],
+            ((line.row, [line.uscc[:40], line.organization.name if line.organization else None, line.unit_code or None,
                          None if line.tonnes is None else f"{line.tonnes:,}"]) for line in lines),
             problems)
         context.update(table=table, upload=upload, source_name=source_name, total=sum(line.tonnes or 0 for line in lines))
@@ -146,6 +149,11 @@ class ComplianceResultAdmin(ScopedReadOnlyAdmin):
     units = {"allocated": TONNES, "verified_emissions": TONNES, "obligation": TONNES, "surrendered_allowances": TONNES,
              "surrendered_offsets": TONNES, "shortfall": TONNES, "fine_basis_low": YUAN, "fine_basis_high": YUAN}
     list_filter = ["period", "status", "organization__province"]
+
+    @admin.display(description=gettext_lazy("units"))
+    def units_shown(self, result: ComplianceResult) -> str:
+        """The per-unit breakdown, one unit a line."""
+        return format_html_join(mark_safe("<br>"), "{}", ((unit_text(unit),) for unit in result.units)) or "—"
 
 
 @admin.register(EmissionReport)

@@ -46,6 +46,17 @@ class SurrenderOut(serializers.ModelSerializer):
         fields = ["id", "period", "asset", "quantity", "created_at"]
 
 
+class UnitObligationOut(serializers.Serializer):
+    """One unit's part of the company's obligation."""
+
+    code = serializers.CharField()
+    sector = serializers.CharField()
+    category = serializers.CharField()
+    allocated = serializers.IntegerField()
+    verified_emissions = serializers.IntegerField(allow_null=True)
+    obligation = serializers.IntegerField()
+
+
 class ObligationOut(serializers.Serializer):
     uscc = serializers.CharField(source="organization.uscc")
     organization = serializers.CharField(source="organization.name")
@@ -57,6 +68,7 @@ class ObligationOut(serializers.Serializer):
     surrendered_offsets = serializers.IntegerField()
     shortfall = serializers.IntegerField()
     status = serializers.ChoiceField(choices=["open", "A", "B", "C"])
+    units = UnitObligationOut(many=True, help_text="The company's units: the obligation is their sum")
 
 
 class SurrenderCreateApi(generics.GenericAPIView):

@@ -27,6 +27,12 @@ class NoObligation(DomainError):
     default_message = gettext_lazy("There are no verified emissions for this unit and period yet.")
 
 
+class SeveralUnits(DomainError):
+    code = "several_units"
+    status = 409
+    default_message = gettext_lazy("The company has several units: record its verified emissions per unit.")
+
+
 class PeriodClosed(DomainError):
     code = "period_closed"
     status = 409

@@ -12,16 +12,24 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
-from allocation.models import CompliancePeriod
+from allocation.models import CompliancePeriod, EmittingUnit
 from registry.models import Asset, Transfer
 
 
 class VerifiedEmission(models.Model):
-    """A unit's verified emissions for a period, as confirmed by the provincial regulator."""
+    """A unit's verified emissions for a period, as confirmed by the provincial regulator: in total
+    (tCO2e, what obligations use) and, when given per gas, the tonnes of each gas with the GWPs that
+    turned them into tCO2e (settings.COMPLIANCE_GWP at the time)."""
 
     period = models.ForeignKey(CompliancePeriod, verbose_name=_("period"), on_delete=models.PROTECT, related_name="verified_emissions")
     organization = models.ForeignKey(Organization, verbose_name=_("organization"), on_delete=models.PROTECT, related_name="verified_emissions")
+    unit = models.ForeignKey(EmittingUnit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="verified_emissions")
     tonnes = models.BigIntegerField(_("verified emissions"), help_text=_("Verified emissions, tCO2e"))
+    co2_t = models.DecimalField(_("CO2 (t)"), max_digits=16, decimal_places=3, null=True, blank=True)
+    cf4_t = models.DecimalField(_("CF4 (t)"), max_digits=16, decimal_places=3, null=True, blank=True)
+    c2f6_t = models.DecimalField(_("C2F6 (t)"), max_digits=16, decimal_places=3, null=True, blank=True)
+    cf4_gwp = models.PositiveIntegerField(_("CF4 GWP"), null=True, blank=True, help_text=_("The GWP the total was computed with"))
+    c2f6_gwp = models.PositiveIntegerField(_("C2F6 GWP"), null=True, blank=True, help_text=_("The GWP the total was computed with"))
     confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("confirmed by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     confirmed_at = models.DateTimeField(_("confirmed at"), auto_now_add=True)
     source = models.CharField(_("source"), max_length=200, blank=True, help_text=_("The imported file, or 'entry'"))
@@ -29,14 +37,16 @@ class VerifiedEmission(models.Model):
     class Meta:
         verbose_name = _("verified emissions")
         verbose_name_plural = _("verified emissions")
-        ordering = ["period", "organization__name"]
+        ordering = ["period", "organization__name", "unit__code"]
         constraints = [
-            models.UniqueConstraint(fields=["period", "organization"], name="verified_emission_once"),
+            models.UniqueConstraint(fields=["period", "unit"], name="verified_emission_once"),
             models.CheckConstraint(condition=Q(tonnes__gte=0), name="verified_emission_not_negative"),
+            models.CheckConstraint(condition=(Q(co2_t__isnull=True) | Q(co2_t__gte=0)) & (Q(cf4_t__isnull=True) | Q(cf4_t__gte=0))
+                                   & (Q(c2f6_t__isnull=True) | Q(c2f6_t__gte=0)), name="verified_emission_gases_not_negative"),
         ]
 
     def __str__(self) -> str:
-        return gettext("%(uscc)s %(period)s: %(tonnes)s t") % {"uscc": self.organization.uscc, "period": self.period,
+        return gettext("%(uscc)s %(period)s: %(tonnes)s t") % {"uscc": f"{self.organization.uscc}/{self.unit.code}", "period": self.period,
                                                               "tonnes": f"{self.tonnes:,}"}
 
 
@@ -86,6 +96,8 @@ class ComplianceResult(models.Model):
     fine_basis_low = models.BigIntegerField(_("fine basis low"), default=0, help_text=_("fen"))
     fine_basis_high = models.BigIntegerField(_("fine basis high"), default=0, help_text=_("fen"))
     deduction_entered = models.BooleanField(_("deduction entered"), default=False)
+    units = models.JSONField(_("units"), default=list, blank=True,
+                             help_text=_("Per unit: code, sector, category, allocated, verified emissions, obligation"))
     computed_at = models.DateTimeField(_("computed at"), auto_now=True)
 
     class Meta:

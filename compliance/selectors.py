@@ -3,7 +3,7 @@ emissions and the surrenders (RULEBOOK.md: Allocation (shortfall cap), Complianc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organization
 from accounts.selectors import organizations_visible_to
-from allocation.models import AllocationLine, AllocationPlan, CompliancePeriod, UnitCategory
+from allocation.models import AllocationLine, AllocationPlan, CompliancePeriod, EmittingUnit, Sector, UnitCategory
 from compliance.models import ComplianceResult, EmissionReport, Surrender, VerifiedEmission, VerifierAssignment
 from core.errors import NotFound
 from core.models import AuditEvent
@@ -21,7 +21,25 @@ from registry.models import Asset
 
 
 @dataclass
+class UnitObligation:
+    """One unit's part of its company's obligation."""
+
+    code: str
+    sector: str
+    category: str
+    allocated: int
+    verified_emissions: int | None
+    obligation: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "sector": self.sector, "category": self.category, "allocated": self.allocated,
+                "verified_emissions": self.verified_emissions, "obligation": self.obligation}
+
+
+@dataclass
 class Obligation:
+    """A company's obligation: the sum of its units' (each capped by the shortfall cap on its own)."""
+
     organization: Organization
     period: CompliancePeriod
     allocated: int
@@ -31,6 +49,7 @@ class Obligation:
     surrendered_offsets: int
     gas: bool
     status: str = "open"
+    units: list[UnitObligation] = field(default_factory=list)
 
     @property
     def surrendered(self) -> int:
@@ -46,6 +65,16 @@ class Obligation:
         return int((Decimal(self.obligation) * settings.COMPLIANCE_OFFSET_SHARE).to_integral_value(rounding=ROUND_FLOOR))
 
 
+def unit_text(unit: dict[str, Any]) -> str:
+    """A unit's part of the obligation as a person reads it (the compliance table, its exports, the admin):
+    "P1 (Power): allocated 81,770 t, verified 90,000 t, obligation 90,000 t"."""
+    verified = unit.get("verified_emissions")
+    return _("%(code)s (%(sector)s): allocated %(allocated)s t, verified %(verified)s t, obligation %(obligation)s t") % {
+        "code": unit["code"], "sector": dict(Sector.choices).get(unit["sector"], unit["sector"]),
+        "allocated": f"{unit['allocated']:,}", "verified": "—" if verified is None else f"{verified:,}",
+        "obligation": f"{unit['obligation']:,}"}
+
+
 def obligation_amount(*, allocated: int, verified: int | None, gas: bool) -> int:
     """The verified emissions, capped at the free allocation plus 20 % of them; a gas unit's at its
     allocation (it pays nothing for a shortfall). No verified emissions: nothing is known yet."""
@@ -58,7 +87,10 @@ def obligation_amount(*, allocated: int, verified: int | None, gas: bool) -> int
 
 
 def obligations(period: CompliancePeriod, organization_ids: set[int] | None = None) -> list[Obligation]:
-    """One per unit that was allocated in the period or has verified emissions for it."""
+    """One per company that was allocated in the period or has verified emissions for it, with its
+    units' breakdown. Each unit's obligation is worked out on its own (a gas unit's is capped at its
+    allocation) and the company's is their sum; its verified emissions are its units' that are known
+    (None: none of them is)."""
     lines = AllocationLine.objects.filter(plan__period=period, plan__status=AllocationPlan.Status.ISSUED)
     verified_rows = VerifiedEmission.objects.filter(period=period)
     surrenders = Surrender.objects.filter(period=period)
@@ -67,28 +99,40 @@ def obligations(period: CompliancePeriod, organization_ids: set[int] | None = No
         verified_rows = verified_rows.filter(organization_id__in=organization_ids)
         surrenders = surrenders.filter(organization_id__in=organization_ids)
     allocated: dict[int, int] = {}
-    for row in lines.values("organization_id").annotate(
+    unit_of: dict[int, int] = {}
+    for row in lines.values("organization_id", "unit_id").annotate(
         issued=Sum("issue_amount"), withheld=Sum("deduction_amount"), clawed=Sum("clawback_amount")
-    ):
-        allocated[row["organization_id"]] = row["issued"] + row["withheld"] - row["clawed"]
-    categories = dict(lines.order_by("plan_id").values_list("organization_id", "unit_category"))
-    verified = dict(verified_rows.values_list("organization_id", "tonnes"))
+    ).order_by():
+        allocated[row["unit_id"]] = row["issued"] + row["withheld"] - row["clawed"]
+        unit_of[row["unit_id"]] = row["organization_id"]
+    categories = dict(lines.order_by("plan_id").values_list("unit_id", "unit_category"))
+    verified: dict[int, int] = {}
+    for organization_id, unit_id, tonnes in verified_rows.order_by().values_list("organization_id", "unit_id", "tonnes"):
+        verified[unit_id] = tonnes
+        unit_of[unit_id] = organization_id
+    units_by_org: dict[int, list[UnitObligation]] = {}
+    for unit_id, code, sector, category in EmittingUnit.objects.filter(pk__in=unit_of).order_by("code").values_list(
+            "pk", "code", "sector", "category"):
+        category = categories.get(unit_id, category)
+        given, emitted = allocated.get(unit_id, 0), verified.get(unit_id)
+        units_by_org.setdefault(unit_of[unit_id], []).append(UnitObligation(
+            code=code, sector=sector, category=category, allocated=given, verified_emissions=emitted,
+            obligation=obligation_amount(allocated=given, verified=emitted, gas=category == UnitCategory.GAS)))
     surrendered: dict[tuple[int, str], int] = {}
-    for row in surrenders.values("organization_id", "asset__kind").annotate(total=Sum("quantity")):
+    for row in surrenders.values("organization_id", "asset__kind").annotate(total=Sum("quantity")).order_by():
         surrendered[(row["organization_id"], row["asset__kind"])] = row["total"]
     results = dict(ComplianceResult.objects.filter(period=period).values_list("organization_id", "status"))
-    organization_ids = set(allocated) | set(verified)
     out = []
-    for organization in Organization.objects.filter(pk__in=organization_ids).order_by("name"):
-        gas = categories.get(organization.pk) == UnitCategory.GAS
-        given = allocated.get(organization.pk, 0)
-        emitted = verified.get(organization.pk)
+    for organization in Organization.objects.filter(pk__in=units_by_org).order_by("name"):
+        units = units_by_org[organization.pk]
+        known = [unit.verified_emissions for unit in units if unit.verified_emissions is not None]
         out.append(Obligation(
-            organization=organization, period=period, allocated=given, verified_emissions=emitted,
-            obligation=obligation_amount(allocated=given, verified=emitted, gas=gas),
+            organization=organization, period=period, allocated=sum(unit.allocated for unit in units),
+            verified_emissions=sum(known) if known else None, obligation=sum(unit.obligation for unit in units),
             surrendered_allowances=surrendered.get((organization.pk, Asset.Kind.ALLOWANCE), 0),
             surrendered_offsets=surrendered.get((organization.pk, Asset.Kind.OFFSET), 0),
-            gas=gas, status=results.get(organization.pk, "open"),
+            gas=all(unit.category == UnitCategory.GAS for unit in units), status=results.get(organization.pk, "open"),
+            units=units,
         ))
     return out
 

@@ -18,8 +18,10 @@ from django.utils.translation import gettext as _
 from accounts.models import Organization
 from accounts.roles import Role
 from accounts.selectors import organizations_visible_to, user_organization_ids, user_roles
-from allocation.models import CompliancePeriod
+from allocation.formula import co2e_tonnes
+from allocation.models import CompliancePeriod, EmittingUnit, Sector
 from allocation.services import deductions_enter_many
+from allocation.units import unit_resolve, units_by_organization, units_ensure
 from allocation.vintages import allowance_eligible, is_borrowing
 from compliance import errors
 from compliance.models import ComplianceResult, Surrender, VerifiedEmission
@@ -34,8 +36,8 @@ from core.errors import (
     NotEligible,
     PermissionDenied,
 )
-from core.imports import ImportRows, RowError, duplicate_message, read_table, rows_by_value
-from core.numbers import NumberRefused, parse_quantity
+from core.imports import ImportRows, RawRow, RowError, duplicate_message, read_table
+from core.numbers import NumberRefused, parse_decimal, parse_quantity
 from registry.models import Account, Asset
 from registry.services import MAX_AMOUNT, allowances_retire
 
@@ -59,6 +61,15 @@ def verified_emission_refusal(organization: Organization, period: CompliancePeri
 
 
 VERIFIED_COLUMNS = ["uscc", "verified_emissions"]
+# The units format: a unit code (blank: the company's one unit), its sector (for a unit the file names
+# first), and the emissions in total or per gas (tonnes of CO2, CF4, C2F6; tCO2e by COMPLIANCE_GWP).
+GAS_COLUMNS = ["co2_t", "cf4_t", "c2f6_t"]
+VERIFIED_UNIT_COLUMNS = ["uscc", "unit_code", "sector", "verified_emissions", *GAS_COLUMNS]
+
+
+def verified_required(names: set[str]) -> list[str]:
+    """The total, or the gases (CO2 at least: CF4 and C2F6 may be left out)."""
+    return ["uscc", "co2_t"] if "co2_t" in names and "verified_emissions" not in names else VERIFIED_COLUMNS
 
 
 @dataclass
@@ -68,6 +79,44 @@ class VerifiedLine:
     organization: Organization | None
     tonnes: int | None
     errors: list[RowError]
+    unit_code: str = ""
+    unit: EmittingUnit | None = None
+    sector: str = Sector.POWER
+    gases: dict[str, Decimal] | None = None  # tonnes per gas, when given per gas
+
+
+def _gas_figures(row: RawRow, sector: str, found: list[RowError]) -> tuple[int | None, dict[str, Decimal] | None]:
+    """The row's emissions: (tCO2e, the tonnes per gas or None). Per gas when co2_t is given; the
+    perfluorocarbons count for aluminium units only."""
+    total_raw = row.values.get("verified_emissions", "")
+    if row.values.get("co2_t", "") == "":
+        try:
+            return parse_quantity(total_raw, field="verified_emissions", minimum=0, maximum=MAX_AMOUNT), None
+        except NumberRefused as refused:
+            found.append(RowError(row.number, "verified_emissions", refused.detail))
+            return None, None
+    if total_raw != "":
+        found.append(RowError(row.number, "verified_emissions", _("give the total or the gases, not both")))
+    gases: dict[str, Decimal] = {}
+    for name in GAS_COLUMNS:
+        raw = row.values.get(name, "")
+        try:
+            gases[name] = Decimal(0) if raw == "" and name != "co2_t" else parse_decimal(raw, field=name, places=3)
+        except NumberRefused as refused:
+            found.append(RowError(row.number, name, refused.detail))
+            continue
+        if gases[name] < 0:
+            found.append(RowError(row.number, name, _("must not be negative")))
+        elif name != "co2_t" and gases[name] and sector != Sector.ALUMINIUM:
+            found.append(RowError(row.number, name, _("CF4 and C2F6 count for aluminium units only")))
+    if len(gases) < len(GAS_COLUMNS) or any(error.row == row.number for error in found):
+        return None, None
+    tonnes = co2e_tonnes(co2_t=gases["co2_t"], cf4_t=gases["cf4_t"], c2f6_t=gases["c2f6_t"],
+                         cf4_gwp=settings.COMPLIANCE_GWP["cf4"], c2f6_gwp=settings.COMPLIANCE_GWP["c2f6"])
+    if tonnes > MAX_AMOUNT:
+        found.append(RowError(row.number, "co2_t", _("the total is above %(max)s tCO2e") % {"max": f"{MAX_AMOUNT:,}"}))
+        return None, None
+    return tonnes, gases
 
 
 def verified_emissions_check(*, period: CompliancePeriod, rows: ImportRows, actor: Any) -> tuple[list[VerifiedLine], list[RowError]]:
@@ -76,32 +125,48 @@ def verified_emissions_check(*, period: CompliancePeriod, rows: ImportRows, acto
     usccs = {row.values["uscc"].upper() for row in rows}
     organizations = {o.uscc: o for o in Organization.objects.filter(uscc__in=usccs)}
     scope = set(organizations_visible_to(actor).filter(uscc__in=usccs).values_list("uscc", flat=True)) if actor else None
-    recorded = set(VerifiedEmission.objects.filter(period=period, organization__uscc__in=usccs).values_list("organization__uscc", flat=True))
+    recorded = set(VerifiedEmission.objects.filter(period=period, organization__uscc__in=usccs)
+                   .values_list("organization__uscc", "unit__code"))
+    units = units_by_organization(o.pk for o in organizations.values())
     read_errors: dict[int, list[RowError]] = {}
     for error in rows.errors:
         read_errors.setdefault(error.row, []).append(error)
     problems: list[RowError] = []
     lines: list[VerifiedLine] = []
-    seen = rows_by_value(rows, "uscc")
+    resolved = []
     for row in rows:
-        found: list[RowError] = []
         uscc = row.values["uscc"].upper()
         organization = organizations.get(uscc)
-        unit_problem = (_("no registered organization has USCC %(uscc)s") % {"uscc": uscc or _("(empty)")} if organization is None else
-                        verified_emission_refusal(organization, period, in_scope=scope is None or uscc in scope,
-                                                  recorded=uscc in recorded))
-        if unit_problem:
-            found.append(RowError(row.number, "uscc", unit_problem))
-        if uscc and len(seen[uscc]) > 1:  # every row of a duplicate set, the first too
-            found.append(RowError(row.number, "uscc", duplicate_message(row.number, seen[uscc])))
-        tonnes = None
-        try:
-            tonnes = parse_quantity(row.values["verified_emissions"], field="verified_emissions", minimum=0, maximum=MAX_AMOUNT)
-        except NumberRefused as refused:
-            found.append(RowError(row.number, "verified_emissions", refused.detail))
+        code, unit, unit_problem = (unit_resolve(organization, row.values.get("unit_code", ""), units) if organization
+                                    else (row.values.get("unit_code", "").strip().upper(), None, None))
+        resolved.append((uscc, organization, code, unit, unit_problem))
+    seen: dict[tuple[str, str], list[int]] = {}
+    for row, (uscc, _org, code, _unit, _problem) in zip(rows, resolved, strict=True):
+        seen.setdefault((uscc, code), []).append(row.number)
+    for row, (uscc, organization, code, unit, unit_problem) in zip(rows, resolved, strict=True):
+        found: list[RowError] = []
+        problem = (_("no registered organization has USCC %(uscc)s") % {"uscc": uscc or _("(empty)")} if organization is None else
+                   verified_emission_refusal(organization, period, in_scope=scope is None or uscc in scope,
+                                             recorded=(uscc, code) in recorded))
+        if problem:
+            found.append(RowError(row.number, "uscc", problem))
+        elif unit_problem:
+            found.append(RowError(row.number, "unit_code", unit_problem))
+        if uscc and len(seen[(uscc, code)]) > 1:  # every row of a duplicate set, the first too
+            found.append(RowError(row.number, "uscc", duplicate_message(row.number, seen[(uscc, code)])))
+        sector = row.values.get("sector", "").strip().lower()
+        if sector and sector not in Sector.values:
+            found.append(RowError(row.number, "sector", _("unknown sector %(sector)s; use %(sectors)s") % {
+                "sector": repr(sector), "sectors": ", ".join(Sector.values)}))
+        elif unit is not None and sector and sector != unit.sector:
+            found.append(RowError(row.number, "sector", _("unit %(code)s is in sector %(sector)s") % {
+                "code": unit.code, "sector": unit.sector}))
+        sector = unit.sector if unit is not None else (sector or Sector.POWER)
+        tonnes, gases = _gas_figures(row, sector, found)
         found = read_errors.get(row.number, []) + [error for error in found if error.field not in row.refused]
         problems.extend(found)
-        lines.append(VerifiedLine(row.number, uscc, organization, tonnes, found))
+        lines.append(VerifiedLine(row.number, uscc, organization, tonnes, found, unit_code=code, unit=unit, sector=sector,
+                                  gases=gases))
     return lines, problems
 
 
@@ -115,18 +180,20 @@ def verified_emissions_import(
     by core.imports (row cap, streaming, NUL and overlong cells), the tonnes by core.numbers."""
     if actor is not None and not actor.has_perm("compliance.add_verifiedemission"):
         raise PermissionDenied()
-    rows = read_table(stream, filename, required=VERIFIED_COLUMNS,
+    rows = read_table(stream, filename, required=verified_required, columns=VERIFIED_UNIT_COLUMNS,
                       progress=(lambda done: progress("reading", done, None)) if progress else None)
     if progress:
         progress("checking", len(rows), len(rows))
     lines, problems = verified_emissions_check(period=period, rows=rows, actor=actor)
     if problems:
         raise errors.VerifiedEmissionsRefused(problems)
-    records = [VerifiedEmission(period=period, organization=line.organization, tonnes=line.tonnes, confirmed_by=actor,
-                                source=filename[:200]) for line in lines]
     if progress:
         progress("saving", len(rows), len(rows))
     with transaction.atomic():
+        units = units_ensure((line.organization, line.unit_code, line.sector, "") for line in lines)
+        records = [VerifiedEmission(period=period, organization=line.organization, unit=units[(line.organization.pk, line.unit_code)],
+                                    tonnes=line.tonnes, confirmed_by=actor, source=filename[:200], **_gas_fields(line.gases))
+                   for line in lines]
         VerifiedEmission.objects.bulk_create(records, batch_size=2000)
         audit_record(actor=actor, action="verified_emissions.import", object_type="allocation.complianceperiod",
                      object_id=period.pk, after={"file": filename, "units": len(records),
@@ -134,6 +201,12 @@ def verified_emissions_import(
     return len(records)
 
 
+
+
+def _gas_fields(gases: dict[str, Decimal] | None) -> dict[str, Any]:
+    if gases is None:
+        return {}
+    return {**gases, "cf4_gwp": settings.COMPLIANCE_GWP["cf4"], "c2f6_gwp": settings.COMPLIANCE_GWP["c2f6"]}
 
 
 def verified_emissions_import_job(job: Any, stream: IO[bytes], progress: Callable[[str, int, int | None], None]) -> dict[str, Any]:
@@ -302,7 +375,7 @@ def compliance_deadline_run(
 
 
 _RESULT_FIELDS = ["allocated", "verified_emissions", "obligation", "surrendered_allowances", "surrendered_offsets",
-                  "shortfall", "status", "fine_basis_low", "fine_basis_high", "deduction_entered", "computed_at"]
+                  "shortfall", "status", "fine_basis_low", "fine_basis_high", "deduction_entered", "units", "computed_at"]
 
 
 def _results_write(
@@ -328,6 +401,7 @@ def _results_write(
             surrendered_allowances=obligation.surrendered_allowances, surrendered_offsets=obligation.surrendered_offsets,
             shortfall=obligation.shortfall, status=status, fine_basis_low=low, fine_basis_high=high,
             deduction_entered=deduct or obligation.organization.pk in entered,
+            units=[unit.as_dict() for unit in obligation.units],
         ))
     ComplianceResult.objects.bulk_create(rows, update_conflicts=True, unique_fields=["period", "organization"],
                                          update_fields=_RESULT_FIELDS)

@@ -29,7 +29,9 @@ from django.utils.translation import gettext as _
 from accounts.models import Organization
 from accounts.roles import Role
 from accounts.selectors import organization_in_scope, user_roles
-from allocation.models import CompliancePeriod
+from allocation.formula import DEFAULT_UNIT_CODE
+from allocation.models import CompliancePeriod, EmittingUnit, Sector
+from allocation.units import units_ensure
 from compliance import errors
 from compliance.models import ComplianceResult, EmissionReport, VerifiedEmission, VerifierAssignment
 from compliance.services import officer_unit, verified_emission_refusal
@@ -308,6 +310,19 @@ def emission_report_decide(*, user: Any, report: EmissionReport, decision: str, 
     return report
 
 
+def _report_unit(organization: Organization) -> EmittingUnit:
+    """The unit a company's report is recorded for: its one unit (created as DEFAULT_UNIT_CODE, power,
+    for a company without units). A company with several units has its verified emissions imported
+    per unit (the report covers the company)."""
+    units = list(EmittingUnit.objects.filter(organization=organization)[:2])
+    if len(units) > 1:
+        raise errors.SeveralUnits(_("%(name)s has several units: import its verified emissions per unit.") % {
+            "name": organization.name})
+    if units:
+        return units[0]
+    return units_ensure([(organization, DEFAULT_UNIT_CODE, Sector.POWER, "")])[(organization.pk, DEFAULT_UNIT_CODE)]
+
+
 def emission_report_confirm(*, user: Any, report: EmissionReport) -> EmissionReport:
     """The provincial regulator confirms the verified emissions (a different person from the
     verifier): this records the unit's VerifiedEmission, from which its obligation is worked out."""
@@ -327,10 +342,11 @@ def emission_report_confirm(*, user: Any, report: EmissionReport) -> EmissionRep
         refusal = verified_emission_refusal(report.organization, report.period, in_scope=True, recorded=recorded)
         if refusal:
             raise (errors.AlreadyRecorded if recorded else NotEligible)(_("%(problem)s.") % {"problem": refusal})
+        unit = _report_unit(report.organization)
         try:
             with transaction.atomic():  # a file import recording the unit at the same moment loses or wins here
                 report.verified_emission = VerifiedEmission.objects.create(
-                    period_id=report.period_id, organization_id=report.organization_id,
+                    period_id=report.period_id, organization_id=report.organization_id, unit=unit,
                     tonnes=report.verified_emissions, confirmed_by=user, source=f"emission report {report.pk}")
         except IntegrityError:
             raise errors.AlreadyRecorded() from None

@@ -384,6 +384,8 @@ COMPLIANCE_DECISION_WORKING_DAYS = env_int("COMPLIANCE_DECISION_WORKING_DAYS", 1
 COMPLIANCE_REPORT_MAX_BYTES = env_int("COMPLIANCE_REPORT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)  # an attachment's size
 # API paths that take a file upload, with their own body limit (the file plus the other fields).
 API_UPLOAD_LIMITS = {"/api/v1/emission-reports/": COMPLIANCE_REPORT_MAX_BYTES + API_MAX_BODY_SIZE}
+# Global warming potentials of aluminium's perfluorocarbons (tCO2e per t of gas; assumed, IPCC AR5).
+COMPLIANCE_GWP = {"cf4": env_int("COMPLIANCE_GWP_CF4", 6630, minimum=1), "c2f6": env_int("COMPLIANCE_GWP_C2F6", 11100, minimum=1)}
 COMPLIANCE_DEADLINE_CHUNK = env_int("COMPLIANCE_DEADLINE_CHUNK", 1000, minimum=1)  # units the deadline job writes per transaction
 # The carry-over (banking) cap of a new plan window (RULEBOOK.md, "2024-2026 rules"): a company carries
 # earlier vintages beyond the window only up to BASE + MULTIPLIER x its net sales over the window. Each

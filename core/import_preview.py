@@ -39,6 +39,12 @@ FIELD_LABELS = {
     "heat_gj": gettext_lazy("Heat (GJ)"),
     "correction_factor": gettext_lazy("Correction factor"),
     "verified_emissions": gettext_lazy("Verified emissions (t)"),
+    "unit_code": gettext_lazy("Unit code"),
+    "sector": gettext_lazy("Sector"),
+    "product_output_t": gettext_lazy("Product output (t)"),
+    "co2_t": gettext_lazy("CO2 (t)"),
+    "cf4_t": gettext_lazy("CF4 (t)"),
+    "c2f6_t": gettext_lazy("C2F6 (t)"),
 }
 # The list above the preview's table names at most this many rows in error.
 ERRORS_LISTED = 100

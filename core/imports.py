@@ -72,6 +72,10 @@ class ImportRows(list):  # type: ignore[type-arg]
         self.encoding: str = ""
 
 
+# The columns a header must name: a list, or a function of the names the header has.
+Required = list[str] | Callable[[set[str]], list[str]]
+
+
 def rows_by_value(rows: list[RawRow], column: str) -> dict[str, list[int]]:
     """The row numbers of each value of `column` (upper-cased, as USCCs are compared), in file order."""
     found: dict[str, list[int]] = {}
@@ -108,11 +112,12 @@ def _size(stream: IO[bytes]) -> int | None:
 
 
 def read_table(
-    stream: IO[bytes], filename: str, *, required: list[str], columns: list[str] | None = None,
+    stream: IO[bytes], filename: str, *, required: Required, columns: list[str] | None = None,
     limit: int | None = None, progress: Callable[[int], None] | None = None,
 ) -> ImportRows:
     """Every non-blank row of the file's first sheet (CSV: the file), as the header names it; the
-    header must name each of `required` and no column twice (`columns`: all known columns, for the
+    header must name each of `required` (or of `required(the header's names)`: columns one format needs
+    and another not) and no column twice (`columns`: all known columns, for the
     message). At most `limit` rows (IMPORT_MAX_ROWS). `progress(rows_read)` every 1,000 rows."""
     limit = max_rows() if limit is None else limit
     name = (filename or "").lower()
@@ -123,11 +128,11 @@ def read_table(
         raise InvalidInput(_("The file is %(size)s bytes; at most %(limit)s are allowed (IMPORT_MAX_BYTES).") % {
             "size": f"{size:,}", "limit": f"{settings.IMPORT_MAX_BYTES:,}"}, field="file")
     if name.endswith(".xlsx"):
-        return _collect(_xlsx_lines(stream), required=required, columns=columns or required, limit=limit, progress=progress)
+        return _collect(_xlsx_lines(stream), required=required, columns=columns or list(required), limit=limit, progress=progress)
     stream, encoding = csv_encoding(stream)
     wrapper = io.TextIOWrapper(stream, encoding=encoding, newline="")  # type: ignore[arg-type]
     try:
-        rows = _collect(_csv_lines(wrapper), required=required, columns=columns or required, limit=limit, progress=progress)
+        rows = _collect(_csv_lines(wrapper), required=required, columns=columns or list(required), limit=limit, progress=progress)
         rows.encoding = encoding
         return rows
     except UnicodeDecodeError:  # the whole file decoded before: only a stream changed under us
@@ -253,7 +258,7 @@ def _xlsx_lines(stream: IO[bytes]) -> Iterator[list[str]]:
         workbook.close()
 
 
-def _header(line: list[str], required: list[str], columns: list[str]) -> list[str]:
+def _header(line: list[str], required: Required, columns: list[str]) -> list[str]:
     names = []
     for position, cell in enumerate(line):
         if position == 0:
@@ -268,6 +273,8 @@ def _header(line: list[str], required: list[str], columns: list[str]) -> list[st
             raise InvalidInput(_("The header names the column %(name)s twice; each column once.") % {"name": repr(name)},
                                field="file")
         seen.add(name)
+    if callable(required):
+        required = required(seen)
     missing = [column for column in required if column not in seen]
     if missing:
         raise InvalidInput(_("The header lacks %(missing)s; expected %(columns)s.") % {
@@ -276,7 +283,7 @@ def _header(line: list[str], required: list[str], columns: list[str]) -> list[st
 
 
 def _collect(
-    lines: Iterator[list[str]], *, required: list[str], columns: list[str], limit: int,
+    lines: Iterator[list[str]], *, required: Required, columns: list[str], limit: int,
     progress: Callable[[int], None] | None,
 ) -> ImportRows:
     first = next(lines, None)

@@ -20,13 +20,13 @@ PDF_TEMPLATE = "reports/compliance_pdf.html"
 def header() -> list[str]:
     return [_("Unit"), _("USCC"), _("Province"), _("Allocated (t)"), _("Verified emissions (t)"),
             _("Surrendered CEA (t)"), _("Surrendered CCER (t)"), _("Shortfall (t)"), _("Status"),
-            _("Fine basis low (CNY)"), _("Fine basis high (CNY)")]
+            _("Fine basis low (CNY)"), _("Fine basis high (CNY)"), _("Units")]
 
 
 # The compliance table's columns in a spreadsheet: number formats and widths (in characters).
 _TONNES, _YUAN = "#,##0", "#,##0.00"
-NUMBER_FORMATS = [None, "@", None, _TONNES, _TONNES, _TONNES, _TONNES, _TONNES, None, _YUAN, _YUAN]
-WIDTHS = [40, 20, 16, 14, 14, 14, 14, 14, 8, 18, 18]
+NUMBER_FORMATS = [None, "@", None, _TONNES, _TONNES, _TONNES, _TONNES, _TONNES, None, _YUAN, _YUAN, None]
+WIDTHS = [40, 20, 16, 14, 14, 14, 14, 14, 8, 18, 18, 60]
 
 
 def status_summary(table: ComplianceTable) -> str:
@@ -38,7 +38,7 @@ def cells(table: ComplianceTable) -> Iterator[list[Any]]:
     for row in table.rows:
         yield [row.name, row.uscc, row.province_name, row.allocated, row.verified_emissions, row.surrendered_allowances,
                row.surrendered_offsets, row.shortfall, row.status, exports.cny(row.fine_basis_low),
-               exports.cny(row.fine_basis_high)]
+               exports.cny(row.fine_basis_high), row.units_text]
 
 
 def totals(table: ComplianceTable) -> list[Any]:
@@ -46,7 +46,7 @@ def totals(table: ComplianceTable) -> list[Any]:
     return [_("Total (%(units)s units)") % {"units": len(table.rows)}, "", "", sums["allocated"],
             sums["verified_emissions"], sums["surrendered_allowances"], sums["surrendered_offsets"],
             sums["shortfall"], status_summary(table), exports.cny(sums["fine_basis_low"]),
-            exports.cny(sums["fine_basis_high"])]
+            exports.cny(sums["fine_basis_high"]), ""]
 
 
 def about(title: str, snapshot: Any, generated: dt.datetime, report_id: str = "",

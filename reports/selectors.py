@@ -19,7 +19,7 @@ from accounts.provinces import PROVINCES, province_name
 from accounts.selectors import organizations_visible_to, sees_all_organizations, user_province
 from allocation.models import CompliancePeriod
 from compliance.models import ComplianceResult
-from compliance.selectors import obligations
+from compliance.selectors import obligations, unit_text
 from core.errors import NotFound, PermissionDenied
 from registry.models import Account, Asset, Transfer
 
@@ -80,10 +80,22 @@ class ComplianceRow:
     status: str  # A, B, C, or "open" before the deadline job ran
     fine_basis_low: int | None  # fen; None before the deadline job ran
     fine_basis_high: int | None
+    units: list[dict[str, Any]] = field(default_factory=list)  # the company's units: code, sector, category, figures
 
     @property
     def province_name(self) -> str:
         return province_name(self.province)
+
+    @property
+    def units_lines(self) -> list[str]:
+        """The per-unit breakdown: "P1 (Power): allocated 81,770 t, verified 90,000 t, obligation 90,000 t"."""
+        return [unit_text(unit) for unit in self.units]
+
+    @property
+    def units_text(self) -> str:
+        """The breakdown in one cell (the exports)."""
+        return "; ".join(self.units_lines)
+
 
 
 @dataclass
@@ -135,7 +147,7 @@ def compliance_table(period: CompliancePeriod, scope: QuerySet[Organization] | N
             results = results.filter(organization__in=scope)
         rows = [ComplianceRow(**row) for row in results.order_by("organization__name", "organization__uscc").values(
             "allocated", "verified_emissions", "surrendered_allowances", "surrendered_offsets", "shortfall", "status",
-            "fine_basis_low", "fine_basis_high", name=F("organization__name"), uscc=F("organization__uscc"),
+            "fine_basis_low", "fine_basis_high", "units", name=F("organization__name"), uscc=F("organization__uscc"),
             province=F("organization__province"),
         ).iterator(chunk_size=2000)]
     else:
@@ -144,7 +156,7 @@ def compliance_table(period: CompliancePeriod, scope: QuerySet[Organization] | N
             name=o.organization.name, uscc=o.organization.uscc, province=o.organization.province, allocated=o.allocated,
             verified_emissions=o.verified_emissions, surrendered_allowances=o.surrendered_allowances,
             surrendered_offsets=o.surrendered_offsets, shortfall=o.shortfall if o.verified_emissions is not None else 0,
-            status="open", fine_basis_low=None, fine_basis_high=None,
+            status="open", fine_basis_low=None, fine_basis_high=None, units=[unit.as_dict() for unit in o.units],
         ) for o in obligations(period, ids)]
     table = ComplianceTable(period=period, province=province, rows=rows, final=final)
     _totals(table)

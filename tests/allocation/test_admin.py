@@ -228,6 +228,8 @@ def test_editing_the_benchmark_table_in_the_admin_is_audited(client, staff, peri
             f"{formset.prefix}-{index}-id": benchmark.pk, f"{formset.prefix}-{index}-period": period_2021.pk,
             f"{formset.prefix}-{index}-unit_category": benchmark.unit_category,
             f"{formset.prefix}-{index}-electricity": electricity, f"{formset.prefix}-{index}-heat": str(benchmark.heat),
+            f"{formset.prefix}-{index}-sector": benchmark.sector, f"{formset.prefix}-{index}-method": benchmark.method,
+            f"{formset.prefix}-{index}-pre_allocation_basis": benchmark.pre_allocation_basis,
         })
     response = client.post(url, data)
     assert response.status_code == 302, response.content.decode()[:3000]

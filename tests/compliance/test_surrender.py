@@ -304,7 +304,7 @@ def test_a_surrender_on_the_deadline_day_itself_is_on_time(officer, period):
 # --- GET /api/v1/obligations/?period= ---
 
 OBLIGATION_FIELDS = {"uscc", "organization", "period", "allocated", "verified_emissions", "obligation",
-                     "surrendered_allowances", "surrendered_offsets", "shortfall", "status"}
+                     "surrendered_allowances", "surrendered_offsets", "shortfall", "status", "units"}
 
 
 def obligation_rows(user, period="2021"):
@@ -322,6 +322,8 @@ def test_a_compliance_officer_sees_only_its_own_units_obligation(officer, compan
         "uscc": company_a.uscc, "organization": company_a.name, "period": "2021", "allocated": 57_526,
         "verified_emissions": 70_000, "obligation": 70_000, "surrendered_allowances": 50_000,
         "surrendered_offsets": 3_000, "shortfall": 17_000, "status": "open",
+        "units": [{"code": "U1", "sector": "power", "category": "coal_gt300", "allocated": 57_526, "verified_emissions": 70_000,
+                   "obligation": 70_000}],
     }
 
 

@@ -68,7 +68,7 @@ def test_an_auditor_filters_the_compliance_table_and_downloads_the_three_formats
 
     workbook = openpyxl.load_workbook(io.BytesIO(open(download("XLSX").path(), "rb").read()))
     sheet = workbook.worksheets[0]
-    assert sheet.auto_filter.ref == "A1:K3" and sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == "A1:L3" and sheet.freeze_panes == "A2"  # L: the units
     assert sheet["D2"].number_format == "#,##0" and sheet["J2"].number_format == "#,##0.00"
     assert sheet["A4"].value is None and sheet["A5"].value == "Total (2 units)" and sheet["D5"].value == 115_052
     about = dict(workbook["About"].iter_rows(values_only=True))

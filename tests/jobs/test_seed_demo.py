@@ -4,7 +4,8 @@ import json
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
+from django.db.models import Count
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -167,3 +168,29 @@ def test_seed_demo_trades_on_the_days_before_today_and_closes_each(tmp_path):
     pending = sum(Balance.objects.filter(asset__code="CEA21").values_list("pending", flat=True))
     assert pending == bought_today
     assert ledger_verify().problems == []
+
+
+def test_seed_demo_spreads_the_companies_over_the_sectors_with_one_company_in_two(db):
+    from allocation.models import EmittingUnit
+    from compliance.models import VerifiedEmission
+
+    call_command("seed_demo", companies=8, sectors="power,steel,cement,aluminium")
+    sectors = dict(Organization.objects.filter(kind=Organization.Kind.KEY_EMITTING_UNIT).values("sector")
+                   .annotate(count=Count("id")).values_list("sector", "count"))
+    assert sectors == {"power": 2, "steel": 2, "cement": 2, "aluminium": 2}
+    mixed = [org for org in Organization.objects.filter(sector="cement")
+             if set(EmittingUnit.objects.filter(organization=org).values_list("sector", flat=True)) == {"cement", "power"}]
+    assert len(mixed) == 1
+    # 2024: each new-sector unit allocated its verified emissions; the potlines verified per gas.
+    for line in AllocationLine.objects.filter(plan__period__code="2024", method="verified").select_related("unit"):
+        assert line.computed_allocation == line.issue_amount == VerifiedEmission.objects.get(unit=line.unit).tonnes
+    assert AllocationLine.objects.filter(plan__period__code="2024", method="verified").count() == 2 + 4 + 2
+    assert VerifiedEmission.objects.filter(unit__sector="aluminium", cf4_t__gt=0).count() == 2
+    assert EmittingUnit.objects.filter(sector="cement", category="clinker").count() == 4
+
+
+def test_seed_demo_refuses_sectors_without_power_or_unknown(db):
+    for sectors in ("steel,cement", "power,glass"):
+        with pytest.raises(CommandError):
+            call_command("seed_demo", companies=8, sectors=sectors)
+    assert not Organization.objects.filter(kind=Organization.Kind.KEY_EMITTING_UNIT).exists()

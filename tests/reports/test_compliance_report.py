@@ -106,7 +106,8 @@ def test_the_csv_is_plain_data_every_row_and_no_totals(client, auditor, closed_p
     assert len(rows) == 1 + 4  # the header and the four units: a CSV is data, its totals are the reader's
     jiangsu = next(row for row in rows if row[1] == company_b.uscc)
     assert jiangsu[2:] == ["Jiangsu", "57526", "100000", "50000", "3000", str(SHORTFALL_B), "B",
-                           f"{FINE_B[0] / 100:.2f}", f"{FINE_B[1] / 100:.2f}"]
+                           f"{FINE_B[0] / 100:.2f}", f"{FINE_B[1] / 100:.2f}",
+                           "U1 (Power): allocated 57,526 t, verified 100,000 t, obligation 77,526 t"]
     assert not any(row[0].startswith("Total") for row in rows)
 
 
@@ -143,7 +144,7 @@ def test_the_xlsx_opens_with_the_rows_the_totals_and_the_snapshot(client, audito
     shandong = next(row for row in rows if row[1] == company_a.uscc)
     assert shandong[3:9] == (57_526, 50_000, 48_000, 2_000, 0, "A")
     # The totals stand apart: below a blank row, outside the autofilter's range, so sorting never moves them.
-    assert sheet.auto_filter.ref == "A1:K5" and rows[5] == (None,) * 11
+    assert sheet.auto_filter.ref == "A1:L5" and rows[5] == (None,) * 12  # the last column: the units
     assert rows[6][0] == "Total (4 units)" and rows[6][3] == 4 * 57_526 and rows[6][4] == 150_000
     assert float(rows[6][9]) == FINE_B[0] / 100 and rows[6][8] == "A 1, B 1, C 2"
     assert sheet["D2"].number_format == "#,##0" and sheet["J2"].number_format == "#,##0.00"

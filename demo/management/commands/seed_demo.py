@@ -16,6 +16,7 @@ import io
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,13 @@ PLANTS = [
     ("46", "Haikou"),
 ]
 KINDS = ["Power Generation", "Thermal Power", "Power Plant", "Cogeneration"]
+SECTORS = ("power", "steel", "cement", "aluminium")
+# The new sectors' companies: their kind of business, and their units (code, category).
+SECTOR_KINDS = {"steel": "Iron and Steel", "cement": "Cement", "aluminium": "Aluminium"}
+SECTOR_UNITS = {"steel": [("BF1", "crude_steel")], "cement": [("L1", "clinker"), ("L2", "clinker")],
+                "aluminium": [("A1", "aluminium")]}
+# The first cement company also runs a coal power unit: the demo's company with units in two sectors.
+CAPTIVE_POWER = ("P1", "coal_le300", 400_000)  # code, category, MWh a year
 
 MINISTRY_USCC_BODY = "11100000000013127"  # the demo's Ministry of Ecology and Environment
 
@@ -61,15 +69,16 @@ def uscc_for(province: str, seed: str, authority: str = "91") -> str:
     return body + stdnum_uscc.calc_check_digit(body)
 
 
-def company_names(count: int) -> list[tuple[str, str]]:
+def company_names(count: int, kinds: list[str] | None = None) -> list[tuple[str, str]]:
     """Distinct, real-looking (name, province) pairs. 15 groups and 41 plants are coprime, so
     (index % 15, index % 41) runs through every pair before one repeats."""
     names = []
+    kinds = kinds or KINDS
     pairs = len(GROUPS) * len(PLANTS)
     for index in range(count):
         group = GROUPS[index % len(GROUPS)]
         province, plant = PLANTS[index % len(PLANTS)]
-        kind = KINDS[(index // pairs) % len(KINDS)]
+        kind = kinds[(index // pairs) % len(kinds)]
         round_ = index // (pairs * len(KINDS))
         suffix = f" No. {round_ + 1}" if round_ else ""
         names.append((f"{group} {plant} {kind} Co., Ltd.{suffix}", province))
@@ -114,19 +123,37 @@ class Command(BaseCommand):
     help = "Creates demo organizations, users, cash and allowances (idempotent: does nothing if already seeded)."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--companies", type=int, default=20, help="How many power companies (default 20)")
+        parser.add_argument("--companies", type=int, default=20, help="How many companies (default 20)")
+        parser.add_argument("--sectors", default="power",
+                            help="Comma-separated sectors the companies are spread over: power (always), steel, cement, "
+                                 "aluminium (default power)")
         parser.add_argument("--json", type=Path, help="Write every login (username, password, token, organization, USCC) here")
         parser.add_argument("--password", default="carbon-demo-2026", help="The password of every demo user")
 
-    def handle(self, *args: Any, companies: int, json: Path | None, password: str, **options: Any) -> None:
+    def handle(self, *args: Any, companies: int, json: Path | None, password: str, sectors: str = "power",
+               **options: Any) -> None:
         if companies < 1:
             raise CommandError("--companies must be at least 1")
+        chosen = [name.strip().lower() for name in sectors.split(",") if name.strip()]
+        unknown = sorted(set(chosen) - set(SECTORS))
+        if unknown or "power" not in chosen:
+            raise CommandError(f"--sectors: {', '.join(unknown) or 'power is missing'}; give power and any of "
+                               f"{', '.join(SECTORS[1:])} (the demo market trades the power companies' CEA21)")
+        others = [name for name in SECTORS[1:] if name in chosen]
+        if companies < 1 + len(others):
+            raise CommandError(f"--companies must be at least {1 + len(others)} for {len(others) + 1} sectors")
+        # Round robin over the sectors; the power companies first (they trade, and their logins come first).
+        industry = {sector: sum(1 for index in range(companies) if chosen_sector(index, ["power", *others]) == sector)
+                    for sector in others}
         ministry_uscc = MINISTRY_USCC_BODY + stdnum_uscc.calc_check_digit(MINISTRY_USCC_BODY)
         if Organization.objects.filter(uscc=ministry_uscc).exists():
             self.stdout.write("Demo data already present; nothing created.")
             keys = _keys_still_valid(json)
         else:
-            keys = self._seed(companies, password, ministry_uscc)
+            power = companies - sum(industry.values())
+            keys = self._seed(power, password, ministry_uscc)
+            if industry:
+                keys.update(self._industry(industry, power, password))
         logins = self._logins(password, keys)
         if json:
             json.parent.mkdir(parents=True, exist_ok=True)
@@ -254,6 +281,59 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"Seeded {companies} companies with 50,000,000.00 CNY each; the 2019-2020 period allocated by plan, verified, "
             "surrendered and closed by the deadline job (see /disclosure/); 2021 allocated by plan (70 % pre-allocation)."))
+        return keys
+
+    def _industry(self, industry: dict[str, int], power: int, password: str) -> dict[str, str]:
+        """The new sectors' companies (RULEBOOK.md: 2024-2026 rules) and their units, through the services:
+        the 2024 period, their 2024 emissions verified per unit (the aluminium potlines per gas), and the
+        2024 plan, which allocates each unit its verified emissions (method `verified`) and the first
+        cement company's captive power unit by the power benchmark. Their logins follow the power
+        companies' (trader### and officer###)."""
+        from allocation.services import allocation_import, period_create, plan_approve, plan_submit
+        from compliance.services import verified_emissions_import
+
+        admin = User.objects.get(username="admin")
+        regulator1, regulator2 = User.objects.get(username="regulator1"), User.objects.get(username="regulator2")
+        keys: dict[str, str] = {}
+        index = power
+        verified = ["uscc,unit_code,sector,verified_emissions,co2_t,cf4_t,c2f6_t"]
+        plan = ["uscc,unit_code,sector,unit_category,electricity_mwh,heat_gj,product_output_t,correction_factor"]
+        with transaction.atomic():
+            vintage = Asset.objects.get(code="CEA24")
+            period = period_create(code="2024", first_year=2024, last_year=2024, vintages=[vintage],
+                                   surrender_deadline=timezone.localdate() + dt.timedelta(days=365), actor=regulator1)
+            for sector, count in industry.items():
+                for number, (name, province) in enumerate(company_names(count, [SECTOR_KINDS[sector]])):
+                    index += 1
+                    company = organization_create(name=name, uscc=uscc_for(province, name), kind=Organization.Kind.KEY_EMITTING_UNIT,
+                                                  sector=sector, province=province, actor=admin)
+                    services.accounts_open(organization=company, actor=admin)
+                    for role, prefix in ((Role.COMPANY_TRADER, "trader"), (Role.COMPLIANCE_OFFICER, "officer")):
+                        user = user_create(username=f"{prefix}{index:03d}", password=None, roles=[role], organization=company,
+                                           actor=admin)
+                        keys[user.username] = _demo_token(user, admin)
+                    # 0.3 to 3 Mt a year per unit.
+                    for code, category in SECTOR_UNITS[sector]:
+                        tonnes = 300_000 + int(hashlib.sha256(f"{name}/{code}".encode()).hexdigest(), 16) % 2_700_001
+                        if sector == "aluminium":  # per gas: about 4 % of the total is perfluorocarbons
+                            cf4 = tonnes // 400  # kg
+                            verified.append(f"{company.uscc},{code},{sector},,{tonnes * 96 // 100},{cf4 // 1000}.{cf4 % 1000:03d},0.5")
+                        else:
+                            verified.append(f"{company.uscc},{code},{sector},{tonnes},,,")
+                        plan.append(f"{company.uscc},{code},{sector},{category},,,,")
+                    if sector == "cement" and number == 0:
+                        code, category, mwh = CAPTIVE_POWER
+                        plan.append(f"{company.uscc},{code},power,{category},{mwh},0,,1")
+            User.objects.filter(username__in=keys).update(password=make_password(password))
+            verified_emissions_import(period=period, stream=io.BytesIO("\n".join(verified).encode()),
+                                      filename="verified-2024.csv", actor=regulator1)
+            drafted = allocation_import(period=period, vintage=vintage, stream=io.BytesIO("\n".join(plan).encode()),
+                                        filename="plan-2024.csv", actor=regulator1, issue_percent=Decimal(100))
+            plan_submit(plan=drafted, actor=regulator1, reason="2024: the new sectors' verified emissions")
+            plan_approve(plan=drafted, actor=regulator2, reason="Checked against the verified emissions")
+        self.stdout.write(self.style.SUCCESS(
+            f"Seeded {sum(industry.values())} steel, cement and aluminium companies ({drafted.lines.count()} units); "
+            f"2024 allocated by plan {drafted.pk}: their verified emissions."))
         return keys
 
     def _trading_day(self, day: dt.date, companies: int) -> None:
@@ -403,6 +483,10 @@ class Command(BaseCommand):
             })
         logins.insert(0, {"username": "admin", "password": password, "token": None, "role": "superuser", "organization": None, "uscc": None})
         return logins
+
+
+def chosen_sector(index: int, sectors: list[str]) -> str:
+    return sectors[index % len(sectors)]
 
 
 def _plan_issue(period: Any, vintage: Asset, allocations: list[tuple[Organization, int]], users: dict[str, User]) -> Any:
