@@ -55,6 +55,12 @@ _READ_MARKET = [
     "trading.view_holiday",
 ]
 
+# Enforcement (enforcement/): regulators open cases and propose decisions, a second regulator approves;
+# regulators confirm companies' disclosures; auditors read.
+_READ_ENFORCEMENT = ["enforcement.view_fraudcase", "enforcement.view_decision", "enforcement.view_disclosure"]
+_ENFORCE = _READ_ENFORCEMENT + ["enforcement.add_fraudcase", "enforcement.add_decision", "enforcement.approve_decision",
+                                "enforcement.confirm_disclosure"]
+
 # Surveillance (the exchange operator decides on alerts; national regulators read, escalations included).
 _READ_SURVEILLANCE = ["surveillance.view_alert", "surveillance.view_partygroup", "surveillance.view_groupmember"]
 
@@ -91,6 +97,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "compliance.add_verifierassignment",
         "compliance.change_verifierassignment",
     ]
+    + _ENFORCE
     + _READ_SEAL,
     Role.PROVINCIAL_REGULATOR: _READ_REGISTRY
     + _READ_MARKET
@@ -105,7 +112,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + ["compliance.add_verifiedemission", "compliance.view_verifiedemission", "compliance.view_surrender",
        "compliance.view_complianceresult", "compliance.view_obligation", "compliance.view_emissionreport",
        "compliance.confirm_emissionreport", "compliance.view_verifierassignment", "compliance.add_verifierassignment",
-       "compliance.change_verifierassignment"],
+       "compliance.change_verifierassignment"]
+    + _ENFORCE,
     Role.EXCHANGE_OPERATOR: _READ_REGISTRY
     + _READ_MARKET
     + ["accounts.view_all_organizations", "registry.manage_cash", "trading.operate_market", "trading.halt_market",
@@ -118,12 +126,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + ["accounts.view_all_organizations", "accounts.view_user", "compliance.view_verifiedemission",
        "compliance.view_surrender", "compliance.view_complianceresult", "compliance.view_obligation",
        "compliance.view_emissionreport", "compliance.view_verifierassignment"]
+    + _READ_ENFORCEMENT
     + _READ_SEAL + ["registry.run_seal_check"],
     # Verifiers see and verify the reports of the units assigned to them (compliance.selectors).
     Role.VERIFIER: ["compliance.verify_emissionreport"],
     # Company staff act only on their own organization's accounts (accounts.selectors).
     Role.COMPANY_TRADER: ["trading.trade"],
-    Role.COMPLIANCE_OFFICER: ["compliance.surrender", "compliance.view_obligation", "compliance.add_emissionreport"],
+    Role.COMPLIANCE_OFFICER: ["compliance.surrender", "compliance.view_obligation", "compliance.add_emissionreport",
+                              "enforcement.add_disclosure"],
 }
 
 

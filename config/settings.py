@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "compliance",
     "reports",
     "surveillance",
+    "enforcement",
     "demo",
     "web",
 ]
@@ -384,6 +385,17 @@ COMPLIANCE_REPORT_MAX_BYTES = env_int("COMPLIANCE_REPORT_MAX_BYTES", 10 * 1024 *
 # API paths that take a file upload, with their own body limit (the file plus the other fields).
 API_UPLOAD_LIMITS = {"/api/v1/emission-reports/": COMPLIANCE_REPORT_MAX_BYTES + API_MAX_BODY_SIZE}
 COMPLIANCE_DEADLINE_CHUNK = env_int("COMPLIANCE_DEADLINE_CHUNK", 1000, minimum=1)  # units the deadline job writes per transaction
+# Enforcement (Interim Regulations 2024, Art. 22; amounts in fen). The non-surrender fine's range is the
+# compliance result's fine basis (COMPLIANCE_FINE_MULTIPLE or COMPLIANCE_FINE_FIXED).
+ENFORCEMENT_FRAUD_FINE_MULTIPLE = (env_int("ENFORCEMENT_FRAUD_FINE_MULTIPLE_LOW", 5, minimum=1),
+                                   env_int("ENFORCEMENT_FRAUD_FINE_MULTIPLE_HIGH", 10, minimum=1))  # x the gains
+ENFORCEMENT_FRAUD_GAINS_THRESHOLD = env_int("ENFORCEMENT_FRAUD_GAINS_THRESHOLD", 500_000_00, minimum=0)  # below: the fixed range
+ENFORCEMENT_FRAUD_FINE_FIXED = (env_int("ENFORCEMENT_FRAUD_FINE_FIXED_LOW", 500_000_00, minimum=1),
+                                env_int("ENFORCEMENT_FRAUD_FINE_FIXED_HIGH", 2_000_000_00, minimum=1))
+ENFORCEMENT_INDIVIDUAL_FINE = (env_int("ENFORCEMENT_INDIVIDUAL_FINE_LOW", 50_000_00, minimum=1),
+                               env_int("ENFORCEMENT_INDIVIDUAL_FINE_HIGH", 200_000_00, minimum=1))
+ENFORCEMENT_ALLOCATION_CUT_PERCENT = (env_int("ENFORCEMENT_ALLOCATION_CUT_PERCENT_LOW", 50, minimum=1),
+                                      env_int("ENFORCEMENT_ALLOCATION_CUT_PERCENT_HIGH", 100, minimum=1))
 
 # Imports of allocation plans and verified emissions (core.imports): at most this many rows (China has
 # about 3,700 key emitting units) and bytes per file; reading stops at the first row past the cap.
