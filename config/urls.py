@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("compliance.urls")),
     path("", include("trading.urls")),
     path("", include("surveillance.urls")),
+    path("", include("enforcement.urls")),
 ]
 
 handler404 = "core.views.page_not_found"

@@ -56,7 +56,7 @@ def halts_in_force(organization_ids: set[int] | None = None) -> dict[int, Decisi
     rows = Decision.objects.filter(kind=Decision.Kind.PRODUCTION_HALT, status=Decision.Status.APPROVED)
     if organization_ids is not None:
         rows = rows.filter(organization_id__in=organization_ids)
-    return {decision.organization_id: decision for decision in rows.order_by("id")}
+    return {decision.organization_id: decision for decision in rows.select_related("organization").order_by("id")}
 
 
 def disclosures_visible_to(user: Any) -> QuerySet[Disclosure]:
