@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from accounts.selectors import organizations_visible_to, sees_all_organizations
+from accounts.selectors import organizations_visible_to, sees_all_organizations, user_organization_ids
 from allocation.models import CompliancePeriod
 from core.errors import NotFound
 from core.models import AuditEvent
@@ -18,11 +18,17 @@ from enforcement.models import Decision, Disclosure, FraudCase
 def decisions_visible_to(user: Any) -> QuerySet[Decision]:
     """Regulators and auditors: the decisions within their scope; a company's users: its own; anyone else: none."""
     rows = Decision.objects.select_related("organization", "period", "case", "target_period", "proposed_by", "decided_by")
+    return _in_scope(rows, user, "enforcement.view_decision")
+
+
+def _in_scope(rows: QuerySet, user: Any, permission: str) -> QuerySet:
+    """Readers of enforcement (`permission`): the rows of the organizations within their scope; anyone
+    else (a company's users, a verifier, the exchange operator): its own organizations' rows only."""
     if not getattr(user, "is_authenticated", False):
         return rows.none()
-    if sees_all_organizations(user) and user.has_perm("enforcement.view_decision"):
-        return rows
-    return rows.filter(organization__in=organizations_visible_to(user))
+    if user.has_perm(permission):
+        return rows if sees_all_organizations(user) else rows.filter(organization__in=organizations_visible_to(user))
+    return rows.filter(organization_id__in=user_organization_ids(user))
 
 
 def decision_get_for(user: Any, decision_id: int) -> Decision:
@@ -60,10 +66,7 @@ def halts_in_force(organization_ids: set[int] | None = None) -> dict[int, Decisi
 
 
 def disclosures_visible_to(user: Any) -> QuerySet[Disclosure]:
-    rows = Disclosure.objects.select_related("organization", "period")
-    if not getattr(user, "is_authenticated", False):
-        return rows.none()
-    return rows.filter(organization__in=organizations_visible_to(user))
+    return _in_scope(Disclosure.objects.select_related("organization", "period"), user, "enforcement.view_disclosure")
 
 
 def disclosure_get_for(user: Any, disclosure_id: int) -> Disclosure:
