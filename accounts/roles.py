@@ -44,6 +44,7 @@ _READ_ALLOCATION = [
     "allocation.view_allocationplan",
     "allocation.view_allocationline",
     "allocation.view_deduction",
+    "allocation.view_allocationcut",
 ]
 
 _READ_MARKET = [

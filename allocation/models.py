@@ -188,7 +188,7 @@ class AllocationCut(models.Model):
 
     organization = models.ForeignKey(Organization, verbose_name=_("organization"), on_delete=models.PROTECT, related_name="allocation_cuts")
     period = models.ForeignKey(CompliancePeriod, verbose_name=_("period"), on_delete=models.PROTECT, related_name="allocation_cuts")
-    percent = models.DecimalField(_("percent"), max_digits=5, decimal_places=2, help_text=_("Share of each plan's issue withheld"))
+    percent = models.DecimalField(_("share cut (percent)"), max_digits=5, decimal_places=2, help_text=_("Share of each plan's issue withheld"))
     reason = models.CharField(_("reason"), max_length=500)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

@@ -63,7 +63,7 @@ class DecisionForm(forms.Form):
     facts = forms.CharField(label=_("Facts"), required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 3}))
     amount = YuanFormField(label=_("Amount (CNY)"), required=False, help_text=_("Fines and confiscation"))
     quantity = QuantityFormField(name="quantity", label=_("Quantity (t)"), required=False, help_text=_("Forced surrender"))
-    percent = forms.CharField(label=_("Share of the allocation cut (%)"), required=False, max_length=8)
+    percent = forms.CharField(label=_("Share of the allocation cut (percent)"), required=False, max_length=8)
     individual_name = forms.CharField(label=_("Responsible individual"), required=False, max_length=200)
 
     def __init__(self, *args: Any, organizations: Any, cases: Any, **kwargs: Any) -> None:

@@ -77,7 +77,7 @@ class Decision(models.Model):
     facts = models.TextField(_("facts"), blank=True)
     amount = models.BigIntegerField(_("amount"), null=True, blank=True, help_text=_("fen"))
     quantity = models.BigIntegerField(_("quantity"), null=True, blank=True, help_text=_("t"))
-    percent = models.DecimalField(_("percent"), max_digits=5, decimal_places=2, null=True, blank=True)
+    percent = models.DecimalField(_("share cut (percent)"), max_digits=5, decimal_places=2, null=True, blank=True)
     range_low = models.BigIntegerField(_("range low"), null=True, blank=True, help_text=_("fen, t or percent, as the decision's kind counts"))
     range_high = models.BigIntegerField(_("range high"), null=True, blank=True)
     individual_name = models.CharField(_("individual"), max_length=200, blank=True, help_text=_("The responsible individual fined"))

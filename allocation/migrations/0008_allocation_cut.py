@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
             name='AllocationCut',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('percent', models.DecimalField(decimal_places=2, help_text="Share of each plan's issue withheld", max_digits=5, verbose_name='percent')),
+                ('percent', models.DecimalField(decimal_places=2, help_text="Share of each plan's issue withheld", max_digits=5, verbose_name='share cut (percent)')),
                 ('reason', models.CharField(max_length=500, verbose_name='reason')),
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
                 ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),

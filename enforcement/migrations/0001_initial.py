@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
                 ('facts', models.TextField(blank=True, verbose_name='facts')),
                 ('amount', models.BigIntegerField(blank=True, help_text='fen', null=True, verbose_name='amount')),
                 ('quantity', models.BigIntegerField(blank=True, help_text='t', null=True, verbose_name='quantity')),
-                ('percent', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True, verbose_name='percent')),
+                ('percent', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True, verbose_name='share cut (percent)')),
                 ('range_low', models.BigIntegerField(blank=True, help_text="fen, t or percent, as the decision's kind counts", null=True, verbose_name='range low')),
                 ('range_high', models.BigIntegerField(blank=True, null=True, verbose_name='range high')),
                 ('individual_name', models.CharField(blank=True, help_text='The responsible individual fined', max_length=200, verbose_name='individual')),
