@@ -12,7 +12,7 @@ from enforcement.models import Decision
 from tests.auth import browser_login
 from tests.compliance.helpers import officer_of
 from tests.e2e.axe import serious_violations
-from tests.enforcement.conftest import SHORTFALL, closed, next_period, period  # noqa: F401  (fixtures)
+from tests.enforcement.conftest import SHORTFALL, closed, next_period, period  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -26,7 +26,7 @@ def logged_in(browser, live_server, user):
 
 
 def test_a_forced_surrender_is_proposed_approved_and_shown_to_the_company(
-    browser, live_server, screenshot, closed, company_b, national_regulator, second_national_regulator
+    browser, live_server, screenshot, closed, company_b, national_regulator, second_national_regulator  # noqa: F811
 ):
     maker = logged_in(browser, live_server, national_regulator)
     maker.goto(f"{live_server.url}/enforcement/")
@@ -62,8 +62,9 @@ def test_a_forced_surrender_is_proposed_approved_and_shown_to_the_company(
     expect(company.locator(f"#decision-{decision.pk}")).to_contain_text("9,000 t")
 
 
-def test_a_disclosure_is_submitted_confirmed_and_published(browser, live_server, screenshot, closed, company_b,
-                                                           national_regulator):
+def test_a_disclosure_is_submitted_confirmed_and_published(
+    browser, live_server, screenshot, closed, company_b, national_regulator  # noqa: F811
+):
     officer = logged_in(browser, live_server, officer_of(company_b))
     officer.goto(f"{live_server.url}/enforcement/disclosure/")
     officer.get_by_label("Compliance period").select_option(str(closed.pk))
