@@ -80,3 +80,10 @@ def disclosures_published(period: CompliancePeriod) -> QuerySet[Disclosure]:
     """The period's confirmed disclosures, shown to everyone on /disclosure/<period>/."""
     return (Disclosure.objects.filter(period=period, status=Disclosure.Status.PUBLISHED)
             .select_related("organization").order_by("organization__name", "organization__uscc"))
+
+
+def decisions_to_approve(user: Any) -> list[Decision]:
+    """Proposed decisions within the user's scope that someone else proposed: the checker's work."""
+    if not user.has_perm("enforcement.approve_decision"):
+        return []
+    return list(decisions_visible_to(user).filter(status=Decision.Status.PROPOSED).exclude(proposed_by=user).order_by("id"))

@@ -6,6 +6,7 @@ urlpatterns = [
     path("enforcement/", views.index, name="enforcement-index"),
     path("enforcement/cases/new/", views.case_new, name="enforcement-case-new"),
     path("enforcement/cases/<int:case_id>/", views.case_detail, name="enforcement-case"),
+    path("enforcement/cases/<int:case_id>/close/", views.case_close, name="enforcement-case-close"),
     path("enforcement/decisions/new/", views.decision_new, name="enforcement-decision-new"),
     path("enforcement/decisions/<int:decision_id>/", views.decision_detail, name="enforcement-decision"),
     path("enforcement/decisions/<int:decision_id>/approve/", views.decision_approve, name="enforcement-decision-approve"),

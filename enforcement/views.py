@@ -125,6 +125,22 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         "case": case, "decisions": case.decisions.select_related("organization").order_by("id"), "history": history(case)})
 
 
+@require_POST
+@_pages
+def case_close(request: HttpRequest, case_id: int) -> HttpResponse:
+    _require(request, "enforcement.add_fraudcase")
+    case = case_get_for(request.user, case_id)
+    try:
+        services.case_close(actor=request.user, case=case, note=request.POST.get("note", ""))
+    except DomainError as error:
+        if error.status in (403, 404):
+            raise
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Case %(id)s closed.") % {"id": case.pk})
+    return redirect("enforcement-case", case_id=case.pk)
+
+
 @_pages
 def decision_new(request: HttpRequest) -> HttpResponse:
     _require(request, "enforcement.add_decision")

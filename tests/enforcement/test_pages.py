@@ -9,8 +9,9 @@ import zipfile
 import pytest
 
 from accounts.roles import Role
-from enforcement.models import Decision, Disclosure
-from enforcement.services import decision_approve, decision_propose
+from core.models import AuditEvent
+from enforcement.models import Decision, Disclosure, FraudCase
+from enforcement.services import case_open, decision_approve, decision_propose
 from reports.models import ExportJob
 from tests.compliance.helpers import officer_of
 from tests.enforcement.conftest import FINE_LOW
@@ -118,3 +119,34 @@ def test_the_archive_zip_holds_the_periods_records(closed, company_b, national_r
 def test_other_roles_cannot_propose(closed, company_a, client_for, role):
     user = user_with_role(Role(role), company_a)
     assert client_for(user).get("/enforcement/decisions/new/").status_code == 403
+
+
+def test_the_regulators_home_lists_the_decisions_another_regulator_proposed(closed, company_b, national_regulator,
+                                                                             second_national_regulator, client_for):
+    decision = decision_propose(actor=national_regulator, kind="production_halt", organization=company_b, period=closed,
+                                legal_basis=BASIS)
+    assert decision.reference not in client_for(national_regulator).get("/regulator/").content.decode()
+    assert f"Approve or reject decision {decision.reference}" in client_for(second_national_regulator).get("/regulator/").content.decode()
+
+
+def test_a_closed_case_takes_no_more_decisions(closed, company_b, national_regulator, client_for):
+    case = case_open(actor=national_regulator, organization=company_b, subject="company", period=closed, summary="x")
+    regulator = client_for(national_regulator)
+    assert regulator.post(f"/enforcement/cases/{case.pk}/close/", {"note": "Corrected"}).status_code == 302
+    assert FraudCase.objects.get().status == "closed"
+    assert AuditEvent.objects.get(action="fraud_case.close").after["note"] == "Corrected"
+    response = regulator.post("/enforcement/decisions/new/", {
+        "kind": "fraud_fine", "organization": company_b.pk, "period": closed.pk, "case": case.pk, "legal_basis": BASIS,
+        "amount": "600000.00"})
+    assert response.status_code == 400 and not Decision.objects.exists()  # the case is no longer offered
+
+
+def test_a_provincial_regulators_archive_holds_its_province_only(closed, company_a, company_b, shandong_regulator,
+                                                                  client_for):
+    client_for(shandong_regulator).post("/enforcement/archive/", {"period": "2021"})
+    job = ExportJob.objects.get(report="archive")
+    assert (job.province, job.status) == ("37", "done")
+    download = client_for(shandong_regulator).get(f"/reports/exports/{job.pk}/download/")
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
+    results = archive.read("compliance_results.csv").decode("utf-8-sig")
+    assert company_a.uscc in results and company_b.uscc not in results
