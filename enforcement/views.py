@@ -24,7 +24,7 @@ from allocation.models import CompliancePeriod
 from compliance.forms import form_error
 from core.errors import DomainError
 from enforcement import forms, services
-from enforcement.models import Decision, Disclosure
+from enforcement.models import Decision
 from enforcement.selectors import (
     case_get_for,
     cases_visible_to,
@@ -64,6 +64,19 @@ def _attempt(form: Any, service: Callable[..., Any], **kwargs: Any) -> Any:
             raise
         form_error(form, error)
         return None
+
+
+def _act(request: HttpRequest, service: Callable[..., Any], done: str, **kwargs: Any) -> None:
+    """Calls a service for a one-button form: its refusal (or `done`) becomes the next page's message;
+    403/404 pass up."""
+    try:
+        service(**kwargs)
+    except DomainError as error:
+        if error.status in (403, 404):
+            raise
+        messages.error(request, error.message)
+    else:
+        messages.success(request, done)
 
 
 def _require(request: HttpRequest, permission: str) -> None:
@@ -130,14 +143,8 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
 def case_close(request: HttpRequest, case_id: int) -> HttpResponse:
     _require(request, "enforcement.add_fraudcase")
     case = case_get_for(request.user, case_id)
-    try:
-        services.case_close(actor=request.user, case=case, note=request.POST.get("note", ""))
-    except DomainError as error:
-        if error.status in (403, 404):
-            raise
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("Case %(id)s closed.") % {"id": case.pk})
+    _act(request, services.case_close, _("Case %(id)s closed.") % {"id": case.pk}, actor=request.user, case=case,
+         note=request.POST.get("note", ""))
     return redirect("enforcement-case", case_id=case.pk)
 
 
@@ -223,25 +230,14 @@ def disclosure(request: HttpRequest) -> HttpResponse:
         status=400 if form.errors else 200)
 
 
-def _disclosure_decided(request: HttpRequest, disclosure: Disclosure, error: DomainError | None) -> HttpResponse:
-    if error is not None:
-        messages.error(request, error.message)
-    return redirect("enforcement-index")
-
-
 @require_POST
 @_pages
 def disclosure_confirm(request: HttpRequest, disclosure_id: int) -> HttpResponse:
     _require(request, "enforcement.confirm_disclosure")
     disclosure = disclosure_get_for(request.user, disclosure_id)
-    try:
-        services.disclosure_confirm(actor=request.user, disclosure=disclosure)
-    except DomainError as error:
-        if error.status in (403, 404):
-            raise
-        return _disclosure_decided(request, disclosure, error)
-    messages.success(request, _("The disclosure of %(unit)s is published.") % {"unit": disclosure.organization.name})
-    return _disclosure_decided(request, disclosure, None)
+    _act(request, services.disclosure_confirm, _("The disclosure of %(unit)s is published.") % {"unit": disclosure.organization.name},
+         actor=request.user, disclosure=disclosure)
+    return redirect("enforcement-index")
 
 
 @require_POST
@@ -249,14 +245,10 @@ def disclosure_confirm(request: HttpRequest, disclosure_id: int) -> HttpResponse
 def disclosure_return(request: HttpRequest, disclosure_id: int) -> HttpResponse:
     _require(request, "enforcement.confirm_disclosure")
     disclosure = disclosure_get_for(request.user, disclosure_id)
-    try:
-        services.disclosure_return(actor=request.user, disclosure=disclosure, note=request.POST.get("note", ""))
-    except DomainError as error:
-        if error.status in (403, 404):
-            raise
-        return _disclosure_decided(request, disclosure, error)
-    messages.success(request, _("The disclosure of %(unit)s is returned for correction.") % {"unit": disclosure.organization.name})
-    return _disclosure_decided(request, disclosure, None)
+    _act(request, services.disclosure_return,
+         _("The disclosure of %(unit)s is returned for correction.") % {"unit": disclosure.organization.name},
+         actor=request.user, disclosure=disclosure, note=request.POST.get("note", ""))
+    return redirect("enforcement-index")
 
 
 # --- the archive ---
