@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/v1/", include("registry.api_urls")),
     path("api/v1/", include("trading.api_urls")),
     path("api/v1/", include("compliance.api_urls")),
+    path("api/v1/", include("enforcement.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("", include("accounts.urls")),

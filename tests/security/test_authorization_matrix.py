@@ -224,6 +224,9 @@ RULES: dict[str, list[Rule]] = {
     "api-obligation-list": [Rule("GET", "401 403 403 200 403 200 200 200 403", query="period=2021")],
     # compliance: emission reports (API and pages)
     "api-emission-report-list": [Rule("GET", "401 200 200 200 200 200 200 200 200")],
+    # API: enforcement decisions (read-only; a company its own, regulators in scope, auditors all)
+    "api-decision-list": [Rule("GET", "401 200 200 200 200 200 200 200 200")],
+    "api-decision-detail": [Rule("GET", "401 200 404 200 404 200 404 200 404", DECISION_A)],
     "api-emission-report-detail": [Rule("GET", "401 404 404 200 200 200 404 200 404", REPORT_A)],
     "api-emission-report-verify": [Rule("GET", "401 405 405 405 405 405 405 405 405", REPORT_A)],
     "api-emission-report-confirm": [Rule("GET", "401 405 405 405 405 405 405 405 405", REPORT_A)],
