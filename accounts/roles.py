@@ -45,6 +45,7 @@ _READ_ALLOCATION = [
     "allocation.view_allocationline",
     "allocation.view_deduction",
     "allocation.view_emittingunit",
+    "allocation.view_allocationcut",
 ]
 
 # The carry-over cap's windows and statements (carryover app).
@@ -58,6 +59,12 @@ _READ_MARKET = [
     "trading.view_dailybar",
     "trading.view_holiday",
 ]
+
+# Enforcement (enforcement/): regulators open cases and propose decisions, a second regulator approves;
+# regulators confirm companies' disclosures; auditors read.
+_READ_ENFORCEMENT = ["enforcement.view_fraudcase", "enforcement.view_decision", "enforcement.view_disclosure"]
+_ENFORCE = _READ_ENFORCEMENT + ["enforcement.add_fraudcase", "enforcement.add_decision", "enforcement.approve_decision",
+                                "enforcement.confirm_disclosure"]
 
 # Surveillance (the exchange operator decides on alerts; national regulators read, escalations included).
 _READ_SURVEILLANCE = ["surveillance.view_alert", "surveillance.view_partygroup", "surveillance.view_groupmember"]
@@ -99,6 +106,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ]
     + _READ_CARRY_OVER
     + ["carryover.add_carryoverwindow", "carryover.change_carryoverwindow", "carryover.approve_carryoverwindow"]
+    + _ENFORCE
     + _READ_SEAL,
     Role.PROVINCIAL_REGULATOR: _READ_REGISTRY
     + _READ_MARKET
@@ -113,7 +121,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + ["compliance.add_verifiedemission", "compliance.view_verifiedemission", "compliance.view_surrender",
        "compliance.view_complianceresult", "compliance.view_obligation", "compliance.view_emissionreport",
        "compliance.confirm_emissionreport", "compliance.view_verifierassignment", "compliance.add_verifierassignment",
-       "compliance.change_verifierassignment"],
+       "compliance.change_verifierassignment"]
+    + _ENFORCE,
     Role.EXCHANGE_OPERATOR: _READ_REGISTRY
     + _READ_MARKET
     + ["accounts.view_all_organizations", "registry.manage_cash", "trading.operate_market", "trading.halt_market",
@@ -126,12 +135,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + ["accounts.view_all_organizations", "accounts.view_user", "compliance.view_verifiedemission",
        "compliance.view_surrender", "compliance.view_complianceresult", "compliance.view_obligation",
        "compliance.view_emissionreport", "compliance.view_verifierassignment"]
+    + _READ_ENFORCEMENT
     + _READ_SEAL + ["registry.run_seal_check"],
     # Verifiers see and verify the reports of the units assigned to them (compliance.selectors).
     Role.VERIFIER: ["compliance.verify_emissionreport"],
     # Company staff act only on their own organization's accounts (accounts.selectors).
     Role.COMPANY_TRADER: ["trading.trade"],
-    Role.COMPLIANCE_OFFICER: ["compliance.surrender", "compliance.view_obligation", "compliance.add_emissionreport"],
+    Role.COMPLIANCE_OFFICER: ["compliance.surrender", "compliance.view_obligation", "compliance.add_emissionreport",
+                              "enforcement.add_disclosure"],
 }
 
 

@@ -27,7 +27,7 @@ from accounts.models import Organization
 from accounts.selectors import organizations_visible_to
 from allocation import services
 from allocation.importing import COLUMNS, read_rows
-from allocation.models import AllocationPlan, Benchmark, CompliancePeriod, Deduction, EmittingUnit
+from allocation.models import AllocationCut, AllocationPlan, Benchmark, CompliancePeriod, Deduction, EmittingUnit
 from allocation.selectors import plan_lines, plan_totals
 from allocation.vintages import vintages_check
 from core import import_jobs, import_preview
@@ -352,4 +352,19 @@ class DeductionAdmin(ReadOnlyAdmin):
     list_select_related = ["organization", "period"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Deduction]:
+        return super().get_queryset(request).filter(organization__in=organizations_visible_to(request.user))
+
+
+@admin.register(AllocationCut)
+class AllocationCutAdmin(ReadOnlyAdmin):
+    """Entered by approved enforcement decisions (never changed or deleted); each plan of the period
+    approved after it withholds its share."""
+
+    list_display = ["organization", "period", "percent", "reason", "created_by", "created_at"]
+    list_filter = ["period", "organization__province"]
+    search_fields = ["organization__name", "organization__uscc"]
+    list_select_related = ["organization", "period"]
+    actions = None
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AllocationCut]:
         return super().get_queryset(request).filter(organization__in=organizations_visible_to(request.user))

@@ -268,3 +268,28 @@ class Deduction(models.Model):
         return gettext("%(uscc)s %(period)s: %(remaining)s of %(tonnes)s t to withhold") % {
             "uscc": self.organization.uscc, "period": self.period, "remaining": f"{self.remaining:,}",
             "tonnes": f"{self.tonnes:,}"}
+
+
+class AllocationCut(models.Model):
+    """A share of a unit's allocation of `period` withheld from every plan of the period approved after
+    it was entered (Interim Regulations Art. 22: 50 % to 100 % of the next year's allocation cut for
+    a company that refuses to correct falsified data). Entered by an approved enforcement decision;
+    each plan's line withholds `percent` of its issue (rounded half up) in its deduction amount, so the
+    plan's maker-checker covers it like a shortfall deduction."""
+
+    organization = models.ForeignKey(Organization, verbose_name=_("organization"), on_delete=models.PROTECT, related_name="allocation_cuts")
+    period = models.ForeignKey(CompliancePeriod, verbose_name=_("period"), on_delete=models.PROTECT, related_name="allocation_cuts")
+    percent = models.DecimalField(_("share cut (percent)"), max_digits=5, decimal_places=2, help_text=_("Share of each plan's issue withheld"))
+    reason = models.CharField(_("reason"), max_length=500)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("allocation cut")
+        verbose_name_plural = _("allocation cuts")
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=Q(percent__gt=0) & Q(percent__lte=100), name="allocation_cut_percent_valid")]
+
+    def __str__(self) -> str:
+        return gettext("%(uscc)s %(period)s: %(percent)s%% of the allocation cut") % {
+            "uscc": self.organization.uscc, "period": self.period, "percent": self.percent}

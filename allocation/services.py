@@ -27,6 +27,7 @@ from allocation.formula import DEFAULT_BENCHMARKS, allocation_for, intensity_all
 from allocation.importing import RawRow, RowError, read_rows
 from allocation.models import (
     SECTOR_OF_CATEGORY,
+    AllocationCut,
     AllocationLine,
     AllocationPlan,
     Benchmark,
@@ -306,12 +307,17 @@ def allocation_preview(
             line.issued_before = before.get(line.unit.pk, 0) if line.unit else 0
             difference = line.computed_allocation - line.issued_before
             line.issue_amount, line.clawback_amount = max(difference, 0), max(-difference, 0)
-    pending = pending_deductions(period, {line.organization.pk for line in preview.lines if line.organization})
-    for line in preview.lines:  # a company's deductions are withheld from its units' lines in file order
-        if line.issue_amount and line.organization and pending.get(line.organization.pk):
-            line.deduction_amount = min(pending[line.organization.pk], line.issue_amount)
+    organization_ids = {line.organization.pk for line in preview.lines if line.organization}
+    pending, cuts = pending_deductions(period, organization_ids), allocation_cuts(period, organization_ids)
+    for line in preview.lines:  # a cut is a share of each of the company's lines; its deductions are withheld from them in file order
+        if line.issue_amount and line.organization and cuts.get(line.organization.pk):
+            line.deduction_amount = issue_share(line.issue_amount, cuts[line.organization.pk])
             line.issue_amount -= line.deduction_amount
-            pending[line.organization.pk] -= line.deduction_amount
+        if line.issue_amount and line.organization and pending.get(line.organization.pk):
+            withheld = min(pending[line.organization.pk], line.issue_amount)
+            line.deduction_amount += withheld
+            line.issue_amount -= withheld
+            pending[line.organization.pk] -= withheld
     return preview
 
 
@@ -382,6 +388,32 @@ def _line_compute(line: PreviewLine, benchmark: Benchmark, *, kind: str, period:
     line.issue_amount = issue_share(line.computed_allocation, share)
 
 
+def allocation_cuts(period: CompliancePeriod, organization_ids: set[int], *, before: dt.datetime | None = None) -> dict[int, Decimal]:
+    """The share of each unit's allocation of `period` cut (AllocationCut; the largest if several),
+    entered before `before` when given."""
+    rows = AllocationCut.objects.filter(period=period, organization_id__in=organization_ids)
+    if before is not None:
+        rows = rows.filter(created_at__lt=before)
+    cuts: dict[int, Decimal] = {}
+    for organization_id, percent in rows.values_list("organization_id", "percent"):
+        cuts[organization_id] = max(percent, cuts.get(organization_id, Decimal(0)))
+    return cuts
+
+
+def allocation_cut_enter(*, organization: Organization, period: CompliancePeriod, percent: Decimal, reason: str,
+                         actor: Any) -> AllocationCut:
+    """Records a cut of `percent` of the unit's allocation of `period`, withheld by the plans of the
+    period approved from now on. Call it inside the transaction of the decision that orders it."""
+    if not Decimal(0) < percent <= Decimal(100):
+        raise InvalidInput(_("The cut must be above 0 and at most 100 percent."), field="percent")
+    with transaction.atomic():
+        cut = AllocationCut.objects.create(organization=organization, period=period, percent=percent,
+                                           reason=reason.strip()[:500], created_by=actor)
+        audit_record(actor=actor, action="allocation_cut.enter", obj=cut,
+                     after={"uscc": organization.uscc, "period": period.code, "percent": str(percent), "reason": cut.reason})
+    return cut
+
+
 def pending_deductions(period: CompliancePeriod, organization_ids: set[int]) -> dict[int, int]:
     rows = (
         Deduction.objects.filter(period=period, organization_id__in=organization_ids, remaining__gt=0)
@@ -419,9 +451,32 @@ def deductions_enter_many(
     return deductions
 
 
+def deductions_reduce(*, organization: Organization, period: CompliancePeriod, tonnes: int, reason: str, actor: Any) -> int:
+    """Lowers what is still to be withheld from the unit's allocation of `period` by up to `tonnes`
+    (newest deduction first): a shortfall made good later (a forced surrender) is not deducted as
+    well. Returns the tonnes taken off. Call it inside the transaction of the change."""
+    left = tonnes
+    with transaction.atomic():
+        for deduction in list(Deduction.objects.select_for_update().filter(
+                period=period, organization=organization, remaining__gt=0).order_by("-id")):
+            if not left:
+                break
+            take = min(left, deduction.remaining)
+            Deduction.objects.filter(pk=deduction.pk).update(remaining=deduction.remaining - take)
+            audit_record(actor=actor, action="deduction.reduce", obj=deduction, before={"remaining": deduction.remaining},
+                         after={"remaining": deduction.remaining - take, "reason": reason})
+            left -= take
+    return tonnes - left
+
+
 def _deductions_apply(plan: AllocationPlan) -> None:
-    """Consumes the deductions a plan's lines withheld, oldest first (under row locks)."""
-    for organization_id, withheld in plan.lines.filter(deduction_amount__gt=0).values_list("organization_id", "deduction_amount"):
+    """Consumes the deductions a plan's lines withheld, oldest first (under row locks), after the part an
+    allocation cut withheld (its share of the line's issue before withholding; cuts are not consumed)."""
+    lines = list(plan.lines.filter(deduction_amount__gt=0).values_list("organization_id", "deduction_amount", "issue_amount"))
+    cuts = allocation_cuts(plan.period, {org for org, _, _ in lines}, before=plan.created_at)
+    for organization_id, withheld, issued in lines:
+        if organization_id in cuts:
+            withheld -= min(withheld, issue_share(issued + withheld, cuts[organization_id]))
         for deduction in Deduction.objects.select_for_update().filter(
             period=plan.period, organization_id=organization_id, remaining__gt=0
         ).order_by("id"):

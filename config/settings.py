@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "reports",
     "surveillance",
     "carryover",
+    "enforcement",
     "demo",
     "web",
 ]
@@ -392,6 +393,17 @@ COMPLIANCE_DEADLINE_CHUNK = env_int("COMPLIANCE_DEADLINE_CHUNK", 1000, minimum=1
 # window keeps its own copy, which regulators edit (carryover.models.CarryOverWindow).
 CARRY_OVER_BASE_TONNES = env_int("CARRY_OVER_BASE_TONNES", 10_000, minimum=0)
 CARRY_OVER_SALES_MULTIPLIER = env_decimal("CARRY_OVER_SALES_MULTIPLIER", "1.5")
+# Enforcement (Interim Regulations 2024, Art. 22; amounts in fen). The non-surrender fine's range is the
+# compliance result's fine basis (COMPLIANCE_FINE_MULTIPLE or COMPLIANCE_FINE_FIXED).
+ENFORCEMENT_FRAUD_FINE_MULTIPLE = (env_int("ENFORCEMENT_FRAUD_FINE_MULTIPLE_LOW", 5, minimum=1),
+                                   env_int("ENFORCEMENT_FRAUD_FINE_MULTIPLE_HIGH", 10, minimum=1))  # x the gains
+ENFORCEMENT_FRAUD_GAINS_THRESHOLD = env_int("ENFORCEMENT_FRAUD_GAINS_THRESHOLD", 500_000_00, minimum=0)  # below: the fixed range
+ENFORCEMENT_FRAUD_FINE_FIXED = (env_int("ENFORCEMENT_FRAUD_FINE_FIXED_LOW", 500_000_00, minimum=1),
+                                env_int("ENFORCEMENT_FRAUD_FINE_FIXED_HIGH", 2_000_000_00, minimum=1))
+ENFORCEMENT_INDIVIDUAL_FINE = (env_int("ENFORCEMENT_INDIVIDUAL_FINE_LOW", 50_000_00, minimum=1),
+                               env_int("ENFORCEMENT_INDIVIDUAL_FINE_HIGH", 200_000_00, minimum=1))
+ENFORCEMENT_ALLOCATION_CUT_PERCENT = (env_int("ENFORCEMENT_ALLOCATION_CUT_PERCENT_LOW", 50, minimum=1),
+                                      env_int("ENFORCEMENT_ALLOCATION_CUT_PERCENT_HIGH", 100, minimum=1))
 
 # Imports of allocation plans and verified emissions (core.imports): at most this many rows (China has
 # about 3,700 key emitting units) and bytes per file; reading stops at the first row past the cap.

@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/", include("trading.api_urls")),
     path("api/v1/", include("compliance.api_urls")),
     path("api/v1/", include("carryover.api_urls")),
+    path("api/v1/", include("enforcement.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("", include("accounts.urls")),
@@ -26,6 +27,7 @@ urlpatterns = [
     path("", include("trading.urls")),
     path("", include("surveillance.urls")),
     path("", include("carryover.urls")),
+    path("", include("enforcement.urls")),
 ]
 
 handler404 = "core.views.page_not_found"

@@ -45,6 +45,17 @@ def append_only(table: str) -> PostgresOnlySQL:
     )
 
 
+def no_delete(table: str) -> PostgresOnlySQL:
+    """Makes `table` refuse DELETE for every database user (rows may still change state): records
+    kept for at least five years (Interim Regulations Art. 11), such as reports and decisions."""
+    trigger = f"{table}_no_delete"
+    return PostgresOnlySQL(
+        sql=APPEND_ONLY_FUNCTION
+        + f"CREATE TRIGGER {trigger} BEFORE DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION core_refuse_change();",
+        reverse_sql=f"DROP TRIGGER IF EXISTS {trigger} ON {table};",
+    )
+
+
 NO_TRUNCATE_FUNCTION = """
 CREATE OR REPLACE FUNCTION core_refuse_truncate() RETURNS trigger AS $$
 BEGIN

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from accounts.selectors import sees_all_organizations, user_province
 from core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from core.import_jobs import stale_files_delete
-from reports import compliance_export
+from reports import archive, compliance_export
 from reports.models import ExportJob
 from reports.selectors import (
     COMPLIANCE_PERMISSION,
@@ -39,7 +39,7 @@ from reports.services import export_record
 
 logger = logging.getLogger(__name__)
 
-_FILE_NAME = re.compile(r"[0-9a-f]{32}\.(pdf|xlsx)")
+_FILE_NAME = re.compile(r"[0-9a-f]{32}\.(pdf|xlsx|zip)")
 JOB_FORMATS = ("pdf", "xlsx")
 
 
@@ -85,6 +85,40 @@ def export_job_start(*, user: Any, period: str, province: str | None, status: st
     return job
 
 
+def archive_job_start(*, user: Any, period: str) -> ExportJob:
+    """Records the archive export of a period (reports.archive) and queues the job that makes the zip;
+    its rows are those the requester may read (a provincial regulator: its province's)."""
+    compliance_period = period_get(period)
+    _scope, province = compliance_scope(user)
+    with transaction.atomic():
+        event = export_record(actor=user, report="archive", subject=compliance_period.code, file_format="zip", rows=0,
+                              filters={"province": province or "", "job": True})
+        job = ExportJob.objects.create(
+            report="archive", subject=compliance_period.code, province=province or "", file_format="zip",
+            params={"language": translation.get_language() or settings.LANGUAGE_CODE},
+            report_id=f"NCA-{compliance_period.code}-{event.pk:08d}",
+            filename=f"archive-{compliance_period.code}{'-' + province if province else ''}.zip", created_by=user)
+    try:
+        export_job_task.delay(job.pk)
+    except Exception as error:  # noqa: BLE001 - whatever the broker client raises
+        logger.warning("archive job %s not queued: %s", job.pk, error)
+        _finish(job.pk, ExportJob.Status.FAILED, message=_("The job queue is unreachable; ask for the export again in a moment."))
+        raise InvalidInput(_("The job queue is unreachable; ask for the export again in a moment."), field="period") from None
+    return job
+
+
+def _archive_file(job: ExportJob, out: Path) -> tuple[int, int]:
+    scope, _province = compliance_scope(job.created_by, job.province or None)
+
+    def progress(done: int) -> None:
+        ExportJob.objects.filter(pk=job.pk).update(rows=done, rows_done=done, updated_at=timezone.now())
+
+    partial = out.with_name(out.name + ".part")
+    rows = archive.archive_write(period_get(job.subject), scope, partial, progress=progress)
+    partial.replace(out)
+    return 0, rows
+
+
 def _finish(job_id: int, status: str, **fields: Any) -> None:
     ExportJob.objects.filter(pk=job_id).update(status=status, finished_at=timezone.now(), updated_at=timezone.now(),
                                                **fields)
@@ -115,7 +149,7 @@ def _run(job: ExportJob) -> str:
     out = export_dir() / name
     try:
         export_dir().mkdir(parents=True, exist_ok=True)
-        pages, rows = _compliance_file(job, out)
+        pages, rows = (_archive_file if job.report == "archive" else _compliance_file)(job, out)
     except DomainError as error:  # the requester lost the permission or scope meanwhile, the period is gone
         out.unlink(missing_ok=True)
         _finish(job_id, ExportJob.Status.FAILED, message=error.message)
@@ -195,7 +229,7 @@ def export_job_download(*, user: Any, job: ExportJob) -> Path:
     path = file_path(job.file)
     if job.status != ExportJob.Status.DONE or path is None or not path.exists():
         raise NotFound(_("This export's file is not ready, or no longer kept."))
-    export_record(actor=user, report="compliance", subject=job.subject, file_format=job.file_format, rows=job.rows,
+    export_record(actor=user, report=job.report, subject=job.subject, file_format=job.file_format, rows=job.rows,
                   filters={"province": job.province, **({"status": job.params["status"]} if job.params.get("status") else {}),
                            "job": job.pk, "report_id": job.report_id})
     return path

@@ -283,8 +283,9 @@ def statement_lines(account: Account, transfers: QuerySet[Transfer], opening: di
 
 
 def disclosed_periods() -> QuerySet[CompliancePeriod]:
-    """Periods whose deadline job has run: their compliance status is published (RULEBOOK.md, step 6)."""
-    return periods().filter(results__isnull=False).distinct()
+    """Periods whose deadline job has run (their compliance status is published, RULEBOOK.md step 6) or
+    with a published annual disclosure (Art. 11)."""
+    return periods().filter(Q(results__isnull=False) | Q(disclosures__status="published")).distinct()
 
 
 def disclosure_rows(period: CompliancePeriod, province: str | None = None) -> QuerySet[ComplianceResult]:

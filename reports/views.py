@@ -24,6 +24,7 @@ from accounts.provinces import PROVINCES, province_name
 from accounts.selectors import sees_all_organizations
 from core.csv import csv_response
 from core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from enforcement.selectors import decisions_to_approve, disclosures_published, halts_in_force
 from registry.models import Asset
 from registry.selectors import account_get_for, accounts_visible_to
 from reports import compliance_export, export_jobs, exports
@@ -139,6 +140,8 @@ def compliance(request: HttpRequest, period: str) -> HttpResponse:
         return render(request, "reports/compliance.html", {
             "table": table, "page": page, "title": title, "provinces": report_provinces(request.user),
             "summary": compliance_export.status_summary(table), "pager_query": _pager_query(request),
+            # Production halts in force (enforcement), flagged beside the unit.
+            "halted": {d.organization.uscc for d in halts_in_force().values()},
             "may_choose_province": sees_all_organizations(request.user), "statuses": STATUSES, "status": status,
             "sort": sort, "sorts": list(SORTS), "query": _query_without(request, "format", "page"),
             "sort_query": _query_without(request, "sort", "page"),
@@ -182,7 +185,7 @@ def export_job(request: HttpRequest, job_id: int) -> HttpResponse:
 def export_job_download(request: HttpRequest, job_id: int) -> HttpResponse:
     job = export_jobs.export_job_get(request.user, job_id)
     path = export_jobs.export_job_download(user=request.user, job=job)
-    content_type = "application/pdf" if job.file_format == "pdf" else exports.XLSX_TYPE
+    content_type = {"pdf": "application/pdf", "zip": "application/zip"}.get(job.file_format, exports.XLSX_TYPE)
     return FileResponse(path.open("rb"), as_attachment=True, filename=job.filename, content_type=content_type)
 
 
@@ -209,6 +212,7 @@ def regulator_home(request: HttpRequest) -> HttpResponse:
     national = sees_all_organizations(request.user)
     return render(request, "reports/regulator.html", {
         "work": workload(request.user), "market": market_state(request.user), "prices": market_overview(trading_day()),
+        "decisions_to_approve": decisions_to_approve(request.user),
         "today": timezone.localdate(), "scope": _("China") if national else province_name(user_province(request.user)),
     })
 
@@ -308,6 +312,7 @@ def disclosure_period(request: HttpRequest, period: str) -> HttpResponse:
         "period": compliance_period, "page": page, "province": province, "pager_query": _pager_query(request),
         "provinces": [(code, province_name(code)) for code in sorted(PROVINCES)],
         "published": compliance_period.results.exists(),
+        "disclosures": disclosures_published(compliance_period),
         "index_url": reverse("disclosure-index"),
     })
 

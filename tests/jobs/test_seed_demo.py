@@ -194,3 +194,23 @@ def test_seed_demo_refuses_sectors_without_power_or_unknown(db):
         with pytest.raises(CommandError):
             call_command("seed_demo", companies=8, sectors=sectors)
     assert not Organization.objects.filter(kind=Organization.Kind.KEY_EMITTING_UNIT).exists()
+def test_seed_demo_records_enforcement_and_publishes_disclosures(db, client):
+    """The short unit of 2019-2020 is fined within its range and halted (each approved by a second
+    regulator); the unit without verified emissions faces a fraud case with a fine awaiting approval;
+    the first disclosures are on /disclosure/2019-2020/. The ledger's proof holds."""
+    from enforcement.models import Decision, Disclosure
+    from enforcement.selectors import halts_in_force
+    from registry.selectors import ledger_verify
+
+    call_command("seed_demo", companies=4)
+    short = ComplianceResult.objects.get(period__code="2019-2020", status="B")
+    fine = Decision.objects.get(kind="non_surrender_fine")
+    assert (fine.organization, fine.status) == (short.organization, "approved")
+    assert short.fine_basis_low <= fine.amount <= short.fine_basis_high and fine.decided_by != fine.proposed_by
+    assert set(halts_in_force()) == {short.organization.pk}
+    assert Decision.objects.get(kind="fraud_fine").status == "proposed"
+    published = Disclosure.objects.filter(status="published")
+    assert published.count() == 2 and Disclosure.objects.filter(status="submitted").count() == 1
+    page = client.get("/disclosure/2019-2020/").content.decode()
+    assert all(d.organization.name in page for d in published)
+    assert ledger_verify().problems == []

@@ -127,6 +127,9 @@ AUCTION_A = {"auction_id": "auction_a"}  # company A's approved sell auction, op
 AUCTION_PENDING = {"auction_id": "auction_pending"}  # company A's announcement awaiting approval
 BID_B = {"auction_id": "auction_a", "bid_id": "bid_b"}  # company B's bid in it
 CEA21 = {"symbol": "cea21"}
+CASE_A = {"case_id": "case_a"}  # a data-fraud case against company A, opened by the national regulator
+DECISION_A = {"decision_id": "decision_a"}  # a fine on an individual in it, proposed by the national regulator
+DISCLOSURE_A = {"disclosure_id": "disclosure_a"}  # company A's disclosure, awaiting confirmation
 
 #            roles:                 anon trader_a trader_b officer_a verifier auditor prov national exchange
 RULES: dict[str, list[Rule]] = {
@@ -224,6 +227,9 @@ RULES: dict[str, list[Rule]] = {
     "api-obligation-list": [Rule("GET", "401 403 403 200 403 200 200 200 403", query="period=2021")],
     # compliance: emission reports (API and pages)
     "api-emission-report-list": [Rule("GET", "401 200 200 200 200 200 200 200 200")],
+    # API: enforcement decisions (read-only; a company its own, regulators in scope, auditors all)
+    "api-decision-list": [Rule("GET", "401 200 200 200 200 200 200 200 200")],
+    "api-decision-detail": [Rule("GET", "401 200 404 200 404 200 404 200 404", DECISION_A)],
     "api-emission-report-detail": [Rule("GET", "401 404 404 200 200 200 404 200 404", REPORT_A)],
     "api-emission-report-verify": [Rule("GET", "401 405 405 405 405 405 405 405 405", REPORT_A)],
     "api-emission-report-confirm": [Rule("GET", "401 405 405 405 405 405 405 405 405", REPORT_A)],
@@ -289,6 +295,33 @@ RULES: dict[str, list[Rule]] = {
     "surveillance-alert-decide": [Rule("GET", "302 405 405 405 405 405 405 405 405", {"alert_id": "alert"}),
                                   Rule("POST", "302 403 403 403 403 403 403 403 302", {"alert_id": "alert"},
                                        data=lambda world, role: {"decision": "dismiss", "reason": "matrix"})],
+    # enforcement: regulators (a provincial one in its province) and auditors read cases and decisions; a
+    # company its own decisions; the proposer (national) cannot approve its own decision; regulators
+    # confirm disclosures; auditors and regulators make a period's archive
+    "enforcement-index": [Rule("GET", "302 200 200 200 200 200 200 200 200")],
+    "enforcement-case-new": [Rule("GET", "302 403 403 403 403 403 200 200 403")],
+    "enforcement-case": [Rule("GET", "302 404 404 404 404 200 404 200 404", CASE_A)],
+    "enforcement-case-close": [Rule("GET", "405 405 405 405 405 405 405 405 405", CASE_A),
+                               Rule("POST", "302 403 403 403 403 403 404 302 403", CASE_A,
+                                    data=lambda world, role: {"note": "matrix"})],
+    "enforcement-decision-new": [Rule("GET", "302 403 403 403 403 403 200 200 403")],
+    "enforcement-decision": [Rule("GET", "302 200 404 200 404 200 404 200 404", DECISION_A)],
+    "enforcement-decision-approve": [Rule("GET", "405 405 405 405 405 405 405 405 405", DECISION_A),
+                                     Rule("POST", "302 403 403 403 403 403 404 403 403", DECISION_A)],
+    "enforcement-decision-reject": [Rule("GET", "405 405 405 405 405 405 405 405 405", DECISION_A),
+                                    Rule("POST", "302 403 403 403 403 403 404 403 403", DECISION_A,
+                                         data=lambda world, role: {"note": "matrix"})],
+    "enforcement-decision-lift": [Rule("GET", "405 405 405 405 405 405 405 405 405", DECISION_A),
+                                  Rule("POST", "302 403 403 403 403 403 404 403 403", DECISION_A,
+                                       data=lambda world, role: {"note": "matrix"})],
+    "enforcement-disclosure": [Rule("GET", "302 403 403 200 403 403 403 403 403")],
+    "enforcement-disclosure-confirm": [Rule("GET", "405 405 405 405 405 405 405 405 405", DISCLOSURE_A),
+                                       Rule("POST", "302 403 403 403 403 403 404 302 403", DISCLOSURE_A)],
+    "enforcement-disclosure-return": [Rule("GET", "405 405 405 405 405 405 405 405 405", DISCLOSURE_A),
+                                      Rule("POST", "302 403 403 403 403 403 404 302 403", DISCLOSURE_A,
+                                           data=lambda world, role: {"note": "matrix"})],
+    "enforcement-archive": [Rule("GET", "405 405 405 405 405 405 405 405 405"),
+                            Rule("POST", "302 403 403 403 403 302 302 302 403", data=lambda world, role: {"period": "2021"})],
     "market": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
     "market-table": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
     "javascript-catalog": [Rule("GET", "200 200 200 200 200 200 200 200 200")],  # the pages' translated strings
@@ -384,7 +417,16 @@ def world(db, company_a, company_b, national_regulator, exchange_operator):
                                  organization=company_a, evidence={"share_percent": 50})
     token, _ = api_token_create(user=users["trader_a"], name="matrix", actor=users["trader_a"])
     check = seal_check_record(actor=users["auditor"], source=SealCheck.Source.PAGE)
+    from enforcement.services import case_open, decision_propose, disclosure_submit
+
+    case = case_open(actor=national_regulator, organization=company_a, subject="company", period=period, summary="matrix")
+    decision = decision_propose(actor=national_regulator, kind="individual_fine", organization=company_a, period=period,
+                                legal_basis="Art. 22", case=case, amount=100_000_00, individual_name="Matrix")
+    disclosure = disclosure_submit(user=users["officer_a"], period=period, emissions=100, facilities="Unit 1", methods="Calculation")
     return {
+        "case_a": case.pk,
+        "decision_a": decision.pk,
+        "disclosure_a": disclosure.pk,
         "users": users,
         "account_a": f"HA-{company_a.uscc}",
         "order_a": order.pk,
@@ -447,7 +489,8 @@ def call(world: dict[str, Any], name: str, rule: Rule, role: str) -> tuple[int, 
 
 # The world's object for each URL parameter name, used to suggest a rule for a new URL.
 KWARG_OBJECTS = {"number": "account_a", "order_id": "order_a", "offer_id": "offer_a", "auction_id": "auction_a", "bid_id": "bid_b", "job_id": "export_job", "alert_id": "alert", "symbol": "cea21", "period": "period", "token_id": "token_a",
-                 "report_id": "report_a", "part": "book"}
+                 "report_id": "report_a", "part": "book",
+                 "case_id": "case_a", "decision_id": "decision_a", "disclosure_id": "disclosure_a"}
 
 
 def _suggestion(name: str, seen: dict[str, int], kwargs: dict[str, str]) -> str:

@@ -278,6 +278,11 @@ class Command(BaseCommand):
 
             for company, _ in allocations:  # the demo verifier verifies every unit's 2021 report
                 verifier_assign(period=period, organization=company, verifier=users["verifier"], actor=users["regulator1"])
+            from enforcement.demo import (
+                enforcement_demo_seed,  # (one block, so merges with other demo changes stay easy)
+            )
+
+            enforcement_demo_seed(period=history, users=users)  # a fine, a production halt, a fraud case, disclosures
         self.stdout.write(self.style.SUCCESS(
             f"Seeded {companies} companies with 50,000,000.00 CNY each; the 2019-2020 period allocated by plan, verified, "
             "surrendered and closed by the deadline job (see /disclosure/); 2021 allocated by plan (70 % pre-allocation)."))
