@@ -22,7 +22,7 @@ class ComputationStale(DomainError):
 
 
 class SameRegulator(DomainError):
-    code = "maker_checker"
+    code = "carry_over_maker_checker"
     status = 403
     default_message = gettext_lazy("A carry-over computation must be approved by a regulator other than the one who "
                                    "computed or submitted it.")

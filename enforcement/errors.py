@@ -34,7 +34,7 @@ class DecisionNotInState(DomainError):
 
 
 class SameRegulator(DomainError):
-    code = "same_regulator"
+    code = "decision_maker_checker"
     status = 403
     default_message = gettext_lazy("A decision must be approved or rejected by a regulator other than the one who proposed it.")
 

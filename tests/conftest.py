@@ -45,6 +45,16 @@ def _ledger_invariants_hold_after_each_test(request):
         assert_ledger_conserved()
 
 
+@pytest.fixture(autouse=True)
+def _default_language_after_each_test():
+    """Django activates a request's language for the thread (LocaleMiddleware, a user's profile language)
+    and leaves it active: a test whose last request was in Chinese would otherwise hand Chinese to the next."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _files_in_a_temporary_folder(tmp_path_factory):
     """Uploaded files (emission report attachments) and published seal heads go to folders of this test

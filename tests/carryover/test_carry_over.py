@@ -231,7 +231,7 @@ def test_the_maker_cannot_approve_the_computation(window, company_a, national_re
     with pytest.raises(SameRegulator) as refused:
         carryover_approve(window=window, actor=national_regulator)
 
-    assert refused.value.code == "maker_checker"
+    assert refused.value.code == "carry_over_maker_checker"
     window.refresh_from_db()
     assert window.status == CarryOverWindow.Status.SUBMITTED
     assert bal(company_a, "CEA21").not_carried == 0

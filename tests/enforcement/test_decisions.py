@@ -67,7 +67,7 @@ def test_a_compliant_company_cannot_be_fined_for_not_surrendering(closed, compan
 
 def test_the_proposer_cannot_approve_a_second_regulator_does(closed, company_b, national_regulator, second_national_regulator):
     decision = propose(national_regulator, "non_surrender_fine", company_b, closed, amount=FINE_LOW)
-    refused("same_regulator", None, decision_approve, actor=national_regulator, decision=decision)
+    refused("decision_maker_checker", None, decision_approve, actor=national_regulator, decision=decision)
     approved = decision_approve(actor=second_national_regulator, decision=decision, note="Agreed")
     assert (approved.status, approved.decided_by, approved.decision_note) == ("approved", second_national_regulator, "Agreed")
     assert AuditEvent.objects.filter(action="decision.approve", object_id=str(decision.pk), actor=second_national_regulator).exists()
