@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Organization
 from accounts.selectors import organizations_visible_to
 from allocation import services
-from allocation.importing import COLUMNS, read_rows
+from allocation.importing import UNIT_COLUMNS, read_rows
 from allocation.models import AllocationCut, AllocationPlan, Benchmark, CompliancePeriod, Deduction, EmittingUnit
 from allocation.selectors import plan_lines, plan_totals
 from allocation.vintages import vintages_check
@@ -104,7 +104,10 @@ class ImportForm(forms.Form):
         label=gettext_lazy("Issue percent"), initial=Decimal("70"), min_value=Decimal("0.01"), max_value=Decimal("100"),
         help_text=gettext_lazy("Pre-allocation: the share of the computed allocation issued now (a true-up always settles on 100)"))
     file = forms.FileField(label=gettext_lazy("File"), required=False,
-                           help_text=gettext_lazy("CSV or XLSX: uscc,unit_category,electricity_mwh,heat_gj,correction_factor"))
+                           help_text=gettext_lazy(
+                               "CSV or XLSX: uscc,unit_code,sector,unit_category,electricity_mwh,heat_gj,product_output_t,"
+                               "correction_factor (as the template); a file of one unit per company may leave out unit_code, "
+                               "sector and product_output_t"))
     upload = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean_issue_percent(self) -> Decimal:
@@ -232,8 +235,10 @@ class AllocationPlanAdmin(ReadOnlyAdmin):
         unit = (organizations_visible_to(request.user)
                 .filter(kind=Organization.Kind.KEY_EMITTING_UNIT, status=Organization.Status.ACTIVE)
                 .order_by("name", "pk").first())
-        example = [unit.uscc if unit else EXAMPLE_USCC, "coal_gt300", 1_000_000, 50_000, 1]
-        return import_preview.template_response(name="allocation-plan", file_format=file_format, header=COLUMNS,
+        code = (EmittingUnit.objects.filter(organization=unit, sector="power").order_by("code").values_list("code", flat=True)
+                .first() if unit else None) or "U1"
+        example = [unit.uscc if unit else EXAMPLE_USCC, code, "power", "coal_gt300", 1_000_000, 50_000, "", 1]
+        return import_preview.template_response(name="allocation-plan", file_format=file_format, header=UNIT_COLUMNS,
                                                 example=example)
 
     def import_job_view(self, request: HttpRequest, job_id: int) -> HttpResponse:

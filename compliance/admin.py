@@ -18,10 +18,10 @@ from django.utils.translation import gettext as _
 from accounts.models import Organization, User
 from accounts.roles import Role
 from accounts.selectors import organizations_visible_to
-from allocation.models import CompliancePeriod
+from allocation.models import CompliancePeriod, EmittingUnit
 from compliance.models import ComplianceResult, EmissionReport, Surrender, VerifiedEmission, VerifierAssignment
 from compliance.selectors import unit_text
-from compliance.services import VERIFIED_COLUMNS, VERIFIED_UNIT_COLUMNS, verified_emissions_check, verified_required
+from compliance.services import VERIFIED_UNIT_COLUMNS, verified_emissions_check, verified_required
 from compliance.verification import verifier_assign
 from core import import_jobs, import_preview
 from core.admin import COUNT, TONNES, YUAN, ReadOnlyAdmin, UnitsAdmin, import_job_response
@@ -123,9 +123,11 @@ class VerifiedEmissionAdmin(ScopedReadOnlyAdmin):
             raise PermissionDenied
         unit = (organizations_visible_to(request.user).filter(kind=Organization.Kind.KEY_EMITTING_UNIT)
                 .order_by("name", "pk").first())
+        first_unit = (EmittingUnit.objects.filter(organization=unit).order_by("code").values_list("code", "sector").first()
+                      if unit else None) or ("U1", "power")
         return import_preview.template_response(name="verified-emissions", file_format=file_format,
-                                                header=VERIFIED_COLUMNS,
-                                                example=[unit.uscc if unit else EXAMPLE_USCC, 250_000])
+                                                header=VERIFIED_UNIT_COLUMNS,
+                                                example=[unit.uscc if unit else EXAMPLE_USCC, *first_unit, 250_000, "", "", ""])
 
     def import_job_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
         if not request.user.has_perm("compliance.add_verifiedemission"):

@@ -16,12 +16,12 @@ from django.urls import reverse
 
 from accounts.validators import validate_uscc
 from allocation import admin as allocation_admin
-from allocation.importing import read_rows
+from allocation.importing import UNIT_COLUMNS, read_rows
 from allocation.services import allocation_preview
 from compliance import admin as compliance_admin
 from core.import_preview import messages_by_row
 from core.imports import RowError
-from tests.allocation.conftest import HEADER, csv_bytes
+from tests.allocation.conftest import csv_bytes
 from tests.auth import login
 
 URL = "admin:allocation_allocationplan_import"
@@ -198,7 +198,7 @@ def test_the_templates_have_the_header_and_an_example_row_that_imports_cleanly(r
         sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
         rows = [["" if cell is None else str(cell) for cell in row] for row in sheet.iter_rows(values_only=True)]
         assert sheet["A2"].number_format == "@"  # the USCC stays text
-    assert rows[0] == HEADER and len(rows) == 2
+    assert rows[0] == UNIT_COLUMNS and len(rows) == 2
     assert rows[1][0] == company_a.uscc  # a unit this regulator may allocate to
     page = preview(regulator_client, period_2021, cea21, response.content, filename=f"template.{file_format}").content.decode()
     assert 'id="import-errors"' not in page and 'name="confirm"' in page

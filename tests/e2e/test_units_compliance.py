@@ -31,7 +31,7 @@ def test_the_compliance_table_breaks_a_company_down_by_unit(browser, live_server
     row = page.locator("#compliance-table tbody tr").filter(has_text=company.uscc)
     expect(row).to_contain_text("257,700")  # verified emissions: the sum of its units
     units = row.locator("details.units")
-    expect(units.locator("summary")).to_have_text("3 units")
+    expect(units.locator("summary")).to_have_text("3 emitting units")
     expect(units.locator("li").first).not_to_be_visible()
     units.locator("summary").click()
     expect(units.locator("li")).to_have_text([
