@@ -11,7 +11,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,6 +35,8 @@ from core.errors import (
 )
 from core.imports import ImportRows, RowError, duplicate_message, read_table, rows_by_value
 from core.numbers import NumberRefused, parse_quantity
+from offsets.selectors import compliance_eligible, quantity_held
+from offsets.serials import serial_plan
 from registry.models import Account, Asset
 from registry.services import MAX_AMOUNT, allowances_retire
 
@@ -212,8 +214,10 @@ def _surrender(user: Any, organization: Organization, period: CompliancePeriod, 
             # would make them deadlock with this transaction's balance locks).
             Organization.objects.select_for_update(no_key=True).filter(pk=organization.pk).first()
             _check_against_obligation(obligation_of(period, organization), asset, quantity)
-            transfer = allowances_retire(account=holding, asset=asset, amount=quantity, actor=user,
-                                         reference=f"surrender:{period.code}:{client_request_id}"[:64], audited_by_caller=True)
+            eligible = _check_offsets_eligible(period, holding, asset, quantity)
+            with serial_plan(eligible=eligible):  # the oldest eligible serial blocks leave first
+                transfer = allowances_retire(account=holding, asset=asset, amount=quantity, actor=user,
+                                             reference=f"surrender:{period.code}:{client_request_id}"[:64], audited_by_caller=True)
             surrender = Surrender.objects.create(period=period, organization=organization, asset=asset, quantity=quantity,
                                                  client_request_id=client_request_id, transfer=transfer, created_by=user)
             # The one audit event of a surrender (the retirement transfer is named in it, not audited apart).
@@ -229,6 +233,24 @@ def _missing(field: str, value: str) -> Any:
     if field == "period":
         raise InvalidInput(_("No compliance period %(period)s.") % {"period": repr(value)}, field=field)
     raise InvalidInput(_("No asset %(asset)s.") % {"asset": repr(value)}, field=field)
+
+
+def _check_offsets_eligible(period: CompliancePeriod, holding: Account, asset: Asset, quantity: int) -> Q | None:
+    """Offsets: the holding must have `quantity` t in serial blocks eligible for the period (the legacy
+    cut-off, offsets.selectors.compliance_eligible); returns the blocks' filter for the surrender."""
+    if asset.kind != Asset.Kind.OFFSET:
+        return None
+    eligible = compliance_eligible(period.surrender_deadline)
+    held = quantity_held(holding, asset_id=asset.pk, eligible=eligible)
+    if held < quantity:
+        raise errors.IneligibleAsset(
+            _("Only %(held)s t of your %(asset)s may be surrendered for %(period)s: credits of projects registered before "
+              "%(cutoff)s count only for periods whose surrender deadline is on or before %(last)s.")
+            % {"held": f"{held:,}", "asset": asset.code, "period": period.code,
+               "cutoff": settings.OFFSETS_LEGACY_REGISTRATION_CUTOFF.isoformat(),
+               "last": settings.OFFSETS_LEGACY_LAST_DEADLINE.isoformat()},
+            field="quantity")
+    return eligible
 
 
 def _check_against_obligation(obligation: Obligation | None, asset: Asset, quantity: int) -> None:

@@ -12,7 +12,7 @@ here. The movement services (transfer, reserve, release, retire) are called by o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +56,19 @@ class Movement:
     reference: str = ""
     external_reference: str = ""
     memo: str = ""
+
+
+# Functions called with every posting's transfers, inside its transaction, after they are written:
+# the detail an app keeps of some asset's movements (offsets: which serial ranges moved). A hook that
+# raises undoes the posting. Registered in an AppConfig.ready(), so that the registry imports no app.
+PostingHook = Callable[[list[Transfer]], None]
+_posting_hooks: list[PostingHook] = []
+
+
+def posting_hook_register(hook: PostingHook) -> None:
+    """Calls `hook` after every posting (once, however often registered)."""
+    if hook not in _posting_hooks:
+        _posting_hooks.append(hook)
 
 
 def _is_user(actor: Any) -> bool:
@@ -313,7 +326,7 @@ def ledger_post(
                 setattr(balance, bucket, value)
             changed[key] = balance
         actor_user = actor if _is_user(actor) else None
-        return _ledger_write(
+        transfers = _ledger_write(
             list(changed.values()),
             [
                 Transfer(
@@ -332,6 +345,9 @@ def ledger_post(
                 for movement in movements
             ]
         )
+        for hook in _posting_hooks:
+            hook(transfers)
+        return transfers
 
 
 def _transfer_audit(actor: Any, action: str, transfer: Transfer, **extra: Any) -> None:
