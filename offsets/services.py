@@ -182,6 +182,7 @@ def issuance_approve(*, issuance: Issuance, actor: Any, reason: str = "") -> Iss
             allowances_issue_and_allocate(
                 asset=issuance.asset, allocations=[(holding, issuance.quantity)], actor=actor,
                 reference=f"offset-issuance:{issuance.pk}", memo=f"{issuance.project.identifier} {issuance.vintage}",
+                audited_by_caller=True,
             )
         audit_record(actor=actor, action="offsets.issuance_approve", obj=issuance, before={"status": Issuance.Status.PROPOSED},
                      after={"status": Issuance.Status.ISSUED, "serials": [issuance.first_serial, issuance.last_serial],
@@ -273,7 +274,8 @@ def cancellation_create(
             advisory_xact_lock(CERTIFICATE_NUMBERING)
             with serial_plan(ranges=ranges):
                 transfer = allowances_cancel(account=holding, asset=asset, amount=quantity, actor=user,
-                                             reference=f"cancellation:{client_request_id}"[:64], memo=purpose[:500])
+                                             reference=f"cancellation:{client_request_id}"[:64], memo=purpose[:500],
+                                             audited_by_caller=True)
             certificate = Certificate.objects.create(
                 number=_certificate_number(timezone.localdate().year), organization=organization, asset=asset,
                 quantity=quantity, purpose=purpose, beneficiary=beneficiary, transfer=transfer,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-PACKAGES = ["config", "core", "accounts", "registry", "allocation", "trading", "compliance", "reports", "surveillance", "web", "demo"]
+PACKAGES = ["config", "core", "accounts", "registry", "allocation", "trading", "compliance", "offsets", "reports", "surveillance", "web", "demo"]
 
 
 def import_graph() -> dict[str, set[str]]:

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("accounts", "allocation", "compliance", "core", "registry", "reports", "surveillance", "trading", "web", "demo")
+APPS = ("accounts", "allocation", "compliance", "core", "offsets", "registry", "reports", "surveillance", "trading", "web", "demo")
 LOCALE = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES"
 
 # --- the source ---
