@@ -6,7 +6,7 @@ from accounts.roles import Role
 from offsets import services
 from registry.models import Account, Asset
 from tests.compliance.helpers import officer_of
-from tests.factories import user_with_role
+from tests.factories import OrganizationFactory, make_uscc, user_with_role
 
 
 @pytest.fixture
@@ -43,3 +43,8 @@ def methodology(national_regulator):
 @pytest.fixture
 def trader_only(company_a, holding_a):
     return user_with_role(Role.COMPANY_TRADER, company_a)
+
+
+@pytest.fixture
+def company_c(db):
+    return OrganizationFactory(name="Baosteel Zhanjiang Iron & Steel Co., Ltd.", province="44", uscc=make_uscc("44"))
