@@ -21,16 +21,21 @@ from offsets.models import BlockMovement, Certificate, SerialBlock
 from registry.models import Account
 
 
+def serial_ranges_field(doing: str, otherwise: str) -> serializers.ListField:
+    """CCER serial ranges a holder chooses: [[first, last], ...]."""
+    return serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=10**15), min_length=2, max_length=2),
+        required=False, allow_null=True, max_length=1000,
+        help_text=f"CCER only: the serial ranges to {doing}, [[first, last], ...], summing to the quantity; omitted: {otherwise}",
+    )
+
+
 class CancellationIn(InputSerializer):
     asset = serializers.CharField(min_length=1, max_length=16, help_text='"CCER" or an allowance vintage, "CEA21"')
     quantity = QuantityField(help_text="Whole tonnes (a JSON integer)")
     purpose = serializers.CharField(min_length=1, max_length=500, help_text="What the cancellation offsets")
     beneficiary = serializers.CharField(max_length=200, default="", help_text="On whose behalf (optional)")
-    blocks = serializers.ListField(
-        child=serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=10**15), min_length=2, max_length=2),
-        required=False, allow_null=True, max_length=1000,
-        help_text="CCER only: the serial ranges to cancel, [[first, last], ...], summing to the quantity; omitted: the oldest first",
-    )
+    blocks = serial_ranges_field("cancel", "the oldest first")
     client_request_id = serializers.CharField(
         max_length=64, default="",
         help_text="Your unique id: repeating it returns the same certificate. Required, here or as the Idempotency-Key header.",

@@ -2,7 +2,12 @@
 
 from django.utils.translation import gettext_lazy
 
+from allocation.services import SameRegulator
 from core.errors import DomainError
+
+# The maker-checker refusal is allocation's (one class per code); an issuance's says so in its message.
+ISSUANCE_SAME_REGULATOR = gettext_lazy("An issuance must be approved by a regulator other than the one who proposed it.")
+__all__ = ["ISSUANCE_SAME_REGULATOR", "IssuanceNotInState", "SameRegulator", "SerialsRequired", "SerialsUnavailable"]
 
 
 class SerialsRequired(DomainError):
@@ -15,12 +20,6 @@ class SerialsUnavailable(DomainError):
     code = "serials_unavailable"
     status = 409
     default_message = gettext_lazy("The account does not hold the serial ranges this movement needs.")
-
-
-class SameRegulator(DomainError):
-    code = "maker_checker"
-    status = 403
-    default_message = gettext_lazy("An issuance must be approved by a regulator other than the one who proposed it.")
 
 
 class IssuanceNotInState(DomainError):

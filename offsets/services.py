@@ -19,7 +19,7 @@ from accounts.selectors import user_organization_ids
 from core.audit import audit_record
 from core.errors import AlreadyExists, DomainError, IdempotencyConflict, InvalidInput, NotEligible, PermissionDenied
 from core.locks import NAMESPACE, LockKey, advisory_xact_lock
-from offsets.errors import IssuanceNotInState, SameRegulator
+from offsets.errors import ISSUANCE_SAME_REGULATOR, IssuanceNotInState, SameRegulator
 from offsets.models import Certificate, Issuance, Methodology, Project
 from offsets.serials import serial_plan
 from registry.models import Account, Asset
@@ -157,7 +157,7 @@ def issuance_propose(
 def _decide(issuance: Issuance, actor: Any, **changes: Any) -> None:
     """A conditional update only one checker wins; the row itself must name someone else as maker."""
     if actor.pk == issuance.proposed_by_id:
-        raise SameRegulator()
+        raise SameRegulator(ISSUANCE_SAME_REGULATOR)
     rows = Issuance.objects.filter(pk=issuance.pk, status=Issuance.Status.PROPOSED).exclude(proposed_by=actor)
     if rows.update(decided_by=actor, decided_at=timezone.now(), **changes) != 1:
         raise IssuanceNotInState(_("Issuance %(issuance)s is not awaiting approval.") % {"issuance": issuance.pk})

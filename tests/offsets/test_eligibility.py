@@ -71,3 +71,21 @@ def test_the_five_percent_cap_still_holds(holding, officer_a, settings):
     surrender_create(user=officer_a, period="2025", asset="CCER", quantity=3_000, client_request_id="at-cap")
     assert Surrender.objects.get(client_request_id="at-cap").quantity == 3_000
     assert sum(last - first + 1 for first, last in retired_blocks()) == 3_000
+
+
+def test_an_officer_chooses_the_serials_to_surrender(holding, officer_a):
+    before = state()
+    with pytest.raises(DomainError) as legacy:
+        surrender_create(user=officer_a, period="2025", asset="CCER", quantity=100, blocks=[[1, 100]], client_request_id="old")
+    assert (legacy.value.code, legacy.value.field) == ("ineligible_asset", "blocks")
+    with pytest.raises(DomainError) as mismatch:
+        surrender_create(user=officer_a, period="2025", asset="CCER", quantity=100, blocks=[[2_101, 2_150]], client_request_id="half")
+    assert (mismatch.value.code, mismatch.value.field) == ("serials_unavailable", "blocks")
+    with pytest.raises(DomainError) as allowances:
+        surrender_create(user=officer_a, period="2025", asset="CEA21", quantity=10, blocks=[[2_101, 2_110]], client_request_id="cea")
+    assert (allowances.value.code, allowances.value.field) == ("invalid", "blocks")
+    assert state() == before
+
+    surrender_create(user=officer_a, period="2025", asset="CCER", quantity=150, blocks=[[2_101, 2_200], [4_001, 4_050]],
+                     client_request_id="chosen")
+    assert retired_blocks() == [(2_101, 2_200), (4_001, 4_050)]
