@@ -25,7 +25,7 @@ def serial_ranges_field(doing: str, otherwise: str) -> serializers.ListField:
     """CCER serial ranges a holder chooses: [[first, last], ...]."""
     return serializers.ListField(
         child=serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=10**15), min_length=2, max_length=2),
-        required=False, allow_null=True, max_length=1000,
+        required=False, allow_null=True, max_length=100,  # (100 ranges: a form-encoded body stays under the field limit)
         help_text=f"CCER only: the serial ranges to {doing}, [[first, last], ...], summing to the quantity; omitted: {otherwise}",
     )
 
