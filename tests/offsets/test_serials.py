@@ -133,3 +133,13 @@ def test_check_ledger_finds_blocks_that_do_not_sum_to_the_balance(db, company_a,
     problems = ledger_verify().problems
     assert f"{holding_a.number} CCER: balance 100, serial blocks hold 90 (difference 10)" in problems
     assert any(problem.startswith("issuance #") and "100 issued, serial blocks hold 90" in problem for problem in problems)
+
+
+def test_a_withdrawn_methodology_takes_no_new_project(db, company_a, methodology, national_regulator):
+    services.methodology_set_status(methodology=methodology, status="withdrawn", actor=national_regulator)
+    assert AuditEvent.objects.filter(action="offsets.methodology_status", after={"status": "withdrawn"}).count() == 1
+    with pytest.raises(DomainError) as refused:
+        services.project_register(identifier="P-1", name="Late", owner=company_a, province="44", methodology=methodology,
+                                  crediting_start=dt.date(2024, 1, 1), crediting_end=dt.date(2030, 1, 1),
+                                  registration_date=dt.date(2024, 6, 1), actor=national_regulator)
+    assert (refused.value.code, refused.value.field) == ("invalid", "methodology")
