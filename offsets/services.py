@@ -23,7 +23,7 @@ from offsets.errors import ISSUANCE_SAME_REGULATOR, IssuanceNotInState, SameRegu
 from offsets.models import Certificate, Issuance, Methodology, Project
 from offsets.serials import serial_plan
 from registry.models import Account, Asset
-from registry.services import allowances_cancel, allowances_issue_and_allocate, balances_lock
+from registry.services import allowances_cancel, allowances_issue_and_allocate, balances_lock, system_account
 
 # Held for its transaction by whoever draws serial numbers / certificate numbers (one at a time).
 SERIAL_NUMBERING = LockKey(NAMESPACE, 0x0FF1)
@@ -269,8 +269,10 @@ def cancellation_create(
         raise NotEligible(_("%(name)s has no registry holding account.") % {"name": organization.name})
     try:
         with transaction.atomic():
-            # The holding's lock first, then the numbering's (always in this order).
-            balances_lock([(holding.pk, asset.pk)])
+            # The balances the posting will lock (the holding's and the cancellation account's, in the
+            # registry's order), then the numbering's: always in this order.
+            cancellation = system_account(Account.Kind.CANCELLATION)
+            balances_lock([(holding.pk, asset.pk), (cancellation.pk, asset.pk)])
             advisory_xact_lock(CERTIFICATE_NUMBERING)
             with serial_plan(ranges=ranges):
                 transfer = allowances_cancel(account=holding, asset=asset, amount=quantity, actor=user,
