@@ -97,7 +97,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ]
     + _READ_SEAL
     + _READ_OFFSETS
-    + ["offsets.add_methodology", "offsets.change_methodology", "offsets.add_project", "offsets.add_issuance",
+    + ["offsets.add_methodology", "offsets.change_methodology", "offsets.add_project", "offsets.change_project", "offsets.add_issuance",
        "offsets.approve_issuance"],
     Role.PROVINCIAL_REGULATOR: _READ_REGISTRY
     + _READ_MARKET

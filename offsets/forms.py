@@ -51,6 +51,10 @@ class IssuanceForm(forms.Form):
     reason = forms.CharField(label=_("Note for the approving regulator"), max_length=500, required=False)
 
 
+class ProjectStatusForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), choices=Project.Status.choices)
+
+
 class DecisionForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
 

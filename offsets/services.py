@@ -116,6 +116,19 @@ def project_register(
     return project
 
 
+def project_set_status(*, project: Project, status: str, actor: Any) -> Project:
+    """Suspends, closes or re-registers a project: only a registered project's credits are issued."""
+    _require(actor, "offsets.change_project")
+    if status not in Project.Status.values:
+        raise InvalidInput(_("Unknown status %(status)s.") % {"status": repr(status)}, field="status")
+    with transaction.atomic():
+        before = Project.objects.select_for_update(no_key=True).values_list("status", flat=True).get(pk=project.pk)
+        Project.objects.filter(pk=project.pk).update(status=status)
+        audit_record(actor=actor, action="offsets.project_status", obj=project, before={"status": before}, after={"status": status})
+    project.status = status
+    return project
+
+
 # --- issuance (maker-checker) ---
 
 

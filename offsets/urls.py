@@ -13,6 +13,7 @@ urlpatterns = [
     path("offsets/regulator/", views.regulator, name="offsets-regulator"),
     path("offsets/regulator/methodologies/", views.regulator_form, {"form": "methodology"}, name="offsets-methodology-new"),
     path("offsets/regulator/projects/", views.regulator_form, {"form": "project"}, name="offsets-project-new"),
+    path("offsets/regulator/projects/<int:pk>/status/", views.project_status, name="offsets-project-status"),
     path("offsets/regulator/issuances/", views.regulator_form, {"form": "issuance"}, name="offsets-issuance-new"),
     path("offsets/regulator/issuances/<int:pk>/approve/", views.issuance_approve, name="offsets-issuance-approve"),
     path("offsets/regulator/issuances/<int:pk>/reject/", views.issuance_reject, name="offsets-issuance-reject"),

@@ -167,6 +167,8 @@ def _regulator_page(request: HttpRequest, status: int = 200, **bound: Any) -> Ht
         "project_form": bound.get("project_form") or forms.ProjectForm(prefix="project"),
         "issuance_form": bound.get("issuance_form") or forms.IssuanceForm(prefix="issuance"),
         "decision_form": bound.get("decision_form") or forms.DecisionForm(),
+        "status_form": bound.get("status_form"),
+        "statuses": Project.Status.choices,
     }, status=status)
 
 
@@ -198,6 +200,20 @@ def regulator_form(request: HttpRequest, form: str) -> HttpResponse:
         messages.success(request, done(made))
         return redirect("offsets-regulator")
     return _regulator_page(request, status=400, **{f"{form}_form": bound})
+
+
+@login_required
+@require_POST
+def project_status(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, "offsets.change_project")
+    project = get_object_or_404(Project, pk=pk)
+    form = forms.ProjectStatusForm(request.POST)
+    if form.is_valid() and _attempt(form, services.project_set_status, project=project, actor=request.user,
+                                    status=form.cleaned_data["status"]):
+        messages.success(request, _("Project %(identifier)s is now %(status)s.") % {
+            "identifier": project.identifier, "status": project.get_status_display()})
+        return redirect("offsets-regulator")
+    return _regulator_page(request, status=400, status_form=form)
 
 
 def _decide(request: HttpRequest, pk: int, service: Callable[..., Issuance], done: str) -> HttpResponse:

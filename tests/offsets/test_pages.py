@@ -79,3 +79,16 @@ def test_the_maker_cannot_approve_on_the_page(client, registry_in_chinese, natio
     assert "other than the one who proposed it" in response.content.decode()
     pending.refresh_from_db()
     assert pending.status == Issuance.Status.PROPOSED
+
+
+def test_a_suspended_project_gets_no_issuance(client, registry_in_chinese, national_regulator):
+    login(client, national_regulator)
+    project = Project.objects.get()
+    assert client.post(f"/offsets/regulator/projects/{project.pk}/status/", {"status": "suspended"}).status_code == 302
+    project.refresh_from_db()
+    assert project.status == Project.Status.SUSPENDED
+    response = client.post("/offsets/regulator/issuances/", {
+        "issuance-project": project.pk, "issuance-vintage": "2025", "issuance-monitoring_start": "2025-01-01",
+        "issuance-monitoring_end": "2025-12-31", "issuance-quantity": "10"})
+    assert response.status_code == 400  # (a suspended project is not among the choices)
+    assert client.post(f"/offsets/regulator/projects/{project.pk}/status/", {"status": "gone"}).status_code == 400

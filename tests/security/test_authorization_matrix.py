@@ -138,6 +138,7 @@ def _issuance_body(world: dict[str, Any], role: str) -> dict[str, Any]:
 
 ACCOUNT_A = {"number": "account_a"}
 PROJECT_A = {"identifier": "project_a"}
+PROJECT_A_PK = {"pk": "project_a_pk"}
 CERTIFICATE_A = {"number": "certificate_a"}  # company A's cancellation certificate
 ISSUANCE_PENDING = {"pk": "issuance_pending"}  # proposed by a national regulator other than "national"
 TOKEN_A = {"token_id": "token_a"}
@@ -252,6 +253,9 @@ RULES: dict[str, list[Rule]] = {
     "offsets-regulator": [Rule("GET", "302 403 403 403 403 403 403 200 403")],
     "offsets-methodology-new": [Rule("POST", "302 403 403 403 403 403 403 302 403", data=_methodology_body)],
     "offsets-project-new": [Rule("POST", "302 403 403 403 403 403 403 302 403", data=_project_body)],
+    "offsets-project-status": [Rule("GET", "302 405 405 405 405 405 405 405 405", PROJECT_A_PK),
+                               Rule("POST", "302 403 403 403 403 403 403 302 403", PROJECT_A_PK,
+                                    data=lambda world, role: {"status": "suspended"})],
     "offsets-issuance-new": [Rule("POST", "302 403 403 403 403 403 403 302 403", data=_issuance_body)],
     "offsets-issuance-approve": [Rule("GET", "302 405 405 405 405 405 405 405 405", ISSUANCE_PENDING),
                                  Rule("POST", "302 403 403 403 403 403 403 302 403", ISSUANCE_PENDING,
