@@ -182,6 +182,8 @@ def issuance_approve(*, issuance: Issuance, actor: Any, reason: str = "") -> Iss
     _require(actor, "offsets.approve_issuance")
     _require(actor, "registry.issue_allowances")
     reason = _text(reason, "reason", max_length=500, required=False)
+    if issuance.project.status != Project.Status.REGISTERED:
+        raise InvalidInput(_("Project %(project)s is not registered.") % {"project": issuance.project.identifier}, field="project")
     holding = Account.objects.filter(organization_id=issuance.project.owner_id, kind=Account.Kind.HOLDING).first()
     if holding is None:
         raise InvalidInput(_("%(name)s has no registry holding account.") % {"name": issuance.project.owner.name}, field="project")

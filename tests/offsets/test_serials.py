@@ -143,3 +143,17 @@ def test_a_withdrawn_methodology_takes_no_new_project(db, company_a, methodology
                                   crediting_start=dt.date(2024, 1, 1), crediting_end=dt.date(2030, 1, 1),
                                   registration_date=dt.date(2024, 6, 1), actor=national_regulator)
     assert (refused.value.code, refused.value.field) == ("invalid", "methodology")
+
+
+def test_a_project_suspended_after_the_proposal_is_not_issued(db, company_a, holding_a, national_regulator,
+                                                               second_national_regulator, ccer):
+    project = project_for(company_a, national_regulator)
+    issuance = services.issuance_propose(project=project, vintage=2024, monitoring_start=dt.date(2024, 1, 1),
+                                         monitoring_end=dt.date(2024, 12, 31), quantity=10, actor=national_regulator)
+    services.project_set_status(project=project, status="suspended", actor=national_regulator)
+    issuance.project.refresh_from_db()
+    with pytest.raises(DomainError) as refused:
+        services.issuance_approve(issuance=issuance, actor=second_national_regulator)
+    assert (refused.value.code, refused.value.field) == ("invalid", "project")
+    issuance.refresh_from_db()
+    assert issuance.status == Issuance.Status.PROPOSED and Balance.objects.get(account=holding_a, asset=ccer).available == 0
