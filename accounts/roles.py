@@ -69,6 +69,10 @@ _ENFORCE = _READ_ENFORCEMENT + ["enforcement.add_fraudcase", "enforcement.add_de
 # Surveillance (the exchange operator decides on alerts; national regulators read, escalations included).
 _READ_SURVEILLANCE = ["surveillance.view_alert", "surveillance.view_partygroup", "surveillance.view_groupmember"]
 
+# The offset registry (offsets): reading it; a national regulator also registers and issues (maker-checker).
+_READ_OFFSETS = ["offsets.view_methodology", "offsets.view_project", "offsets.view_issuance", "offsets.view_serialblock",
+                 "offsets.view_blockmovement", "offsets.view_certificate"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.NATIONAL_REGULATOR: _READ_REGISTRY
     + _READ_MARKET
@@ -107,7 +111,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + _READ_CARRY_OVER
     + ["carryover.add_carryoverwindow", "carryover.change_carryoverwindow", "carryover.approve_carryoverwindow"]
     + _ENFORCE
-    + _READ_SEAL,
+    + _READ_SEAL
+    + _READ_OFFSETS
+    + ["offsets.add_methodology", "offsets.change_methodology", "offsets.add_project", "offsets.change_project", "offsets.add_issuance",
+       "offsets.approve_issuance"],
     Role.PROVINCIAL_REGULATOR: _READ_REGISTRY
     + _READ_MARKET
     + [
@@ -131,7 +138,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + ["surveillance.decide_alert", "surveillance.add_partygroup", "surveillance.change_partygroup",
        "surveillance.delete_partygroup", "surveillance.add_groupmember", "surveillance.change_groupmember",
        "surveillance.delete_groupmember"],
-    Role.AUDITOR: _READ_REGISTRY + _READ_MARKET + _READ_ALLOCATION + _READ_CARRY_OVER
+    Role.AUDITOR: _READ_REGISTRY + _READ_MARKET + _READ_ALLOCATION + _READ_CARRY_OVER + _READ_OFFSETS
     + ["accounts.view_all_organizations", "accounts.view_user", "compliance.view_verifiedemission",
        "compliance.view_surrender", "compliance.view_complianceresult", "compliance.view_obligation",
        "compliance.view_emissionreport", "compliance.view_verifierassignment"]
@@ -142,7 +149,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     # Company staff act only on their own organization's accounts (accounts.selectors).
     Role.COMPANY_TRADER: ["trading.trade"],
     Role.COMPLIANCE_OFFICER: ["compliance.surrender", "compliance.view_obligation", "compliance.add_emissionreport",
-                              "enforcement.add_disclosure"],
+                              "enforcement.add_disclosure", "offsets.cancel_units"],
 }
 
 

@@ -25,12 +25,14 @@ from core.numbers import QuantityField
 from core.parsers import JSONParser
 from core.schema import IDEMPOTENCY_KEY_MISMATCH
 from core.serializers import InputSerializer
+from offsets.api import serial_ranges_field
 
 
 class SurrenderIn(InputSerializer):
     period = serializers.CharField(min_length=1, max_length=9, help_text='"2021"')
     asset = serializers.CharField(min_length=1, max_length=16, help_text='"CEA21" or "CCER"')
     quantity = QuantityField(help_text="Whole tonnes (a JSON integer; 49.5, 1000.0 and 4.9e1 are refused)")
+    blocks = serial_ranges_field("surrender", "the oldest eligible first")
     client_request_id = serializers.CharField(
         max_length=64, default="",
         help_text="Your unique id: repeating it returns the same surrender. Required, here or as the Idempotency-Key header.",

@@ -14,6 +14,7 @@ from allocation.models import CompliancePeriod
 from compliance.models import EmissionReport
 from core.errors import DomainError
 from core.numbers import QuantityFormField
+from offsets.forms import ranges_parse
 from registry.models import Asset
 
 
@@ -31,6 +32,8 @@ class SurrenderForm(forms.Form):
     period = forms.ChoiceField(label=_("Compliance period"))
     asset = forms.ChoiceField(label=_("Asset"))
     quantity = QuantityFormField(name="quantity", label=_("Quantity (t)"), minimum=1)
+    blocks = forms.CharField(label=_("Serial ranges (CCER, optional)"), max_length=2000, required=False,
+                             help_text=_("Leave empty to surrender the oldest eligible credits first; or write ranges such as 1-100, 250-260"))
     # One id per form shown: submitting the same form twice surrenders once.
     client_request_id = forms.CharField(label="", widget=forms.HiddenInput, max_length=64)
 
@@ -48,6 +51,10 @@ class SurrenderForm(forms.Form):
             vintage = latest.vintages.order_by("code").first() if latest else None
             if vintage is not None:  # the usual choice: the latest period's own vintage
                 self.initial["asset"] = vintage.code
+
+
+    def clean_blocks(self) -> list[list[int]] | None:
+        return ranges_parse(self.cleaned_data.get("blocks") or "")
 
 
 class EmissionReportForm(forms.Form):

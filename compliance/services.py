@@ -11,7 +11,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,6 +38,10 @@ from core.errors import (
 )
 from core.imports import ImportRows, RawRow, RowError, duplicate_message, read_table
 from core.numbers import NumberRefused, parse_decimal, parse_quantity
+from offsets.models import serial_format
+from offsets.selectors import compliance_eligible, quantity_held
+from offsets.serials import serial_plan
+from offsets.services import parse_ranges
 from registry.models import Account, Asset
 from registry.services import MAX_AMOUNT, allowances_retire
 
@@ -232,11 +236,12 @@ def officer_unit(user: Any, permission: str, doing: str) -> Organization:
 
 @retry_on_contention
 def surrender_create(
-    *, user: Any, period: CompliancePeriod | str, asset: Asset | str, quantity: Any, client_request_id: str
+    *, user: Any, period: CompliancePeriod | str, asset: Asset | str, quantity: Any, client_request_id: str, blocks: Any = None
 ) -> tuple[Surrender, bool]:
     """Surrenders allowances of an eligible vintage, or CCER offsets within 5 % of the obligation,
     from the user's organization's available holding into the retirement account. Atomic and
-    irreversible; the same client_request_id returns the first surrender."""
+    irreversible; the same client_request_id returns the first surrender. CCER leave as the serial
+    ranges the officer chose (`blocks`, [[first, last], ...]), else the oldest eligible first."""
     organization = officer_unit(user, "compliance.surrender", _("surrender"))
     if isinstance(period, str):
         period = CompliancePeriod.objects.filter(code=period).first() or _missing("period", period)
@@ -247,7 +252,7 @@ def surrender_create(
         raise InvalidInput(_("Give a client_request_id of 1 to 64 characters."), field="client_request_id")
     request = (period.pk, asset.pk, quantity)
     try:
-        return _surrender(user, organization, period, asset, quantity, client_request_id), True
+        return _surrender(user, organization, period, asset, quantity, client_request_id, blocks), True
     except (IntegrityError, DomainError) as error:
         # Was the client_request_id used before (a retry, or a racing request with the same id)? The
         # same surrender is a replay, another one a conflict, whatever refused this attempt.
@@ -261,7 +266,7 @@ def surrender_create(
 
 
 def _surrender(user: Any, organization: Organization, period: CompliancePeriod, asset: Asset, quantity: Any,
-               client_request_id: str) -> Surrender:
+               client_request_id: str, blocks: Any = None) -> Surrender:
     if Surrender.objects.filter(organization=organization, client_request_id=client_request_id).exists():
         raise IdempotencyConflict(field="client_request_id")  # (surrender_create answers it)
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
@@ -272,6 +277,9 @@ def _surrender(user: Any, organization: Organization, period: CompliancePeriod, 
         raise errors.PeriodClosed(
             _("The %(period)s surrender deadline (%(deadline)s) has passed.") % {"period": period, "deadline": period.surrender_deadline}
         )
+    ranges = parse_ranges(blocks)
+    if ranges is not None and asset.kind != Asset.Kind.OFFSET:
+        raise InvalidInput(_("Only offsets have serial numbers."), field="blocks")
     if asset.kind == Asset.Kind.ALLOWANCE and is_borrowing(period.last_year, asset):
         raise errors.IneligibleAsset(_("%(asset)s cannot be surrendered for %(period)s: no borrowing, a later vintage is never "
                                        "eligible for an earlier period.") % {"asset": asset.code, "period": period}, field="asset")
@@ -288,8 +296,10 @@ def _surrender(user: Any, organization: Organization, period: CompliancePeriod, 
             # would make them deadlock with this transaction's balance locks).
             Organization.objects.select_for_update(no_key=True).filter(pk=organization.pk).first()
             _check_against_obligation(obligation_of(period, organization), asset, quantity)
-            transfer = allowances_retire(account=holding, asset=asset, amount=quantity, actor=user,
-                                         reference=f"surrender:{period.code}:{client_request_id}"[:64], audited_by_caller=True)
+            eligible = _check_offsets_eligible(period, holding, asset, quantity, ranges)
+            with serial_plan(eligible=eligible, ranges=ranges):  # the chosen ranges, else the oldest eligible first
+                transfer = allowances_retire(account=holding, asset=asset, amount=quantity, actor=user,
+                                             reference=f"surrender:{period.code}:{client_request_id}"[:64], audited_by_caller=True)
             surrender = Surrender.objects.create(period=period, organization=organization, asset=asset, quantity=quantity,
                                                  client_request_id=client_request_id, transfer=transfer, created_by=user)
             # The one audit event of a surrender (the retirement transfer is named in it, not audited apart).
@@ -305,6 +315,32 @@ def _missing(field: str, value: str) -> Any:
     if field == "period":
         raise InvalidInput(_("No compliance period %(period)s.") % {"period": repr(value)}, field=field)
     raise InvalidInput(_("No asset %(asset)s.") % {"asset": repr(value)}, field=field)
+
+
+def _check_offsets_eligible(
+    period: CompliancePeriod, holding: Account, asset: Asset, quantity: int, ranges: list[tuple[int, int]] | None
+) -> Q | None:
+    """Offsets: the holding must have `quantity` t in serial blocks eligible for the period (the legacy
+    cut-off, offsets.selectors.compliance_eligible), and every chosen range must lie in one of them;
+    returns the blocks' filter for the surrender."""
+    if asset.kind != Asset.Kind.OFFSET:
+        return None
+    eligible = compliance_eligible(period.surrender_deadline)
+    for first, last in ranges or []:
+        if not quantity_held(holding, asset_id=asset.pk, eligible=eligible & Q(first_serial__lte=first, last_serial__gte=last)):
+            raise errors.IneligibleAsset(
+                _("Serial numbers %(first)s to %(last)s are not in a block you hold that may be surrendered for %(period)s.")
+                % {"first": serial_format(first), "last": serial_format(last), "period": period.code}, field="blocks")
+    held = quantity_held(holding, asset_id=asset.pk, eligible=eligible)
+    if held < quantity:
+        raise errors.IneligibleAsset(
+            _("Only %(held)s t of your %(asset)s may be surrendered for %(period)s: credits of projects registered before "
+              "%(cutoff)s count only for periods whose surrender deadline is on or before %(last)s.")
+            % {"held": f"{held:,}", "asset": asset.code, "period": period.code,
+               "cutoff": settings.OFFSETS_LEGACY_REGISTRATION_CUTOFF.isoformat(),
+               "last": settings.OFFSETS_LEGACY_LAST_DEADLINE.isoformat()},
+            field="quantity")
+    return eligible
 
 
 def _check_against_obligation(obligation: Obligation | None, asset: Asset, quantity: int) -> None:

@@ -99,7 +99,7 @@ def surrender(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         done = _attempt(form, surrender_create, user=request.user, period=data["period"], asset=data["asset"],
-                        quantity=data["quantity"], client_request_id=data["client_request_id"])
+                        quantity=data["quantity"], client_request_id=data["client_request_id"], blocks=data["blocks"])
         if done is not None:
             made, _created = done
             messages.success(request, _("Surrendered %(quantity)s t of %(asset)s for %(period)s.") % {

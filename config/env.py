@@ -86,3 +86,11 @@ def env_rate(name: str, default: str) -> tuple[int, int]:
     if value < 1:
         raise ImproperlyConfigured(f"{name} must allow at least one request, not {raw!r}")
     return value, seconds
+
+
+def env_date(name: str, default: str) -> dt.date:
+    raw = os.environ.get(name, default)
+    try:
+        return dt.date.fromisoformat(raw.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a date as YYYY-MM-DD, not {raw!r}") from None

@@ -12,7 +12,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_decimal, env_int, env_list, env_rate, env_sessions, env_str
+from config.env import env_bool, env_date, env_decimal, env_int, env_list, env_rate, env_sessions, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "allocation",
     "trading",
     "compliance",
+    "offsets",
     "reports",
     "surveillance",
     "carryover",
@@ -377,6 +378,11 @@ LIVE_COALESCE_MS = env_int("LIVE_COALESCE_MS", 100, minimum=0)
 
 # Compliance (RULEBOOK.md: Compliance cycle).
 COMPLIANCE_OFFSET_SHARE = env_decimal("COMPLIANCE_OFFSET_SHARE", "0.05")  # CCER cover at most 5 % of the obligation
+# Offsets (RULEBOOK.md: Offsets): CCER of projects registered before the cut-off count for compliance
+# only in periods whose surrender deadline is on or before the last eligible date.
+OFFSETS_LEGACY_REGISTRATION_CUTOFF = env_date("OFFSETS_LEGACY_REGISTRATION_CUTOFF", "2017-03-14")
+OFFSETS_LEGACY_LAST_DEADLINE = env_date("OFFSETS_LEGACY_LAST_DEADLINE", "2024-12-31")
+OFFSETS_CERTIFICATE_PREFIX = env_str("OFFSETS_CERTIFICATE_PREFIX", "VC")  # certificate numbers: VC-2026-000001
 COMPLIANCE_SHORTFALL_CAP_SHARE = env_decimal("COMPLIANCE_SHORTFALL_CAP_SHARE", "0.20")  # obligation <= allocation + 20 %
 COMPLIANCE_FINE_MULTIPLE = (env_int("COMPLIANCE_FINE_MULTIPLE_LOW", 5, minimum=0), env_int("COMPLIANCE_FINE_MULTIPLE_HIGH", 10, minimum=0))
 COMPLIANCE_FINE_FIXED = (env_int("COMPLIANCE_FINE_FIXED_LOW", 20_000_00, minimum=0), env_int("COMPLIANCE_FINE_FIXED_HIGH", 30_000_00, minimum=0))  # fen

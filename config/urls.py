@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/v1/", include("compliance.api_urls")),
     path("api/v1/", include("carryover.api_urls")),
     path("api/v1/", include("enforcement.api_urls")),
+    path("api/v1/", include("offsets.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("", include("accounts.urls")),
@@ -24,6 +25,7 @@ urlpatterns = [
     path("", include("registry.urls")),  # before reports: /disclosure/seal/ is not a period's disclosure
     path("", include("reports.urls")),
     path("", include("compliance.urls")),
+    path("", include("offsets.urls")),
     path("", include("trading.urls")),
     path("", include("surveillance.urls")),
     path("", include("carryover.urls")),

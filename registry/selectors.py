@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +67,17 @@ class LedgerReport:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+# Further proofs an app adds to the ledger's (offsets: serial blocks sum to the balances); each
+# appends its problems to the report. Registered in an AppConfig.ready(): the registry imports no app.
+LedgerCheckHook = Callable[[LedgerReport], None]
+_ledger_check_hooks: list[LedgerCheckHook] = []
+
+
+def ledger_check_register(check: LedgerCheckHook) -> None:
+    if check not in _ledger_check_hooks:
+        _ledger_check_hooks.append(check)
 
 
 def ledger_verify() -> LedgerReport:
@@ -148,6 +160,8 @@ def ledger_verify() -> LedgerReport:
                 f"{asset.code}: issued - retired - cancelled = {asset.format(circulating - total.out_of_circulation)}, "
                 f"but holdings are {asset.format(total.holdings)}"
             )
+    for check in _ledger_check_hooks:
+        check(report)
     return report
 
 

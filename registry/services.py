@@ -12,7 +12,7 @@ here. The movement services (transfer, reserve, release, retire) are called by o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +56,19 @@ class Movement:
     reference: str = ""
     external_reference: str = ""
     memo: str = ""
+
+
+# Functions called with every posting's transfers, inside its transaction, after they are written:
+# the detail an app keeps of some asset's movements (offsets: which serial ranges moved). A hook that
+# raises undoes the posting. Registered in an AppConfig.ready(), so that the registry imports no app.
+PostingHook = Callable[[list[Transfer]], None]
+_posting_hooks: list[PostingHook] = []
+
+
+def posting_hook_register(hook: PostingHook) -> None:
+    """Calls `hook` after every posting (once, however often registered)."""
+    if hook not in _posting_hooks:
+        _posting_hooks.append(hook)
 
 
 def _is_user(actor: Any) -> bool:
@@ -320,7 +333,7 @@ def ledger_post(
                 setattr(balance, bucket, value)
             changed[key] = balance
         actor_user = actor if _is_user(actor) else None
-        return _ledger_write(
+        transfers = _ledger_write(
             list(changed.values()),
             [
                 Transfer(
@@ -339,6 +352,9 @@ def ledger_post(
                 for movement in movements
             ]
         )
+        for hook in _posting_hooks:
+            hook(transfers)
+        return transfers
 
 
 def _transfer_audit(actor: Any, action: str, transfer: Transfer, **extra: Any) -> None:
@@ -447,11 +463,15 @@ def allowances_issue(*, asset: Asset, amount: int, actor: Any, reference: str = 
 
 
 def allowances_issue_and_allocate(
-    *, asset: Asset, allocations: list[tuple[Account, int]], actor: Any, reference: str, memo: str = ""
+    *, asset: Asset, allocations: list[tuple[Account, int]], actor: Any, reference: str, memo: str = "",
+    audited_by_caller: bool = False,
 ) -> list[Transfer]:
     """Creates the allowances of an approved plan in the national issuance account and hands them to
     the units' holding accounts, all in one posting (one lock pass, one UPDATE, one INSERT), or not
-    at all. The maker-checker rule is the allocation app's, which calls this on approval."""
+    at all. The maker-checker rule is the allocation app's, which calls this on approval.
+
+    `audited_by_caller`: the caller (an offset issuance's approval) writes the one audit event of the
+    change in the same transaction; otherwise this records `registry.issue_and_allocate`."""
     _require_permission(actor, "registry.issue_allowances")
     if asset.kind == Asset.Kind.CASH:
         raise AssetNotAllowed(_("Cash enters the registry only as a deposit."), field="asset")
@@ -467,6 +487,10 @@ def allowances_issue_and_allocate(
                  destination=account, destination_bucket=Bucket.AVAILABLE, reference=reference, memo=memo)
         for account, amount in allocations
     ]
+    if audited_by_caller:
+        if not transaction.get_connection().in_atomic_block:
+            raise RuntimeError("audited_by_caller: call inside the transaction that records the audit event")
+        return ledger_post(movements, actor=actor)
     with transaction.atomic():
         transfers = ledger_post(movements, actor=actor)
         audit_record(actor=actor, action="registry.issue_and_allocate", object_type="registry.asset", object_id=asset.pk,
@@ -725,38 +749,47 @@ def cash_withdraw(*, account: Account, amount: int, bank_reference: str, actor: 
 # --- leaving circulation ---
 
 
-def allowances_retire(
-    *, account: Account, asset: Asset, amount: int, actor: Any, reference: str = "", audited_by_caller: bool = False
+def _out_of_circulation(
+    *, kind: str, destination: Account, account: Account, asset: Asset, amount: int, actor: Any, reference: str, memo: str,
+    audited_by_caller: bool,
 ) -> Transfer:
-    """Available -> the retirement account: units surrendered for compliance. Irreversible.
-
-    `audited_by_caller`: the caller (compliance's surrender) writes the one audit event of the change,
-    naming this transfer, in the same transaction; otherwise this records `registry.surrender`."""
-    if asset.kind == Asset.Kind.CASH:
-        raise AssetNotAllowed(_("Cash cannot be surrendered."), field="asset")
-    retirement = system_account(Account.Kind.RETIREMENT)
+    """Available -> the retirement or cancellation account. `audited_by_caller`: the caller writes the
+    one audit event of the change, naming this transfer, in the same transaction; otherwise this
+    records `registry.<kind>`."""
     if not audited_by_caller:
-        return transfer_create(
-            source=account, destination=retirement, asset=asset, amount=amount,
-            actor=actor, kind=Transfer.Kind.SURRENDER, reference=reference,
-        )
+        return transfer_create(source=account, destination=destination, asset=asset, amount=amount, actor=actor, kind=kind,
+                               reference=reference, memo=memo)
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audited_by_caller: call inside the transaction that records the audit event")
     (transfer,) = ledger_post([Movement(
-        kind=Transfer.Kind.SURRENDER, asset=asset, amount=amount, source=account, source_bucket=Bucket.AVAILABLE,
-        destination=retirement, destination_bucket=Bucket.AVAILABLE, reference=reference,
+        kind=kind, asset=asset, amount=amount, source=account, source_bucket=Bucket.AVAILABLE,
+        destination=destination, destination_bucket=Bucket.AVAILABLE, reference=reference, memo=memo,
     )], actor=actor)
     return transfer
 
 
-def allowances_cancel(*, account: Account, asset: Asset, amount: int, actor: Any, reference: str = "", memo: str = "") -> Transfer:
-    """Available -> the cancellation account: voluntary cancellation by the holder. Irreversible."""
+def allowances_retire(
+    *, account: Account, asset: Asset, amount: int, actor: Any, reference: str = "", audited_by_caller: bool = False
+) -> Transfer:
+    """Available -> the retirement account: units surrendered for compliance. Irreversible.
+    (`audited_by_caller`: compliance's surrender audits the change itself.)"""
+    if asset.kind == Asset.Kind.CASH:
+        raise AssetNotAllowed(_("Cash cannot be surrendered."), field="asset")
+    return _out_of_circulation(kind=Transfer.Kind.SURRENDER, destination=system_account(Account.Kind.RETIREMENT), account=account,
+                               asset=asset, amount=amount, actor=actor, reference=reference, memo="",
+                               audited_by_caller=audited_by_caller)
+
+
+def allowances_cancel(
+    *, account: Account, asset: Asset, amount: int, actor: Any, reference: str = "", memo: str = "", audited_by_caller: bool = False
+) -> Transfer:
+    """Available -> the cancellation account: voluntary cancellation by the holder. Irreversible.
+    (`audited_by_caller`: the offset registry's certificate audits the change itself.)"""
     if asset.kind == Asset.Kind.CASH:
         raise AssetNotAllowed(_("Cash cannot be cancelled."), field="asset")
-    return transfer_create(
-        source=account, destination=system_account(Account.Kind.CANCELLATION), asset=asset, amount=amount,
-        actor=actor, kind=Transfer.Kind.CANCELLATION, reference=reference, memo=memo,
-    )
+    return _out_of_circulation(kind=Transfer.Kind.CANCELLATION, destination=system_account(Account.Kind.CANCELLATION),
+                               account=account, asset=asset, amount=amount, actor=actor, reference=reference, memo=memo,
+                               audited_by_caller=audited_by_caller)
 
 
 # --- the ledger's proof of itself ---

@@ -102,7 +102,7 @@ def test_422_idempotency_key_mismatch_is_declared_on_the_operations_that_give_it
                  for method, op in operations.items() if "422" in op["responses"]}
     assert declaring == {("post", "/api/v1/orders/"), ("post", "/api/v1/surrenders/"), ("post", "/api/v1/block-offers/"),
                          ("post", "/api/v1/block-offers/{offer_id}/accept/"), ("post", "/api/v1/auctions/"),
-                         ("post", "/api/v1/auctions/{auction_id}/bids/")}
+                         ("post", "/api/v1/auctions/{auction_id}/bids/"), ("post", "/api/v1/cancellations/")}
     for method, path in declaring:
         answer = operation(schema, method, path)["responses"]["422"]
         assert "idempotency_key_mismatch" in answer["description"]

@@ -18,7 +18,6 @@ from allocation.services import allocation_import, plan_approve, plan_submit
 from compliance.models import ComplianceResult, Surrender, VerifiedEmission
 from compliance.services import verified_emissions_import
 from core.models import AuditEvent
-from registry import services as registry
 from registry.models import Account, Asset, Balance, Transfer
 from tests.factories import api_client_for, user_with_role
 
@@ -63,12 +62,10 @@ def balance(account: Account, code: str) -> Balance:
 
 
 def ccer_give(organization: Organization, tonnes: int, regulator: Any) -> None:
-    """Issues CCER into the national account and allocates them to the unit's holding."""
-    ccer = Asset.objects.get(code="CCER")
-    registry.allowances_issue(asset=ccer, amount=tonnes, actor=regulator)
-    registry.transfer_create(source=registry.system_account(Account.Kind.NATIONAL_ISSUANCE),
-                             destination=holding_account(organization), asset=ccer, amount=tonnes, actor=regulator,
-                             kind=Transfer.Kind.ALLOCATION)
+    """Issues CCER of a project of the unit (offset registry, maker-checker) into its holding."""
+    from tests.offsets.helpers import ccer_issue
+
+    ccer_issue(organization, tonnes, regulator)
 
 
 def officer_of(organization: Organization) -> Any:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-PACKAGES = ["config", "core", "accounts", "registry", "allocation", "trading", "compliance", "reports", "surveillance", "carryover",
-            "enforcement", "web", "demo"]
+PACKAGES = ["config", "core", "accounts", "registry", "allocation", "trading", "compliance", "offsets", "reports", "surveillance",
+            "carryover", "enforcement", "web", "demo"]
 
 
 def import_graph() -> dict[str, set[str]]:

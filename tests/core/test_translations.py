@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("accounts", "allocation", "carryover", "compliance", "core", "registry", "reports", "surveillance", "trading", "enforcement",
-        "web", "demo")
+APPS = ("accounts", "allocation", "carryover", "compliance", "core", "offsets", "registry", "reports", "surveillance", "trading",
+        "enforcement", "web", "demo")
 LOCALE = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES"
 
 # --- the source ---

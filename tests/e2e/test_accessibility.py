@@ -10,17 +10,18 @@ from tests.asgi import asgi_server, password_for_server
 from tests.auth import browser_login
 from tests.e2e.axe import serious_violations
 from tests.factories import user_with_role
+from tests.offsets.helpers import ccer_issue
 from tests.trading.conftest import fund, place
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SCREENS = {"laptop": {"width": 1366, "height": 768}, "phone": {"width": 375, "height": 812}}
 LANGUAGES = {"en": "en-GB", "zh-hans": "zh-CN"}
-PUBLIC = ["/market/", "/market/?symbol=CEA22", "/disclosure/", "/login/"]
+PUBLIC = ["/market/", "/market/?symbol=CEA22", "/disclosure/", "/login/", "/offsets/", "/offsets/serials/?serial=1"]
 TRADER = ["/", "/orders/", "/orders/{order}/", "/trades/", "/profile/", "/profile/tokens/", "/trade/CEA21/", "/trade/CEA21/blocks/",
           "/auctions/",
           "/market/", "/disclosure/"]
-OFFICER = ["/", "/compliance/", "/profile/"]
+OFFICER = ["/", "/compliance/", "/profile/", "/offsets/mine/"]
 
 
 @pytest.fixture
@@ -28,6 +29,7 @@ def market(company_a, company_b, trader_a, trader_b, national_regulator, exchang
     SeedDemo()._price_history()
     fund(company_a, regulator=national_regulator, operator=exchange_operator)
     fund(company_b, regulator=national_regulator, operator=exchange_operator)
+    ccer_issue(company_a, 500, national_regulator)  # (the offset pages show a project, blocks, a serial's path)
     place(trader_b, "sell", "54.50", 100, client_order_id="b-1")
     place(trader_a, "buy", "55.00", 100, client_order_id="a-1")
     return place(trader_a, "buy", "52.00", 20, client_order_id="a-rests")

@@ -16,6 +16,7 @@ from core.errors import DomainError
 from registry import services as registry
 from registry.models import Account, Asset, Transfer
 from tests.factories import OrganizationFactory, api_client_for, make_uscc, user_with_role
+from tests.offsets.helpers import ccer_issue
 from trading.models import DailyBar, Instrument
 
 
@@ -48,11 +49,7 @@ def verify(period, actor, **tonnes_by_uscc):
 
 
 def give_ccer(company, tonnes, regulator):
-    ccer = Asset.objects.get(code="CCER")
-    registry.allowances_issue(asset=ccer, amount=tonnes, actor=regulator)
-    registry.transfer_create(source=registry.system_account(Account.Kind.NATIONAL_ISSUANCE),
-                             destination=Account.objects.get(organization=company, kind=Account.Kind.HOLDING),
-                             asset=ccer, amount=tonnes, actor=regulator, kind=Transfer.Kind.ALLOCATION)
+    ccer_issue(company, tonnes, regulator)
 
 
 def test_the_obligation_is_capped_at_allocation_plus_twenty_percent_and_gas_at_its_allocation():

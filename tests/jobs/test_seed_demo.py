@@ -14,6 +14,7 @@ from accounts.validators import validate_uscc
 from allocation.models import AllocationLine, CompliancePeriod, Deduction
 from compliance.models import ComplianceResult
 from core.models import AuditEvent
+from offsets.models import Certificate
 from registry.models import Account, Balance, Transfer
 from registry.seal import ledger_seal_verify
 from trading.models import Order, Trade
@@ -46,12 +47,16 @@ def test_seed_demo_creates_companies_logins_cash_and_allowances(tmp_path):
     trader = logins["trader001"]
     assert trader["token"] and trader["uscc"] and trader["role"] == "company_trader"
     assert User.objects.get(username="trader001").check_password(trader["password"])
-    assert Transfer.objects.filter(kind=Transfer.Kind.ISSUANCE).count() == 2  # one per period's plan
+    # One per period's plan, and one per approved offset issuance (offsets.demo: 3 of 4 proposals approved).
+    assert Transfer.objects.filter(kind=Transfer.Kind.ISSUANCE).exclude(asset__code="CCER").count() == 2
+    assert Transfer.objects.filter(kind=Transfer.Kind.ISSUANCE, asset__code="CCER").count() == 3
+    assert Certificate.objects.filter(number__endswith="-000001", quantity=1_000).exists()
     assert Order.objects.filter(status__in=Order.LIVE).count() == 5  # resting demo orders
     today = Trade.objects.filter(trading_day=timezone.localdate())
     assert sorted(today.values_list("quantity", flat=True)) == [200, 300]  # and two trades today
     assert AuditEvent.objects.filter(action="plan.approve").count() == 2  # issued by the checker's approval
-    assert Transfer.objects.filter(kind=Transfer.Kind.ALLOCATION).exclude(reference__startswith="plan").count() == 0
+    allocations = Transfer.objects.filter(kind=Transfer.Kind.ALLOCATION)
+    assert allocations.exclude(reference__startswith="plan").exclude(reference__startswith="offset-issuance:").count() == 0
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {trader['token']}")
     accounts = client.get("/api/v1/accounts/").json()["results"]

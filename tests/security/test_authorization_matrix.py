@@ -117,7 +117,30 @@ def _password_body(world: dict[str, Any], role: str) -> dict[str, Any]:
             "new_password2": "matrix-passphrase-2026"}
 
 
+def _cancel_body(world: dict[str, Any], role: str) -> dict[str, Any]:
+    return {"asset": "CCER", "quantity": 1, "purpose": "Matrix event", "client_request_id": f"matrix-cancel-{role}"}
+
+
+def _methodology_body(world: dict[str, Any], role: str) -> dict[str, Any]:
+    return {"methodology-code": f"M-{role}", "methodology-name": "Offshore wind", "methodology-sector": "energy"}
+
+
+def _project_body(world: dict[str, Any], role: str) -> dict[str, Any]:
+    return {"project-identifier": f"P-MATRIX-{role}", "project-name": "Wind farm", "project-owner": world["company_a_pk"],
+            "project-province": "37", "project-methodology": world["methodology"], "project-crediting_start": "2024-01-01",
+            "project-crediting_end": "2033-12-31", "project-registration_date": "2024-03-01"}
+
+
+def _issuance_body(world: dict[str, Any], role: str) -> dict[str, Any]:
+    return {"issuance-project": world["project_a_pk"], "issuance-vintage": "2024", "issuance-monitoring_start": "2024-01-01",
+            "issuance-monitoring_end": "2024-12-31", "issuance-quantity": "5", "issuance-reason": ""}
+
+
 ACCOUNT_A = {"number": "account_a"}
+PROJECT_A = {"identifier": "project_a"}
+PROJECT_A_PK = {"pk": "project_a_pk"}
+CERTIFICATE_A = {"number": "certificate_a"}  # company A's cancellation certificate
+ISSUANCE_PENDING = {"pk": "issuance_pending"}  # proposed by a national regulator other than "national"
 TOKEN_A = {"token_id": "token_a"}
 REPORT_A = {"report_id": "report_a"}
 PERIOD = {"period": "period"}
@@ -224,6 +247,30 @@ RULES: dict[str, list[Rule]] = {
     # API: compliance
     "api-surrender-create": [Rule("POST", "401 403 403 201 403 403 403 403 403", data=_surrender_body)],
     "api-carry-over-statements": [Rule("GET", "401 200 200 200 200 200 200 200 200")],
+    # the offset registry: public pages, the holder's credits and cancellations, the national regulator's issuance
+    "offsets-index": [Rule("GET", "200 200 200 200 200 200 200 200 200")],
+    "offsets-project": [Rule("GET", "200 200 200 200 200 200 200 200 200", PROJECT_A)],
+    "offsets-serial": [Rule("GET", "200 200 200 200 200 200 200 200 200", query="serial=1")],
+    "offsets-certificate": [Rule("GET", "200 200 200 200 200 200 200 200 200", CERTIFICATE_A)],
+    "offsets-certificate-pdf": [Rule("GET", "302 200 404 200 404 404 404 404 404", CERTIFICATE_A)],
+    "offsets-mine": [Rule("GET", "302 403 403 200 403 403 403 403 403")],
+    "offsets-cancel": [Rule("GET", "302 405 405 405 405 405 405 405 405"),
+                       Rule("POST", "302 403 403 302 403 403 403 403 403", data=_cancel_body)],
+    "offsets-regulator": [Rule("GET", "302 403 403 403 403 403 403 200 403")],
+    "offsets-methodology-new": [Rule("POST", "302 403 403 403 403 403 403 302 403", data=_methodology_body)],
+    "offsets-project-new": [Rule("POST", "302 403 403 403 403 403 403 302 403", data=_project_body)],
+    "offsets-project-status": [Rule("GET", "302 405 405 405 405 405 405 405 405", PROJECT_A_PK),
+                               Rule("POST", "302 403 403 403 403 403 403 302 403", PROJECT_A_PK,
+                                    data=lambda world, role: {"status": "suspended"})],
+    "offsets-issuance-new": [Rule("POST", "302 403 403 403 403 403 403 302 403", data=_issuance_body)],
+    "offsets-issuance-approve": [Rule("GET", "302 405 405 405 405 405 405 405 405", ISSUANCE_PENDING),
+                                 Rule("POST", "302 403 403 403 403 403 403 302 403", ISSUANCE_PENDING,
+                                      data=lambda world, role: {"reason": ""})],
+    "offsets-issuance-reject": [Rule("POST", "302 403 403 403 403 403 403 302 403", ISSUANCE_PENDING,
+                                     data=lambda world, role: {"reason": "Monitoring report incomplete"})],
+    "api-cancellation-create": [Rule("POST", "401 403 403 201 403 403 403 403 403", data=_cancel_body)],
+    "api-certificate-detail": [Rule("GET", "200 200 200 200 200 200 200 200 200", CERTIFICATE_A)],
+    "api-serial-block-list": [Rule("GET", "401 403 403 200 403 403 403 403 403")],
     "api-obligation-list": [Rule("GET", "401 403 403 200 403 200 200 200 403", query="period=2021")],
     # compliance: emission reports (API and pages)
     "api-emission-report-list": [Rule("GET", "401 200 200 200 200 200 200 200 200")],
@@ -423,10 +470,25 @@ def world(db, company_a, company_b, national_regulator, exchange_operator):
     decision = decision_propose(actor=national_regulator, kind="individual_fine", organization=company_a, period=period,
                                 legal_basis="Art. 22", case=case, amount=100_000_00, individual_name="Matrix")
     disclosure = disclosure_submit(user=users["officer_a"], period=period, emissions=100, facilities="Unit 1", methods="Calculation")
+    from offsets.services import cancellation_create, issuance_propose
+    from tests.offsets.helpers import ccer_issue
+
+    other_regulator = user_with_role(Role.NATIONAL_REGULATOR, national_regulator.memberships.first().organization)
+    issued = ccer_issue(company_a, 100, national_regulator, other_regulator)
+    pending_issuance = issuance_propose(project=issued.project, vintage=2024, monitoring_start=dt.date(2024, 1, 1),
+                                        monitoring_end=dt.date(2024, 12, 31), quantity=10, actor=other_regulator)
+    certificate, _ = cancellation_create(user=users["officer_a"], asset="CCER", quantity=1, purpose="Matrix",
+                                         client_request_id="matrix-certificate")
     return {
         "case_a": case.pk,
         "decision_a": decision.pk,
         "disclosure_a": disclosure.pk,
+        "project_a": issued.project.identifier,
+        "project_a_pk": issued.project.pk,
+        "methodology": issued.project.methodology_id,
+        "company_a_pk": company_a.pk,
+        "certificate_a": certificate.number,
+        "issuance_pending": pending_issuance.pk,
         "users": users,
         "account_a": f"HA-{company_a.uscc}",
         "order_a": order.pk,

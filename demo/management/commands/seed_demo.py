@@ -32,6 +32,7 @@ from accounts.roles import Role
 from accounts.selectors import two_factor_required
 from accounts.services import api_token_create, organization_create, user_create
 from accounts.tokens import api_token_for_key
+from offsets.demo import offsets_seed
 from registry import services
 from registry.models import Account, Asset
 
@@ -283,6 +284,7 @@ class Command(BaseCommand):
             )
 
             enforcement_demo_seed(period=history, users=users)  # a fine, a production halt, a fraud case, disclosures
+            offsets_seed(maker=users["regulator1"], checker=users["regulator2"], companies=[c for c, _ in allocations])
         self.stdout.write(self.style.SUCCESS(
             f"Seeded {companies} companies with 50,000,000.00 CNY each; the 2019-2020 period allocated by plan, verified, "
             "surrendered and closed by the deadline job (see /disclosure/); 2021 allocated by plan (70 % pre-allocation)."))
