@@ -163,7 +163,7 @@ def test_a_plan_from_a_chinese_csv_is_fixed_approved_and_reported(
 
     workbook = openpyxl.load_workbook(io.BytesIO(download("XLSX")))
     sheet = workbook.worksheets[0]
-    assert sheet.auto_filter.ref == "A1:K3"  # the data range: the header and the two units
+    assert sheet.auto_filter.ref == "A1:L3"  # the data range: the header and the two companies (the last column: their units)
     # Tonnes grouped, the USCC as text (the period is open: no verified emissions nor fines yet).
     assert [sheet[f"{column}2"].number_format for column in "BDFGH"] == ["@", "#,##0", "#,##0", "#,##0", "#,##0"]
     assert isinstance(sheet["D2"].value, int)
