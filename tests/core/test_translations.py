@@ -409,3 +409,17 @@ def test_makemessages_finds_nothing_to_translate(tmp_path):
     untranslated = [entry.msgid for entry in entries if not all(entry.msgstrs.values())]
     assert untranslated == [], ("new texts without a translation: run makemessages (see the .po's header) and "
                                 "translate them in locale/zh_Hans/LC_MESSAGES/django.po")
+
+
+def test_chinese_pages_group_numbers_by_three_and_keep_chinese_dates():
+    """Django's zh_Hans formats group no digits; config/formats makes tonnes read 5,388,813 there too."""
+    import datetime
+
+    from django.contrib.humanize.templatetags.humanize import intcomma
+    from django.utils import translation
+    from django.utils.formats import date_format, number_format
+
+    with translation.override("zh-hans"):
+        assert intcomma(5_388_813) == "5,388,813"
+        assert number_format(1234567, force_grouping=True) == "1,234,567"
+        assert date_format(datetime.date(2026, 12, 5)) == "2026年12月5日"
