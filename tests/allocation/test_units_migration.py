@@ -11,12 +11,14 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 BEFORE = [("allocation", "0007_verbose_names"), ("compliance", "0004_verbose_names")]
-AFTER = [("allocation", "0010_line_unit_required"), ("compliance", "0007_verified_unit_required")]
 
 
-def _migrate(targets):
+def _migrate(targets=None):
+    """Migrates to `targets`, or (None) to the latest migration of every app: migrating back to BEFORE
+    also unapplies what other apps built on it since, which the next tests need again."""
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
+    targets = targets or executor.loader.graph.leaf_nodes()
     executor.migrate(targets)
     return executor.loader.project_state(targets).apps
 
@@ -45,7 +47,7 @@ def test_existing_records_become_each_companys_one_unit():
         Verified.objects.create(period=period, organization=allocated, tonnes=10)
         Verified.objects.create(period=period, organization=verified_only, tonnes=20)
     finally:
-        apps = _migrate(AFTER)
+        apps = _migrate()  # through the units' data migrations (allocation 0009, compliance 0006) to the latest
     Unit = apps.get_model("allocation", "EmittingUnit")
     Line = apps.get_model("allocation", "AllocationLine")
     Verified = apps.get_model("compliance", "VerifiedEmission")
