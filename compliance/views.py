@@ -5,13 +5,11 @@ refusal is shown next to its field, an object out of scope is a 404, a role with
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as HttpForbidden
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,6 +31,7 @@ from compliance.selectors import (
 from compliance.services import officer_unit, surrender_create
 from core.errors import DomainError
 from core.http import content_disposition
+from core.views import signed_in_page
 from registry.models import Account
 from registry.selectors import account_balances
 
@@ -41,23 +40,6 @@ CONTENT_TYPES = {
     EmissionReport.AttachmentKind.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     EmissionReport.AttachmentKind.CSV: "text/csv",
 }
-
-
-def _pages(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Refusals that are about who asks: out of scope is a 404, a missing right a 403."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except DomainError as error:
-            if error.status == 404:
-                raise Http404(error.message) from None
-            if error.status == 403:
-                raise HttpForbidden(error.message) from None
-            raise
-
-    return login_required(wrapper)
 
 
 def _attempt(form: forms.forms.Form, service: Callable[..., Any], **kwargs: Any) -> Any:
@@ -76,7 +58,7 @@ def _require(request: HttpRequest, permission: str) -> None:
         raise HttpForbidden(_("Your role does not use this page."))
 
 
-@_pages
+@signed_in_page
 def index(request: HttpRequest) -> HttpResponse:
     """Each role's compliance page."""
     user = request.user
@@ -92,7 +74,7 @@ def index(request: HttpRequest) -> HttpResponse:
 # --- the company compliance officer ---
 
 
-@_pages
+@signed_in_page
 def surrender(request: HttpRequest) -> HttpResponse:
     organization = officer_unit(request.user, "compliance.surrender", _("surrender"))
     form = forms.SurrenderForm(request.POST or None)
@@ -115,7 +97,7 @@ def surrender(request: HttpRequest) -> HttpResponse:
     }, status=400 if form.errors else 200)
 
 
-@_pages
+@signed_in_page
 def report_new(request: HttpRequest) -> HttpResponse:
     officer_unit(request.user, "compliance.add_emissionreport", _("file an emission report"))
     form = forms.EmissionReportForm(request.POST or None, request.FILES or None)
@@ -143,12 +125,12 @@ def _report_page(request: HttpRequest, report: EmissionReport, objection: forms.
     }, status=400 if objection is not None and objection.errors else 200)
 
 
-@_pages
+@signed_in_page
 def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
     return _report_page(request, report_get_for(request.user, report_id))
 
 
-@_pages
+@signed_in_page
 def report_file(request: HttpRequest, report_id: int) -> HttpResponse:
     report = report_get_for(request.user, report_id)
     response = FileResponse(report.attachment.open("rb"), content_type=CONTENT_TYPES[report.attachment_kind])
@@ -158,7 +140,7 @@ def report_file(request: HttpRequest, report_id: int) -> HttpResponse:
 
 
 @require_POST
-@_pages
+@signed_in_page
 def report_object(request: HttpRequest, report_id: int) -> HttpResponse:
     report = report_get_for(request.user, report_id)
     form = forms.ObjectionForm(request.POST)
@@ -183,14 +165,14 @@ def _verifier_page(request: HttpRequest, failed: tuple[int, forms.VerifyForm] | 
     return render(request, "compliance/verifier.html", {"rows": rows}, status=400 if failed else 200)
 
 
-@_pages
+@signed_in_page
 def verifier(request: HttpRequest) -> HttpResponse:
     _require(request, "compliance.verify_emissionreport")
     return _verifier_page(request)
 
 
 @require_POST
-@_pages
+@signed_in_page
 def report_verify(request: HttpRequest, report_id: int) -> HttpResponse:
     _require(request, "compliance.verify_emissionreport")
     report = report_get_for(request.user, report_id)
@@ -221,14 +203,14 @@ def _regulator_page(request: HttpRequest, failed: tuple[int, forms.forms.Form] |
                   status=400 if failed else 200)
 
 
-@_pages
+@signed_in_page
 def regulator(request: HttpRequest) -> HttpResponse:
     _require(request, "compliance.view_emissionreport")
     return _regulator_page(request)
 
 
 @require_POST
-@_pages
+@signed_in_page
 def report_confirm(request: HttpRequest, report_id: int) -> HttpResponse:
     _require(request, "compliance.confirm_emissionreport")
     report = report_get_for(request.user, report_id)
@@ -240,7 +222,7 @@ def report_confirm(request: HttpRequest, report_id: int) -> HttpResponse:
 
 
 @require_POST
-@_pages
+@signed_in_page
 def report_decide(request: HttpRequest, report_id: int) -> HttpResponse:
     _require(request, "compliance.confirm_emissionreport")
     report = report_get_for(request.user, report_id)

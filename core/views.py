@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as HttpForbidden
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views import defaults
 
 from core.contention import trouble_response
+from core.errors import DomainError
 from core.middleware import API_PREFIX
 
 logger = logging.getLogger(__name__)
@@ -33,3 +39,21 @@ def server_error(request: HttpRequest) -> HttpResponse:
             status=500,
         )
     return defaults.server_error(request)
+
+
+def signed_in_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A page for signed-in users whose refusals about who asks become HTTP answers: out of scope is a
+    404, a missing right a 403; any other refusal is left to the view (its form shows it)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except DomainError as error:
+            if error.status == 404:
+                raise Http404(error.message) from None
+            if error.status == 403:
+                raise HttpForbidden(error.message) from None
+            raise
+
+    return login_required(wrapper)

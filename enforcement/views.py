@@ -6,11 +6,9 @@ without the right a 403."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -23,6 +21,7 @@ from accounts.selectors import organizations_visible_to
 from allocation.models import CompliancePeriod
 from compliance.forms import form_error
 from core.errors import DomainError
+from core.views import signed_in_page
 from enforcement import forms, services
 from enforcement.models import Decision
 from enforcement.selectors import (
@@ -36,23 +35,6 @@ from enforcement.selectors import (
     history,
 )
 from reports.export_jobs import archive_job_start
-
-
-def _pages(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Refusals that are about who asks: out of scope is a 404, a missing right a 403."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except DomainError as error:
-            if error.status == 404:
-                raise Http404(error.message) from None
-            if error.status == 403:
-                raise HttpForbidden(error.message) from None
-            raise
-
-    return login_required(wrapper)
 
 
 def _attempt(form: Any, service: Callable[..., Any], **kwargs: Any) -> Any:
@@ -91,7 +73,7 @@ def _organization(request: HttpRequest, pk: int) -> Organization:
     return organization
 
 
-@_pages
+@signed_in_page
 def index(request: HttpRequest) -> HttpResponse:
     """Regulators and auditors: cases, decisions (filtered by status and organization) and the halts
     in force within their scope. A company's users: its own decisions (its enforcement history) and
@@ -116,7 +98,7 @@ def index(request: HttpRequest) -> HttpResponse:
     })
 
 
-@_pages
+@signed_in_page
 def case_new(request: HttpRequest) -> HttpResponse:
     _require(request, "enforcement.add_fraudcase")
     form = forms.CaseForm(request.POST or None, organizations=organizations_visible_to(request.user))
@@ -131,7 +113,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
     return render(request, "enforcement/case_new.html", {"form": form}, status=400 if form.errors else 200)
 
 
-@_pages
+@signed_in_page
 def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     case = case_get_for(request.user, case_id)
     return render(request, "enforcement/case_detail.html", {
@@ -139,7 +121,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
 
 
 @require_POST
-@_pages
+@signed_in_page
 def case_close(request: HttpRequest, case_id: int) -> HttpResponse:
     _require(request, "enforcement.add_fraudcase")
     case = case_get_for(request.user, case_id)
@@ -148,7 +130,7 @@ def case_close(request: HttpRequest, case_id: int) -> HttpResponse:
     return redirect("enforcement-case", case_id=case.pk)
 
 
-@_pages
+@signed_in_page
 def decision_new(request: HttpRequest) -> HttpResponse:
     _require(request, "enforcement.add_decision")
     initial = {name: request.GET[name] for name in ("kind", "organization", "period", "case") if request.GET.get(name)}
@@ -182,14 +164,14 @@ def _decision_page(request: HttpRequest, decision: Decision, failed: forms.NoteF
     }, status=400 if failed is not None else 200)
 
 
-@_pages
+@signed_in_page
 def decision_detail(request: HttpRequest, decision_id: int) -> HttpResponse:
     return _decision_page(request, decision_get_for(request.user, decision_id))
 
 
 def _decide(service: Callable[..., Any], done: str) -> Callable[..., HttpResponse]:
     @require_POST
-    @_pages
+    @signed_in_page
     def view(request: HttpRequest, decision_id: int) -> HttpResponse:
         _require(request, "enforcement.approve_decision")
         decision = decision_get_for(request.user, decision_id)
@@ -211,7 +193,7 @@ decision_lift = _decide(services.halt_lift, gettext_lazy("The production halt %(
 # --- disclosure ---
 
 
-@_pages
+@signed_in_page
 def disclosure(request: HttpRequest) -> HttpResponse:
     """The compliance officer's annual disclosure (Art. 11): submit, or correct while not yet published."""
     _require(request, "enforcement.add_disclosure")
@@ -231,7 +213,7 @@ def disclosure(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@_pages
+@signed_in_page
 def disclosure_confirm(request: HttpRequest, disclosure_id: int) -> HttpResponse:
     _require(request, "enforcement.confirm_disclosure")
     disclosure = disclosure_get_for(request.user, disclosure_id)
@@ -241,7 +223,7 @@ def disclosure_confirm(request: HttpRequest, disclosure_id: int) -> HttpResponse
 
 
 @require_POST
-@_pages
+@signed_in_page
 def disclosure_return(request: HttpRequest, disclosure_id: int) -> HttpResponse:
     _require(request, "enforcement.confirm_disclosure")
     disclosure = disclosure_get_for(request.user, disclosure_id)
@@ -255,7 +237,7 @@ def disclosure_return(request: HttpRequest, disclosure_id: int) -> HttpResponse:
 
 
 @require_POST
-@_pages
+@signed_in_page
 def archive(request: HttpRequest) -> HttpResponse:
     """Starts the archive export of a period (a zip made by a worker) and shows the job's page."""
     _require(request, "compliance.view_complianceresult")
