@@ -2,6 +2,7 @@ import pytest
 
 from accounts.models import Organization
 from accounts.roles import Role
+from registry.models import Account, Asset
 from registry.selectors import ledger_verify
 from tests.auth import login
 from tests.factories import OrganizationFactory, make_uscc, user_with_role
@@ -93,6 +94,21 @@ def company_a(db):
 @pytest.fixture
 def company_b(db):
     return OrganizationFactory(name="Datang Jiangsu Power Co., Ltd.", province="32", uscc=make_uscc("32"))
+
+
+@pytest.fixture
+def ccer(db):
+    return Asset.objects.get(code="CCER")
+
+
+@pytest.fixture
+def holding_a(company_a):
+    return Account.objects.get(organization=company_a, kind=Account.Kind.HOLDING)
+
+
+@pytest.fixture
+def holding_b(company_b):
+    return Account.objects.get(organization=company_b, kind=Account.Kind.HOLDING)
 
 
 @pytest.fixture

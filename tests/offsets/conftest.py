@@ -4,24 +4,8 @@ import pytest
 
 from accounts.roles import Role
 from offsets import services
-from registry.models import Account, Asset
 from tests.compliance.helpers import officer_of
 from tests.factories import OrganizationFactory, make_uscc, user_with_role
-
-
-@pytest.fixture
-def ccer(db):
-    return Asset.objects.get(code="CCER")
-
-
-@pytest.fixture
-def holding_a(company_a):
-    return Account.objects.get(organization=company_a, kind=Account.Kind.HOLDING)
-
-
-@pytest.fixture
-def holding_b(company_b):
-    return Account.objects.get(organization=company_b, kind=Account.Kind.HOLDING)
 
 
 @pytest.fixture

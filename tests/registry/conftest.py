@@ -14,11 +14,6 @@ def cea(db):
 
 
 @pytest.fixture
-def ccer(db):
-    return Asset.objects.get(code="CCER")
-
-
-@pytest.fixture
 def cny(db):
     return Asset.objects.get(code="CNY")
 
@@ -41,16 +36,6 @@ def cancellation_account(db):
 @pytest.fixture
 def company_c(db):
     return OrganizationFactory(name="Baosteel Zhanjiang Iron & Steel Co., Ltd.", province="44", uscc=make_uscc("44"))
-
-
-@pytest.fixture
-def holding_a(company_a):
-    return Account.objects.get(organization=company_a, kind=Account.Kind.HOLDING)
-
-
-@pytest.fixture
-def holding_b(company_b):
-    return Account.objects.get(organization=company_b, kind=Account.Kind.HOLDING)
 
 
 @pytest.fixture
