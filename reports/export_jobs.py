@@ -76,12 +76,18 @@ def export_job_start(*, user: Any, period: str, province: str | None, status: st
             report_id=f"NCR-{period}-{event.pk:08d}", rows=rows,
             filename=compliance_export.filename(period, province, status, file_format),
             created_by=user)
+    return _queued(job, field="format")
+
+
+def _queued(job: ExportJob, *, field: str) -> ExportJob:
+    """Queues the job that makes the file; with the broker unreachable the job is failed and the
+    request refused on `field` (nothing is left waiting that no worker will take)."""
     try:
         export_job_task.delay(job.pk)
     except Exception as error:  # noqa: BLE001 - whatever the broker client raises
-        logger.warning("export job %s not queued: %s", job.pk, error)
+        logger.warning("%s job %s not queued: %s", job.report, job.pk, error)
         _finish(job.pk, ExportJob.Status.FAILED, message=_("The job queue is unreachable; ask for the export again in a moment."))
-        raise InvalidInput(_("The job queue is unreachable; ask for the export again in a moment."), field="format") from None
+        raise InvalidInput(_("The job queue is unreachable; ask for the export again in a moment."), field=field) from None
     return job
 
 
@@ -98,13 +104,7 @@ def archive_job_start(*, user: Any, period: str) -> ExportJob:
             params={"language": translation.get_language() or settings.LANGUAGE_CODE},
             report_id=f"NCA-{compliance_period.code}-{event.pk:08d}",
             filename=f"archive-{compliance_period.code}{'-' + province if province else ''}.zip", created_by=user)
-    try:
-        export_job_task.delay(job.pk)
-    except Exception as error:  # noqa: BLE001 - whatever the broker client raises
-        logger.warning("archive job %s not queued: %s", job.pk, error)
-        _finish(job.pk, ExportJob.Status.FAILED, message=_("The job queue is unreachable; ask for the export again in a moment."))
-        raise InvalidInput(_("The job queue is unreachable; ask for the export again in a moment."), field="period") from None
-    return job
+    return _queued(job, field="period")
 
 
 def _archive_file(job: ExportJob, out: Path) -> tuple[int, int]:
