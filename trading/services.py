@@ -366,7 +366,9 @@ def order_cancel(*, user: Any, order_id: int) -> Order:
         raise errors.NotEligible(_("Your role does not include trading."))
     organization_ids = user_organization_ids(user)
     with transaction.atomic():
-        order = Order.objects.select_for_update(of=("self",)).filter(pk=order_id, organization_id__in=organization_ids).first()
+        # The instrument in the same query: the answer names it (locked: the order row only).
+        order = (Order.objects.select_for_update(of=("self",)).select_related("instrument")
+                 .filter(pk=order_id, organization_id__in=organization_ids).first())
         if order is None:
             raise NotFound(_("No such order."), field="id")
         if order.status not in Order.LIVE:

@@ -109,3 +109,18 @@ def test_an_order_through_the_api_costs_few_queries(trader_a, company_a, nationa
     # trader is, nothing about the instrument.
     with django_assert_num_queries(8):
         assert api.post("/api/v1/orders/", {**body, "client_order_id": "hot"}, format="json").status_code == 201
+
+
+def test_a_cancel_through_the_api_costs_few_queries(trader_a, company_a, national_regulator, exchange_operator,
+                                                    django_assert_num_queries, settings):
+    settings.MATCHER_INLINE = False
+    fund(company_a, regulator=national_regulator, operator=exchange_operator)
+    api = api_client_for(trader_a)
+    body = {"instrument": "CEA21", "side": "buy", "price": "54.00", "quantity": 10}
+    orders = [api.post("/api/v1/orders/", {**body, "client_order_id": key}, format="json").json()["id"] for key in ("a", "b")]
+    assert api.delete(f"/api/v1/orders/{orders[0]}/").status_code == 200
+    # The token with its user; the order locked with its instrument (the answer names it), the
+    # flag, the sequence with its audit event (and the test's savepoint around them).
+    with django_assert_num_queries(6):
+        answer = api.delete(f"/api/v1/orders/{orders[1]}/")
+    assert answer.status_code == 200 and answer.json()["instrument"] == "CEA21"

@@ -206,7 +206,7 @@ def participants(company_a, company_b, company_c, national_regulator, second_nat
     return organizations, (national_regulator, second_national_regulator), [officer_of(o) for o in organizations]
 
 
-@settings(max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(operations=st.lists(operation, min_size=1, max_size=15))
 def test_serial_blocks_follow_every_movement_and_sum_to_the_balances(participants, exchange_operator, operations):
     organizations, regulators, officers = participants
