@@ -50,7 +50,7 @@ class Decision(models.Model):
     """One enforcement decision with its legal basis and its amount, quantity or share, checked against
     its range (recorded beside it) when proposed and again when approved. Proposed by one regulator,
     approved or rejected by another; approval carries it out (a surrender, an allocation cut, the halt
-    flag). A production halt may later be lifted."""
+    flag). A production halt may later be lifted: one regulator proposes the lift, another approves it."""
 
     class Kind(models.TextChoices):
         FORCED_SURRENDER = "forced_surrender", _("Forced surrender")
@@ -65,6 +65,7 @@ class Decision(models.Model):
         PROPOSED = "proposed", _("Proposed, awaiting approval")
         APPROVED = "approved", _("Approved")
         REJECTED = "rejected", _("Rejected")
+        LIFTING = "lifting", _("Lift proposed, awaiting approval")
         LIFTED = "lifted", _("Lifted")
 
     kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
@@ -90,6 +91,9 @@ class Decision(models.Model):
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decision_note = models.CharField(_("decision note"), max_length=500, blank=True)
+    lift_proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("lift proposed by"), null=True, blank=True,
+                                         on_delete=models.PROTECT, related_name="+")
+    lift_proposed_at = models.DateTimeField(_("lift proposed at"), null=True, blank=True)
     lifted_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("lifted by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
     lift_note = models.CharField(_("lift note"), max_length=500, blank=True)

@@ -32,6 +32,8 @@ from registry.services import MAX_AMOUNT, allowances_retire
 Kind = Decision.Kind
 FRAUD_KINDS = {Kind.CONFISCATION, Kind.FRAUD_FINE, Kind.INDIVIDUAL_FINE, Kind.ALLOCATION_CUT}
 NON_COMPLIANCE_KINDS = {Kind.FORCED_SURRENDER, Kind.NON_SURRENDER_FINE, Kind.PRODUCTION_HALT}
+# A halt proposed, or in force (a lift proposed but not approved leaves it in force).
+HALT_OPEN = [Decision.Status.PROPOSED, Decision.Status.APPROVED, Decision.Status.LIFTING]
 AMOUNT_KINDS = {Kind.NON_SURRENDER_FINE, Kind.CONFISCATION, Kind.FRAUD_FINE, Kind.INDIVIDUAL_FINE}  # in fen
 
 
@@ -152,7 +154,7 @@ def _check(decision: Decision) -> None:
         _in_range(_fen(decision.amount, "amount"), result.fine_basis_low, result.fine_basis_high, decision)
     elif kind == Kind.PRODUCTION_HALT:
         open_halts = Decision.objects.filter(organization=organization, kind=Kind.PRODUCTION_HALT,
-                                             status__in=[Decision.Status.PROPOSED, Decision.Status.APPROVED])
+                                             status__in=HALT_OPEN)
         if open_halts.exclude(pk=decision.pk).exists():
             raise errors.AlreadyHalted(field="organization")
     elif kind == Kind.CONFISCATION:
@@ -339,19 +341,55 @@ def decision_reject(*, actor: Any, decision: Decision, note: str) -> Decision:
     return decision
 
 
-def halt_lift(*, actor: Any, decision: Decision, note: str) -> Decision:
-    """Lifts an approved production halt (the company has complied), with the reason; audited."""
-    _checker(decision, actor)
+def halt_lift_propose(*, actor: Any, decision: Decision, note: str) -> Decision:
+    """Proposes lifting an approved production halt (the company has complied), with the reason; the
+    halt stays in force until a second regulator approves the lift (`halt_lift`). Audited."""
+    _require(actor, "enforcement.approve_decision")
+    _require_scope(actor, decision.organization)
     if decision.kind != Kind.PRODUCTION_HALT:
         raise errors.DecisionNotInState(_("Only a production halt can be lifted."))
     note = (note or "").strip()
     if not note:
         raise InvalidInput(_("Give the reason the halt is lifted."), field="note")
     with transaction.atomic():
-        _transition(decision, from_status=Decision.Status.APPROVED, status=Decision.Status.LIFTED, lifted_by=actor,
-                    lifted_at=timezone.now(), lift_note=note[:500])
-        audit_record(actor=actor, action="decision.lift", obj=decision, before={"status": Decision.Status.APPROVED},
-                     after={"status": Decision.Status.LIFTED, "note": note[:500]})
+        _transition(decision, from_status=Decision.Status.APPROVED, status=Decision.Status.LIFTING, lift_proposed_by=actor,
+                    lift_proposed_at=timezone.now(), lift_note=note[:500])
+        audit_record(actor=actor, action="decision.lift_propose", obj=decision, before={"status": Decision.Status.APPROVED},
+                     after={"status": Decision.Status.LIFTING, "note": note[:500]})
+    decision.refresh_from_db()
+    return decision
+
+
+def _lift_checker(decision: Decision, actor: Any) -> None:
+    _require(actor, "enforcement.approve_decision")
+    _require_scope(actor, decision.organization)
+    if actor.pk == decision.lift_proposed_by_id:
+        raise errors.SameRegulator(_("A lift must be approved or rejected by a regulator other than the one who proposed it."))
+
+
+def halt_lift(*, actor: Any, decision: Decision, note: str = "") -> Decision:
+    """The second regulator's approval of a proposed lift: the halt ends. Audited."""
+    _lift_checker(decision, actor)
+    with transaction.atomic():
+        _transition(decision, from_status=Decision.Status.LIFTING, status=Decision.Status.LIFTED, lifted_by=actor,
+                    lifted_at=timezone.now())
+        audit_record(actor=actor, action="decision.lift", obj=decision, before={"status": Decision.Status.LIFTING},
+                     after={"status": Decision.Status.LIFTED, "note": (note or "").strip()[:500]})
+    decision.refresh_from_db()
+    return decision
+
+
+def halt_lift_reject(*, actor: Any, decision: Decision, note: str) -> Decision:
+    """The second regulator refuses a proposed lift, with the reason: the halt stays in force. Audited."""
+    _lift_checker(decision, actor)
+    note = (note or "").strip()
+    if not note:
+        raise InvalidInput(_("Give the reason for rejecting."), field="note")
+    with transaction.atomic():
+        _transition(decision, from_status=Decision.Status.LIFTING, status=Decision.Status.APPROVED, lift_proposed_by=None,
+                    lift_proposed_at=None, lift_note="")
+        audit_record(actor=actor, action="decision.lift_reject", obj=decision, before={"status": Decision.Status.LIFTING},
+                     after={"status": Decision.Status.APPROVED, "note": note[:500]})
     decision.refresh_from_db()
     return decision
 

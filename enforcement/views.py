@@ -1,4 +1,5 @@
-"""Enforcement pages: the regulators' cases and decisions (propose, approve, reject, lift), the
+"""Enforcement pages: the regulators' cases and decisions (propose, approve, reject; a halt's lift
+proposed, approved or rejected), the
 companies' own decisions and disclosures, and the archive export of a period. Views parse forms and
 call the services; a refusal is shown next to its field, an object out of scope is a 404, a role
 without the right a 403."""
@@ -157,7 +158,10 @@ def _decision_page(request: HttpRequest, decision: Decision, failed: forms.NoteF
     return render(request, "enforcement/decision_detail.html", {
         "decision": decision, "history": history(decision),
         "may_decide": checker and decision.status == Decision.Status.PROPOSED,
-        "may_lift": checker and decision.status == Decision.Status.APPROVED and decision.kind == Decision.Kind.PRODUCTION_HALT,
+        "may_lift": (user.has_perm("enforcement.approve_decision") and decision.status == Decision.Status.APPROVED
+                     and decision.kind == Decision.Kind.PRODUCTION_HALT),
+        "may_decide_lift": (user.has_perm("enforcement.approve_decision") and decision.status == Decision.Status.LIFTING
+                            and user.pk != decision.lift_proposed_by_id),
         "form": failed or forms.NoteForm(),
         "surrenders": decision.organization.surrenders.filter(client_request_id__startswith=f"{decision.reference}:")
         .select_related("asset", "transfer").order_by("id"),
@@ -187,7 +191,11 @@ def _decide(service: Callable[..., Any], done: str) -> Callable[..., HttpRespons
 
 decision_approve = _decide(services.decision_approve, gettext_lazy("Decision %(reference)s approved and carried out."))
 decision_reject = _decide(services.decision_reject, gettext_lazy("Decision %(reference)s rejected."))
-decision_lift = _decide(services.halt_lift, gettext_lazy("The production halt %(reference)s is lifted."))
+decision_lift = _decide(services.halt_lift_propose,
+                        gettext_lazy("Lifting the production halt %(reference)s proposed; a second regulator approves it."))
+decision_lift_approve = _decide(services.halt_lift, gettext_lazy("The production halt %(reference)s is lifted."))
+decision_lift_reject = _decide(services.halt_lift_reject,
+                               gettext_lazy("The lift of %(reference)s is rejected: the production halt stays in force."))
 
 
 # --- disclosure ---

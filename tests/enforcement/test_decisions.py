@@ -19,6 +19,8 @@ from enforcement.services import (
     decision_propose,
     decision_reject,
     halt_lift,
+    halt_lift_propose,
+    halt_lift_reject,
 )
 from registry.models import Transfer
 from tests.compliance.helpers import balance, holding_account, officer_of, plan_issue
@@ -155,10 +157,40 @@ def test_a_production_halt_is_a_flag_in_force_until_lifted(closed, company_b, na
             organization=company_b, period=closed)
     decision_approve(actor=second_national_regulator, decision=decision)
     assert halts_in_force()[company_b.pk].pk == decision.pk
-    refused("invalid", "note", halt_lift, actor=second_national_regulator, decision=decision, note="")
-    halt_lift(actor=second_national_regulator, decision=decision, note="Surrendered the shortfall")
+    refused("invalid", "note", halt_lift_propose, actor=second_national_regulator, decision=decision, note="")
+    halt_lift_propose(actor=second_national_regulator, decision=decision, note="Surrendered the shortfall")
+    assert halts_in_force()[company_b.pk].pk == decision.pk  # in force until a second regulator approves the lift
+    refused("already_halted", "organization", propose, actor=national_regulator, kind="production_halt",
+            organization=company_b, period=closed)
+    halt_lift(actor=national_regulator, decision=decision)
     assert company_b.pk not in halts_in_force()
-    assert Decision.objects.get(pk=decision.pk).status == "lifted"
+    lifted = Decision.objects.get(pk=decision.pk)
+    assert (lifted.status, lifted.lift_proposed_by, lifted.lifted_by, lifted.lift_note) == (
+        "lifted", second_national_regulator, national_regulator, "Surrendered the shortfall")
+    assert [event.action for event in AuditEvent.objects.filter(object_id=str(decision.pk), action__startswith="decision.lift")
+            .order_by("id")] == ["decision.lift_propose", "decision.lift"]
+
+
+def test_a_halts_lift_needs_a_second_regulator_and_a_rejected_lift_leaves_the_halt(
+        closed, company_b, national_regulator, second_national_regulator):
+    decision = propose(national_regulator, "production_halt", company_b, closed)
+    refused("decision_state", None, halt_lift_propose, actor=second_national_regulator, decision=decision,
+            note="Too early: not yet approved")
+    decision_approve(actor=second_national_regulator, decision=decision)
+    refused("decision_state", None, halt_lift, actor=national_regulator, decision=decision)  # nothing proposed
+    halt_lift_propose(actor=national_regulator, decision=decision, note="Complied")
+    for call in (halt_lift, halt_lift_reject):  # the lift's proposer can neither approve nor reject it
+        refused("decision_maker_checker", None, call, actor=national_regulator, decision=decision, note="Mine")
+    refused("invalid", "note", halt_lift_reject, actor=second_national_regulator, decision=decision, note=" ")
+    halt_lift_reject(actor=second_national_regulator, decision=decision, note="The shortfall is still open")
+    rejected = Decision.objects.get(pk=decision.pk)
+    assert (rejected.status, rejected.lift_proposed_by, rejected.lift_note) == ("approved", None, "")
+    assert halts_in_force()[company_b.pk].pk == decision.pk
+    assert AuditEvent.objects.get(action="decision.lift_reject", object_id=str(decision.pk)).actor == second_national_regulator
+    # Proposed again, approved by the other regulator: lifted.
+    halt_lift_propose(actor=second_national_regulator, decision=decision, note="Now complied")
+    halt_lift(actor=national_regulator, decision=decision, note="Checked")
+    assert company_b.pk not in halts_in_force()
 
 
 # --- data fraud (Art. 22) ---

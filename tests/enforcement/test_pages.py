@@ -51,6 +51,28 @@ def test_the_proposer_posting_approve_is_refused(closed, company_b, national_reg
     assert Decision.objects.get().status == "proposed"
 
 
+def test_a_halt_is_lifted_by_two_regulators_through_the_pages(closed, company_b, national_regulator,
+                                                              second_national_regulator, client_for):
+    decision = decision_propose(actor=national_regulator, kind="production_halt", organization=company_b, period=closed,
+                                legal_basis=BASIS)
+    decision_approve(actor=second_national_regulator, decision=decision)
+    page = f"/enforcement/decisions/{decision.pk}/"
+    maker = client_for(second_national_regulator)
+    assert 'id="lift"' in maker.get(page).content.decode()
+    refused = maker.post(f"{page}lift/", {"note": ""})
+    assert refused.status_code == 400 and 'id="decision-error"' in refused.content.decode()
+    assert maker.post(f"{page}lift/", {"note": "Surrendered the shortfall"}).status_code == 302
+    own = maker.get(page).content.decode()
+    assert 'id="lift-approve"' not in own and 'id="awaiting-checker"' in own and "Surrendered the shortfall" in own
+    assert maker.post(f"{page}lift/approve/").status_code == 403  # the lift's proposer
+    assert Decision.objects.get().status == "lifting"
+    checker = client_for(national_regulator)
+    assert 'id="lift-approve"' in checker.get(page).content.decode()
+    assert checker.post(f"{page}lift/approve/", {"note": "Checked"}).status_code == 302
+    assert Decision.objects.get().status == "lifted"
+    assert 'id="halt-notice"' not in client_for(officer_of(company_b)).get("/enforcement/").content.decode()
+
+
 def test_a_company_sees_its_own_decisions_and_halt_and_not_anothers(closed, company_a, company_b, national_regulator,
                                                                      second_national_regulator, client_for):
     decision = decision_propose(actor=national_regulator, kind="production_halt", organization=company_b, period=closed,
