@@ -75,13 +75,20 @@ def case_open(*, actor: Any, organization: Organization, subject: str, period: C
 
 
 def case_close(*, actor: Any, case: FraudCase, note: str = "") -> FraudCase:
+    """Closes an open case, with the reason: a regulator other than the one who opened it (no one
+    both opens and closes a case). A closed case takes no new decisions (`case_required`)."""
     _require(actor, "enforcement.add_fraudcase")
     _require_scope(actor, case.organization)
+    if actor.pk == case.opened_by_id:
+        raise errors.SameRegulator(_("A case is closed by a regulator other than the one who opened it."))
+    note = (note or "").strip()
+    if not note:
+        raise InvalidInput(_("Give the reason the case is closed."), field="note")
     with transaction.atomic():
         if not FraudCase.objects.filter(pk=case.pk, status=FraudCase.Status.OPEN).update(status=FraudCase.Status.CLOSED):
             raise errors.DecisionNotInState(_("Case %(id)s is already closed.") % {"id": case.pk})
         audit_record(actor=actor, action="fraud_case.close", obj=case, before={"status": FraudCase.Status.OPEN},
-                     after={"status": FraudCase.Status.CLOSED, "note": note.strip()[:500]})
+                     after={"status": FraudCase.Status.CLOSED, "note": note[:500]})
     case.refresh_from_db()
     return case
 

@@ -151,12 +151,22 @@ def test_the_regulators_home_lists_the_decisions_another_regulator_proposed(clos
     assert f"Approve or reject decision {decision.reference}" in client_for(second_national_regulator).get("/regulator/").content.decode()
 
 
-def test_a_closed_case_takes_no_more_decisions(closed, company_b, national_regulator, client_for):
+def test_a_case_is_closed_by_another_regulator_with_a_reason_and_then_takes_no_more_decisions(
+        closed, company_b, national_regulator, second_national_regulator, client_for):
     case = case_open(actor=national_regulator, organization=company_b, subject="company", period=closed, summary="x")
     regulator = client_for(national_regulator)
-    assert regulator.post(f"/enforcement/cases/{case.pk}/close/", {"note": "Corrected"}).status_code == 302
+    page = regulator.get(f"/enforcement/cases/{case.pk}/").content.decode()
+    assert 'id="close-case"' not in page and 'id="close-by-another"' in page
+    assert regulator.post(f"/enforcement/cases/{case.pk}/close/", {"note": "Mine"}).status_code == 403  # the opener
+    other = client_for(second_national_regulator)
+    assert 'id="close-case"' in other.get(f"/enforcement/cases/{case.pk}/").content.decode()
+    refused = other.post(f"/enforcement/cases/{case.pk}/close/", {"note": " "}, follow=True)
+    assert "Give the reason the case is closed." in refused.content.decode()
+    assert FraudCase.objects.get().status == "open" and not AuditEvent.objects.filter(action="fraud_case.close").exists()
+    assert other.post(f"/enforcement/cases/{case.pk}/close/", {"note": "Corrected"}).status_code == 302
     assert FraudCase.objects.get().status == "closed"
-    assert AuditEvent.objects.get(action="fraud_case.close").after["note"] == "Corrected"
+    event = AuditEvent.objects.get(action="fraud_case.close")
+    assert (event.after["note"], event.actor) == ("Corrected", second_national_regulator)
     response = regulator.post("/enforcement/decisions/new/", {
         "kind": "fraud_fine", "organization": company_b.pk, "period": closed.pk, "case": case.pk, "legal_basis": BASIS,
         "amount": "600000.00"})

@@ -348,8 +348,9 @@ RULES: dict[str, list[Rule]] = {
     "enforcement-index": [Rule("GET", "302 200 200 200 200 200 200 200 200")],
     "enforcement-case-new": [Rule("GET", "302 403 403 403 403 403 200 200 403")],
     "enforcement-case": [Rule("GET", "302 404 404 404 404 200 404 200 404", CASE_A)],
+    # The national regulator opened the case: another regulator closes it.
     "enforcement-case-close": [Rule("GET", "405 405 405 405 405 405 405 405 405", CASE_A),
-                               Rule("POST", "302 403 403 403 403 403 404 302 403", CASE_A,
+                               Rule("POST", "302 403 403 403 403 403 404 403 403", CASE_A,
                                     data=lambda world, role: {"note": "matrix"})],
     "enforcement-decision-new": [Rule("GET", "302 403 403 403 403 403 200 200 403")],
     "enforcement-decision": [Rule("GET", "302 200 404 200 404 200 404 200 404", DECISION_A)],
