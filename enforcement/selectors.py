@@ -85,7 +85,11 @@ def disclosures_published(period: CompliancePeriod) -> QuerySet[Disclosure]:
 
 
 def decisions_to_approve(user: Any) -> list[Decision]:
-    """Proposed decisions within the user's scope that someone else proposed: the checker's work."""
+    """Proposed decisions, and proposed lifts of halts, within the user's scope that someone else
+    proposed: the checker's work."""
     if not user.has_perm("enforcement.approve_decision"):
         return []
-    return list(decisions_visible_to(user).filter(status=Decision.Status.PROPOSED).exclude(proposed_by=user).order_by("id"))
+    visible = decisions_visible_to(user)
+    proposed = visible.filter(status=Decision.Status.PROPOSED).exclude(proposed_by=user)
+    lifts = visible.filter(status=Decision.Status.LIFTING).exclude(lift_proposed_by=user)
+    return list((proposed | lifts).order_by("id"))

@@ -64,6 +64,9 @@ def test_a_halt_is_lifted_by_two_regulators_through_the_pages(closed, company_b,
     assert maker.post(f"{page}lift/", {"note": "Surrendered the shortfall"}).status_code == 302
     own = maker.get(page).content.decode()
     assert 'id="lift-approve"' not in own and 'id="awaiting-checker"' in own and "Surrendered the shortfall" in own
+    waiting = f"Approve or reject lifting the production halt {decision.reference}"
+    assert waiting not in maker.get("/regulator/").content.decode()
+    assert waiting in client_for(national_regulator).get("/regulator/").content.decode()
     assert maker.post(f"{page}lift/approve/").status_code == 403  # the lift's proposer
     assert Decision.objects.get().status == "lifting"
     checker = client_for(national_regulator)
