@@ -219,3 +219,30 @@ def test_seed_demo_records_enforcement_and_publishes_disclosures(db, client):
     page = client.get("/disclosure/2019-2020/").content.decode()
     assert all(d.organization.name in page for d in published)
     assert ledger_verify().problems == []
+
+
+def test_seed_demo_approves_the_2019_2020_carry_over_window_and_marks_what_exceeds_the_cap(db, client):
+    """Computed and submitted by regulator1, approved by regulator2: every company has a statement,
+    what a company holds of CEA19-20 above its cap is in not_carried (kept, never tradable), and the
+    company reads its statement on /carry-over/. The ledger's proof holds."""
+    from carryover.models import CarryOverWindow
+    from registry.selectors import ledger_verify
+    from tests.auth import login
+
+    call_command("seed_demo", companies=4)
+    window = CarryOverWindow.objects.get(code="2019-2020")
+    assert window.status == "approved" and window.decided_by.username == "regulator2"
+    assert window.computed_by.username == window.submitted_by.username == "regulator1"
+    lines = {line.organization_id: line for line in window.lines.all()}
+    companies = Organization.objects.filter(kind=Organization.Kind.KEY_EMITTING_UNIT)
+    assert set(lines) == set(companies.values_list("pk", flat=True))
+    for company in companies:
+        line = lines[company.pk]
+        balance = Balance.objects.get(account__organization=company, account__kind=Account.Kind.HOLDING,
+                                      asset__code="CEA19-20")
+        assert line.excess == max(0, line.holding - line.cap) and balance.not_carried == line.not_carried
+    assert any(line.not_carried for line in lines.values())  # the demo shows a company above its cap
+    officer = User.objects.get(username="officer001")
+    page = login(client, officer).get("/carry-over/").content.decode()
+    assert "2019-2020" in page
+    assert ledger_verify().problems == []

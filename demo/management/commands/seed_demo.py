@@ -284,6 +284,9 @@ class Command(BaseCommand):
             )
 
             enforcement_demo_seed(period=history, users=users)  # a fine, a production halt, a fraud case, disclosures
+            from carryover.demo import carryover_demo_seed
+
+            carryover_demo_seed(users=users)  # the 2019-2020 window, approved: statements on /carry-over/
             offsets_seed(maker=users["regulator1"], checker=users["regulator2"], companies=[c for c, _ in allocations])
         self.stdout.write(self.style.SUCCESS(
             f"Seeded {companies} companies with 50,000,000.00 CNY each; the 2019-2020 period allocated by plan, verified, "
