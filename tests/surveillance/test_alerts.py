@@ -84,6 +84,21 @@ def test_a_holder_above_the_share_is_a_large_holder_and_one_below_is_not(funded3
     assert held.first().evidence["share_percent"] == pytest.approx(33.33, abs=0.01)
 
 
+def test_allowances_not_carried_over_count_in_a_large_holding(funded3, company_a, national_regulator, settings):
+    from registry.models import Account, Asset, Bucket, Transfer
+    from registry.services import Movement, ledger_post
+
+    # Company A's 100,000 t of CEA21 become 10,000 available and 90,000 not carried over: still held.
+    holding = Account.objects.get(organization=company_a, kind=Account.Kind.HOLDING)
+    ledger_post([Movement(kind=Transfer.Kind.CARRY_OVER, asset=Asset.objects.get(code="CEA21"), amount=90_000, source=holding,
+                          source_bucket=Bucket.AVAILABLE, destination=holding, destination_bucket=Bucket.NOT_CARRIED,
+                          reference="test", memo="above the cap")], actor=national_regulator)
+    settings.SURVEILLANCE_LARGE_HOLDER_PERCENT = 30
+    alerts_compute(trading_day())
+    held = Alert.objects.get(kind=Alert.Kind.LARGE_HOLDER, instrument__symbol="CEA21", organization=company_a)
+    assert (held.evidence["held"], held.evidence["vintage_held"]) == (100_000, 300_000)
+
+
 def test_many_orders_cancelled_at_once_without_trades_is_layering_and_slow_cancels_are_not(funded3, trader_a, company_a, settings):
     settings.SURVEILLANCE_ORDER_TRADE_RATIO = 5
     from tests.trading.conftest import cancel
