@@ -38,13 +38,13 @@ class InstrumentOut(serializers.ModelSerializer):
         return {"min_quantity": instrument.min_quantity, "max_quantity": instrument.max_quantity, "band_percent": instrument.band_percent}
 
 
-class LevelOut(serializers.Serializer):
+class LevelOut(ShallowFieldsSerializer):
     price = PriceField()
     quantity = serializers.IntegerField()
     orders = serializers.IntegerField()
 
 
-class BookOut(serializers.Serializer):
+class BookOut(ShallowFieldsSerializer):
     symbol = serializers.CharField()
     bids = LevelOut(many=True)
     asks = LevelOut(many=True)
