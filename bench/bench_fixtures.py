@@ -15,6 +15,13 @@ CASH = 10_000_000_000_00  # 10 billion CNY: never the limit in a benchmark
 ALLOWANCES = 50_000_000
 
 
+def bench_user(name: str, role: str) -> User:
+    """A user of this name with only this role (created once, reused by later runs)."""
+    found = User.objects.filter(username=name).first() or User.objects.create_user(name)
+    found.groups.set([Group.objects.get(name=role)])
+    return User.objects.get(pk=found.pk)
+
+
 def participants(count: int) -> list[User]:
     """Traders of `count` funded companies (created once, reused by later runs)."""
     regulator = User.objects.filter(username="bench-regulator").first()

@@ -100,9 +100,9 @@ def main() -> None:
     parser.add_argument("--trades", type=int, default=50_000)
     options = parser.parse_args()
     django_ready()
-    from django.contrib.auth.models import Group
 
-    from accounts.models import User
+    from bench_fixtures import bench_user
+
     from accounts.roles import Role
     from carryover.models import CarryOverWindow
     from carryover.selectors import window_totals
@@ -110,13 +110,8 @@ def main() -> None:
     from registry.models import Transfer
     from registry.selectors import ledger_verify
 
-    def user(name: str, role: str) -> User:
-        found = User.objects.filter(username=name).first() or User.objects.create_user(name)
-        found.groups.set([Group.objects.get(name=role)])
-        return User.objects.get(pk=found.pk)
-
-    maker, checker = user("bench-maker", Role.NATIONAL_REGULATOR), user("bench-checker", Role.NATIONAL_REGULATOR)
-    trader = user("bench-trader", Role.COMPANY_TRADER)
+    maker, checker = bench_user("bench-maker", Role.NATIONAL_REGULATOR), bench_user("bench-checker", Role.NATIONAL_REGULATOR)
+    trader = bench_user("bench-trader", Role.COMPANY_TRADER)
     rng = random.Random(19)
 
     seed_started = time.perf_counter()

@@ -52,11 +52,10 @@ def main() -> None:
     parser.add_argument("--surrendering", type=int, default=1_000, help="units that surrender their whole obligation")
     options = parser.parse_args()
     django_ready()
-    from django.contrib.auth.models import Group
+    from bench_fixtures import bench_user
     from django.db.models import Max
     from django.test import RequestFactory
 
-    from accounts.models import User
     from accounts.roles import Role
     from allocation.models import CompliancePeriod, Deduction
     from allocation.services import allocation_import, period_create, plan_approve, plan_submit
@@ -67,13 +66,8 @@ def main() -> None:
     from registry.selectors import ledger_verify
     from reports import views
 
-    def user(name: str, role: str) -> User:
-        found = User.objects.filter(username=name).first() or User.objects.create_user(name)
-        found.groups.set([Group.objects.get(name=role)])
-        return User.objects.get(pk=found.pk)
-
-    maker, checker = user("bench-maker", Role.NATIONAL_REGULATOR), user("bench-checker", Role.NATIONAL_REGULATOR)
-    auditor = user("bench-auditor", Role.AUDITOR)
+    maker, checker = bench_user("bench-maker", Role.NATIONAL_REGULATOR), bench_user("bench-checker", Role.NATIONAL_REGULATOR)
+    auditor = bench_user("bench-auditor", Role.AUDITOR)
     vintage = Asset.objects.get(code="CEA23")
     # A fresh period (and the next one, which receives the shortfalls) each run.
     year = max(CompliancePeriod.objects.aggregate(last=Max("last_year"))["last"] or 2030, 2030) + 2

@@ -51,12 +51,12 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=3_700)
     options = parser.parse_args()
     django_ready()
+    from bench_fixtures import bench_user
     from django.conf import settings
-    from django.contrib.auth.models import Group
     from django.db.models import Max
     from pypdf import PdfReader
 
-    from accounts.models import Organization, User
+    from accounts.models import Organization
     from accounts.roles import Role
     from allocation.models import CompliancePeriod
     from allocation.services import period_create
@@ -65,12 +65,7 @@ def main() -> None:
     from reports.export_jobs import file_path
     from reports.models import ExportJob
 
-    def user(name: str, role: str) -> User:
-        found = User.objects.filter(username=name).first() or User.objects.create_user(name)
-        found.groups.set([Group.objects.get(name=role)])
-        return User.objects.get(pk=found.pk)
-
-    maker, auditor = user("bench-maker", Role.NATIONAL_REGULATOR), user("bench-auditor", Role.AUDITOR)
+    maker, auditor = bench_user("bench-maker", Role.NATIONAL_REGULATOR), bench_user("bench-auditor", Role.AUDITOR)
     year = max(CompliancePeriod.objects.aggregate(last=Max("last_year"))["last"] or 2030, 2030) + 2
     period = period_create(code=f"E{year}", first_year=year, last_year=year, vintages=[Asset.objects.get(code="CEA23")],
                            surrender_deadline=dt.date.today() - dt.timedelta(days=1), actor=maker)

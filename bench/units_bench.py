@@ -53,10 +53,9 @@ def main() -> None:
     parser.add_argument("--surrendering", type=int, default=500, help="companies that surrender their whole obligation")
     options = parser.parse_args()
     django_ready()
-    from django.contrib.auth.models import Group
+    from bench_fixtures import bench_user
     from django.db.models import Max
 
-    from accounts.models import User
     from accounts.roles import Role
     from allocation.models import AllocationLine, Benchmark, CompliancePeriod, PreAllocationBasis
     from allocation.services import allocation_import, period_create, plan_approve, plan_submit
@@ -66,12 +65,7 @@ def main() -> None:
     from registry.models import Asset
     from registry.selectors import ledger_verify
 
-    def user(name: str, role: str) -> User:
-        found = User.objects.filter(username=name).first() or User.objects.create_user(name)
-        found.groups.set([Group.objects.get(name=role)])
-        return User.objects.get(pk=found.pk)
-
-    maker, checker = user("bench-maker", Role.NATIONAL_REGULATOR), user("bench-checker", Role.NATIONAL_REGULATOR)
+    maker, checker = bench_user("bench-maker", Role.NATIONAL_REGULATOR), bench_user("bench-checker", Role.NATIONAL_REGULATOR)
     vintage = Asset.objects.get(code="CEA25")
     # A fresh period (and the next one, which receives the shortfalls) each run: a unit gets one
     # pre-allocation per period. Its new-sector rows are pre-allocated on the output estimate (a

@@ -68,6 +68,9 @@ class Decision(models.Model):
         LIFTING = "lifting", _("Lift proposed, awaiting approval")
         LIFTED = "lifted", _("Lifted")
 
+    # A halt in these is in force: approved, and its lift (if proposed) not yet approved.
+    IN_FORCE = (Status.APPROVED, Status.LIFTING)
+
     kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PROPOSED, db_index=True)
     organization = models.ForeignKey(Organization, verbose_name=_("organization"), on_delete=models.PROTECT, related_name="enforcement_decisions")

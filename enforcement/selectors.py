@@ -60,8 +60,7 @@ def history(obj: Any) -> QuerySet[AuditEvent]:
 def halts_in_force(organization_ids: set[int] | None = None) -> dict[int, Decision]:
     """Approved production halts not lifted (a lift only proposed included), by organization: the flag
     regulators see."""
-    rows = Decision.objects.filter(kind=Decision.Kind.PRODUCTION_HALT,
-                                   status__in=[Decision.Status.APPROVED, Decision.Status.LIFTING])
+    rows = Decision.objects.filter(kind=Decision.Kind.PRODUCTION_HALT, status__in=Decision.IN_FORCE)
     if organization_ids is not None:
         rows = rows.filter(organization_id__in=organization_ids)
     return {decision.organization_id: decision for decision in rows.select_related("organization").order_by("id")}

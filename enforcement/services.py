@@ -32,8 +32,6 @@ from registry.services import MAX_AMOUNT, allowances_retire
 Kind = Decision.Kind
 FRAUD_KINDS = {Kind.CONFISCATION, Kind.FRAUD_FINE, Kind.INDIVIDUAL_FINE, Kind.ALLOCATION_CUT}
 NON_COMPLIANCE_KINDS = {Kind.FORCED_SURRENDER, Kind.NON_SURRENDER_FINE, Kind.PRODUCTION_HALT}
-# A halt proposed, or in force (a lift proposed but not approved leaves it in force).
-HALT_OPEN = [Decision.Status.PROPOSED, Decision.Status.APPROVED, Decision.Status.LIFTING]
 AMOUNT_KINDS = {Kind.NON_SURRENDER_FINE, Kind.CONFISCATION, Kind.FRAUD_FINE, Kind.INDIVIDUAL_FINE}  # in fen
 
 
@@ -81,14 +79,12 @@ def case_close(*, actor: Any, case: FraudCase, note: str = "") -> FraudCase:
     _require_scope(actor, case.organization)
     if actor.pk == case.opened_by_id:
         raise errors.SameRegulator(_("A case is closed by a regulator other than the one who opened it."))
-    note = (note or "").strip()
-    if not note:
-        raise InvalidInput(_("Give the reason the case is closed."), field="note")
+    note = _reason(note, _("Give the reason the case is closed."))
     with transaction.atomic():
         if not FraudCase.objects.filter(pk=case.pk, status=FraudCase.Status.OPEN).update(status=FraudCase.Status.CLOSED):
             raise errors.DecisionNotInState(_("Case %(id)s is already closed.") % {"id": case.pk})
         audit_record(actor=actor, action="fraud_case.close", obj=case, before={"status": FraudCase.Status.OPEN},
-                     after={"status": FraudCase.Status.CLOSED, "note": note[:500]})
+                     after={"status": FraudCase.Status.CLOSED, "note": note})
     case.refresh_from_db()
     return case
 
@@ -161,7 +157,7 @@ def _check(decision: Decision) -> None:
         _in_range(_fen(decision.amount, "amount"), result.fine_basis_low, result.fine_basis_high, decision)
     elif kind == Kind.PRODUCTION_HALT:
         open_halts = Decision.objects.filter(organization=organization, kind=Kind.PRODUCTION_HALT,
-                                             status__in=HALT_OPEN)
+                                             status__in=[Decision.Status.PROPOSED, *Decision.IN_FORCE])
         if open_halts.exclude(pk=decision.pk).exists():
             raise errors.AlreadyHalted(field="organization")
     elif kind == Kind.CONFISCATION:
@@ -334,18 +330,31 @@ def _forced_surrender(decision: Decision, actor: Any) -> dict[str, Any]:
             "shortfall_after": result.shortfall - decision.quantity, "deduction_reduced": reduced}
 
 
-def decision_reject(*, actor: Any, decision: Decision, note: str) -> Decision:
-    _checker(decision, actor)
-    note = (note or "").strip()
+def _reason(note: Any, message: str) -> str:
+    """The reason given for a step, stripped and cut to 500 characters; refused when blank."""
+    note = (note or "").strip()[:500]
     if not note:
-        raise InvalidInput(_("Give the reason for the rejection."), field="note")
+        raise InvalidInput(message, field="note")
+    return note
+
+
+def _step(decision: Decision, actor: Any, action: str, *, from_status: str, to_status: str, note: str,
+          **changes: Any) -> Decision:
+    """Moves the decision from `from_status` (refused if it has left it: a racing step won) to
+    `to_status` with its audit event, in one transaction."""
     with transaction.atomic():
-        _transition(decision, from_status=Decision.Status.PROPOSED, status=Decision.Status.REJECTED, decided_by=actor,
-                    decided_at=timezone.now(), decision_note=note[:500])
-        audit_record(actor=actor, action="decision.reject", obj=decision, before={"status": Decision.Status.PROPOSED},
-                     after={"status": Decision.Status.REJECTED, "note": note[:500]})
+        _transition(decision, from_status=from_status, status=to_status, **changes)
+        audit_record(actor=actor, action=action, obj=decision, before={"status": from_status},
+                     after={"status": to_status, "note": note})
     decision.refresh_from_db()
     return decision
+
+
+def decision_reject(*, actor: Any, decision: Decision, note: str) -> Decision:
+    _checker(decision, actor)
+    note = _reason(note, _("Give the reason for the rejection."))
+    return _step(decision, actor, "decision.reject", from_status=Decision.Status.PROPOSED, to_status=Decision.Status.REJECTED,
+                 note=note, decided_by=actor, decided_at=timezone.now(), decision_note=note)
 
 
 def halt_lift_propose(*, actor: Any, decision: Decision, note: str) -> Decision:
@@ -355,16 +364,10 @@ def halt_lift_propose(*, actor: Any, decision: Decision, note: str) -> Decision:
     _require_scope(actor, decision.organization)
     if decision.kind != Kind.PRODUCTION_HALT:
         raise errors.DecisionNotInState(_("Only a production halt can be lifted."))
-    note = (note or "").strip()
-    if not note:
-        raise InvalidInput(_("Give the reason the halt is lifted."), field="note")
-    with transaction.atomic():
-        _transition(decision, from_status=Decision.Status.APPROVED, status=Decision.Status.LIFTING, lift_proposed_by=actor,
-                    lift_proposed_at=timezone.now(), lift_note=note[:500])
-        audit_record(actor=actor, action="decision.lift_propose", obj=decision, before={"status": Decision.Status.APPROVED},
-                     after={"status": Decision.Status.LIFTING, "note": note[:500]})
-    decision.refresh_from_db()
-    return decision
+    note = _reason(note, _("Give the reason the halt is lifted."))
+    return _step(decision, actor, "decision.lift_propose", from_status=Decision.Status.APPROVED,
+                 to_status=Decision.Status.LIFTING, note=note, lift_proposed_by=actor, lift_proposed_at=timezone.now(),
+                 lift_note=note)
 
 
 def _lift_checker(decision: Decision, actor: Any) -> None:
@@ -377,28 +380,16 @@ def _lift_checker(decision: Decision, actor: Any) -> None:
 def halt_lift(*, actor: Any, decision: Decision, note: str = "") -> Decision:
     """The second regulator's approval of a proposed lift: the halt ends. Audited."""
     _lift_checker(decision, actor)
-    with transaction.atomic():
-        _transition(decision, from_status=Decision.Status.LIFTING, status=Decision.Status.LIFTED, lifted_by=actor,
-                    lifted_at=timezone.now())
-        audit_record(actor=actor, action="decision.lift", obj=decision, before={"status": Decision.Status.LIFTING},
-                     after={"status": Decision.Status.LIFTED, "note": (note or "").strip()[:500]})
-    decision.refresh_from_db()
-    return decision
+    return _step(decision, actor, "decision.lift", from_status=Decision.Status.LIFTING, to_status=Decision.Status.LIFTED,
+                 note=(note or "").strip()[:500], lifted_by=actor, lifted_at=timezone.now())
 
 
 def halt_lift_reject(*, actor: Any, decision: Decision, note: str) -> Decision:
     """The second regulator refuses a proposed lift, with the reason: the halt stays in force. Audited."""
     _lift_checker(decision, actor)
-    note = (note or "").strip()
-    if not note:
-        raise InvalidInput(_("Give the reason for rejecting."), field="note")
-    with transaction.atomic():
-        _transition(decision, from_status=Decision.Status.LIFTING, status=Decision.Status.APPROVED, lift_proposed_by=None,
-                    lift_proposed_at=None, lift_note="")
-        audit_record(actor=actor, action="decision.lift_reject", obj=decision, before={"status": Decision.Status.LIFTING},
-                     after={"status": Decision.Status.APPROVED, "note": note[:500]})
-    decision.refresh_from_db()
-    return decision
+    note = _reason(note, _("Give the reason for the rejection."))
+    return _step(decision, actor, "decision.lift_reject", from_status=Decision.Status.LIFTING,
+                 to_status=Decision.Status.APPROVED, note=note, lift_proposed_by=None, lift_proposed_at=None, lift_note="")
 
 
 # --- disclosure (Art. 11) ---

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.timezone import localtime
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -164,6 +164,11 @@ class Balance(models.Model):
     @property
     def total(self) -> int:
         return self.available + self.reserved + self.pending + self.frozen + self.not_carried
+
+    @staticmethod
+    def total_expression() -> models.Expression:
+        """`total` in the database, for annotations and sums: every bucket."""
+        return F("available") + F("reserved") + F("pending") + F("frozen") + F("not_carried")
 
 
 class Transfer(models.Model):

@@ -76,7 +76,7 @@ def _large_holders(day: dt.date) -> list[Alert]:
         held = Balance.objects.filter(asset=instrument.asset, account__kind=Account.Kind.HOLDING).annotate(
             # Every bucket, as the registry counts a holding (Balance.total, the position limit):
             # allowances not carried over are still held, though they can never trade.
-            total_held=F("available") + F("reserved") + F("pending") + F("frozen") + F("not_carried"))
+            total_held=Balance.total_expression())
         total = held.aggregate(total=Sum("total_held"))["total"] or 0
         if not total:
             continue
