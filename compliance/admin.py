@@ -162,10 +162,11 @@ class ComplianceResultAdmin(ScopedReadOnlyAdmin):
 class EmissionReportAdmin(ScopedReadOnlyAdmin):
     """Read-only: reports move through the pages under /compliance/ (file, verify, object, confirm)."""
 
-    list_display = ["organization", "period", "status", "emissions", "verified_emissions", "filed_at", "verified_at",
+    list_display = ["organization", "unit", "period", "status", "emissions", "verified_emissions", "filed_at", "verified_at",
                     "objection_due", "confirmed_at"]
     units = {"emissions": TONNES, "verified_emissions": TONNES, "attachment_size": COUNT}
     list_filter = ["period", "status", "organization__province"]
+    list_select_related = ["organization", "unit", "period"]
 
 
 class VerifierAssignmentForm(forms.ModelForm):

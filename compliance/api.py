@@ -117,6 +117,8 @@ class UploadField(serializers.FileField):
 
 class EmissionReportIn(InputSerializer):
     period = serializers.CharField(min_length=1, max_length=9, help_text='"2021"')
+    unit = serializers.CharField(required=False, default="", allow_blank=True, max_length=32,
+                                 help_text="The unit's code, e.g. U1: required when the company has several units (one report per unit)")
     emissions = QuantityField(help_text="Reported emissions, whole tCO2e")
     attachment = UploadField(help_text="The report: PDF, XLSX or CSV (recognised by content), at most 10 MB")
 
@@ -125,10 +127,11 @@ class EmissionReportOut(serializers.ModelSerializer):
     period = serializers.CharField(source="period.code")
     uscc = serializers.CharField(source="organization.uscc")
     organization = serializers.CharField(source="organization.name")
+    unit = serializers.CharField(source="unit.code")
 
     class Meta:
         model = EmissionReport
-        fields = ["id", "period", "uscc", "organization", "status", "emissions", "attachment_name", "attachment_kind",
+        fields = ["id", "period", "uscc", "organization", "unit", "status", "emissions", "attachment_name", "attachment_kind",
                   "attachment_size", "attachment_sha256", "filed_at", "verified_emissions", "verified_at",
                   "objection_due", "objected_at", "objection_reason", "decision_due", "decision", "decided_at",
                   "confirmed_at"]
@@ -181,7 +184,7 @@ class EmissionReportListApi(generics.GenericAPIView):
         incoming = EmissionReportIn(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
-        report = verification.emission_report_file(user=request.user, period=_period(data["period"]),
+        report = verification.emission_report_file(user=request.user, period=_period(data["period"]), unit=data["unit"],
                                                    emissions=data["emissions"], attachment=data["attachment"])
         return Response(EmissionReportOut(report).data, status=status.HTTP_201_CREATED)
 

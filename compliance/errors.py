@@ -29,8 +29,12 @@ class NoObligation(DomainError):
 
 class SeveralUnits(DomainError):
     code = "several_units"
-    status = 409
-    default_message = gettext_lazy("The company has several units: record its verified emissions per unit.")
+    default_message = gettext_lazy("The company has several units: name the unit the report is for.")
+
+
+class UnknownUnit(DomainError):
+    code = "unknown_unit"
+    default_message = gettext_lazy("The company has no such unit.")
 
 
 class PeriodClosed(DomainError):

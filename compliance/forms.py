@@ -10,7 +10,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from allocation.models import CompliancePeriod
+from accounts.models import Organization
+from allocation.models import CompliancePeriod, EmittingUnit
 from compliance.models import EmissionReport
 from core.errors import DomainError
 from core.numbers import QuantityFormField
@@ -58,14 +59,24 @@ class SurrenderForm(forms.Form):
 
 
 class EmissionReportForm(forms.Form):
+    """A company with several units chooses the unit (one report per unit); with one unit, there is no choice."""
+
     period = forms.ChoiceField(label=_("Compliance period"))
+    unit = forms.ChoiceField(label=_("Emitting unit"), help_text=_("Your company has several units: file one report for each"))
     emissions = QuantityFormField(name="emissions", label=_("Emissions (tCO2e)"), minimum=0)
     attachment = forms.FileField(label=_("Attachment"), help_text=_("The emission report: PDF, XLSX or CSV, at most 10 MB"),
                                  widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.xlsx,.csv"}))
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["period"].choices = _period_choices()
+        units = list(EmittingUnit.objects.filter(organization=organization).order_by("code"))
+        if len(units) > 1:
+            self.fields["unit"].choices = [("", "---------")] + [
+                (unit.code, f"{unit.code} · {unit.get_sector_display()}" + (f" · {unit.name}" if unit.name and unit.name != organization.name else ""))
+                for unit in units]
+        else:
+            del self.fields["unit"]
 
 
 class VerifyForm(forms.Form):

@@ -139,8 +139,10 @@ def report_upload_to(report: EmissionReport, filename: str) -> str:
 
 
 class EmissionReport(models.Model):
-    """A unit's emissions for a period as its compliance officer filed them, with the verifier's
-    figure, the company's objection (if any) and the provincial regulator's confirmation.
+    """An emitting unit's emissions for a period as its company's compliance officer filed them, with
+    the verifier's figure, the company's objection (if any) and the provincial regulator's
+    confirmation, which records the unit's VerifiedEmission. A company with several units files one
+    report per unit.
 
     filed -> verified -> confirmed; an objection (within the objection window that opens at
     verification) holds the report in `objected` until the regulator decides it."""
@@ -162,6 +164,7 @@ class EmissionReport(models.Model):
 
     period = models.ForeignKey(CompliancePeriod, verbose_name=_("period"), on_delete=models.PROTECT, related_name="emission_reports")
     organization = models.ForeignKey(Organization, verbose_name=_("organization"), on_delete=models.PROTECT, related_name="emission_reports")
+    unit = models.ForeignKey(EmittingUnit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="emission_reports")
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.FILED)
     emissions = models.BigIntegerField(_("reported emissions"), help_text=_("Reported emissions, tCO2e"))
     attachment = models.FileField(_("attachment"), upload_to=report_upload_to, max_length=255)
@@ -201,12 +204,12 @@ class EmissionReport(models.Model):
             ("confirm_emissionreport", "Can confirm verified emissions and decide objections within its scope"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["period", "organization"], name="emission_report_once"),
+            models.UniqueConstraint(fields=["period", "unit"], name="emission_report_once_per_unit"),
             models.CheckConstraint(condition=Q(emissions__gte=0), name="emission_report_not_negative"),
             models.CheckConstraint(condition=Q(verified_emissions__gte=0), name="emission_report_verified_not_negative"),
         ]
 
     def __str__(self) -> str:
         return gettext("%(uscc)s %(period)s: %(tonnes)s t (%(status)s)") % {
-            "uscc": self.organization.uscc, "period": self.period, "tonnes": f"{self.emissions:,}",
+            "uscc": f"{self.organization.uscc}/{self.unit.code}", "period": self.period, "tonnes": f"{self.emissions:,}",
             "status": self.get_status_display()}

@@ -153,7 +153,7 @@ def obligations_visible_to(user: Any, period: CompliancePeriod) -> list[Obligati
 def reports_visible_to(user: Any) -> QuerySet[EmissionReport]:
     """Regulators and auditors: the reports within their scope; a verifier: those of the units
     assigned to it for the report's period; a compliance officer: its own unit's; anyone else: none."""
-    reports = EmissionReport.objects.select_related("period", "organization")
+    reports = EmissionReport.objects.select_related("period", "organization", "unit")
     if not getattr(user, "is_authenticated", False):
         return reports.none()
     if user.has_perm("compliance.view_emissionreport"):
@@ -179,13 +179,16 @@ def report_history(report: EmissionReport) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(object_type=EmissionReport._meta.label_lower, object_id=str(report.pk)).order_by("id")
 
 
-def verifier_queue(user: Any) -> list[tuple[VerifierAssignment, EmissionReport | None]]:
-    """The units assigned to a verifier, each with its report for the period (None: not filed yet)."""
+def verifier_queue(user: Any) -> list[tuple[VerifierAssignment, list[EmissionReport]]]:
+    """The companies assigned to a verifier, each with its units' reports for the period (none: not
+    filed yet)."""
     assignments = list(VerifierAssignment.objects.filter(verifier=user).select_related("period", "organization")
                        .order_by("-period__first_year", "organization__name"))
-    reports = {(r.period_id, r.organization_id): r for r in EmissionReport.objects.filter(
-        organization_id__in={a.organization_id for a in assignments}).select_related("period", "organization")}
-    return [(a, reports.get((a.period_id, a.organization_id))) for a in assignments]
+    reports: dict[tuple[int, int], list[EmissionReport]] = {}
+    for report in EmissionReport.objects.filter(organization_id__in={a.organization_id for a in assignments}).select_related(
+            "period", "organization", "unit").order_by("unit__code"):
+        reports.setdefault((report.period_id, report.organization_id), []).append(report)
+    return [(a, reports.get((a.period_id, a.organization_id), [])) for a in assignments]
 
 
 def regulator_queue(user: Any) -> QuerySet[EmissionReport]:

@@ -51,16 +51,22 @@ logger = logging.getLogger(__name__)
 # --- verified emissions ---
 
 
+def unit_label(unit: EmittingUnit) -> str:
+    """"Company name, unit U1": how messages name a company's unit."""
+    return _("%(name)s, unit %(code)s") % {"name": unit.organization.name, "code": unit.code}
+
+
 def verified_emission_refusal(organization: Organization, period: CompliancePeriod, *, in_scope: bool,
-                              recorded: bool) -> str | None:
-    """Why a unit cannot get verified emissions recorded for a period (by a file or by confirming a
-    report), or None: only key emitting units, within the actor's scope, once."""
+                              recorded: bool, unit: EmittingUnit | None = None) -> str | None:
+    """Why a company's unit cannot get verified emissions recorded for a period (by a file or by
+    confirming a report), or None: only key emitting units, within the actor's scope, once per unit."""
     if organization.kind != Organization.Kind.KEY_EMITTING_UNIT:
         return _("%(name)s is not a key emitting unit") % {"name": organization.name}
     if not in_scope:
         return _("%(name)s is outside your province") % {"name": organization.name}
     if recorded:
-        return _("%(name)s already has verified emissions for %(period)s") % {"name": organization.name, "period": period}
+        name = unit_label(unit) if unit else organization.name
+        return _("%(name)s already has verified emissions for %(period)s") % {"name": name, "period": period}
     return None
 
 

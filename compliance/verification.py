@@ -31,10 +31,10 @@ from accounts.roles import Role
 from accounts.selectors import organization_in_scope, user_roles
 from allocation.formula import DEFAULT_UNIT_CODE
 from allocation.models import CompliancePeriod, EmittingUnit, Sector
-from allocation.units import units_ensure
+from allocation.units import units_by_organization, units_ensure
 from compliance import errors
 from compliance.models import ComplianceResult, EmissionReport, VerifiedEmission, VerifierAssignment
-from compliance.services import officer_unit, verified_emission_refusal
+from compliance.services import officer_unit, unit_label, verified_emission_refusal
 from core.audit import audit_record
 from core.errors import InvalidInput, NotEligible, NotFound, PermissionDenied
 from core.http import safe_filename
@@ -65,7 +65,7 @@ def _period_open(period: CompliancePeriod) -> None:
 
 
 def _locked(report: EmissionReport) -> EmissionReport:
-    return EmissionReport.objects.select_for_update().select_related("period", "organization").get(pk=report.pk)
+    return EmissionReport.objects.select_for_update(of=("self",)).select_related("period", "organization", "unit").get(pk=report.pk)
 
 
 def _audit(report: EmissionReport, actor: Any, action: str, before: str, **after: Any) -> None:
@@ -158,8 +158,8 @@ def verifier_assign(*, period: CompliancePeriod, organization: Organization, ver
     if Role.VERIFIER not in user_roles(verifier):
         raise InvalidInput(_("%(name)s is not a verifier.") % {"name": verifier.get_username()}, field="verifier")
     with transaction.atomic():
-        report = EmissionReport.objects.select_for_update().filter(period=period, organization=organization).first()
-        if report is not None and report.status != EmissionReport.Status.FILED:
+        reports = EmissionReport.objects.select_for_update().filter(period=period, organization=organization)
+        if any(report.status != EmissionReport.Status.FILED for report in reports):
             raise errors.InvalidTransition(_("The unit's report is already verified; its verifier stays."), field="verifier")
         existing = VerifierAssignment.objects.select_for_update().filter(period=period, organization=organization).first()
         before = {"verifier": existing.verifier.get_username()} if existing else None
@@ -173,11 +173,31 @@ def verifier_assign(*, period: CompliancePeriod, organization: Organization, ver
 # --- the report's life ---
 
 
-def emission_report_file(*, user: Any, period: CompliancePeriod, emissions: Any, attachment: Any) -> EmissionReport:
-    """The unit's compliance officer files its emissions for a period with one attachment (PDF, XLSX
-    or CSV, at most COMPLIANCE_REPORT_MAX_BYTES). One report per unit and period."""
+def _filing_unit(organization: Organization, code: Any) -> EmittingUnit | None:
+    """The unit a report is filed for: the company's unit of that code; no code, its one unit, or None
+    for a company without units (its default unit, power, is created with the report). A company with
+    several units names the unit."""
+    units = units_by_organization([organization.pk]).get(organization.pk, {})
+    code = str(code or "").strip().upper()
+    if code:
+        if code not in units:
+            raise errors.UnknownUnit(_("%(name)s has no unit %(code)s; its units: %(codes)s.") % {
+                "name": organization.name, "code": repr(code[:32]), "codes": ", ".join(units) or "-"}, field="unit")
+        return units[code]
+    if len(units) > 1:
+        raise errors.SeveralUnits(_("%(name)s has %(count)s units (%(codes)s): name the unit the report is for.") % {
+            "name": organization.name, "count": len(units), "codes": ", ".join(units)}, field="unit")
+    return next(iter(units.values()), None)
+
+
+def emission_report_file(*, user: Any, period: CompliancePeriod, emissions: Any, attachment: Any,
+                         unit: Any = "") -> EmissionReport:
+    """The company's compliance officer files a unit's emissions for a period with one attachment
+    (PDF, XLSX or CSV, at most COMPLIANCE_REPORT_MAX_BYTES). One report per unit and period: a
+    company with several units names the `unit` (its code) and files one report for each."""
     organization = officer_unit(user, "compliance.add_emissionreport", _("file an emission report"))
     tonnes = _whole_tonnes(emissions, "emissions")
+    filing_unit = _filing_unit(organization, unit)
     if attachment is None:
         raise InvalidInput(_("Attach the emission report (PDF, XLSX or CSV)."), field="attachment")
     limit = settings.COMPLIANCE_REPORT_MAX_BYTES
@@ -191,10 +211,11 @@ def emission_report_file(*, user: Any, period: CompliancePeriod, emissions: Any,
     if kind is None:
         raise errors.AttachmentType(field="attachment")
     _period_open(period)
-    if EmissionReport.objects.filter(period=period, organization=organization).exists():
-        raise errors.ReportExists(field="period")
+    if filing_unit is not None and EmissionReport.objects.filter(period=period, unit=filing_unit).exists():
+        raise errors.ReportExists(_("The report of %(unit)s for %(period)s is already filed.") % {
+            "unit": unit_label(filing_unit), "period": period.code}, field="period")
     report = EmissionReport(
-        period=period, organization=organization, emissions=tonnes,
+        period=period, organization=organization, unit=filing_unit, emissions=tonnes,
         attachment_name=safe_filename(attachment.name, extension=kind)[:200],  # shown and offered, never a path
         attachment_kind=kind, attachment_size=len(content), attachment_sha256=hashlib.sha256(content).hexdigest(),
         filed_by=user,
@@ -203,9 +224,12 @@ def emission_report_file(*, user: Any, period: CompliancePeriod, emissions: Any,
     report.attachment.save("report", ContentFile(content), save=False)
     try:
         with transaction.atomic():
+            if report.unit_id is None:
+                report.unit = units_ensure([(organization, DEFAULT_UNIT_CODE, Sector.POWER, "")])[(organization.pk, DEFAULT_UNIT_CODE)]
             report.save()
             audit_record(actor=user, action="emission_report.file", obj=report, after={
-                "status": report.status, "period": period.code, "uscc": organization.uscc, "emissions": tonnes,
+                "status": report.status, "period": period.code, "uscc": organization.uscc, "unit": report.unit.code,
+                "emissions": tonnes,
                 "attachment": report.attachment_name, "kind": kind, "sha256": report.attachment_sha256})
     except IntegrityError:
         report.attachment.delete(save=False)
@@ -310,19 +334,6 @@ def emission_report_decide(*, user: Any, report: EmissionReport, decision: str, 
     return report
 
 
-def _report_unit(organization: Organization) -> EmittingUnit:
-    """The unit a company's report is recorded for: its one unit (created as DEFAULT_UNIT_CODE, power,
-    for a company without units). A company with several units has its verified emissions imported
-    per unit (the report covers the company)."""
-    units = list(EmittingUnit.objects.filter(organization=organization)[:2])
-    if len(units) > 1:
-        raise errors.SeveralUnits(_("%(name)s has several units: import its verified emissions per unit.") % {
-            "name": organization.name})
-    if units:
-        return units[0]
-    return units_ensure([(organization, DEFAULT_UNIT_CODE, Sector.POWER, "")])[(organization.pk, DEFAULT_UNIT_CODE)]
-
-
 def emission_report_confirm(*, user: Any, report: EmissionReport) -> EmissionReport:
     """The provincial regulator confirms the verified emissions (a different person from the
     verifier): this records the unit's VerifiedEmission, from which its obligation is worked out."""
@@ -338,15 +349,15 @@ def emission_report_confirm(*, user: Any, report: EmissionReport) -> EmissionRep
         if user.pk == report.verified_by_id:
             raise errors.SameVerifier()
         _period_open(report.period)
-        recorded = VerifiedEmission.objects.filter(period_id=report.period_id, organization_id=report.organization_id).exists()
-        refusal = verified_emission_refusal(report.organization, report.period, in_scope=True, recorded=recorded)
+        recorded = VerifiedEmission.objects.filter(period_id=report.period_id, unit_id=report.unit_id).exists()
+        refusal = verified_emission_refusal(report.organization, report.period, in_scope=True, recorded=recorded,
+                                            unit=report.unit)
         if refusal:
             raise (errors.AlreadyRecorded if recorded else NotEligible)(_("%(problem)s.") % {"problem": refusal})
-        unit = _report_unit(report.organization)
         try:
             with transaction.atomic():  # a file import recording the unit at the same moment loses or wins here
                 report.verified_emission = VerifiedEmission.objects.create(
-                    period_id=report.period_id, organization_id=report.organization_id, unit=unit,
+                    period_id=report.period_id, organization_id=report.organization_id, unit_id=report.unit_id,
                     tonnes=report.verified_emissions, confirmed_by=user, source=f"emission report {report.pk}")
         except IntegrityError:
             raise errors.AlreadyRecorded() from None

@@ -28,7 +28,7 @@ from compliance.selectors import (
     reports_visible_to,
     verifier_queue,
 )
-from compliance.services import officer_unit, surrender_create
+from compliance.services import officer_unit, surrender_create, unit_label
 from core.errors import DomainError
 from core.http import content_disposition
 from core.views import signed_in_page
@@ -93,21 +93,22 @@ def surrender(request: HttpRequest) -> HttpResponse:
     return render(request, "compliance/surrender.html", {
         "organization": organization, "form": form, "obligations": obligations,
         "balances": [b for b in account_balances(holding) if b.available] if holding else [],
-        "reports": reports_visible_to(request.user).order_by("-period__first_year"),
+        "reports": reports_visible_to(request.user).order_by("-period__first_year", "unit__code"),
     }, status=400 if form.errors else 200)
 
 
 @signed_in_page
 def report_new(request: HttpRequest) -> HttpResponse:
-    officer_unit(request.user, "compliance.add_emissionreport", _("file an emission report"))
-    form = forms.EmissionReportForm(request.POST or None, request.FILES or None)
+    organization = officer_unit(request.user, "compliance.add_emissionreport", _("file an emission report"))
+    form = forms.EmissionReportForm(request.POST or None, request.FILES or None, organization=organization)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         period = CompliancePeriod.objects.get(code=data["period"])
         report = _attempt(form, verification.emission_report_file, user=request.user, period=period,
-                          emissions=data["emissions"], attachment=data["attachment"])
+                          emissions=data["emissions"], attachment=data["attachment"], unit=data.get("unit", ""))
         if report is not None:
-            messages.success(request, _("Your emission report for %(period)s is filed.") % {"period": period.code})
+            messages.success(request, _("The emission report of unit %(unit)s for %(period)s is filed.") % {
+                "unit": report.unit.code, "period": period.code})
             return redirect("compliance-report", report_id=report.pk)
     return render(request, "compliance/report_new.html", {"form": form}, status=400 if form.errors else 200)
 
@@ -157,11 +158,14 @@ def report_object(request: HttpRequest, report_id: int) -> HttpResponse:
 
 def _verifier_page(request: HttpRequest, failed: tuple[int, forms.VerifyForm] | None = None) -> HttpResponse:
     rows = []
-    for assignment, report in verifier_queue(request.user):
-        form = None
-        if report is not None and report.status == EmissionReport.Status.FILED:
-            form = failed[1] if failed and failed[0] == report.pk else forms.VerifyForm(prefix=f"r{report.pk}")
-        rows.append((assignment, report, form))
+    for assignment, reports in verifier_queue(request.user):
+        with_forms = []
+        for report in reports:
+            form = None
+            if report.status == EmissionReport.Status.FILED:
+                form = failed[1] if failed and failed[0] == report.pk else forms.VerifyForm(prefix=f"r{report.pk}")
+            with_forms.append((report, form))
+        rows.append((assignment, with_forms))
     return render(request, "compliance/verifier.html", {"rows": rows}, status=400 if failed else 200)
 
 
@@ -180,7 +184,7 @@ def report_verify(request: HttpRequest, report_id: int) -> HttpResponse:
     if form.is_valid() and _attempt(form, verification.emission_report_verify, user=request.user, report=report,
                                     verified_emissions=form.cleaned_data["verified_emissions"],
                                     note=form.cleaned_data["note"]) is not None:
-        messages.success(request, _("Verified emissions of %(unit)s entered.") % {"unit": report.organization.name})
+        messages.success(request, _("Verified emissions of %(unit)s entered.") % {"unit": unit_label(report.unit)})
         return redirect("compliance-verifier")
     return _verifier_page(request, (report.pk, form))
 
@@ -216,7 +220,7 @@ def report_confirm(request: HttpRequest, report_id: int) -> HttpResponse:
     report = report_get_for(request.user, report_id)
     form = forms.forms.Form(request.POST)
     if _attempt(form, verification.emission_report_confirm, user=request.user, report=report) is not None:
-        messages.success(request, _("Verified emissions of %(unit)s confirmed.") % {"unit": report.organization.name})
+        messages.success(request, _("Verified emissions of %(unit)s confirmed.") % {"unit": unit_label(report.unit)})
         return redirect("compliance-regulator")
     return _regulator_page(request, (report.pk, form))
 

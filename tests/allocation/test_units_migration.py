@@ -1,6 +1,8 @@
 """The data migration of issue 19: each company's record becomes its one unit "U1" (sector power, the
-category of its latest line, its province), and its allocation lines and verified emissions point at it.
-Run for real: the database is migrated back to before the units, filled, and migrated forward."""
+category of its latest line, its province), and its allocation lines and verified emissions point at it;
+then (compliance 0009) each emission report becomes its unit's: the company's one unit, or a new "U1"
+for a company with no record at all. Run for real: the database is migrated back to before the units,
+filled, and migrated forward."""
 
 from __future__ import annotations
 
@@ -46,6 +48,12 @@ def test_existing_records_become_each_companys_one_unit():
                                 computed_allocation=1, issue_amount=1)
         Verified.objects.create(period=period, organization=allocated, tonnes=10)
         Verified.objects.create(period=period, organization=verified_only, tonnes=20)
+        Report = apps.get_model("compliance", "EmissionReport")
+        filer = apps.get_model("accounts", "User").objects.create(username="old-officer")
+        reported_only = Organization.objects.create(name="Old Cement", uscc="91340000MA00000004", kind="key_emitting_unit", province="34")
+        for organization in (verified_only, reported_only):
+            Report.objects.create(period=period, organization=organization, emissions=5, attachment="x.csv", attachment_name="x.csv",
+                                  attachment_kind="csv", attachment_size=1, attachment_sha256="0" * 64, filed_by=filer)
     finally:
         apps = _migrate()  # through the units' data migrations (allocation 0009, compliance 0006) to the latest
     Unit = apps.get_model("allocation", "EmittingUnit")
@@ -53,7 +61,7 @@ def test_existing_records_become_each_companys_one_unit():
     Verified = apps.get_model("compliance", "VerifiedEmission")
     Benchmark = apps.get_model("allocation", "Benchmark")
     units = {u.organization.name: u for u in Unit.objects.select_related("organization")}
-    assert set(units) == {"Old Power", "Old Gas"}, "one unit per company with records, none for the others"
+    assert set(units) == {"Old Power", "Old Gas", "Old Cement"}, "one unit per company with records, none for the others"
     assert (units["Old Power"].code, units["Old Power"].sector, units["Old Power"].category, units["Old Power"].province) == (
         "U1", "power", "coal_gt300", "37")
     assert (units["Old Gas"].code, units["Old Gas"].category, units["Old Gas"].province) == ("U1", "", "44")
@@ -62,3 +70,6 @@ def test_existing_records_become_each_companys_one_unit():
         "Old Power": units["Old Power"].pk, "Old Gas": units["Old Gas"].pk}
     assert not Benchmark.objects.filter(sector="steel").exists(), "no sector rows for a period before 2024"
     assert untouched.pk not in set(Unit.objects.values_list("organization_id", flat=True))
+    Report = apps.get_model("compliance", "EmissionReport")
+    assert dict(Report.objects.values_list("organization__name", "unit_id")) == {
+        "Old Gas": units["Old Gas"].pk, "Old Cement": Unit.objects.get(organization__name="Old Cement", code="U1").pk}

@@ -130,12 +130,3 @@ def test_a_company_with_three_units_of_two_sectors_goes_through_a_whole_cycle(
                                "P1 (Power): allocated 81,770 t, verified 90,000 t, obligation 90,000 t",
                                "P2 (Power): allocated 39,010 t, verified 50,000 t, obligation 39,010 t"]
     # (the ledger's invariants are checked after every test by tests/conftest.py)
-
-
-def test_a_report_confirmed_for_a_company_with_several_units_is_refused(period, company, national_regulator):
-    from compliance.errors import SeveralUnits
-    from compliance.verification import _report_unit
-
-    verify(period, GASES + f"{company.uscc},P1,power,1,,,\n{company.uscc},P2,power,2,,,\n", national_regulator)
-    with pytest.raises(SeveralUnits):
-        _report_unit(company)

@@ -1,6 +1,6 @@
-"""An officer files an emission report with its attachment, the assigned verifier verifies it, the
-provincial regulator confirms it, the obligation shows the verified figure, and the officer
-surrenders through the page (submitted with the keyboard)."""
+"""An officer files an emission report with its attachment (for one of its company's two units), the
+assigned verifier verifies it, the provincial regulator confirms it, the obligation shows the verified
+figure, and the officer surrenders through the page (submitted with the keyboard)."""
 
 import datetime as dt
 
@@ -10,7 +10,9 @@ from playwright.sync_api import expect
 
 from accounts.models import Organization
 from accounts.roles import Role
+from allocation.models import Sector
 from allocation.services import period_create
+from allocation.units import units_ensure
 from compliance.models import EmissionReport, Surrender
 from compliance.verification import verifier_assign
 from registry.models import Asset
@@ -37,6 +39,7 @@ def test_a_report_is_filed_verified_confirmed_and_the_obligation_surrendered(
     verifier = user_with_role(Role.VERIFIER, OrganizationFactory(
         name="China Quality Certification Centre", kind=Organization.Kind.INSTITUTION, sector="services"))
     verifier_assign(period=period, organization=company_a, verifier=verifier, actor=shandong_regulator)
+    units_ensure([(company_a, "K1", Sector.CEMENT, "")])  # a clinker line beside the power unit U1 the plan made
     officer = officer_of(company_a)
     attachment = tmp_path / "emissions-2021.pdf"
     attachment.write_bytes(PDF)
@@ -45,6 +48,7 @@ def test_a_report_is_filed_verified_confirmed_and_the_obligation_surrendered(
     page = logged_in(browser, live_server, officer)
     page.goto(f"{live_server.url}/compliance/reports/new/")
     page.get_by_label("Compliance period").select_option("2021")
+    page.get_by_label("Unit").select_option("U1")
     page.get_by_label("Emissions (tCO2e)").fill("70000")
     page.get_by_label("Attachment").set_input_files(str(attachment))
     screenshot(page, "compliance-report-new")
@@ -52,6 +56,7 @@ def test_a_report_is_filed_verified_confirmed_and_the_obligation_surrendered(
     expect(page.locator("#report-status")).to_have_text("Filed, awaiting verification")
     expect(page.get_by_role("link", name="emissions-2021.pdf")).to_be_visible()
     report = EmissionReport.objects.get()
+    assert report.unit.code == "U1"
 
     # The assigned verifier verifies it.
     checker = logged_in(browser, live_server, verifier)
@@ -59,7 +64,7 @@ def test_a_report_is_filed_verified_confirmed_and_the_obligation_surrendered(
     checker.get_by_label("Verified emissions (tCO2e)").fill("68500")
     screenshot(checker, "compliance-verifier-queue")
     checker.get_by_role("button", name=f"Verify {company_a.name}").click()
-    expect(checker.locator(".messages")).to_contain_text(f"Verified emissions of {company_a.name} entered.")
+    expect(checker.locator(".messages")).to_contain_text(f"Verified emissions of {company_a.name}, unit U1 entered.")
 
     # The provincial regulator confirms it.
     regulator = logged_in(browser, live_server, shandong_regulator)
@@ -67,7 +72,7 @@ def test_a_report_is_filed_verified_confirmed_and_the_obligation_surrendered(
     expect(regulator.locator(f"#report-{report.pk}")).to_contain_text("68500")
     screenshot(regulator, "compliance-regulator-queue")
     regulator.get_by_role("button", name=f"Confirm {company_a.name}").click()
-    expect(regulator.locator(".messages")).to_contain_text(f"Verified emissions of {company_a.name} confirmed.")
+    expect(regulator.locator(".messages")).to_contain_text(f"Verified emissions of {company_a.name}, unit U1 confirmed.")
 
     # The officer sees the verified figure in its obligation, and surrenders with the keyboard.
     page.goto(f"{live_server.url}/compliance/reports/{report.pk}/")

@@ -48,10 +48,14 @@ def test_a_provincial_regulator_sees_its_province_its_reports_to_confirm_and_ove
     from tests.factories import OrganizationFactory, make_uscc, user_with_role
 
     verifier = user_with_role("verifier", OrganizationFactory(kind="institution", sector="services", province="11"))
-    EmissionReport.objects.create(period=surrendered, organization=company_a, emissions=1, status="verified",
+    from allocation.units import units_ensure
+
+    units = units_ensure([(company_a, "U1", "power", "")])
+    EmissionReport.objects.create(period=surrendered, organization=company_a, unit=units[(company_a.pk, "U1")], emissions=1, status="verified",
                                   filed_by=verifier, attachment="x.csv", attachment_kind="csv", attachment_size=1, attachment_sha256="0" * 64)
     late = OrganizationFactory(name="Late Objector Power", province="37", uscc=make_uscc("37"))
-    EmissionReport.objects.create(period=surrendered, organization=late, emissions=1, status="objected",
+    EmissionReport.objects.create(period=surrendered, organization=late, unit=units_ensure([(late, "U1", "power", "")])[(late.pk, "U1")],
+                                  emissions=1, status="objected",
                                   filed_by=verifier, attachment="y.csv", attachment_kind="csv", attachment_size=1, attachment_sha256="0" * 64,
                                   decision_due=dt.date(2020, 1, 2))
     page = home(shandong_regulator)
