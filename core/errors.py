@@ -88,6 +88,24 @@ class AccountNotEmpty(DomainError):
     default_message = gettext_lazy("An account closes only at zero balance.")
 
 
+class ClosurePending(DomainError):
+    code = "closure_pending"
+    status = 409
+    default_message = gettext_lazy("A closing of this account is already proposed.")
+
+
+class ClosureDecided(DomainError):
+    code = "closure_decided"
+    status = 409
+    default_message = gettext_lazy("This closing has already been decided.")
+
+
+class ClosureMakerChecker(DomainError):
+    code = "closure_maker_checker"
+    status = 403
+    default_message = gettext_lazy("An account's closing is approved or rejected by a regulator other than the one who proposed it.")
+
+
 class AlreadyExists(DomainError):
     code = "already_exists"
     status = 409

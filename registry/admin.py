@@ -16,8 +16,8 @@ from accounts.models import Organization
 from accounts.selectors import organizations_visible_to
 from core.admin import COUNT, AuditedModelAdmin, ReadOnlyAdmin, UnitsAdmin, action_with_reason
 from core.money import format_grouped
-from registry import services
-from registry.models import Account, Asset, Balance, LedgerCheck, SealBlock, SealCheck, Transfer
+from registry import closures, services
+from registry.models import Account, AccountClosure, Asset, Balance, LedgerCheck, SealBlock, SealCheck, Transfer
 from registry.selectors import accounts_visible_to
 
 
@@ -90,7 +90,7 @@ class AccountAdmin(ReadOnlyAdmin):
     search_fields = ["number", "name", "organization__name", "organization__uscc"]
     list_select_related = ["organization"]
     inlines = [BalanceInline]
-    actions = ["freeze_accounts", "unfreeze_accounts"]
+    actions = ["freeze_accounts", "unfreeze_accounts", "propose_closing"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Account]:
         return accounts_visible_to(request.user)
@@ -114,6 +114,44 @@ class AccountAdmin(ReadOnlyAdmin):
         return action_with_reason(
             self, request, queryset, title=_("Unfreeze accounts"),
             apply=lambda account, reason: services.account_unfreeze(account=account, reason=reason, actor=request.user),
+        )
+
+    @admin.action(description=_("Propose closing the selected accounts (a second regulator decides)"), permissions=["freeze"])
+    def propose_closing(self, request: HttpRequest, queryset: QuerySet[Account]) -> HttpResponse | None:
+        return action_with_reason(
+            self, request, queryset, title=_("Propose closing accounts"),
+            apply=lambda account, reason: closures.closure_propose(account=account, reason=reason, actor=request.user),
+        )
+
+    def has_freeze_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("registry.freeze_holdings")
+
+
+@admin.register(AccountClosure)
+class AccountClosureAdmin(ReadOnlyAdmin):
+    """Closings proposed from the accounts' list ("Propose closing"); another regulator approves
+    (the account closes) or rejects them here."""
+
+    list_display = ["account", "status", "reason", "proposed_by", "proposed_at", "decided_by", "decided_at", "decision_note"]
+    list_filter = ["status"]
+    search_fields = ["account__number", "account__organization__name", "account__organization__uscc"]
+    actions = ["approve_closings", "reject_closings"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AccountClosure]:
+        return closures.closures_visible_to(request.user)
+
+    @admin.action(description=_("Approve the selected closings (the accounts close)"), permissions=["freeze"])
+    def approve_closings(self, request: HttpRequest, queryset: QuerySet[AccountClosure]) -> HttpResponse | None:
+        return action_with_reason(
+            self, request, queryset, title=_("Approve account closings"),
+            apply=lambda closure, note: closures.closure_approve(closure=closure, actor=request.user, note=note),
+        )
+
+    @admin.action(description=_("Reject the selected closings"), permissions=["freeze"])
+    def reject_closings(self, request: HttpRequest, queryset: QuerySet[AccountClosure]) -> HttpResponse | None:
+        return action_with_reason(
+            self, request, queryset, title=_("Reject account closings"),
+            apply=lambda closure, reason: closures.closure_reject(closure=closure, actor=request.user, reason=reason),
         )
 
     def has_freeze_permission(self, request: HttpRequest) -> bool:

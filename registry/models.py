@@ -196,6 +196,7 @@ class Transfer(models.Model):
         FREEZE = "freeze", _("Freeze")
         UNFREEZE = "unfreeze", _("Unfreeze")
         CARRY_OVER = "carry_over", _("Not carried over (carry-over cap)")
+        CLOSING_CANCELLATION = "closing_cancellation", _("Cancelled at the account's closing (not carried over)")
 
     ENTERING_KINDS = frozenset({Kind.ISSUANCE, Kind.DEPOSIT})
     LEAVING_KINDS = frozenset({Kind.WITHDRAWAL})
@@ -255,6 +256,36 @@ class Transfer(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.get_kind_display()} {self.amount:,} {self.asset_id}"
+
+
+class AccountClosure(models.Model):
+    """A regulator's proposal to close an account (a company leaving the scheme, a merger), decided
+    by another regulator: the approval closes it (registry.services.account_close, which cancels what
+    it holds not carried over); a rejection leaves it open."""
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed, awaiting a second regulator")
+        APPROVED = "approved", _("Approved: the account is closed")
+        REJECTED = "rejected", _("Rejected")
+
+    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="closures")
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PROPOSED)
+    reason = models.CharField(_("reason"), max_length=500)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("proposed by"), on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(_("proposed at"), auto_now_add=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("decision note"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("account closing")
+        verbose_name_plural = _("account closings")
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["account"], condition=Q(status="proposed"), name="account_closure_one_proposed")]
+
+    def __str__(self) -> str:
+        return gettext("Closing of %(account)s (%(status)s)") % {"account": self.account.number, "status": self.get_status_display()}
 
 
 class LedgerCheck(models.Model):

@@ -75,12 +75,12 @@ def _is_user(actor: Any) -> bool:
     return getattr(actor, "pk", None) is not None
 
 
-def _require_permission(actor: Any, permission: str) -> None:
+def require_permission(actor: Any, permission: str) -> None:
     if not (_is_user(actor) and actor.is_active and actor.has_perm(permission)):
         raise PermissionDenied()
 
 
-def _require_account_in_scope(actor: Any, account: Account) -> None:
+def require_account_in_scope(actor: Any, account: Account) -> None:
     """Provincial regulators act on their own province's organizations only."""
     if account.organization is not None and not organization_in_scope(actor, account.organization):
         raise PermissionDenied(_("This account belongs to an organization outside your scope."))
@@ -99,7 +99,7 @@ def _validate_amount(amount: Any) -> None:
         raise AmountTooLarge(_("The amount must be at most %(max)s.") % {"max": f"{MAX_AMOUNT:,}"}, field="amount")
 
 
-def _require_reason(reason: str) -> str:
+def require_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(_("Give the reason for this action."), field="reason")
@@ -247,9 +247,14 @@ def _check_movement(movement: Movement) -> None:
         raise InvalidInput(_("Only withdrawals take value out of the registry."))
     if movement.source is not None and movement.source.kind in Account.OUT_OF_CIRCULATION_KINDS:
         raise InvalidInput(_("Units in %(account)s have left circulation for good.") % {"account": movement.source.number}, field="source")
-    # Units not carried over stay there for good; only the carry-over cap's marking puts them there.
-    if movement.source_bucket == Bucket.NOT_CARRIED:
+    # Units not carried over stay there for good, but for their cancellation when the account closes;
+    # only the carry-over cap's marking puts them there.
+    if (movement.source_bucket == Bucket.NOT_CARRIED) != (movement.kind == Transfer.Kind.CLOSING_CANCELLATION):
         raise InvalidInput(_("Allowances not carried over can no longer be moved."), field="source_bucket")
+    if movement.kind == Transfer.Kind.CLOSING_CANCELLATION and (
+        movement.destination is None or movement.destination.kind != Account.Kind.CANCELLATION
+    ):
+        raise InvalidInput(_("Allowances not carried over are cancelled only into the cancellation account."), field="destination")
     if (movement.destination_bucket == Bucket.NOT_CARRIED) != (movement.kind == Transfer.Kind.CARRY_OVER):
         raise InvalidInput(_("Only the carry-over cap marks allowances as not carried over."), field="kind")
     if movement.kind in Transfer.BUCKET_KINDS and movement.source != movement.destination:
@@ -422,7 +427,7 @@ def accounts_open(*, organization: Organization, actor: Any) -> list[Account]:
 
 def asset_create(*, code: str, name: str, kind: str, vintage: str = "", actor: Any) -> Asset:
     """A new asset (a new CEA vintage), with a zero balance row in every account that can hold it."""
-    _require_permission(actor, "registry.add_asset")
+    require_permission(actor, "registry.add_asset")
     code = code.strip().upper()
     if not code:
         raise InvalidInput(_("An asset needs a code."), field="code")
@@ -447,7 +452,7 @@ def allowances_issue(*, asset: Asset, amount: int, actor: Any, reference: str = 
 
     The maker-checker rule (two regulators) is enforced by the allocation app that calls this.
     """
-    _require_permission(actor, "registry.issue_allowances")
+    require_permission(actor, "registry.issue_allowances")
     if asset.kind == Asset.Kind.CASH:
         raise AssetNotAllowed(_("Cash enters the registry only as a deposit."), field="asset")
     movement = Movement(
@@ -472,7 +477,7 @@ def allowances_issue_and_allocate(
 
     `audited_by_caller`: the caller (an offset issuance's approval) writes the one audit event of the
     change in the same transaction; otherwise this records `registry.issue_and_allocate`."""
-    _require_permission(actor, "registry.issue_allowances")
+    require_permission(actor, "registry.issue_allowances")
     if asset.kind == Asset.Kind.CASH:
         raise AssetNotAllowed(_("Cash enters the registry only as a deposit."), field="asset")
     allocations = [(account, amount) for account, amount in allocations if amount]
@@ -503,7 +508,7 @@ def allowances_clawback(
 ) -> list[Transfer]:
     """Takes allowances back from units' available holdings into the national issuance account (a
     true-up below what was pre-allocated), in one posting, all or none."""
-    _require_permission(actor, "registry.issue_allowances")
+    require_permission(actor, "registry.issue_allowances")
     national = system_account(Account.Kind.NATIONAL_ISSUANCE)
     movements = [
         Movement(kind=Transfer.Kind.CLAWBACK, asset=asset, amount=amount, source=account, source_bucket=Bucket.AVAILABLE,
@@ -594,9 +599,9 @@ def pending_release(*, account: Account, asset: Asset, amount: int, actor: Any =
 
 def holdings_freeze(*, account: Account, asset: Asset, amount: int, reason: str, actor: Any) -> Transfer:
     """Available -> frozen: a judicial or regulatory freeze of part of a holding."""
-    _require_permission(actor, "registry.freeze_holdings")
-    _require_account_in_scope(actor, account)
-    reason = _require_reason(reason)
+    require_permission(actor, "registry.freeze_holdings")
+    require_account_in_scope(actor, account)
+    reason = require_reason(reason)
     return _bucket_move(
         kind=Transfer.Kind.FREEZE, account=account, asset=asset, amount=amount, source_bucket=Bucket.AVAILABLE,
         destination_bucket=Bucket.FROZEN, actor=actor, reference="", memo=reason, action="registry.freeze",
@@ -605,23 +610,49 @@ def holdings_freeze(*, account: Account, asset: Asset, amount: int, reason: str,
 
 def holdings_unfreeze(*, account: Account, asset: Asset, amount: int, reason: str, actor: Any) -> Transfer:
     """Frozen -> available."""
-    _require_permission(actor, "registry.freeze_holdings")
-    _require_account_in_scope(actor, account)
-    reason = _require_reason(reason)
+    require_permission(actor, "registry.freeze_holdings")
+    require_account_in_scope(actor, account)
+    reason = require_reason(reason)
     return _bucket_move(
         kind=Transfer.Kind.UNFREEZE, account=account, asset=asset, amount=amount, source_bucket=Bucket.FROZEN,
         destination_bucket=Bucket.AVAILABLE, actor=actor, reference="", memo=reason, action="registry.unfreeze",
     )
 
 
-def _account_lock(account: Account) -> Account:
+def _account_lock(account: Account, *, closing: bool = False) -> tuple[Account, dict[tuple[int, int], Balance]]:
     """Locks an account the way postings do (its balance rows with it, in the same order), and
-    returns the row as it is now."""
+    returns the row as it is now, with the locked balances. `closing`: the cancellation account's
+    balances of the same assets are locked in the same statement (and order), for
+    `_not_carried_cancel`."""
     keys = list(Balance.objects.filter(account=account).values_list("account_id", "asset_id"))
+    if closing and keys:
+        cancellation = system_account(Account.Kind.CANCELLATION)
+        keys += [(cancellation.pk, asset_id) for _, asset_id in keys]
     if keys:
         balances = balances_lock(keys)
-        return next(iter(balances.values())).account
-    return Account.objects.select_for_update(no_key=True).get(pk=account.pk)
+        return balances[keys[0]].account, balances
+    return Account.objects.select_for_update(no_key=True).get(pk=account.pk), {}
+
+
+def _not_carried_cancel(account: Account, balances: dict[tuple[int, int], Balance], actor: Any) -> dict[str, int]:
+    """At an account's closing: what it holds in no bucket but `not_carried` (allowances over the
+    carry-over cap, which can never leave it otherwise) is cancelled into the cancellation account.
+    Anything else held refuses the closing. Returns the tonnes cancelled by asset code."""
+    own = [balance for (account_id, _asset), balance in sorted(balances.items()) if account_id == account.pk]
+    if any(balance.total - balance.not_carried for balance in own):
+        raise AccountNotEmpty(_("Account %(account)s still holds value.") % {"account": account.number}, field="account")
+    stranded = [balance for balance in own if balance.not_carried]
+    if not stranded:
+        return {}
+    cancellation = system_account(Account.Kind.CANCELLATION)
+    movements = [
+        Movement(kind=Transfer.Kind.CLOSING_CANCELLATION, asset=balance.asset, amount=balance.not_carried, source=account,
+                 source_bucket=Bucket.NOT_CARRIED, destination=cancellation, destination_bucket=Bucket.AVAILABLE,
+                 reference=f"account_close:{account.pk}")
+        for balance in stranded
+    ]
+    ledger_post(movements, actor=actor, locked=balances)
+    return {movement.asset.code: movement.amount for movement in movements}
 
 
 _STATUS_TRANSITIONS = {
@@ -639,39 +670,40 @@ STATUS_REFUSALS = {
 def _account_set_status(*, account: Account, reason: str, actor: Any, action: str) -> Account:
     """Moves an account to its next status, checked against the locked row (not the caller's copy)."""
     allowed_from, status = _STATUS_TRANSITIONS[action]
+    closing = action == "account.close"
     with transaction.atomic():
-        locked = _account_lock(account)
+        locked, balances = _account_lock(account, closing=closing)
         if locked.status not in allowed_from:
             raise InvalidInput(STATUS_REFUSALS[action] % {"account": locked.number, "status": str(locked.get_status_display()).lower()}, field="account")
-        if action == "account.close" and any(
-            balance.total for balance in Balance.objects.filter(account=locked)
-        ):
-            raise AccountNotEmpty(_("Account %(account)s still holds value.") % {"account": locked.number}, field="account")
+        after: dict[str, Any] = {"status": status, "status_reason": reason}
+        if closing and (cancelled := _not_carried_cancel(locked, balances, actor)):
+            after["not_carried_cancelled"] = cancelled
         before = {"status": locked.status, "status_reason": locked.status_reason}
         Account.objects.filter(pk=locked.pk).update(status=status, status_reason=reason)
-        audit_record(actor=actor, action=action, obj=locked, before=before, after={"status": status, "status_reason": reason})
+        audit_record(actor=actor, action=action, obj=locked, before=before, after=after)
     account.status, account.status_reason = status, reason
     return account
 
 
 def account_freeze(*, account: Account, reason: str, actor: Any) -> Account:
     """No value leaves the account's available buckets until it is unfrozen; incoming value still lands."""
-    _require_permission(actor, "registry.freeze_holdings")
-    _require_account_in_scope(actor, account)
-    return _account_set_status(account=account, reason=_require_reason(reason), actor=actor, action="account.freeze")
+    require_permission(actor, "registry.freeze_holdings")
+    require_account_in_scope(actor, account)
+    return _account_set_status(account=account, reason=require_reason(reason), actor=actor, action="account.freeze")
 
 
 def account_unfreeze(*, account: Account, reason: str, actor: Any) -> Account:
-    _require_permission(actor, "registry.freeze_holdings")
-    _require_account_in_scope(actor, account)
-    return _account_set_status(account=account, reason=_require_reason(reason), actor=actor, action="account.unfreeze")
+    require_permission(actor, "registry.freeze_holdings")
+    require_account_in_scope(actor, account)
+    return _account_set_status(account=account, reason=require_reason(reason), actor=actor, action="account.unfreeze")
 
 
 def account_close(*, account: Account, reason: str, actor: Any) -> Account:
-    """An account closes only at zero balance in every bucket of every asset."""
-    _require_permission(actor, "registry.freeze_holdings")
-    _require_account_in_scope(actor, account)
-    return _account_set_status(account=account, reason=_require_reason(reason), actor=actor, action="account.close")
+    """An account closes only at zero balance in every bucket of every asset, but for allowances not
+    carried over: those could never leave it, so the closing cancels them (in the same transaction)."""
+    require_permission(actor, "registry.freeze_holdings")
+    require_account_in_scope(actor, account)
+    return _account_set_status(account=account, reason=require_reason(reason), actor=actor, action="account.close")
 
 
 # --- cash ---
@@ -718,7 +750,7 @@ def _post_cash(movement: Movement, *, actor: Any, action: str) -> Transfer:
 
 def cash_deposit(*, account: Account, amount: int, bank_reference: str, actor: Any) -> Transfer:
     """Credits a participant's trading funds with money received by the settlement bank."""
-    _require_permission(actor, "registry.manage_cash")
+    require_permission(actor, "registry.manage_cash")
     cny, bank_reference = _cash_check(account, bank_reference)
     _validate_amount(amount)
     existing = _cash_movement_idempotent(kind=Transfer.Kind.DEPOSIT, account=account, amount=amount, bank_reference=bank_reference)
@@ -733,7 +765,7 @@ def cash_deposit(*, account: Account, amount: int, bank_reference: str, actor: A
 
 def cash_withdraw(*, account: Account, amount: int, bank_reference: str, actor: Any) -> Transfer:
     """Pays available trading funds out to the participant's bank account."""
-    _require_permission(actor, "registry.manage_cash")
+    require_permission(actor, "registry.manage_cash")
     cny, bank_reference = _cash_check(account, bank_reference)
     _validate_amount(amount)
     existing = _cash_movement_idempotent(kind=Transfer.Kind.WITHDRAWAL, account=account, amount=amount, bank_reference=bank_reference)

@@ -201,6 +201,51 @@ def test_only_the_carry_over_kind_may_fill_the_not_carried_bucket(company_a, nat
     assert refused.value.field == "kind"
 
 
+def test_closing_an_account_cancels_what_it_holds_not_carried_and_nothing_else_moves_it_out(
+        window, company_a, company_b, national_regulator, second_national_regulator):
+    """A company leaving the scheme: its allowances not carried over could never leave its holding, so
+    the closing cancels them into the cancellation account, in the closing's transaction."""
+    give(company_a, "CEA21", 10_500, national_regulator)
+    approved(window, national_regulator, second_national_regulator)
+    cea21 = Asset.objects.get(code="CEA21")
+    cancellation = registry.system_account(Account.Kind.CANCELLATION)
+    # While it holds anything else, the account does not close, and nothing is cancelled.
+    with pytest.raises(DomainError) as refused:
+        registry.account_close(account=holding(company_a), reason="left the scheme", actor=national_regulator)
+    assert refused.value.code == "account_not_empty" and bal(company_a, "CEA21").not_carried == 500
+    assert not Transfer.objects.filter(kind=Transfer.Kind.CLOSING_CANCELLATION).exists()
+
+    registry.transfer_create(source=holding(company_a), destination=holding(company_b), asset=cea21, amount=10_000,
+                             actor=national_regulator)
+    registry.account_close(account=holding(company_a), reason="left the scheme", actor=national_regulator)
+
+    held = bal(company_a, "CEA21")
+    assert (held.total, held.not_carried) == (0, 0)
+    assert Account.objects.get(pk=holding(company_a).pk).status == Account.Status.CLOSED
+    (transfer,) = Transfer.objects.filter(kind=Transfer.Kind.CLOSING_CANCELLATION)
+    assert (transfer.amount, transfer.source_bucket, transfer.destination_id, transfer.destination_bucket, transfer.reference) == (
+        500, Bucket.NOT_CARRIED, cancellation.pk, Bucket.AVAILABLE, f"account_close:{holding(company_a).pk}")
+    assert Balance.objects.get(account=cancellation, asset=cea21).available == 500
+    event = AuditEvent.objects.filter(action="account.close").latest("id")
+    assert event.after["not_carried_cancelled"] == {"CEA21": 500}
+    assert ledger_verify().ok
+
+
+def test_the_closing_cancellation_moves_only_not_carried_allowances_into_the_cancellation_account(
+        window, company_a, company_b, national_regulator, second_national_regulator):
+    give(company_a, "CEA21", 10_500, national_regulator)
+    approved(window, national_regulator, second_national_regulator)
+    cea21 = Asset.objects.get(code="CEA21")
+    for source_bucket, destination, field in ((Bucket.AVAILABLE, registry.system_account(Account.Kind.CANCELLATION), "source_bucket"),
+                                              (Bucket.NOT_CARRIED, holding(company_b), "destination")):
+        with pytest.raises(DomainError) as refused:
+            registry.ledger_post([registry.Movement(
+                kind=Transfer.Kind.CLOSING_CANCELLATION, asset=cea21, amount=1, source=holding(company_a),
+                source_bucket=source_bucket, destination=destination, destination_bucket=Bucket.AVAILABLE)])
+        assert refused.value.field == field
+    assert (bal(company_a, "CEA21").available, bal(company_a, "CEA21").not_carried) == (10_000, 500)
+
+
 def test_institutions_get_no_statement_and_every_key_emitting_unit_gets_one(window, company_a, company_b, national_regulator):
     institution = OrganizationFactory(name="A Fund", kind=Organization.Kind.INSTITUTION, sector="finance", province="31",
                                       uscc=make_uscc("31"))
