@@ -91,7 +91,7 @@ def market_state(user: Any) -> MarketState:
         total=Sum(F("issue_amount") - F("clawback_amount")))["total"] or 0
     held = Balance.objects.filter(account__kind=Account.Kind.HOLDING, account__organization__in=units,
                                   asset__kind=Asset.Kind.ALLOWANCE).aggregate(
-        total=Sum(F("available") + F("reserved") + F("pending") + F("frozen")))["total"] or 0
+        total=Sum(Balance.total_expression()))["total"] or 0  # not carried over too: held, though dead
     surrendered = Surrender.objects.filter(organization__in=units).aggregate(total=Sum("quantity"))["total"] or 0
     # The period being complied with: the earliest open one, else the latest.
     period = (CompliancePeriod.objects.filter(status=CompliancePeriod.Status.OPEN).order_by("first_year").first()

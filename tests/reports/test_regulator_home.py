@@ -68,3 +68,18 @@ def test_a_provincial_regulator_sees_its_province_its_reports_to_confirm_and_ove
 @pytest.mark.parametrize("who", ["trader_a", "auditor", "exchange_operator"])
 def test_others_may_not_open_it(request, who, surrendered):
     assert login(Client(), request.getfixturevalue(who)).get("/regulator/").status_code == 403
+
+
+def test_the_allowances_held_count_those_not_carried_over(company_a, national_regulator):
+    """Allowances over the carry-over cap are dead but still held (Balance.total): the home counts them."""
+    from registry.models import Account, Asset, Bucket, Transfer
+    from registry.services import Movement, ledger_post
+    from reports.regulator import market_state
+    from tests.registry.helpers import allowances_give
+
+    holding = Account.objects.get(organization=company_a, kind=Account.Kind.HOLDING)
+    cea21 = Asset.objects.get(code="CEA21")
+    allowances_give(account=holding, asset=cea21, amount=100, regulator=national_regulator)
+    ledger_post([Movement(kind=Transfer.Kind.CARRY_OVER, asset=cea21, amount=30, source=holding, source_bucket=Bucket.AVAILABLE,
+                          destination=holding, destination_bucket=Bucket.NOT_CARRIED)])
+    assert market_state(national_regulator).held == 100
