@@ -6,6 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Count
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -85,6 +86,24 @@ def test_seed_demo_assigns_the_verifier_to_every_unit_and_keeps_the_2021_deadlin
     assert set(assigned.values_list("organization__uscc", flat=True)) == set(
         Organization.objects.filter(kind=Organization.Kind.KEY_EMITTING_UNIT).values_list("uscc", flat=True))
     assert len(assigned) == 3
+    # The queues are not empty: the first company's report is verified (for the Shandong regulator to
+    # confirm), the second's is filed (for the verifier).
+    from compliance.models import EmissionReport
+
+    reports = EmissionReport.objects.filter(period=period).order_by("organization__name")
+    assert sorted(reports.values_list("status", flat=True)) == ["filed", "verified"]
+    verified = reports.get(status="verified")
+    assert verified.verified_emissions == verified.emissions - 1_200 and verified.attachment_kind == "pdf"
+    assert login_get("shandong", "/compliance/regulator/", verified.organization.name)
+    assert login_get("verifier", "/compliance/verifier/", "Verify ")
+
+
+def login_get(username: str, path: str, text: str) -> bool:
+    """`text` is on the page `path` as the demo user `username` sees it."""
+    from tests.auth import login
+
+    page = login(Client(), User.objects.get(username=username)).get(path)
+    return page.status_code == 200 and text in page.content.decode()
 
 
 def test_seed_demo_again_keeps_the_working_keys_of_its_logins_file(db, tmp_path):

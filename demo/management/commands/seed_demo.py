@@ -279,6 +279,9 @@ class Command(BaseCommand):
 
             for company, _ in allocations:  # the demo verifier verifies every unit's 2021 report
                 verifier_assign(period=period, organization=company, verifier=users["verifier"], actor=users["regulator1"])
+            from compliance.demo import reports_demo_seed
+
+            reports_demo_seed(period=period, companies=allocations, verifier=users["verifier"])  # one verified, one filed
             from enforcement.demo import (
                 enforcement_demo_seed,  # (one block, so merges with other demo changes stay easy)
             )
