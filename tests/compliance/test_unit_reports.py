@@ -121,3 +121,45 @@ def test_the_filing_page_offers_the_units_only_to_a_company_that_has_several(two
 
     client.force_login(officer_of(company_b))  # one unit or none: nothing to choose
     assert b'name="unit"' not in client.get("/compliance/reports/new/").content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_filings_make_one_report_per_unit_and_leave_no_stray_attachment(company_a, national_regulator, settings):
+    """Eight filings at once, six for P1 and two for K1: one report each; the others are refused
+    `report_exists`, and their attachments, written before the row, are removed again."""
+    import threading
+    from pathlib import Path
+
+    from django.db import connection
+
+    from allocation.services import period_create
+    from registry.models import Asset
+
+    period = period_create(code="2021", first_year=2021, last_year=2021, vintages=[Asset.objects.get(code="CEA21")],
+                           actor=national_regulator)
+    units_ensure([(company_a, "P1", Sector.POWER, "coal_gt300"), (company_a, "K1", Sector.CEMENT, "")])
+    officer = officer_of(company_a)
+    start, outcomes, lock = threading.Barrier(8), [], threading.Lock()
+
+    def file(unit: str) -> None:
+        try:
+            start.wait(timeout=30)
+            emission_report_file(user=officer, period=period, unit=unit, emissions=1_000, attachment=upload())
+            outcome = "filed"
+        except ReportExists:
+            outcome = "report_exists"
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append((unit, outcome))
+
+    threads = [threading.Thread(target=file, args=("P1" if n < 6 else "K1",)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert sorted(outcomes) == sorted([("P1", "filed"), *[("P1", "report_exists")] * 5, ("K1", "filed"), ("K1", "report_exists")])
+    assert sorted(EmissionReport.objects.values_list("unit__code", flat=True)) == ["K1", "P1"]
+    stored = [path for path in Path(settings.MEDIA_ROOT, "emission-reports", str(period.pk)).iterdir() if path.is_file()]
+    assert sorted(path.name for path in stored) == sorted(Path(report.attachment.name).name for report in EmissionReport.objects.all())

@@ -190,3 +190,38 @@ def test_a_transfer_racing_an_account_closure_never_leaves_value_in_a_closed_acc
     assert Account.objects.get(pk=holding_b.pk).status == Account.Status.CLOSED
     assert buckets(holding_b, cea) == zero(), f"a closed account holds value ({results})"
     assert results == ["closed", "refused"]
+
+
+def test_regulators_approving_one_closing_at_once_close_the_account_and_cancel_once(
+    holding_a, cea, national_regulator, second_national_regulator, ministry,
+):
+    """Four regulators approve the same proposed closing at the same moment: one closes the account
+    (cancelling its 40 t not carried over once), the others are told it is decided."""
+    from core.errors import ClosureDecided
+    from registry.closures import closure_approve, closure_propose
+    from registry.models import AccountClosure, Bucket
+    from registry.services import Movement, ledger_post
+    from tests.factories import user_with_role
+
+    allowances_give(account=holding_a, asset=cea, amount=40, regulator=national_regulator)
+    ledger_post([Movement(kind=Transfer.Kind.CARRY_OVER, asset=cea, amount=40, source=holding_a, source_bucket=Bucket.AVAILABLE,
+                          destination=holding_a, destination_bucket=Bucket.NOT_CARRIED)])
+    closing = closure_propose(account=holding_a, reason="left the scheme", actor=national_regulator)
+    checkers = [second_national_regulator, *(user_with_role("national_regulator", ministry) for _ in range(3))]
+
+    def work(index: int) -> str:
+        try:
+            closure_approve(closure=AccountClosure.objects.get(pk=closing.pk), actor=checkers[index])
+        except ClosureDecided:
+            return "decided"
+        return "approved"
+
+    results, errors = run_in_threads(len(checkers), work)
+
+    assert errors == []
+    assert sorted(results) == ["approved", "decided", "decided", "decided"]
+    assert Account.objects.get(pk=holding_a.pk).status == Account.Status.CLOSED
+    assert Transfer.objects.filter(kind=Transfer.Kind.CLOSING_CANCELLATION).count() == 1
+    assert AuditEvent.objects.filter(action="account.close").count() == 1
+    assert buckets(holding_a, cea) == zero()
+    assert ledger_verify().ok
