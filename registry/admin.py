@@ -132,13 +132,24 @@ class AccountClosureAdmin(ReadOnlyAdmin):
     """Closings proposed from the accounts' list ("Propose closing"); another regulator approves
     (the account closes) or rejects them here."""
 
-    list_display = ["account", "status", "reason", "proposed_by", "proposed_at", "decided_by", "decided_at", "decision_note"]
+    list_display = ["account", "status", "reason", "holds_now", "proposed_by", "proposed_at", "decided_by", "decided_at",
+                    "decision_note"]
     list_filter = ["status"]
     search_fields = ["account__number", "account__organization__name", "account__organization__uscc"]
     actions = ["approve_closings", "reject_closings"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AccountClosure]:
         return closures.closures_visible_to(request.user)
+
+    @admin.display(description=_("holds now"))
+    def holds_now(self, closure: AccountClosure) -> str:
+        """What the account holds, so that the checker sees what an approval cancels (allowances not
+        carried over) or why it would be refused (anything else)."""
+        held = [balance for balance in Balance.objects.filter(account_id=closure.account_id).select_related("asset") if balance.total]
+        return "; ".join(
+            (_("%(amount)s %(asset)s not carried over (cancelled at approval)") if balance.total == balance.not_carried
+             else "%(amount)s %(asset)s") % {"amount": balance.asset.format(balance.total), "asset": balance.asset.code}
+            for balance in held) or "—"
 
     @admin.action(description=_("Approve the selected closings (the accounts close)"), permissions=["freeze"])
     def approve_closings(self, request: HttpRequest, queryset: QuerySet[AccountClosure]) -> HttpResponse | None:

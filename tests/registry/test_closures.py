@@ -13,8 +13,8 @@ from core.errors import (
 )
 from core.models import AuditEvent
 from registry.closures import closure_approve, closure_propose, closure_reject, closures_to_decide
-from registry.models import Account, AccountClosure
-from registry.services import transfer_create
+from registry.models import Account, AccountClosure, Bucket, Transfer
+from registry.services import Movement, ledger_post, transfer_create
 from tests.registry.helpers import allowances_give, refused
 
 
@@ -94,7 +94,7 @@ def test_only_regulators_of_the_accounts_scope_propose_and_decide(
         closure_approve(closure=closing, actor=shandong_regulator)
 
 
-def test_a_closing_is_proposed_and_approved_through_the_admin(holding_a, national_regulator, second_national_regulator):
+def test_a_closing_is_proposed_and_approved_through_the_admin(holding_a, cea, national_regulator, second_national_regulator):
     from django.test import Client
 
     from tests.auth import login
@@ -102,12 +102,17 @@ def test_a_closing_is_proposed_and_approved_through_the_admin(holding_a, nationa
     for regulator in (national_regulator, second_national_regulator):
         regulator.is_staff = True
         regulator.save()
+    allowances_give(account=holding_a, asset=cea, amount=40, regulator=national_regulator)
+    ledger_post([Movement(kind=Transfer.Kind.CARRY_OVER, asset=cea, amount=40, source=holding_a, source_bucket=Bucket.AVAILABLE,
+                          destination=holding_a, destination_bucket=Bucket.NOT_CARRIED)])
     maker = login(Client(), national_regulator)
     proposed = maker.post("/admin/registry/account/", {"action": "propose_closing", "_selected_action": [holding_a.pk],
                                                        "confirm": "1", "reason": "deregistered"}, follow=True)
     assert proposed.status_code == 200 and AccountClosure.objects.get().proposed_by == national_regulator
     checker = login(Client(), second_national_regulator)
     assert f"Approve or reject closing account {holding_a.number}" in checker.get("/regulator/").content.decode()
+    listed = checker.get("/admin/registry/accountclosure/").content.decode()
+    assert "40 CEA21 not carried over (cancelled at approval)" in listed  # what the approval does, before it
     refused_own = maker.post("/admin/registry/accountclosure/", {"action": "approve_closings", "_selected_action": [
         AccountClosure.objects.get().pk], "confirm": "1", "reason": "mine"}, follow=True)
     assert "other than the one who proposed it" in refused_own.content.decode()
@@ -115,3 +120,4 @@ def test_a_closing_is_proposed_and_approved_through_the_admin(holding_a, nationa
         AccountClosure.objects.get().pk], "confirm": "1", "reason": "checked"}, follow=True)
     assert approved.status_code == 200
     assert Account.objects.get(pk=holding_a.pk).status == Account.Status.CLOSED
+    assert "40 CEA21" not in checker.get("/admin/registry/accountclosure/").content.decode()  # cancelled: it holds nothing
