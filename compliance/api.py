@@ -197,11 +197,13 @@ class EmissionReportDetailApi(generics.GenericAPIView):
 
 
 class _ReportActionApi(generics.GenericAPIView):
-    """POST to a report's step: the body is parsed by `incoming`, the step is one service."""
+    """POST to a report's step: who may take it is checked first (`may`: someone who may not gets its
+    403 whatever the body), then the body is parsed by `incoming`; the step is one service."""
 
     serializer_class = EmissionReportOut
     parser_classes = [JSONParser, FormParser]
     incoming: type[serializers.Serializer] | None = None
+    may: Any = None  # (user, report) -> None, or a DomainError
 
     def act(self, report: EmissionReport, data: dict[str, Any]) -> EmissionReport:
         raise NotImplementedError
@@ -211,6 +213,7 @@ class _ReportActionApi(generics.GenericAPIView):
 
     def _step(self, request: Request, report_id: int) -> Response:
         report = report_get_for(request.user, report_id)
+        self.may(request.user, report)
         data: dict[str, Any] = {}
         if self.incoming is not None:
             parsed = self.incoming(data=request.data)
@@ -221,6 +224,7 @@ class _ReportActionApi(generics.GenericAPIView):
 
 @extend_schema(request=VerifyIn, responses=EmissionReportOut, parameters=[IDEMPOTENCY_KEY_PARAMETER])
 class EmissionReportVerifyApi(_ReportActionApi):
+    may = staticmethod(verification.verifier_may_verify)
     incoming = VerifyIn
 
     def act(self, report: EmissionReport, data: dict[str, Any]) -> EmissionReport:
@@ -229,12 +233,15 @@ class EmissionReportVerifyApi(_ReportActionApi):
 
 @extend_schema(request=None, responses=EmissionReportOut, parameters=[IDEMPOTENCY_KEY_PARAMETER])
 class EmissionReportConfirmApi(_ReportActionApi):
+    may = staticmethod(verification.regulator_may_decide)
+
     def act(self, report: EmissionReport, data: dict[str, Any]) -> EmissionReport:
         return verification.emission_report_confirm(user=self.request.user, report=report)
 
 
 @extend_schema(request=ObjectionIn, responses=EmissionReportOut, parameters=[IDEMPOTENCY_KEY_PARAMETER])
 class EmissionReportObjectApi(_ReportActionApi):
+    may = staticmethod(verification.officer_may_object)
     incoming = ObjectionIn
 
     def act(self, report: EmissionReport, data: dict[str, Any]) -> EmissionReport:
@@ -243,6 +250,7 @@ class EmissionReportObjectApi(_ReportActionApi):
 
 @extend_schema(request=DecisionIn, responses=EmissionReportOut, parameters=[IDEMPOTENCY_KEY_PARAMETER])
 class EmissionReportDecideApi(_ReportActionApi):
+    may = staticmethod(verification.regulator_may_decide)
     incoming = DecisionIn
 
     def act(self, report: EmissionReport, data: dict[str, Any]) -> EmissionReport:

@@ -240,13 +240,18 @@ def emission_report_file(*, user: Any, period: CompliancePeriod, emissions: Any,
     return report
 
 
-def emission_report_verify(*, user: Any, report: EmissionReport, verified_emissions: Any, note: str = "") -> EmissionReport:
-    """The verifier assigned to the unit enters the verified emissions; the objection window opens."""
+def verifier_may_verify(user: Any, report: EmissionReport) -> None:
+    """Refuses anyone but the verifier assigned to the report's company for its period."""
     if not user.has_perm("compliance.verify_emissionreport"):
         raise PermissionDenied(_("Only verifiers enter verified emissions."))
     if not VerifierAssignment.objects.filter(period_id=report.period_id, organization_id=report.organization_id,
                                              verifier=user).exists():
         raise errors.NotAssigned()
+
+
+def emission_report_verify(*, user: Any, report: EmissionReport, verified_emissions: Any, note: str = "") -> EmissionReport:
+    """The verifier assigned to the unit enters the verified emissions; the objection window opens."""
+    verifier_may_verify(user, report)
     tonnes = _whole_tonnes(verified_emissions, "verified_emissions")
     with transaction.atomic():
         report = _locked(report)
@@ -266,11 +271,16 @@ def emission_report_verify(*, user: Any, report: EmissionReport, verified_emissi
     return report
 
 
-def emission_report_object(*, user: Any, report: EmissionReport, reason: str) -> EmissionReport:
-    """The unit's compliance officer objects to the verified figure, once, within the window."""
+def officer_may_object(user: Any, report: EmissionReport) -> None:
+    """Refuses anyone but a compliance officer of the report's company."""
     organization = officer_unit(user, "compliance.add_emissionreport", _("object to a verification"))
     if organization.pk != report.organization_id:
         raise NotFound(_("No such emission report."))
+
+
+def emission_report_object(*, user: Any, report: EmissionReport, reason: str) -> EmissionReport:
+    """The unit's compliance officer objects to the verified figure, once, within the window."""
+    officer_may_object(user, report)
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(_("Say why you object to the verified emissions."), field="reason")
@@ -293,7 +303,8 @@ def emission_report_object(*, user: Any, report: EmissionReport, reason: str) ->
     return report
 
 
-def _regulator_may_confirm(user: Any, report: EmissionReport) -> None:
+def regulator_may_decide(user: Any, report: EmissionReport) -> None:
+    """Refuses anyone but a provincial regulator of the report's province (confirmations, objections)."""
     if not user.has_perm("compliance.confirm_emissionreport"):
         raise PermissionDenied(_("Only the provincial regulator of the unit's province confirms verified emissions."))
     if not organization_in_scope(user, report.organization):
@@ -304,7 +315,7 @@ def emission_report_decide(*, user: Any, report: EmissionReport, decision: str, 
                            note: str = "") -> EmissionReport:
     """The regulator decides an objection: upheld (the verified figure becomes `corrected_emissions`,
     also in the confirmed record if there is one) or rejected (the figure stands)."""
-    _regulator_may_confirm(user, report)
+    regulator_may_decide(user, report)
     if decision not in EmissionReport.Decision.values:
         raise InvalidInput(_("Decide upheld or rejected."), field="decision")
     corrected = None
@@ -337,7 +348,7 @@ def emission_report_decide(*, user: Any, report: EmissionReport, decision: str, 
 def emission_report_confirm(*, user: Any, report: EmissionReport) -> EmissionReport:
     """The provincial regulator confirms the verified emissions (a different person from the
     verifier): this records the unit's VerifiedEmission, from which its obligation is worked out."""
-    _regulator_may_confirm(user, report)
+    regulator_may_decide(user, report)
     with transaction.atomic():
         report = _locked(report)
         if report.status == EmissionReport.Status.OBJECTED:

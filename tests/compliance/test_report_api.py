@@ -125,3 +125,22 @@ def test_a_retried_multipart_upload_with_the_same_key_is_replayed(period, office
                                    "attachment": SimpleUploadedFile("e.csv", CSV + b"B,1\n")},
                              format="multipart", HTTP_IDEMPOTENCY_KEY="file-2021")
     assert (other_file.status_code, other_file.json()["code"]) == (409, "idempotency_conflict")
+
+
+def test_who_may_take_a_step_is_checked_before_its_body(verified, officer, verifier, shandong_regulator):
+    """An officer posting a decision, or a verifier an objection, gets the 403 of the step whatever the
+    body (a form's literal 'null' included), never a validation message about a step it may not take."""
+    from urllib.parse import urlencode
+
+    url, form = f"{URL}{verified.pk}/", "application/x-www-form-urlencoded"
+    null_form = urlencode({"decision": "upheld", "corrected_emissions": "null"})
+    decision = api_as(officer).post(f"{url}decision/", null_form, content_type=form)
+    assert (decision.status_code, decision.json()["code"]) == (403, "permission_denied")
+    objection = api_as(verifier).post(f"{url}objection/", {"reason": ""}, format="json")
+    assert objection.status_code == 403
+    verify = api_as(shandong_regulator).post(f"{url}verify/", {"verified_emissions": "x"}, format="json")
+    assert verify.status_code == 403
+    # The one who may still gets the body's coded 400.
+    own = api_as(shandong_regulator).post(f"{url}decision/", null_form, content_type=form)
+    assert (own.status_code, own.json()["field"]) == (400, "corrected_emissions")
+    assert EmissionReport.objects.get(pk=verified.pk).status == "verified"
