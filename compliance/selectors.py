@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Organization
 from accounts.selectors import organizations_visible_to
 from allocation.models import AllocationLine, AllocationPlan, CompliancePeriod, EmittingUnit, Sector, UnitCategory
+from allocation.units import units_by_organization
 from compliance.models import ComplianceResult, EmissionReport, Surrender, VerifiedEmission, VerifierAssignment
 from core.errors import NotFound
 from core.models import AuditEvent
@@ -179,16 +180,33 @@ def report_history(report: EmissionReport) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(object_type=EmissionReport._meta.label_lower, object_id=str(report.pk)).order_by("id")
 
 
-def verifier_queue(user: Any) -> list[tuple[VerifierAssignment, list[EmissionReport]]]:
+def verifier_queue(user: Any) -> list[tuple[VerifierAssignment, list[EmissionReport], list[str]]]:
     """The companies assigned to a verifier, each with its units' reports for the period (none: not
-    filed yet)."""
+    filed yet) and the codes of its units that have filed none."""
     assignments = list(VerifierAssignment.objects.filter(verifier=user).select_related("period", "organization")
                        .order_by("-period__first_year", "organization__name"))
     reports: dict[tuple[int, int], list[EmissionReport]] = {}
     for report in EmissionReport.objects.filter(organization_id__in={a.organization_id for a in assignments}).select_related(
             "period", "organization", "unit").order_by("unit__code"):
         reports.setdefault((report.period_id, report.organization_id), []).append(report)
-    return [(a, reports.get((a.period_id, a.organization_id), [])) for a in assignments]
+    units = units_by_organization(a.organization_id for a in assignments)
+    rows = []
+    for assignment in assignments:
+        filed = reports.get((assignment.period_id, assignment.organization_id), [])
+        codes = {report.unit.code for report in filed}
+        rows.append((assignment, filed, [code for code in units.get(assignment.organization_id, {}) if code not in codes]))
+    return rows
+
+
+def units_to_report(organization: Organization) -> list[tuple[CompliancePeriod, list[str]]]:
+    """The company's units that have filed no report for the periods it is to report for (a verifier
+    is assigned to it and the deadline job has not run), by period."""
+    periods = CompliancePeriod.objects.filter(verifier_assignments__organization=organization).exclude(
+        results__isnull=False).order_by("-first_year").distinct()
+    units = list(units_by_organization([organization.pk]).get(organization.pk, {}))
+    filed = set(EmissionReport.objects.filter(organization=organization).values_list("period_id", "unit__code"))
+    found = [(period, [code for code in units if (period.pk, code) not in filed]) for period in periods]
+    return [(period, codes) for period, codes in found if codes]
 
 
 def regulator_queue(user: Any) -> QuerySet[EmissionReport]:

@@ -26,6 +26,7 @@ from compliance.selectors import (
     report_get_for,
     report_history,
     reports_visible_to,
+    units_to_report,
     verifier_queue,
 )
 from compliance.services import officer_unit, surrender_create, unit_label
@@ -94,6 +95,7 @@ def surrender(request: HttpRequest) -> HttpResponse:
         "organization": organization, "form": form, "obligations": obligations,
         "balances": [b for b in account_balances(holding) if b.available] if holding else [],
         "reports": reports_visible_to(request.user).order_by("-period__first_year", "unit__code"),
+        "to_report": units_to_report(organization),
     }, status=400 if form.errors else 200)
 
 
@@ -158,14 +160,14 @@ def report_object(request: HttpRequest, report_id: int) -> HttpResponse:
 
 def _verifier_page(request: HttpRequest, failed: tuple[int, forms.VerifyForm] | None = None) -> HttpResponse:
     rows = []
-    for assignment, reports in verifier_queue(request.user):
+    for assignment, reports, missing in verifier_queue(request.user):
         with_forms = []
         for report in reports:
             form = None
             if report.status == EmissionReport.Status.FILED:
                 form = failed[1] if failed and failed[0] == report.pk else forms.VerifyForm(prefix=f"r{report.pk}")
             with_forms.append((report, form))
-        rows.append((assignment, with_forms))
+        rows.append((assignment, with_forms, missing))
     return render(request, "compliance/verifier.html", {"rows": rows}, status=400 if failed else 200)
 
 

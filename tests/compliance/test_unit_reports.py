@@ -163,3 +163,21 @@ def test_racing_filings_make_one_report_per_unit_and_leave_no_stray_attachment(c
     assert sorted(EmissionReport.objects.values_list("unit__code", flat=True)) == ["K1", "P1"]
     stored = [path for path in Path(settings.MEDIA_ROOT, "emission-reports", str(period.pk)).iterdir() if path.is_file()]
     assert sorted(path.name for path in stored) == sorted(Path(report.attachment.name).name for report in EmissionReport.objects.all())
+
+
+def test_the_officer_and_the_verifier_see_which_units_have_not_filed(two_units, assigned, officer, verifier, period, client):
+    from compliance.selectors import units_to_report, verifier_queue
+
+    assert units_to_report(officer.memberships.get().organization) == [(period, ["K1", "P1"])]
+    emission_report_file(user=officer, period=period, unit="P1", emissions=70_000, attachment=upload())
+    organization = officer.memberships.get().organization
+    assert units_to_report(organization) == [(period, ["K1"])]
+    ((assignment, reports, missing),) = verifier_queue(verifier)
+    assert ([report.unit.code for report in reports], missing) == (["P1"], ["K1"])
+
+    client.force_login(officer)
+    assert "Still to file for 2021: unit K1." in client.get("/compliance/surrender/").content.decode()
+    client.force_login(verifier)
+    assert "No report yet for unit K1." in client.get("/compliance/verifier/").content.decode()
+    emission_report_file(user=officer, period=period, unit="K1", emissions=30_000, attachment=upload())
+    assert units_to_report(organization) == [] and verifier_queue(verifier)[0][2] == []
