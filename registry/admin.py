@@ -139,15 +139,15 @@ class AccountClosureAdmin(ReadOnlyAdmin):
     actions = ["approve_closings", "reject_closings"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AccountClosure]:
-        return closures.closures_visible_to(request.user)
+        return closures.closures_visible_to(request.user).prefetch_related("account__balances__asset")
 
     @admin.display(description=_("holds now"))
     def holds_now(self, closure: AccountClosure) -> str:
         """What the account holds, so that the checker sees what an approval cancels (allowances not
         carried over) or why it would be refused (anything else)."""
-        held = [balance for balance in Balance.objects.filter(account_id=closure.account_id).select_related("asset") if balance.total]
+        held = [balance for balance in closure.account.balances.all() if balance.total]
         return "; ".join(
-            (_("%(amount)s %(asset)s not carried over (cancelled at approval)") if balance.total == balance.not_carried
+            (_("%(amount)s %(asset)s not carried over (cancelled at approval)") if not balance.live
              else "%(amount)s %(asset)s") % {"amount": balance.asset.format(balance.total), "asset": balance.asset.code}
             for balance in held) or "—"
 

@@ -32,8 +32,7 @@ def closure_propose(*, account: Account, reason: str, actor: Any) -> AccountClos
         raise InvalidInput(_("Only a company's holding and trading funds accounts close."), field="account")
     if account.status == Account.Status.CLOSED:
         raise InvalidInput(_("Account %(account)s is already closed.") % {"account": account.number}, field="account")
-    held = [balance for balance in Balance.objects.filter(account=account).select_related("asset")
-            if balance.total - balance.not_carried]
+    held = [balance for balance in Balance.objects.filter(account=account).select_related("asset") if balance.live]
     if held:
         raise AccountNotEmpty(_("Account %(account)s still holds %(assets)s: it closes once they have left it.") % {
             "account": account.number, "assets": ", ".join(balance.asset.code for balance in held)}, field="account")

@@ -165,6 +165,11 @@ class Balance(models.Model):
     def total(self) -> int:
         return self.available + self.reserved + self.pending + self.frozen + self.not_carried
 
+    @property
+    def live(self) -> int:
+        """What it holds in every bucket but `not_carried`: what keeps its account from closing."""
+        return self.total - self.not_carried
+
     @staticmethod
     def total_expression() -> models.Expression:
         """`total` in the database, for annotations and sums: every bucket."""

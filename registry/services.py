@@ -639,12 +639,13 @@ def _not_carried_cancel(account: Account, balances: dict[tuple[int, int], Balanc
     carry-over cap, which can never leave it otherwise) is cancelled into the cancellation account.
     Anything else held refuses the closing. Returns the tonnes cancelled by asset code."""
     own = [balance for (account_id, _asset), balance in sorted(balances.items()) if account_id == account.pk]
-    if any(balance.total - balance.not_carried for balance in own):
+    if any(balance.live for balance in own):
         raise AccountNotEmpty(_("Account %(account)s still holds value.") % {"account": account.number}, field="account")
     stranded = [balance for balance in own if balance.not_carried]
     if not stranded:
         return {}
-    cancellation = system_account(Account.Kind.CANCELLATION)
+    # The cancellation account's balances were locked with the account's (`_account_lock(closing=True)`).
+    cancellation = next(balance.account for (account_id, _asset), balance in balances.items() if account_id != account.pk)
     movements = [
         Movement(kind=Transfer.Kind.CLOSING_CANCELLATION, asset=balance.asset, amount=balance.not_carried, source=account,
                  source_bucket=Bucket.NOT_CARRIED, destination=cancellation, destination_bucket=Bucket.AVAILABLE,
