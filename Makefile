@@ -4,6 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/carbon
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+TEST_WORKERS ?= 2
 DEMO_COMPANIES ?= 20
 
 .PHONY: run test install install-dev lint bench services system-deps clean
@@ -30,7 +31,7 @@ test: system-deps install-dev services
 	$(BIN)/ruff check .
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	SECRET_KEY=test-only-secret-key DJANGO_ALLOW_ASYNC_UNSAFE=true MARKET_HOURS=always MATCHER_INLINE=true \
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	PYTHON=$(BIN)/python TEST_WORKERS=$(TEST_WORKERS) bash scripts/test.sh $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .
