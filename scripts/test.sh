@@ -17,7 +17,7 @@ run() {
 }
 
 ran=0
-if [ "$WORKERS" -gt 1 ]; then parallel=(-n "$WORKERS" --dist worksteal); else parallel=(); fi
+if [ "$WORKERS" -gt 1 ]; then parallel=(-n "$WORKERS"); else parallel=(); fi
 run "${parallel[@]}" -m "not faults" "$@" && ran=1
 run -m faults "$@" && ran=1
 [ "$ran" -eq 1 ] || exit 5
