@@ -13,7 +13,7 @@ sys.path.insert(0, str(ROOT))
 
 from deploy.topology import Topology, free_port  # noqa: E402
 
-__all__ = ["Platform", "ROOT", "free_port"]
+__all__ = ["Platform", "ROOT", "cpu_used", "free_port", "platform_cpu"]
 
 
 def Platform(*, workers: int = 6, env: dict[str, str] | None = None, **options: object) -> Topology:  # noqa: N802 - reads as the thing it starts
@@ -24,3 +24,59 @@ def Platform(*, workers: int = 6, env: dict[str, str] | None = None, **options: 
     source = {**os.environ, **settings}
     return Topology(database_url=source["DATABASE_URL"], redis_url=source.get("REDIS_URL", ""), web_workers=workers,
                     env=settings, **options)  # type: ignore[arg-type]
+
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _processes() -> dict[int, tuple[int, float]]:
+    """pid -> (parent pid, CPU seconds of the process and of the children it has reaped), from /proc."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        found[int(entry.name)] = (int(fields[1]), sum(int(value) for value in fields[11:15]) / _TICKS)
+    return found
+
+
+def platform_cpu(platform: Topology) -> dict[str, dict[int, float]]:
+    """CPU seconds used so far, per pid, by each process of the platform with its descendants
+    (gunicorn's and Celery's workers, nginx's), and by the PostgreSQL backends serving its database
+    now (the pooled connections, the matcher's, the worker's and a connection counter's; not this
+    query's). `cpu_used` turns
+    two of these into each process's CPU between them."""
+    import psycopg2
+
+    processes = _processes()
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in processes.items():
+        children.setdefault(parent, []).append(pid)
+    result: dict[str, dict[int, float]] = {}
+    for name, process in platform.processes.items():
+        result[name], frontier = {}, [process.pid]
+        while frontier:
+            pid = frontier.pop()
+            if pid in processes:
+                result[name][pid] = processes[pid][1]
+            frontier += children.get(pid, [])
+    connection = psycopg2.connect(platform.database_url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [platform.db_name])
+            result["postgresql"] = {pid: processes[pid][1] for (pid,) in cursor.fetchall() if pid in processes}
+    finally:
+        connection.close()
+    return result
+
+
+def cpu_used(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
+    """CPU seconds of each process between two `platform_cpu` readings (a process that ended between
+    them is left out: what it used after the first reading is not known)."""
+    return {name: round(sum(seconds - before.get(name, {}).get(pid, 0.0) for pid, seconds in pids.items()), 2)
+            for name, pids in after.items()}

@@ -13,7 +13,10 @@ Three measurements:
 3. latency: `--rate` requests/s offered in all (open loop, each client on a fixed schedule), latency
    counted from each request's scheduled time, so a slow answer delays the next one's clock too.
 During 2 and 3 the platform's PostgreSQL connections are sampled every 50 ms (`connections_max`,
-against the topology's `ceiling`).
+against the topology's `ceiling`). During 2, the CPU of each process (from /proc: gunicorn with its
+workers, the PostgreSQL backends serving the platform, run_matcher, the Celery worker, PgBouncer,
+nginx, uvicorn, the clients and this process's sampler) is divided by the requests answered:
+`cpu_ms_per_request`, where a request's time goes across the whole platform.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/carbon_bench REDIS_URL=redis://127.0.0.1:6379/0 \\
     python bench/http_bench.py [--seconds 20] [--clients 8] [--rate 150] [--workers 6] [--pool-size 16]
@@ -35,7 +38,7 @@ os.environ.setdefault("MARKET_HOURS", "always")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/5")
 os.environ["MATCHER_INLINE"] = "false"
 
-from _http import Platform  # noqa: E402
+from _http import Platform, cpu_used, platform_cpu  # noqa: E402
 from _setup import django_ready  # noqa: E402
 
 MID = 54_22
@@ -176,8 +179,15 @@ def main() -> None:
                               "matcher": "run_matcher", "worker": "celery, 2 processes", "ceiling": platform.ceiling}
         sampler = ConnectionSampler(platform)
         sampler.start()
+        cpu_before, times_before = platform_cpu(platform), os.times()
         rows, seconds = drive(platform.port, tokens, seconds=options.seconds, rate=0, seed=1)
+        used = cpu_used(cpu_before, platform_cpu(platform))
+        times = os.times()
+        used["clients"] = times.children_user + times.children_system - times_before.children_user - times_before.children_system
+        used["benchmark"] = times.user + times.system - times_before.user - times_before.system  # its connection sampler
         throughput = report(rows, seconds)
+        throughput["cpu_ms_per_request"] = {name: round(cpu * 1000 / max(len(rows), 1), 2) for name, cpu in used.items()}
+        throughput["cpu_ms_per_request"]["all"] = round(sum(used.values()) * 1000 / max(len(rows), 1), 2)
         if engine_per_second:
             http_orders = throughput["orders"]["count"] / seconds  # type: ignore[index]
             throughput["http_orders_per_second"] = round(http_orders)
