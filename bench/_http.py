@@ -26,7 +26,6 @@ def Platform(*, workers: int = 6, env: dict[str, str] | None = None, **options: 
                     env=settings, **options)  # type: ignore[arg-type]
 
 
-
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -49,8 +48,7 @@ def platform_cpu(platform: Topology) -> dict[str, dict[int, float]]:
     """CPU seconds used so far, per pid, by each process of the platform with its descendants
     (gunicorn's and Celery's workers, nginx's), and by the PostgreSQL backends serving its database
     now (the pooled connections, the matcher's, the worker's and a connection counter's; not this
-    query's). `cpu_used` turns
-    two of these into each process's CPU between them."""
+    query's). `cpu_used` turns two of these into each process's CPU between them."""
     import psycopg2
 
     processes = _processes()

@@ -186,8 +186,8 @@ def main() -> None:
         used["clients"] = times.children_user + times.children_system - times_before.children_user - times_before.children_system
         used["benchmark"] = times.user + times.system - times_before.user - times_before.system  # its connection sampler
         throughput = report(rows, seconds)
-        throughput["cpu_ms_per_request"] = {name: round(cpu * 1000 / max(len(rows), 1), 2) for name, cpu in used.items()}
-        throughput["cpu_ms_per_request"]["all"] = round(sum(used.values()) * 1000 / max(len(rows), 1), 2)
+        ms_per_request = 1000 / max(len(rows), 1)
+        throughput["cpu_ms_per_request"] = {name: round(cpu * ms_per_request, 2) for name, cpu in {**used, "all": sum(used.values())}.items()}
         if engine_per_second:
             http_orders = throughput["orders"]["count"] / seconds  # type: ignore[index]
             throughput["http_orders_per_second"] = round(http_orders)
