@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from deploy.topology import Topology, free_port  # noqa: E402
+from deploy.topology import APPLICATION_PREFIX, COUNTER_APPLICATION, Topology, free_port  # noqa: E402
 
 __all__ = ["Platform", "ROOT", "cpu_used", "free_port", "platform_cpu"]
 
@@ -66,11 +66,23 @@ def platform_cpu(platform: Topology) -> dict[str, dict[int, float]]:
     connection = psycopg2.connect(platform.database_url)
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [platform.db_name])
-            result["postgresql"] = {pid: processes[pid][1] for (pid,) in cursor.fetchall() if pid in processes}
+            cursor.execute("SELECT pid, application_name FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                           [platform.db_name])
+            for pid, application in cursor.fetchall():
+                if pid in processes:
+                    result.setdefault(f"postgresql_{_served(application)}", {})[pid] = processes[pid][1]
     finally:
         connection.close()
     return result
+
+
+def _served(application: str) -> str:
+    """Whom a PostgreSQL backend serves, by its application_name: the processes that connect directly
+    name themselves (deploy/topology.py's PGAPPNAME, e.g. carbon-platform-matcher), the topology's
+    connection counter is the benchmark's, and the rest come through PgBouncer from the web tier."""
+    if application.startswith(APPLICATION_PREFIX):
+        return application.removeprefix(APPLICATION_PREFIX)
+    return "benchmark" if application == COUNTER_APPLICATION else "web"
 
 
 def cpu_used(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:

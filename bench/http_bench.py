@@ -14,8 +14,9 @@ Three measurements:
    counted from each request's scheduled time, so a slow answer delays the next one's clock too.
 During 2 and 3 the platform's PostgreSQL connections are sampled every 50 ms (`connections_max`,
 against the topology's `ceiling`). During 2, the CPU of each process (from /proc: gunicorn with its
-workers, the PostgreSQL backends serving the platform, run_matcher, the Celery worker, PgBouncer,
-nginx, uvicorn, the clients and this process's sampler) is divided by the requests answered:
+workers, run_matcher, the Celery worker, PgBouncer, nginx, uvicorn, the clients and this process's
+sampler, and the PostgreSQL backends by whom they serve: `postgresql_web` through PgBouncer,
+`postgresql_matcher`, `postgresql_worker`) is divided by the requests answered:
 `cpu_ms_per_request`, where a request's time goes across the whole platform.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/carbon_bench REDIS_URL=redis://127.0.0.1:6379/0 \\

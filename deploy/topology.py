@@ -244,7 +244,8 @@ class Topology:
                                      password=database.password or None)
             admin.autocommit = True
             direct = psycopg2.connect(host=database.hostname or "127.0.0.1", port=database.port or 5432, dbname=self.db_name,
-                                      user=self.db_user, password=database.password or None)
+                                      user=self.db_user, password=database.password or None,
+                                      application_name=COUNTER_APPLICATION)
             direct.autocommit = True
             self._counting.extend([admin, direct])
         admin, direct = self._counting
@@ -280,8 +281,10 @@ class Topology:
                 process.wait(10)
 
 
-# The application_name (PGAPPNAME) of the processes that connect to PostgreSQL directly.
+# The application_name (PGAPPNAME) of the processes that connect to PostgreSQL directly, and of the
+# connection that counts the platform's connections (not one of them).
 APPLICATION_PREFIX = "carbon-platform-"
+COUNTER_APPLICATION = "carbon-topology-counter"
 
 # The live streams' server: one uvicorn process (async: thousands of idle streams cost it almost
 # nothing), which the other pages never reach (nginx routes only the streams to it).
