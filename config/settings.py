@@ -362,6 +362,7 @@ CELERY_BEAT_SCHEDULE["auctions-close"] = {"task": "trading.tasks.auctions_close_
 # `run_matcher` process does it and web requests only notify it.
 MATCHER_INLINE = env_bool("MATCHER_INLINE", default=EMBEDDED)
 MATCHER_BATCH_SIZE = env_int("MATCHER_BATCH_SIZE", 500, minimum=1)
+MATCHER_LINGER_MS = env_int("MATCHER_LINGER_MS", 5, minimum=0)
 SETTLEMENT_BATCH_SIZE = env_int("SETTLEMENT_BATCH_SIZE", 500, minimum=1)
 # run_matcher queues one settlement task for all the trades of this many seconds (not one per batch).
 SETTLEMENT_QUEUE_SECONDS = float(env_decimal("SETTLEMENT_QUEUE_SECONDS", "0.1"))

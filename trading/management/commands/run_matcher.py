@@ -74,7 +74,8 @@ class Command(BaseCommand):
                         return
                     # Trades left unqueued are queued once their interval has passed, even if idle.
                     left = [matcher.settlement_queue() for matcher in matchers]
-                    self._wait(listening, min(poll, settings.SETTLEMENT_QUEUE_SECONDS) if any(left) else poll)
+                    if self._wait(listening, min(poll, settings.SETTLEMENT_QUEUE_SECONDS) if any(left) else poll):
+                        self._linger()
             finally:
                 for matcher in matchers:
                     matcher.settlement_queue(now=True)
@@ -102,10 +103,11 @@ class Command(BaseCommand):
                 raw.poll()
             raw.notifies.clear()
 
-    def _wait(self, listening: bool, poll: float) -> None:
+    def _wait(self, listening: bool, poll: float) -> bool:
+        """Waits for a notification, at most `poll` seconds; True if one came."""
         if not listening:
             time.sleep(min(poll, 0.05))
-            return
+            return False
         raw = connection.connection
         # A notification may already have been read during the last drain's queries: then it is in
         # raw.notifies and the socket stays quiet, so look there before sleeping on the socket.
@@ -114,4 +116,13 @@ class Command(BaseCommand):
             raw.poll()
             if not raw.notifies and select.select([raw], [], [], poll)[0]:
                 raw.poll()
+        notified = bool(raw.notifies)
         raw.notifies.clear()
+        return notified
+
+    def _linger(self) -> None:
+        """Woken by an event, lets MATCHER_LINGER_MS pass before the drain, so that the events
+        committing meanwhile share its batch: a batch's fixed costs (its queries, its commit, the
+        book's snapshot) dominate when events come one by one."""
+        if settings.MATCHER_LINGER_MS:
+            time.sleep(settings.MATCHER_LINGER_MS / 1000)
