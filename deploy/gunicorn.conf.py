@@ -19,3 +19,14 @@ backlog = 2048
 # nginx logs every request; gunicorn logs only what goes wrong.
 accesslog = None
 loglevel = os.environ.get("WEB_LOG_LEVEL", "warning")
+
+
+def when_ready(server):
+    """Imports the URLconf, and with it every view, in the arbiter before it forks the workers: each
+    starts with them loaded, sharing their memory, instead of importing them during its first request
+    (about half a second of CPU per worker, measured with py-spy)."""
+    from django.db import connections
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - reading the property imports them
+    connections.close_all()  # (importing opens none; none may cross the fork)
