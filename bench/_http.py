@@ -47,7 +47,7 @@ def _processes() -> dict[int, tuple[int, float]]:
 def platform_cpu(platform: Topology) -> dict[str, dict[int, float]]:
     """CPU seconds used so far, per pid, by each process of the platform with its descendants
     (gunicorn's and Celery's workers, nginx's), and by the PostgreSQL backends serving its database
-    now (the pooled connections, the matcher's, the worker's and a connection counter's; not this
+    now, grouped by whom they serve (`postgresql_web`, `postgresql_matcher`, ...: `_served`; not this
     query's). `cpu_used` turns two of these into each process's CPU between them."""
     import psycopg2
 

@@ -75,7 +75,9 @@ class Command(BaseCommand):
                     # Trades left unqueued are queued once their interval has passed, even if idle.
                     left = [matcher.settlement_queue() for matcher in matchers]
                     if self._wait(listening, min(poll, settings.SETTLEMENT_QUEUE_SECONDS) if any(left) else poll):
-                        self._linger()
+                        # Woken by an event: let the events committing meanwhile share the batch (its
+                        # queries, commit and book snapshot cost the same for one event or many).
+                        time.sleep(settings.MATCHER_LINGER_MS / 1000)
             finally:
                 for matcher in matchers:
                     matcher.settlement_queue(now=True)
@@ -119,10 +121,3 @@ class Command(BaseCommand):
         notified = bool(raw.notifies)
         raw.notifies.clear()
         return notified
-
-    def _linger(self) -> None:
-        """Woken by an event, lets MATCHER_LINGER_MS pass before the drain, so that the events
-        committing meanwhile share its batch: a batch's fixed costs (its queries, its commit, the
-        book's snapshot) dominate when events come one by one."""
-        if settings.MATCHER_LINGER_MS:
-            time.sleep(settings.MATCHER_LINGER_MS / 1000)
