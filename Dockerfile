@@ -2,7 +2,6 @@
 #   app     the Python application: gunicorn (pages and API), uvicorn (live streams), run_matcher, Celery
 #   proxy   nginx, from Debian's packages (as scripts/system-deps.sh installs it for the benchmarks),
 #           with the application's collected static files
-#   pooler  PgBouncer, from Debian's packages
 #   backup  the base backups and the restore drill: PostgreSQL's own image (the database's major version,
 #           whose server the drill starts on a restored copy) with the application beside it
 # docker-compose.yml builds and runs them.
@@ -35,15 +34,6 @@ COPY deploy/nginx.conf.template /etc/nginx/nginx.conf.template
 COPY deploy/proxy-start.sh /usr/local/bin/proxy-start
 EXPOSE 8000
 CMD ["proxy-start"]
-
-FROM debian:bookworm-slim AS pooler
-RUN printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d \
-    && apt-get update && apt-get install -y --no-install-recommends pgbouncer gettext-base \
-    && rm -rf /var/lib/apt/lists/*
-COPY deploy/pgbouncer.ini.template /etc/pgbouncer/pgbouncer.ini.template
-COPY deploy/pooler-start.sh /usr/local/bin/pooler-start
-EXPOSE 6432
-CMD ["pooler-start"]
 
 FROM postgres:16-bookworm AS backup
 # Debian's Python 3.11 (the app image's version) for manage.py restore_drill; Pango for WeasyPrint's import.

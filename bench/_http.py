@@ -1,5 +1,5 @@
 """The platform behind HTTP for benchmarks and the load tests: the shipped topology (deploy/topology.py:
-nginx, gunicorn, uvicorn for the streams, PgBouncer, run_matcher and, with REDIS_URL, a Celery worker)
+nginx, gunicorn, uvicorn for the streams, run_matcher and, with REDIS_URL, a Celery worker)
 on the database of DATABASE_URL."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from deploy.topology import APPLICATION_PREFIX, COUNTER_APPLICATION, Topology, free_port  # noqa: E402
+from deploy.topology import APPLICATION_PREFIX, Topology, free_port  # noqa: E402
 
 __all__ = ["Platform", "ROOT", "cpu_used", "free_port", "platform_cpu"]
 
@@ -77,12 +77,12 @@ def platform_cpu(platform: Topology) -> dict[str, dict[int, float]]:
 
 
 def _served(application: str) -> str:
-    """Whom a PostgreSQL backend serves, by its application_name: the processes that connect directly
-    name themselves (deploy/topology.py's PGAPPNAME, e.g. carbon-platform-matcher), the topology's
-    connection counter is the benchmark's, and the rest come through PgBouncer from the web tier."""
+    """Whom a PostgreSQL backend serves, by its application_name: the platform's processes name
+    themselves (deploy/topology.py's PGAPPNAME, e.g. carbon-platform-web); the rest (the topology's
+    connection counter, the benchmark's own) are the benchmark's."""
     if application.startswith(APPLICATION_PREFIX):
         return application.removeprefix(APPLICATION_PREFIX)
-    return "benchmark" if application == COUNTER_APPLICATION else "web"
+    return "benchmark"
 
 
 def cpu_used(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:

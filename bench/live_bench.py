@@ -6,7 +6,7 @@ publisher's clock, this machine's) to the moment the stream read it. Also the pl
 connections during the run: an idle stream holds none. Prints JSON.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/carbon_bench REDIS_URL=redis://127.0.0.1:6379/0 \\
-    python bench/live_bench.py [--streams 1000] [--seconds 20] [--rate 150]
+    python bench/live_bench.py [--streams 1000] [--seconds 20] [--rate 100]
 """
 
 from __future__ import annotations

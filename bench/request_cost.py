@@ -4,7 +4,7 @@ gunicorn worker would. CPU time of this process per request (so other load on th
 little), wall time, and queries per request; `--profile` adds cProfile's top functions. Prints JSON.
 
 No matcher runs (MATCHER_INLINE=false): orders rest unmatched, the book snapshot is the one last
-published. What it leaves out of a real request: gunicorn's parsing and socket work, nginx, PgBouncer.
+published. What it leaves out of a real request: gunicorn's parsing and socket work, nginx.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/carbon_bench REDIS_URL=redis://127.0.0.1:6379/5 \\
     python bench/request_cost.py [--requests 1000] [--profile]

@@ -140,8 +140,9 @@ else:
     except ValueError as error:
         raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {error}") from None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# Behind a pooler in transaction mode (PgBouncer's, README: Topology) a connection's session state
-# does not survive its transaction: no server-side cursors, no prepared statements.
+# Behind a pooler in transaction mode (such as PgBouncer's; the shipped topology has none: README,
+# Topology) a connection's session state does not survive its transaction: no server-side cursors,
+# no prepared statements.
 DATABASE_POOLING = env_str("DATABASE_POOLING", "")
 if DATABASE_POOLING not in ("", "transaction"):
     raise ImproperlyConfigured("DATABASE_POOLING must be empty (a direct connection or session pooling) or 'transaction'")

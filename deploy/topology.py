@@ -1,22 +1,22 @@
 """The shipped topology on one machine, without Docker (README: Topology).
 
-nginx in front; gunicorn for the pages and the API; uvicorn for the live streams; PgBouncer between
-those two and PostgreSQL; run_matcher; a Celery worker (and beat, if asked). The same servers, the same
-configuration files (deploy/) and the same commands as docker-compose.yml: only the addresses differ
-(127.0.0.1 and free ports here, service names there). The benchmarks in bench/ and the burst test
-run the platform through it, and so can anyone:
+nginx in front; gunicorn for the pages and the API; uvicorn for the live streams; run_matcher; a
+Celery worker (and beat, if asked). The same servers, the same configuration files (deploy/) and the
+same commands as docker-compose.yml: only the addresses differ (127.0.0.1 and free ports here, service
+names there). The benchmarks in bench/ and the burst test run the platform through it, and so can
+anyone:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/carbon REDIS_URL=redis://127.0.0.1:6379/0 \\
     SECRET_KEY=... python -m deploy.topology --port 8000
 
-DATABASE_URL names the PostgreSQL server itself: the web tier is pointed at PgBouncer, which this
-starts in front of it, and the matcher and the Celery processes connect directly (they need sessions).
+Every process that uses the database connects to PostgreSQL (DATABASE_URL) directly and names its
+connection (PGAPPNAME: carbon-platform-web, -matcher, -worker, -beat), one connection per process: a
+gunicorn sync worker serves one request at a time, and the streams' server opens none.
 """
 
 from __future__ import annotations
 
 import argparse
-import getpass
 import http.client
 import os
 import shutil
@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -54,9 +54,7 @@ def render(template: Path, values: dict[str, str]) -> str:
 
 _TEMPLATE_NAMES = {
     "NGINX_WORKERS", "NGINX_USER", "NGINX_PID", "NGINX_ERROR_LOG", "NGINX_ACCESS_LOG", "NGINX_MIME_TYPES", "NGINX_TEMP",
-    "NGINX_LISTEN", "WEB_UPSTREAM", "STREAM_UPSTREAM", "STATIC_ROOT", "DB_NAME", "DB_HOST", "DB_PORT", "DB_USER",
-    "POOL_MODE", "POOL_SIZE", "POOL_LISTEN_ADDR", "POOL_LISTEN_PORT", "POOL_PID", "POOL_LOG", "POOL_AUTH_TYPE",
-    "POOL_AUTH_FILE",
+    "NGINX_LISTEN", "WEB_UPSTREAM", "STREAM_UPSTREAM", "STATIC_ROOT",
 }
 
 
@@ -77,16 +75,13 @@ def _wait_for_port(port: int, *, timeout: float, what: str, process: subprocess.
 class Topology:
     """Starts the platform's processes as docker-compose.yml does; a context manager that ends them.
 
-    `pool_size` is PgBouncer's ceiling for the web tier; with one matcher, a worker of
-    `worker_concurrency` processes and beat, the platform's `ceiling` of PostgreSQL connections is
-    their sum (README: Topology)."""
+    The platform's `ceiling` of PostgreSQL connections is one per gunicorn worker, for the matcher,
+    for each of the Celery worker's `worker_concurrency` processes and for beat (README: Topology)."""
 
     database_url: str
     redis_url: str = ""
     port: int = 0
     web_workers: int = 6
-    pool_size: int = 16
-    pool_mode: str = "session"
     worker_concurrency: int = 2
     matcher: bool = True
     worker: bool = True
@@ -103,20 +98,16 @@ class Topology:
 
     @property
     def ceiling(self) -> int:
-        """The most PostgreSQL connections the platform may hold: PgBouncer's pool, and one for the
-        matcher, each worker process and beat."""
-        return self.pool_size + int(self.matcher) + (self.worker_concurrency if self.worker else 0) + int(self.beat)
+        """The most PostgreSQL connections the platform may hold: one for each gunicorn worker, the
+        matcher, each Celery worker process and beat (the streams' server opens none)."""
+        return self.web_workers + int(self.matcher) + (self.worker_concurrency if self.worker else 0) + int(self.beat)
 
     def _prepare(self) -> None:
         self.run_dir = Path(self.run_dir or tempfile.mkdtemp(prefix="carbon-topology-"))
-        self.run_dir.chmod(0o755)  # PgBouncer and nginx's workers run as other users when started as root
+        self.run_dir.chmod(0o755)  # nginx's workers run as another user when started as root
         self.port = self.port or free_port()
-        self.web_port, self.stream_port, self.pool_port = free_port(), free_port(), free_port()
-        database = urlsplit(self.database_url)
-        self.db_name = database.path.lstrip("/")
-        self.db_user = database.username or getpass.getuser()
-        password = f":{database.password}" if database.password else ""
-        self.pooled_url = urlunsplit(database._replace(netloc=f"{self.db_user}{password}@127.0.0.1:{self.pool_port}"))
+        self.web_port, self.stream_port = free_port(), free_port()
+        self.db_name = urlsplit(self.database_url).path.lstrip("/")
 
     def _env(self, **extra: str) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST", "COV_"))}
@@ -135,36 +126,6 @@ class Topology:
                                    start_new_session=True)
         self.processes[name] = process
         return process
-
-    def _pooler(self) -> None:
-        assert self.run_dir is not None
-        directory = self.run_dir / "pgbouncer"
-        directory.mkdir()
-        database = urlsplit(self.database_url)
-        users = directory / "users.txt"
-        users.write_text(f'"{self.db_user}" "{database.password or ""}"\n')
-        config = directory / "pgbouncer.ini"
-        config.write_text(render(DEPLOY / "pgbouncer.ini.template", {
-            "DB_NAME": self.db_name, "DB_HOST": database.hostname or "127.0.0.1", "DB_PORT": str(database.port or 5432),
-            "DB_USER": self.db_user, "POOL_MODE": self.pool_mode, "POOL_SIZE": str(self.pool_size),
-            "POOL_LISTEN_ADDR": "127.0.0.1", "POOL_LISTEN_PORT": str(self.pool_port),
-            "POOL_PID": str(directory / "pgbouncer.pid"), "POOL_LOG": str(directory / "pgbouncer.log"),
-            # A plain machine's server trusts loopback (as this one's does); the containers use SCRAM.
-            "POOL_AUTH_TYPE": "trust" if not database.password else "plain",
-            "POOL_AUTH_FILE": str(users),
-        }))
-        argv = [shutil.which("pgbouncer") or "/usr/sbin/pgbouncer", str(config)]
-        if os.geteuid() == 0:  # PgBouncer refuses to run as root
-            owner = "postgres" if _user_exists("postgres") else "nobody"
-            shutil.chown(directory, owner)
-            argv[1:1] = ["-u", owner]
-        process = self._start("pgbouncer", argv)
-        _wait_for_port(self.pool_port, timeout=20, what="PgBouncer", process=process)
-
-    def _web_env(self, **extra: str) -> dict[str, str]:
-        # PgBouncer checks its server connections itself: no `SELECT 1` round trip per request.
-        return self._env(DATABASE_URL=self.pooled_url, DATABASE_POOLING="transaction" if self.pool_mode == "transaction" else "",
-                         DATABASE_CONN_HEALTH_CHECKS="false", **extra)
 
     def _proxy(self) -> None:
         assert self.run_dir is not None
@@ -190,12 +151,12 @@ class Topology:
             if self.static:
                 subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT,
                                env=self._env(), check=True)
-            self._pooler()
             self._start("web", [sys.executable, "-m", "gunicorn", "-c", str(DEPLOY / "gunicorn.conf.py"), "config.wsgi:application"],
-                        env=self._web_env(WEB_BIND=f"127.0.0.1:{self.web_port}", WEB_WORKERS=str(self.web_workers)))
+                        env=self._env(WEB_BIND=f"127.0.0.1:{self.web_port}", WEB_WORKERS=str(self.web_workers),
+                                      PGAPPNAME=f"{APPLICATION_PREFIX}web"))
             self._start("streams", [sys.executable, "-m", "uvicorn", "config.asgi:application", *STREAMS_ARGS,
                                     "--host", "127.0.0.1", "--port", str(self.stream_port)],
-                        env=self._web_env(DATABASE_CONN_MAX_AGE="0"))
+                        env=self._env(DATABASE_CONN_MAX_AGE="0", PGAPPNAME=f"{APPLICATION_PREFIX}streams"))
             if self.matcher:
                 self._start("matcher", [sys.executable, "manage.py", "run_matcher"], env=self._env(PGAPPNAME=f"{APPLICATION_PREFIX}matcher"))
             if self.worker and self.redis_url:
@@ -231,31 +192,20 @@ class Topology:
                 time.sleep(0.1)
 
     def connections(self) -> int:
-        """The PostgreSQL connections the platform holds now: PgBouncer's server connections (from
-        its admin console) and the sessions of the processes that connect directly (named by their
-        application_name, PGAPPNAME, which this sets for them). Whatever else is connected to the
-        database (a test's own sessions, this count's) is not the platform's. The two connections it
-        asks through are kept for the next count (a sampler calls it every few milliseconds)."""
+        """The PostgreSQL connections the platform holds now: the sessions named by the application_name
+        (PGAPPNAME) this sets for its processes. Whatever else is connected to the database (a test's
+        own sessions, this count's) is not the platform's. The connection it asks through is kept for
+        the next count (a sampler calls it every few milliseconds)."""
         import psycopg2
 
         if not self._counting:
-            database = urlsplit(self.database_url)
-            admin = psycopg2.connect(host="127.0.0.1", port=self.pool_port, dbname="pgbouncer", user=self.db_user,
-                                     password=database.password or None)
-            admin.autocommit = True
-            direct = psycopg2.connect(host=database.hostname or "127.0.0.1", port=database.port or 5432, dbname=self.db_name,
-                                      user=self.db_user, password=database.password or None,
-                                      application_name=COUNTER_APPLICATION)
-            direct.autocommit = True
-            self._counting.extend([admin, direct])
-        admin, direct = self._counting
-        with admin.cursor() as cursor:
-            cursor.execute("SHOW SERVERS")
-            pooled = len(cursor.fetchall())
-        with direct.cursor() as cursor:
+            counting = psycopg2.connect(self.database_url, application_name=COUNTER_APPLICATION)
+            counting.autocommit = True
+            self._counting.append(counting)
+        with self._counting[0].cursor() as cursor:
             cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND application_name LIKE %s",
                            [self.db_name, f"{APPLICATION_PREFIX}%"])
-            return pooled + int(cursor.fetchone()[0])
+            return int(cursor.fetchone()[0])
 
     def alive(self) -> dict[str, bool]:
         return {name: process.poll() is None for name, process in self.processes.items()}
@@ -268,8 +218,8 @@ class Topology:
         for counting in self._counting:
             counting.close()
         self._counting.clear()
-        # The proxy first (no new requests), the pooler last (the others' connections go through it).
-        order = [name for name in ("nginx", "web", "streams", "matcher", "worker", "beat", "pgbouncer") if name in self.processes]
+        # The proxy first: no new requests.
+        order = [name for name in ("nginx", "web", "streams", "matcher", "worker", "beat") if name in self.processes]
         for name in order:
             process = self.processes[name]
             if process.poll() is None:
@@ -281,8 +231,8 @@ class Topology:
                 process.wait(10)
 
 
-# The application_name (PGAPPNAME) of the processes that connect to PostgreSQL directly, and of the
-# connection that counts the platform's connections (not one of them).
+# The application_name (PGAPPNAME) of the platform's processes, and of the connection that counts the
+# platform's connections (not one of them).
 APPLICATION_PREFIX = "carbon-platform-"
 COUNTER_APPLICATION = "carbon-topology-counter"
 
@@ -305,14 +255,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--web-workers", type=int, default=6)
-    parser.add_argument("--pool-size", type=int, default=16)
     parser.add_argument("--beat", action="store_true", help="run Celery beat too (the scheduled jobs)")
     options = parser.parse_args()
     database_url = os.environ.get("DATABASE_URL")
     if not database_url:
         raise SystemExit("set DATABASE_URL (PostgreSQL) and REDIS_URL")
     with Topology(database_url=database_url, redis_url=os.environ.get("REDIS_URL", ""), port=options.port,
-                  web_workers=options.web_workers, pool_size=options.pool_size, beat=options.beat) as topology:
+                  web_workers=options.web_workers, beat=options.beat) as topology:
         print(f"serving on {topology.url} (logs in {topology.run_dir}); ceiling {topology.ceiling} connections; Ctrl-C stops",
               flush=True)
         stopped = []

@@ -10,7 +10,7 @@ One command for the full run and for CI's short one (tests/api/test_schemathesis
 
 It migrates the database of DATABASE_URL and seeds the demo there (`seed_demo --companies 2`, which
 does nothing if the demo is already present), makes API tokens for this run, starts the shipped
-topology on loopback (deploy/topology.py: nginx, gunicorn, uvicorn, PgBouncer, run_matcher and, with
+topology on loopback (deploy/topology.py: nginx, gunicorn, uvicorn, run_matcher and, with
 REDIS_URL, a Celery worker; MARKET_HOURS=always) and runs `st run` against /api/schema/ once for each
 role: a company trader (trader001), a compliance officer (officer001) and anonymous. What
 schemathesis checks, and how, is in schemathesis.toml at the top of the repository, and only there:

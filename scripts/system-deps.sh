@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs (from Debian's packages) what the test suite and the benchmarks need and a new machine may
-# lack: Python 3.11, PostgreSQL, Redis, PgBouncer and nginx (the shipped topology, which the burst test
+# lack: Python 3.11, PostgreSQL, Redis and nginx (the shipped topology, which the burst test
 # and bench/http_bench.py start), Chromium for the browser tests, gettext for the translations, and
 # Pango with fonts (Latin and Chinese) for PDF exports. Only what is missing, without recommended
 # packages, and nothing already installed is upgraded. Does nothing when all are there.
@@ -11,7 +11,6 @@ need=()
 command -v python3.11 >/dev/null || need+=(python3.11 python3.11-venv)
 command -v pg_ctlcluster >/dev/null || need+=(postgresql)
 command -v redis-server >/dev/null || need+=(redis-server)
-[ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
 [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || need+=(chromium)
 # gettext: makemessages/compilemessages when the translations change (the compiled .mo files are

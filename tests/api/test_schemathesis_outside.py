@@ -1,6 +1,6 @@
 """Schemathesis from outside, short: the same command as the full run (scripts/schemathesis_outside.py,
 configured by schemathesis.toml), with fewer examples per operation. The API over HTTP through the
-shipped topology (nginx, gunicorn, PgBouncer, run_matcher, a Celery worker on a Redis of the test's
+shipped topology (nginx, gunicorn, run_matcher, a Celery worker on a Redis of the test's
 own), on the test database, as a trader, a compliance officer and anonymous: every check, the phases
 examples, coverage, fuzzing and stateful; not one failure. The ledger is checked afterwards, as after
 every test."""

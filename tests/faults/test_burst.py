@@ -1,7 +1,7 @@
 """The burst benchmark (bench/burst_bench.py), shortened for CI: 300 concurrent clients on the public
 market page, the book and order entry, through the shipped topology (nginx, gunicorn, uvicorn,
-PgBouncer, run_matcher, a Celery worker): no server error, the platform's PostgreSQL connections never
-above its ceiling, and the matcher and the worker matching and settling throughout."""
+run_matcher, a Celery worker): no server error, the platform's PostgreSQL connections never above its
+ceiling, and the matcher and the worker matching and settling throughout."""
 
 from __future__ import annotations
 
