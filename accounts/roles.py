@@ -32,7 +32,7 @@ _READ_REGISTRY = [
     "registry.view_account",
     "registry.view_balance",
     "registry.view_transfer",
-    "registry.view_accountclosure",
+    "registry.view_accountstatuschange",
     "core.view_auditevent",
 ]
 

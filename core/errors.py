@@ -88,22 +88,22 @@ class AccountNotEmpty(DomainError):
     default_message = gettext_lazy("An account closes only at zero balance.")
 
 
-class ClosurePending(DomainError):
-    code = "closure_pending"
+class StatusChangePending(DomainError):
+    code = "status_change_pending"
     status = 409
-    default_message = gettext_lazy("A closing of this account is already proposed.")
+    default_message = gettext_lazy("A change of this account is already proposed.")
 
 
-class ClosureDecided(DomainError):
-    code = "closure_decided"
+class StatusChangeDecided(DomainError):
+    code = "status_change_decided"
     status = 409
-    default_message = gettext_lazy("This closing has already been decided.")
+    default_message = gettext_lazy("This change has already been decided.")
 
 
-class ClosureMakerChecker(DomainError):
-    code = "closure_maker_checker"
+class StatusChangeMakerChecker(DomainError):
+    code = "status_change_maker_checker"
     status = 403
-    default_message = gettext_lazy("An account's closing is approved or rejected by a regulator other than the one who proposed it.")
+    default_message = gettext_lazy("A change of an account's status is approved or rejected by a regulator other than the one who proposed it.")
 
 
 class AlreadyExists(DomainError):

@@ -16,8 +16,8 @@ from accounts.models import Organization
 from accounts.selectors import organizations_visible_to
 from core.admin import COUNT, AuditedModelAdmin, ReadOnlyAdmin, UnitsAdmin, action_with_reason
 from core.money import format_grouped
-from registry import closures, services
-from registry.models import Account, AccountClosure, Asset, Balance, LedgerCheck, SealBlock, SealCheck, Transfer
+from registry import services, status_changes
+from registry.models import Account, AccountStatusChange, Asset, Balance, LedgerCheck, SealBlock, SealCheck, Transfer
 from registry.selectors import accounts_visible_to
 
 
@@ -90,7 +90,7 @@ class AccountAdmin(ReadOnlyAdmin):
     search_fields = ["number", "name", "organization__name", "organization__uscc"]
     list_select_related = ["organization"]
     inlines = [BalanceInline]
-    actions = ["freeze_accounts", "unfreeze_accounts", "propose_closing"]
+    actions = ["propose_freezing", "propose_unfreezing", "propose_closing"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Account]:
         return accounts_visible_to(request.user)
@@ -102,67 +102,66 @@ class AccountAdmin(ReadOnlyAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description=_("Freeze the selected accounts (no outgoing movements)"), permissions=["freeze"])
-    def freeze_accounts(self, request: HttpRequest, queryset: QuerySet[Account]) -> HttpResponse | None:
+    def _propose(self, request: HttpRequest, queryset: QuerySet[Account], action: str, title: str) -> HttpResponse | None:
         return action_with_reason(
-            self, request, queryset, title=_("Freeze accounts"),
-            apply=lambda account, reason: services.account_freeze(account=account, reason=reason, actor=request.user),
+            self, request, queryset, title=title,
+            apply=lambda account, reason: status_changes.change_propose(account=account, action=action, reason=reason, actor=request.user),
         )
 
-    @admin.action(description=_("Unfreeze the selected accounts"), permissions=["freeze"])
-    def unfreeze_accounts(self, request: HttpRequest, queryset: QuerySet[Account]) -> HttpResponse | None:
-        return action_with_reason(
-            self, request, queryset, title=_("Unfreeze accounts"),
-            apply=lambda account, reason: services.account_unfreeze(account=account, reason=reason, actor=request.user),
-        )
+    @admin.action(description=_("Propose freezing the selected accounts (no outgoing movements; a second regulator decides)"),
+                  permissions=["freeze"])
+    def propose_freezing(self, request: HttpRequest, queryset: QuerySet[Account]) -> HttpResponse | None:
+        return self._propose(request, queryset, AccountStatusChange.Action.FREEZE, _("Propose freezing accounts"))
+
+    @admin.action(description=_("Propose unfreezing the selected accounts (a second regulator decides)"), permissions=["freeze"])
+    def propose_unfreezing(self, request: HttpRequest, queryset: QuerySet[Account]) -> HttpResponse | None:
+        return self._propose(request, queryset, AccountStatusChange.Action.UNFREEZE, _("Propose unfreezing accounts"))
 
     @admin.action(description=_("Propose closing the selected accounts (a second regulator decides)"), permissions=["freeze"])
     def propose_closing(self, request: HttpRequest, queryset: QuerySet[Account]) -> HttpResponse | None:
-        return action_with_reason(
-            self, request, queryset, title=_("Propose closing accounts"),
-            apply=lambda account, reason: closures.closure_propose(account=account, reason=reason, actor=request.user),
-        )
+        return self._propose(request, queryset, AccountStatusChange.Action.CLOSE, _("Propose closing accounts"))
 
     def has_freeze_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("registry.freeze_holdings")
 
 
-@admin.register(AccountClosure)
-class AccountClosureAdmin(ReadOnlyAdmin):
-    """Closings proposed from the accounts' list ("Propose closing"); another regulator approves
-    (the account closes) or rejects them here."""
+@admin.register(AccountStatusChange)
+class AccountStatusChangeAdmin(ReadOnlyAdmin):
+    """Freezings, unfreezings and closings proposed from the accounts' list ("Propose ..."); another
+    regulator approves (the change is made) or rejects them here."""
 
-    list_display = ["account", "status", "reason", "holds_now", "proposed_by", "proposed_at", "decided_by", "decided_at",
+    list_display = ["account", "action", "status", "reason", "holds_now", "proposed_by", "proposed_at", "decided_by", "decided_at",
                     "decision_note"]
-    list_filter = ["status"]
+    list_filter = ["status", "action"]
     search_fields = ["account__number", "account__organization__name", "account__organization__uscc"]
-    actions = ["approve_closings", "reject_closings"]
+    actions = ["approve_changes", "reject_changes"]
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[AccountClosure]:
-        return closures.closures_visible_to(request.user).prefetch_related("account__balances__asset")
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AccountStatusChange]:
+        return status_changes.changes_visible_to(request.user).prefetch_related("account__balances__asset")
 
     @admin.display(description=_("holds now"))
-    def holds_now(self, closure: AccountClosure) -> str:
-        """What the account holds, so that the checker sees what an approval cancels (allowances not
-        carried over) or why it would be refused (anything else)."""
-        held = [balance for balance in closure.account.balances.all() if balance.total]
+    def holds_now(self, change: AccountStatusChange) -> str:
+        """What the account holds, so that the checker sees what an approval freezes or releases, and
+        for a closing what it cancels (allowances not carried over) or why it would be refused (anything else)."""
+        held = [balance for balance in change.account.balances.all() if balance.total]
         return "; ".join(
-            (_("%(amount)s %(asset)s not carried over (cancelled at approval)") if not balance.live
+            (_("%(amount)s %(asset)s not carried over (cancelled at approval)")
+             if not balance.live and change.action == AccountStatusChange.Action.CLOSE
              else "%(amount)s %(asset)s") % {"amount": balance.asset.format(balance.total), "asset": balance.asset.code}
             for balance in held) or "—"
 
-    @admin.action(description=_("Approve the selected closings (the accounts close)"), permissions=["freeze"])
-    def approve_closings(self, request: HttpRequest, queryset: QuerySet[AccountClosure]) -> HttpResponse | None:
+    @admin.action(description=_("Approve the selected changes (they are made now)"), permissions=["freeze"])
+    def approve_changes(self, request: HttpRequest, queryset: QuerySet[AccountStatusChange]) -> HttpResponse | None:
         return action_with_reason(
-            self, request, queryset, title=_("Approve account closings"),
-            apply=lambda closure, note: closures.closure_approve(closure=closure, actor=request.user, note=note),
+            self, request, queryset, title=_("Approve account status changes"),
+            apply=lambda change, note: status_changes.change_approve(change=change, actor=request.user, note=note),
         )
 
-    @admin.action(description=_("Reject the selected closings"), permissions=["freeze"])
-    def reject_closings(self, request: HttpRequest, queryset: QuerySet[AccountClosure]) -> HttpResponse | None:
+    @admin.action(description=_("Reject the selected changes"), permissions=["freeze"])
+    def reject_changes(self, request: HttpRequest, queryset: QuerySet[AccountStatusChange]) -> HttpResponse | None:
         return action_with_reason(
-            self, request, queryset, title=_("Reject account closings"),
-            apply=lambda closure, reason: closures.closure_reject(closure=closure, actor=request.user, reason=reason),
+            self, request, queryset, title=_("Reject account status changes"),
+            apply=lambda change, reason: status_changes.change_reject(change=change, actor=request.user, reason=reason),
         )
 
     def has_freeze_permission(self, request: HttpRequest) -> bool:

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.timezone import localtime
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
@@ -263,17 +263,24 @@ class Transfer(models.Model):
         return f"#{self.pk} {self.get_kind_display()} {self.amount:,} {self.asset_id}"
 
 
-class AccountClosure(models.Model):
-    """A regulator's proposal to close an account (a company leaving the scheme, a merger), decided
-    by another regulator: the approval closes it (registry.services.account_close, which cancels what
-    it holds not carried over); a rejection leaves it open."""
+class AccountStatusChange(models.Model):
+    """A regulator's proposal to freeze, unfreeze or close an account, decided by another regulator:
+    the approval does it (registry.services.account_freeze, account_unfreeze or account_close, which
+    cancels what a closing account holds not carried over); a rejection leaves the account as it is.
+    One proposal at a time per account."""
+
+    class Action(models.TextChoices):
+        FREEZE = "freeze", _("Freeze")
+        UNFREEZE = "unfreeze", _("Unfreeze")
+        CLOSE = "close", pgettext_lazy("an account", "Close")
 
     class Status(models.TextChoices):
         PROPOSED = "proposed", _("Proposed, awaiting a second regulator")
-        APPROVED = "approved", _("Approved: the account is closed")
+        APPROVED = "approved", _("Approved and done")
         REJECTED = "rejected", _("Rejected")
 
-    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="closures")
+    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="status_changes")
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PROPOSED)
     reason = models.CharField(_("reason"), max_length=500)
     proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("proposed by"), on_delete=models.PROTECT, related_name="+")
@@ -284,13 +291,14 @@ class AccountClosure(models.Model):
     decision_note = models.CharField(_("decision note"), max_length=500, blank=True)
 
     class Meta:
-        verbose_name = _("account closing")
-        verbose_name_plural = _("account closings")
+        verbose_name = _("account status change")
+        verbose_name_plural = _("account status changes")
         ordering = ["-id"]
-        constraints = [models.UniqueConstraint(fields=["account"], condition=Q(status="proposed"), name="account_closure_one_proposed")]
+        constraints = [models.UniqueConstraint(fields=["account"], condition=Q(status="proposed"), name="account_status_change_one_proposed")]
 
     def __str__(self) -> str:
-        return gettext("Closing of %(account)s (%(status)s)") % {"account": self.account.number, "status": self.get_status_display()}
+        return gettext("%(action)s %(account)s (%(status)s)") % {
+            "action": self.get_action_display(), "account": self.account.number, "status": self.get_status_display()}
 
 
 class LedgerCheck(models.Model):

@@ -656,7 +656,7 @@ def _not_carried_cancel(account: Account, balances: dict[tuple[int, int], Balanc
     return {movement.asset.code: movement.amount for movement in movements}
 
 
-_STATUS_TRANSITIONS = {
+STATUS_TRANSITIONS = {
     "account.freeze": ({Account.Status.OPEN}, Account.Status.FROZEN),
     "account.unfreeze": ({Account.Status.FROZEN}, Account.Status.OPEN),
     "account.close": ({Account.Status.OPEN, Account.Status.FROZEN}, Account.Status.CLOSED),
@@ -670,7 +670,7 @@ STATUS_REFUSALS = {
 
 def _account_set_status(*, account: Account, reason: str, actor: Any, action: str) -> Account:
     """Moves an account to its next status, checked against the locked row (not the caller's copy)."""
-    allowed_from, status = _STATUS_TRANSITIONS[action]
+    allowed_from, status = STATUS_TRANSITIONS[action]
     closing = action == "account.close"
     with transaction.atomic():
         locked, balances = _account_lock(account, closing=closing)

@@ -25,9 +25,9 @@ from accounts.selectors import sees_all_organizations
 from core.csv import csv_response
 from core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from enforcement.selectors import decisions_to_approve, disclosures_published, halts_in_force
-from registry.closures import closures_to_decide
 from registry.models import Asset
 from registry.selectors import account_get_for, accounts_visible_to
+from registry.status_changes import changes_to_decide
 from reports import compliance_export, export_jobs, exports
 from reports.selectors import (
     COMPLIANCE_PERMISSION,
@@ -213,7 +213,7 @@ def regulator_home(request: HttpRequest) -> HttpResponse:
     national = sees_all_organizations(request.user)
     return render(request, "reports/regulator.html", {
         "work": workload(request.user), "market": market_state(request.user), "prices": market_overview(trading_day()),
-        "decisions_to_approve": decisions_to_approve(request.user), "closings_to_decide": closures_to_decide(request.user),
+        "decisions_to_approve": decisions_to_approve(request.user), "status_changes_to_decide": changes_to_decide(request.user),
         "today": timezone.localdate(), "scope": _("China") if national else province_name(user_province(request.user)),
     })
 

@@ -197,22 +197,23 @@ def test_regulators_approving_one_closing_at_once_close_the_account_and_cancel_o
 ):
     """Four regulators approve the same proposed closing at the same moment: one closes the account
     (cancelling its 40 t not carried over once), the others are told it is decided."""
-    from core.errors import ClosureDecided
-    from registry.closures import closure_approve, closure_propose
-    from registry.models import AccountClosure, Bucket
+    from core.errors import StatusChangeDecided
+    from registry.models import AccountStatusChange, Bucket
     from registry.services import Movement, ledger_post
     from tests.factories import user_with_role
 
     allowances_give(account=holding_a, asset=cea, amount=40, regulator=national_regulator)
     ledger_post([Movement(kind=Transfer.Kind.CARRY_OVER, asset=cea, amount=40, source=holding_a, source_bucket=Bucket.AVAILABLE,
                           destination=holding_a, destination_bucket=Bucket.NOT_CARRIED)])
-    closing = closure_propose(account=holding_a, reason="left the scheme", actor=national_regulator)
+    from registry.status_changes import change_approve, change_propose
+
+    closing = change_propose(account=holding_a, action="close", reason="left the scheme", actor=national_regulator)
     checkers = [second_national_regulator, *(user_with_role("national_regulator", ministry) for _ in range(3))]
 
     def work(index: int) -> str:
         try:
-            closure_approve(closure=AccountClosure.objects.get(pk=closing.pk), actor=checkers[index])
-        except ClosureDecided:
+            change_approve(change=AccountStatusChange.objects.get(pk=closing.pk), actor=checkers[index])
+        except StatusChangeDecided:
             return "decided"
         return "approved"
 
