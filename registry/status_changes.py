@@ -42,8 +42,7 @@ def change_propose(*, account: Account, action: str, reason: str, actor: Any) ->
     action = Action(action)
     if account.kind not in Account.ORGANIZATION_KINDS:
         raise InvalidInput(_("Only a company's holding and trading funds accounts are frozen or closed."), field="account")
-    allowed_from, _status = services.STATUS_TRANSITIONS[f"account.{action}"]
-    if account.status not in allowed_from:
+    if account.status not in services.STATUS_TRANSITIONS[f"account.{action}"][0]:  # (the statuses it may start from)
         raise InvalidInput(services.STATUS_REFUSALS[f"account.{action}"] % {
             "account": account.number, "status": str(account.get_status_display()).lower()}, field="account")
     if action == Action.CLOSE:

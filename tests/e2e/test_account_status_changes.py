@@ -11,6 +11,17 @@ from tests.auth import browser_admin_login
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
+def run_action_with_reason(page, pk: int, action: str, reason: str) -> None:
+    """On an admin list page: selects the row of `pk`, runs `action`, gives the reason on the
+    confirmation page (core.admin.action_with_reason) and waits for the outcome's message."""
+    page.locator(f"#result_list input[name=_selected_action][value='{pk}']").check()
+    page.locator("select[name=action]").select_option(action)
+    page.locator("button[name=index]").click()
+    page.locator("textarea[name=reason], input[name=reason]").fill(reason)
+    page.locator("form:has(input[name=confirm]) [type=submit]").click()
+    expect(page.locator(".messagelist")).to_be_visible()
+
+
 def test_a_freeze_proposed_by_one_regulator_is_approved_by_another_in_the_browser(
         browser, live_server, screenshot, holding_a, national_regulator, second_national_regulator):
     for regulator in (national_regulator, second_national_regulator):
@@ -22,12 +33,7 @@ def test_a_freeze_proposed_by_one_regulator_is_approved_by_another_in_the_browse
     maker = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
     browser_admin_login(maker, live_server.url, national_regulator)
     maker.goto(f"{live_server.url}/admin/registry/account/?q={holding_a.number}")
-    maker.locator(f"#result_list input[name=_selected_action][value='{holding_a.pk}']").check()
-    maker.locator("select[name=action]").select_option("propose_freezing")
-    maker.locator("button[name=index]").click()
-    maker.locator("textarea[name=reason], input[name=reason]").fill("Court order 2026-17")
-    maker.locator("form:has(input[name=confirm]) [type=submit]").click()
-    expect(maker.locator(".messagelist")).to_be_visible()
+    run_action_with_reason(maker, holding_a.pk, "propose_freezing", "Court order 2026-17")
     assert Account.objects.get(pk=holding_a.pk).status == Account.Status.OPEN  # one person's word freezes nothing
 
     checker = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
@@ -39,12 +45,7 @@ def test_a_freeze_proposed_by_one_regulator_is_approved_by_another_in_the_browse
     expect(checker.locator("#result_list")).to_contain_text("冻结")
     screenshot(checker, "account-status-change-zh-hans-phone")
     change = AccountStatusChange.objects.get()
-    checker.locator(f"#result_list input[name=_selected_action][value='{change.pk}']").check()
-    checker.locator("select[name=action]").select_option("approve_changes")
-    checker.locator("button[name=index]").click()
-    checker.locator("textarea[name=reason], input[name=reason]").fill("核对了法院裁定")
-    checker.locator("form:has(input[name=confirm]) [type=submit]").click()
-    expect(checker.locator(".messagelist")).to_be_visible()
+    run_action_with_reason(checker, change.pk, "approve_changes", "核对了法院裁定")
 
     stored = Account.objects.get(pk=holding_a.pk)
     assert (stored.status, stored.status_reason) == (Account.Status.FROZEN, "Court order 2026-17")
