@@ -1,5 +1,7 @@
 # The platform's two commands: `make run` (demo on this machine) and `make test` (the whole suite).
-PYTHON ?= python3.11
+# Debian's python3.11 where there is one: built with PGO and LTO like the image's python:3.11-slim, while
+# a pyenv build without --enable-optimizations runs the same code about a tenth slower (README: Benchmarks).
+PYTHON ?= $(shell test -x /usr/bin/python3.11 && echo /usr/bin/python3.11 || echo python3.11)
 VENV ?= .venv
 BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/carbon

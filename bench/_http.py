@@ -13,7 +13,7 @@ sys.path.insert(0, str(ROOT))
 
 from deploy.topology import APPLICATION_PREFIX, Topology, free_port  # noqa: E402
 
-__all__ = ["Platform", "ROOT", "cpu_used", "free_port", "platform_cpu"]
+__all__ = ["Platform", "ROOT", "cpu_used", "free_port", "machine_busy", "platform_cpu"]
 
 
 def Platform(*, workers: int = 6, env: dict[str, str] | None = None, **options: object) -> Topology:  # noqa: N802 - reads as the thing it starts
@@ -27,6 +27,15 @@ def Platform(*, workers: int = 6, env: dict[str, str] | None = None, **options: 
 
 
 _TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> float:
+    """CPU seconds the whole machine has spent busy (every core, every process; /proc/stat's user,
+    nice, system, irq, softirq and steal): the difference of two readings is what a measurement cost
+    all told, whoever spent it."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(value) for value in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / _TICKS
 
 
 def _processes() -> dict[int, tuple[int, float]]:

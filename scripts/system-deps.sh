@@ -8,7 +8,9 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 need=()
-command -v python3.11 >/dev/null || need+=(python3.11 python3.11-venv)
+# Debian's own Python (the Makefile's virtualenv is built from it: PGO and LTO, like the image's).
+[ -x /usr/bin/python3.11 ] || need+=(python3.11)
+dpkg -s python3.11-venv >/dev/null 2>&1 || need+=(python3.11-venv)
 command -v pg_ctlcluster >/dev/null || need+=(postgresql)
 command -v redis-server >/dev/null || need+=(redis-server)
 [ -x /usr/sbin/nginx ] || need+=(nginx-light)
