@@ -220,12 +220,21 @@ def action_with_reason(
 ) -> HttpResponse | None:
     """An admin action in two steps: a confirmation page that lists the objects and asks for a
     reason, then `apply(obj, reason)` (a service call) for each object, with one message per outcome."""
-    form = ReasonForm(request.POST if "confirm" in request.POST else None)
+    return action_with_form(modeladmin, request, queryset, title=title, form_class=ReasonForm,
+                            apply=lambda obj, data: apply(obj, data["reason"]))
+
+
+def action_with_form(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Any], *, title: str,
+    form_class: type[forms.Form], apply: Callable[[Any, dict[str, Any]], Any],
+) -> HttpResponse | None:
+    """`action_with_reason` with a form of more fields than the reason: `apply(obj, cleaned_data)`."""
+    form = form_class(request.POST if "confirm" in request.POST else None)
     if form.is_bound and form.is_valid():
         done = 0
         for obj in queryset:
             try:
-                apply(obj, form.cleaned_data["reason"])
+                apply(obj, form.cleaned_data)
                 done += 1
             except DomainError as error:
                 modeladmin.message_user(request, f"{obj}: {error.message}", messages.ERROR)

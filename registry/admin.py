@@ -14,8 +14,17 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
 from accounts.selectors import organizations_visible_to
-from core.admin import COUNT, AuditedModelAdmin, ReadOnlyAdmin, UnitsAdmin, action_with_reason
+from core.admin import (
+    COUNT,
+    AuditedModelAdmin,
+    ReadOnlyAdmin,
+    ReasonForm,
+    UnitsAdmin,
+    action_with_form,
+    action_with_reason,
+)
 from core.money import format_grouped
+from core.numbers import NumberRefused, parse_price
 from registry import services, status_changes
 from registry.models import Account, AccountStatusChange, Asset, Balance, LedgerCheck, SealBlock, SealCheck, Transfer
 from registry.selectors import accounts_visible_to
@@ -83,6 +92,29 @@ class BalanceInline(admin.TabularInline):
         return False
 
 
+class HoldingChangeForm(ReasonForm):
+    """Which holding, how much of it, and why (a court's order, a regulator's inquiry)."""
+
+    asset = forms.ModelChoiceField(label=_("Asset"), queryset=Asset.objects.all())
+    amount = forms.CharField(label=_("Amount"), max_length=32,
+                             help_text=_("Tonnes of an allowance or offset; yuan, with at most two decimals, of cash."),
+                             widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}))
+    field_order = ["asset", "amount", "reason"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        asset, text = data.get("asset"), data.get("amount")
+        if asset is not None and text is not None:
+            try:
+                data["amount"] = parse_price(text, field="amount", places=asset.decimals)
+            except NumberRefused as refused:
+                self.add_error("amount", getattr(refused, "detail", refused.message))
+            else:
+                if data["amount"] <= 0:
+                    self.add_error("amount", _("The amount must be positive."))
+        return data
+
+
 @admin.register(Account)
 class AccountAdmin(ReadOnlyAdmin):
     list_display = ["number", "name", "kind", "organization", "province", "status"]
@@ -90,7 +122,7 @@ class AccountAdmin(ReadOnlyAdmin):
     search_fields = ["number", "name", "organization__name", "organization__uscc"]
     list_select_related = ["organization"]
     inlines = [BalanceInline]
-    actions = ["propose_freezing", "propose_unfreezing", "propose_closing"]
+    actions = ["propose_freezing", "propose_unfreezing", "propose_closing", "propose_freezing_holding", "propose_unfreezing_holding"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Account]:
         return accounts_visible_to(request.user)
@@ -121,17 +153,35 @@ class AccountAdmin(ReadOnlyAdmin):
     def propose_closing(self, request: HttpRequest, queryset: QuerySet[Account]) -> HttpResponse | None:
         return self._propose(request, queryset, AccountStatusChange.Action.CLOSE, _("Propose closing accounts"))
 
+    def _propose_holding(self, request: HttpRequest, queryset: QuerySet[Account], action: str, title: str) -> HttpResponse | None:
+        return action_with_form(
+            self, request, queryset, title=title, form_class=HoldingChangeForm,
+            apply=lambda account, data: status_changes.change_propose(
+                account=account, action=action, asset=data["asset"], amount=data["amount"], reason=data["reason"], actor=request.user),
+        )
+
+    @admin.action(description=_("Propose freezing part of a holding of the selected accounts (a second regulator decides)"),
+                  permissions=["freeze"])
+    def propose_freezing_holding(self, request: HttpRequest, queryset: QuerySet[Account]) -> HttpResponse | None:
+        return self._propose_holding(request, queryset, AccountStatusChange.Action.FREEZE_HOLDING, _("Propose freezing part of a holding"))
+
+    @admin.action(description=_("Propose unfreezing part of a holding of the selected accounts (a second regulator decides)"),
+                  permissions=["freeze"])
+    def propose_unfreezing_holding(self, request: HttpRequest, queryset: QuerySet[Account]) -> HttpResponse | None:
+        return self._propose_holding(request, queryset, AccountStatusChange.Action.UNFREEZE_HOLDING,
+                                     _("Propose unfreezing part of a holding"))
+
     def has_freeze_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("registry.freeze_holdings")
 
 
 @admin.register(AccountStatusChange)
 class AccountStatusChangeAdmin(ReadOnlyAdmin):
-    """Freezings, unfreezings and closings proposed from the accounts' list ("Propose ..."); another
-    regulator approves (the change is made) or rejects them here."""
+    """Freezings, unfreezings and closings of accounts, and freezes of part of a holding, proposed from
+    the accounts' list ("Propose ..."); another regulator approves (the change is made) or rejects them here."""
 
-    list_display = ["account", "action", "status", "reason", "holds_now", "proposed_by", "proposed_at", "decided_by", "decided_at",
-                    "decision_note"]
+    list_display = ["account", "action", "holding", "status", "reason", "holds_now", "proposed_by", "proposed_at", "decided_by",
+                    "decided_at", "decision_note"]
     list_filter = ["status", "action"]
     search_fields = ["account__number", "account__organization__name", "account__organization__uscc"]
     actions = ["approve_changes", "reject_changes"]
@@ -139,10 +189,19 @@ class AccountStatusChangeAdmin(ReadOnlyAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[AccountStatusChange]:
         return status_changes.changes_visible_to(request.user).prefetch_related("account__balances__asset")
 
+    @admin.display(description=_("of the holding"))
+    def holding(self, change: AccountStatusChange) -> str:
+        return change.holding_shown or "—"
+
     @admin.display(description=_("holds now"))
     def holds_now(self, change: AccountStatusChange) -> str:
         """What the account holds, so that the checker sees what an approval freezes or releases, and
-        for a closing what it cancels (allowances not carried over) or why it would be refused (anything else)."""
+        for a closing what it cancels (allowances not carried over) or why it would be refused (anything else);
+        for a holding's freeze or unfreeze, that holding's available and frozen amounts."""
+        if change.asset_id:
+            balance = next((balance for balance in change.account.balances.all() if balance.asset_id == change.asset_id), None)
+            return _("%(available)s available, %(frozen)s frozen") % {
+                "available": change.asset.format(balance.available if balance else 0), "frozen": change.asset.format(balance.frozen if balance else 0)}
         held = [balance for balance in change.account.balances.all() if balance.total]
         return "; ".join(
             (_("%(amount)s %(asset)s not carried over (cancelled at approval)")

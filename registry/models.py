@@ -264,15 +264,20 @@ class Transfer(models.Model):
 
 
 class AccountStatusChange(models.Model):
-    """A regulator's proposal to freeze, unfreeze or close an account, decided by another regulator:
-    the approval does it (registry.services.account_freeze, account_unfreeze or account_close, which
-    cancels what a closing account holds not carried over); a rejection leaves the account as it is.
-    One proposal at a time per account."""
+    """A regulator's proposal to freeze, unfreeze or close an account, or to freeze or unfreeze part
+    of one of its holdings (`asset`, `amount`: a judicial or regulatory freeze), decided by another
+    regulator: the approval does it (registry.services.account_freeze, account_unfreeze,
+    account_close, which cancels what a closing account holds not carried over, holdings_freeze or
+    holdings_unfreeze); a rejection leaves the account as it is. One proposal at a time per account."""
 
     class Action(models.TextChoices):
         FREEZE = "freeze", _("Freeze")
         UNFREEZE = "unfreeze", _("Unfreeze")
         CLOSE = "close", pgettext_lazy("an account", "Close")
+        FREEZE_HOLDING = "freeze_holding", _("Freeze part of a holding")
+        UNFREEZE_HOLDING = "unfreeze_holding", _("Unfreeze part of a holding")
+
+    HOLDING_ACTIONS = (Action.FREEZE_HOLDING, Action.UNFREEZE_HOLDING)
 
     class Status(models.TextChoices):
         PROPOSED = "proposed", _("Proposed, awaiting a second regulator")
@@ -280,8 +285,12 @@ class AccountStatusChange(models.Model):
         REJECTED = "rejected", _("Rejected")
 
     account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="status_changes")
-    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PROPOSED)
+    asset = models.ForeignKey(Asset, verbose_name=_("asset"), null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                              help_text=_("Of a holding's freeze or unfreeze"))
+    amount = models.PositiveBigIntegerField(_("amount"), null=True, blank=True,
+                                            help_text=_("Of a holding's freeze or unfreeze, in the asset's smallest unit"))
     reason = models.CharField(_("reason"), max_length=500)
     proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("proposed by"), on_delete=models.PROTECT, related_name="+")
     proposed_at = models.DateTimeField(_("proposed at"), auto_now_add=True)
@@ -294,11 +303,28 @@ class AccountStatusChange(models.Model):
         verbose_name = _("account status change")
         verbose_name_plural = _("account status changes")
         ordering = ["-id"]
-        constraints = [models.UniqueConstraint(fields=["account"], condition=Q(status="proposed"), name="account_status_change_one_proposed")]
+        constraints = [
+            models.UniqueConstraint(fields=["account"], condition=Q(status="proposed"), name="account_status_change_one_proposed"),
+            # A holding's freeze names the asset and a positive amount; a change of the account's status neither.
+            models.CheckConstraint(
+                condition=Q(action__in=["freeze_holding", "unfreeze_holding"], asset__isnull=False, amount__gt=0)
+                | (~Q(action__in=["freeze_holding", "unfreeze_holding"]) & Q(asset__isnull=True, amount__isnull=True)),
+                name="account_status_change_holding_has_amount",
+            ),
+        ]
 
     def __str__(self) -> str:
+        if self.asset_id:
+            return gettext("%(action)s: %(holding)s in %(account)s (%(status)s)") % {
+                "action": self.get_action_display(), "holding": self.holding_shown, "account": self.account.number,
+                "status": self.get_status_display()}
         return gettext("%(action)s %(account)s (%(status)s)") % {
             "action": self.get_action_display(), "account": self.account.number, "status": self.get_status_display()}
+
+    @property
+    def holding_shown(self) -> str:
+        """"40 CEA21": how much of which holding a holding's freeze or unfreeze moves ("" for the others)."""
+        return f"{self.asset.format(self.amount)} {self.asset.code}" if self.asset_id else ""
 
 
 class LedgerCheck(models.Model):

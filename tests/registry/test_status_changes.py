@@ -184,3 +184,116 @@ def test_a_freezing_is_proposed_through_the_admin_and_approved_by_another_regula
                                                          "confirm": "1", "reason": "checked the order"}, follow=True)
     stored = Account.objects.get(pk=holding_a.pk)
     assert (stored.status, stored.status_reason) == (Account.Status.FROZEN, "Court order 2026-17")
+
+
+# --- part of a holding ---
+
+
+def _held(account, asset) -> tuple[int, int]:
+    from registry.models import Balance
+
+    balance = Balance.objects.get(account=account, asset=asset)
+    return balance.available, balance.frozen
+
+
+def test_part_of_a_holding_is_frozen_and_unfrozen_by_two_regulators(holding_a, cea, national_regulator, second_national_regulator):
+    allowances_give(account=holding_a, asset=cea, amount=100, regulator=national_regulator)
+    freezing = change_propose(account=holding_a, action="freeze_holding", asset=cea, amount=40, reason=" court order 2026-31 ",
+                              actor=national_regulator)
+    assert _held(holding_a, cea) == (100, 0)  # nothing frozen on one person's word
+    assert str(freezing) == f"Freeze part of a holding: 40 CEA21 in {holding_a.number} (Proposed, awaiting a second regulator)"
+    with refused(StatusChangeMakerChecker, code="status_change_maker_checker"):
+        change_approve(change=freezing, actor=national_regulator)
+
+    change_approve(change=freezing, actor=second_national_regulator, note="read the order")
+    assert _held(holding_a, cea) == (60, 40)
+    assert Account.objects.get(pk=holding_a.pk).status == Account.Status.OPEN  # the rest trades on
+    frozen = Transfer.objects.get(kind=Transfer.Kind.FREEZE)
+    assert (frozen.amount, frozen.memo, frozen.source_bucket, frozen.destination_bucket) == (
+        40, "court order 2026-31", Bucket.AVAILABLE, Bucket.FROZEN)
+
+    unfreezing = change_propose(account=holding_a, action="unfreeze_holding", asset=cea, amount=15, reason="order partly lifted",
+                                actor=second_national_regulator)
+    change_approve(change=unfreezing, actor=national_regulator)
+    assert _held(holding_a, cea) == (75, 25)
+    assert list(AuditEvent.objects.filter(action__regex=r"^(account\.(un)?freeze_holding|registry\.(un)?freeze)").order_by("id")
+                .values_list("action", "actor_id")) == [
+        ("account.freeze_holding_propose", national_regulator.pk), ("registry.freeze", second_national_regulator.pk),
+        ("account.freeze_holding_approve", second_national_regulator.pk),
+        ("account.unfreeze_holding_propose", second_national_regulator.pk), ("registry.unfreeze", national_regulator.pk),
+        ("account.unfreeze_holding_approve", national_regulator.pk)]
+    proposed = AuditEvent.objects.get(action="account.freeze_holding_propose").after
+    assert (proposed["asset"], proposed["amount"], proposed["reason"]) == ("CEA21", 40, "court order 2026-31")
+
+
+@pytest.mark.parametrize("amount", [0, -5, True, "40", 2.5, None])
+def test_a_holdings_freeze_needs_a_positive_whole_amount(holding_a, cea, national_regulator, amount):
+    allowances_give(account=holding_a, asset=cea, amount=100, regulator=national_regulator)
+    with refused(InvalidInput, code="invalid", field="amount"):
+        change_propose(account=holding_a, action="freeze_holding", asset=cea, amount=amount, reason="x", actor=national_regulator)
+    assert not AccountStatusChange.objects.exists()
+
+
+def test_a_holdings_freeze_names_the_asset_and_no_more_than_the_account_has(holding_a, cea, national_regulator):
+    from core.errors import InsufficientBalance
+
+    allowances_give(account=holding_a, asset=cea, amount=100, regulator=national_regulator)
+    with refused(InvalidInput, field="asset"):
+        change_propose(account=holding_a, action="freeze_holding", amount=10, reason="x", actor=national_regulator)
+    with refused(InsufficientBalance, code="insufficient_balance", field="amount") as over:
+        change_propose(account=holding_a, action="freeze_holding", asset=cea, amount=101, reason="x", actor=national_regulator)
+    assert "100 CEA21 available" in over.value.message
+    with refused(InsufficientBalance, code="insufficient_balance", field="amount"):  # nothing frozen to unfreeze
+        change_propose(account=holding_a, action="unfreeze_holding", asset=cea, amount=1, reason="x", actor=national_regulator)
+    with refused(InvalidInput, field="amount"):  # an account's own freeze names no amount
+        change_propose(account=holding_a, action="freeze", asset=cea, amount=10, reason="x", actor=national_regulator)
+    assert not AccountStatusChange.objects.exists()
+
+
+def test_a_holdings_freeze_is_refused_at_approval_when_the_allowances_left_meanwhile(
+        holding_a, holding_b, cea, national_regulator, second_national_regulator):
+    from core.errors import InsufficientBalance
+
+    allowances_give(account=holding_a, asset=cea, amount=100, regulator=national_regulator)
+    freezing = change_propose(account=holding_a, action="freeze_holding", asset=cea, amount=40, reason="inquiry",
+                              actor=national_regulator)
+    transfer_create(source=holding_a, destination=holding_b, asset=cea, amount=70, actor=national_regulator)
+    with refused(InsufficientBalance, code="insufficient_balance"):
+        change_approve(change=freezing, actor=second_national_regulator)
+    freezing.refresh_from_db()
+    assert freezing.status == AccountStatusChange.Status.PROPOSED and _held(holding_a, cea) == (30, 0)
+    assert not Transfer.objects.filter(kind=Transfer.Kind.FREEZE).exists()
+
+
+def test_the_database_refuses_a_holdings_change_without_an_amount(holding_a, national_regulator):
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AccountStatusChange.objects.create(account=holding_a, action="freeze_holding", reason="x", proposed_by=national_regulator)
+
+
+def test_part_of_a_holding_is_frozen_through_the_admin(holding_a, cea, national_regulator, second_national_regulator):
+    from django.test import Client
+
+    from tests.auth import login
+
+    for regulator in (national_regulator, second_national_regulator):
+        regulator.is_staff = True
+        regulator.save()
+    allowances_give(account=holding_a, asset=cea, amount=100, regulator=national_regulator)
+    maker = login(Client(), national_regulator)
+    action = {"action": "propose_freezing_holding", "_selected_action": [holding_a.pk], "confirm": "1", "asset": cea.pk,
+              "reason": "Court order 2026-31"}
+    again = maker.post("/admin/registry/account/", {**action, "amount": "4.5"}).content.decode()
+    assert "&#x27;4.5&#x27; is not a whole number." in again and not AccountStatusChange.objects.exists()  # the form again, with the error
+    maker.post("/admin/registry/account/", {**action, "amount": "４０"}, follow=True)  # full-width digits, as an input method types them
+    change = AccountStatusChange.objects.get()
+    assert (change.action, change.asset, change.amount, change.proposed_by) == ("freeze_holding", cea, 40, national_regulator)
+
+    checker = login(Client(), second_national_regulator)
+    assert f"Approve or reject freezing 40 CEA21 in account {holding_a.number}" in checker.get("/regulator/").content.decode()
+    assert "100 available, 0 frozen" in checker.get("/admin/registry/accountstatuschange/").content.decode()
+    checker.post("/admin/registry/accountstatuschange/", {"action": "approve_changes", "_selected_action": [change.pk],
+                                                         "confirm": "1", "reason": "checked the order"}, follow=True)
+    assert _held(holding_a, cea) == (60, 40)
+    assert "60 available, 40 frozen" in checker.get("/admin/registry/accountstatuschange/").content.decode()
