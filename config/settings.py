@@ -368,6 +368,11 @@ SETTLEMENT_BATCH_SIZE = env_int("SETTLEMENT_BATCH_SIZE", 500, minimum=1)
 # run_matcher queues one settlement task for all the trades of this many seconds (not one per batch).
 SETTLEMENT_QUEUE_SECONDS = float(env_decimal("SETTLEMENT_QUEUE_SECONDS", "0.1"))
 
+# The day's statistics of the market overview and the trading page (volume, turnover, trades, high,
+# low: an aggregate over the day's trades) are computed at most once per this many milliseconds per
+# process (trading.selectors); every open page re-reads them on each live update. 0: every time.
+MARKET_STATISTICS_MS = env_int("MARKET_STATISTICS_MS", 1000, minimum=0)
+
 # Live updates of the trading and market pages (core/live.py): Server-Sent Events served under ASGI.
 LIVE_UPDATES = env_bool("LIVE_UPDATES", default=True)
 # A stream ends after this many seconds and the browser reconnects (authorized afresh); 0: never.

@@ -195,7 +195,9 @@ class Topology:
         """The PostgreSQL connections the platform holds now: the sessions named by the application_name
         (PGAPPNAME) this sets for its processes. Whatever else is connected to the database (a test's
         own sessions, this count's) is not the platform's. The connection it asks through is kept for
-        the next count (a sampler calls it every few milliseconds)."""
+        the next count (a sampler calls it every few milliseconds). Only client backends count:
+        PostgreSQL's parallel query workers carry their leader's name but are not connections (they
+        come out of max_worker_processes, not max_connections)."""
         import psycopg2
 
         if not self._counting:
@@ -203,8 +205,8 @@ class Topology:
             counting.autocommit = True
             self._counting.append(counting)
         with self._counting[0].cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND application_name LIKE %s",
-                           [self.db_name, f"{APPLICATION_PREFIX}%"])
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND application_name LIKE %s "
+                           "AND backend_type = 'client backend'", [self.db_name, f"{APPLICATION_PREFIX}%"])
             return int(cursor.fetchone()[0])
 
     def alive(self) -> dict[str, bool]:

@@ -22,6 +22,13 @@ def django_db_setup(django_db_setup, django_db_blocker):
             connections.close_all()  # the setting applies to connections opened from now on
 
 
+@pytest.fixture(autouse=True)
+def _market_statistics_read_afresh(settings):
+    """A test reads the day's statistics right after its trades: none remembered from before it
+    (trading.selectors; tests/trading/test_pages.py checks the remembering itself)."""
+    settings.MARKET_STATISTICS_MS = 0
+
+
 def assert_ledger_conserved() -> None:
     """Every balance equals what its transfers give, no bucket is negative, and every asset is conserved."""
     report = ledger_verify()

@@ -389,7 +389,9 @@ class Trade(models.Model):
                 name="trade_listed_block_or_auction",
             ),
         ]
-        indexes = [models.Index(fields=["instrument", "executed_at"])]
+        # An instrument's trades in their order (executed_at, then id): its latest trade is one step
+        # of this index backwards (trading.selectors.market_overview), whatever the table holds.
+        indexes = [models.Index(fields=["instrument", "executed_at", "id"], name="trade_instrument_in_order")]
 
     def __str__(self) -> str:
         return gettext("trade #%(id)s %(quantity)s t @ %(price)s") % {

@@ -4,9 +4,11 @@ trades and balances."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.conf import settings
+from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -161,34 +163,44 @@ def balances_of(user: Any) -> QuerySet[Balance]:
     )
 
 
+_DAY_STATISTICS = {"volume": Sum("quantity"), "turnover": Sum(F("price") * F("quantity")), "trades": Count("id"),
+                   "high": Max("price"), "low": Min("price")}
+_statistics_remembered: dict[dt.date, tuple[float, dict[int, dict[str, Any]]]] = {}
+
+
+def _day_statistics_by_instrument(day: dt.date) -> dict[int, dict[str, Any]]:
+    """The day's trading so far per instrument id: volume (t), turnover (fen), trade count, high and
+    low. An aggregate over the day's trades, so remembered for MARKET_STATISTICS_MS in this process:
+    every open market and trading page asks again on each live update, and a busy day holds hundreds
+    of thousands of trades."""
+    remembered = _statistics_remembered.get(day)
+    if remembered is not None and (time.monotonic() - remembered[0]) * 1000 < settings.MARKET_STATISTICS_MS:
+        return remembered[1]
+    statistics = {row.pop("instrument_id"): row for row in Trade.objects.filter(trading_day=day).values("instrument_id")
+                  .annotate(**_DAY_STATISTICS).order_by()}
+    _statistics_remembered.clear()  # (only the day asked for last is kept)
+    if settings.MARKET_STATISTICS_MS:
+        _statistics_remembered[day] = (time.monotonic(), statistics)
+    return statistics
+
+
 def day_statistics(instrument: Instrument, day: dt.date) -> dict[str, Any]:
     """The day's trading so far: volume (t), turnover (fen), trade count, high and low."""
-    from django.db.models import Max, Min
-
-    stats = Trade.objects.filter(instrument=instrument, trading_day=day).aggregate(
-        volume=Sum("quantity"), turnover=Sum(F("price") * F("quantity")), trades=Count("id"), high=Max("price"), low=Min("price"),
-    )
-    return {**stats, "volume": stats["volume"] or 0, "turnover": stats["turnover"] or 0}
+    stats = _day_statistics_by_instrument(day).get(instrument.pk, {})
+    return {"trades": 0, "high": None, "low": None, **stats, "volume": stats.get("volume") or 0, "turnover": stats.get("turnover") or 0}
 
 
 def market_overview(day: dt.date) -> list[dict[str, Any]]:
     """Per instrument: last price, change against the reference price (the previous close), the day's
-    volume and turnover. One query per instrument kind of data; there are a handful of instruments."""
-    from django.db.models import Max, Min
-
-    instruments = list(Instrument.objects.select_related("asset").order_by("symbol"))
-    today = {
-        row["instrument_id"]: row
-        for row in Trade.objects.filter(trading_day=day).values("instrument_id").annotate(
-            volume=Sum("quantity"), turnover=Sum(F("price") * F("quantity")), trades=Count("id"), high=Max("price"), low=Min("price"),
-        ).order_by()
-    }
-    last_ids = Trade.objects.values("instrument_id").annotate(last_id=Max("id")).order_by().values_list("last_id", flat=True)
-    last_prices = dict(Trade.objects.filter(pk__in=list(last_ids)).values_list("instrument_id", "price"))
+    volume and turnover. The last price is each instrument's latest trade, found through the
+    (instrument, executed_at) index: never a scan of every trade."""
+    latest = Trade.objects.filter(instrument=OuterRef("pk")).order_by("-executed_at", "-id").values("price")[:1]
+    instruments = list(Instrument.objects.select_related("asset").annotate(last_price=Subquery(latest)).order_by("symbol"))
+    today = _day_statistics_by_instrument(day)
     rows = []
     for instrument in instruments:
         stats = today.get(instrument.pk, {})
-        last = last_prices.get(instrument.pk)
+        last = instrument.last_price
         rows.append({
             "instrument": instrument,
             "last_price": last,

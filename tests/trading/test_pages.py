@@ -289,6 +289,28 @@ def test_the_market_page_is_public(client, trader_a, trader_b, funded, cea21):
     assert client.get("/market/table/").status_code == 200
 
 
+def test_the_days_statistics_are_remembered_for_market_statistics_ms_and_the_last_price_is_not(
+        client, trader_a, trader_b, funded, cea21, settings, monkeypatch):
+    import trading.selectors
+
+    settings.MARKET_STATISTICS_MS = 1000
+    now = [1000.0]
+    monkeypatch.setattr(trading.selectors.time, "monotonic", lambda: now[0])
+    place(trader_a, "buy", "55.00", 300)
+    place(trader_b, "sell", "55.00", 300)
+
+    def row() -> str:
+        return client.get("/market/table/").content.decode().split('id="row-CEA21"')[1].split("</tr>")[0]
+
+    assert "55.00" in row() and "16,500.00" in row()  # last price, turnover
+    place(trader_a, "buy", "56.00", 100)
+    place(trader_b, "sell", "56.00", 100)
+    now[0] += 0.5
+    assert "56.00" in row() and "16,500.00" in row()  # the latest trade's price at once; the day's totals a moment later
+    now[0] += 0.6
+    assert "22,100.00" in row()
+
+
 def test_the_market_page_refuses_an_unknown_chart(client):
     assert client.get("/market/?symbol=NOPE").status_code == 404
 
