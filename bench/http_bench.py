@@ -259,7 +259,7 @@ def main() -> None:
     connection.close()
 
     with Platform(workers=options.workers, env={"API_ORDER_RATE": "1000000/min"}) as platform:
-        result["topology"] = {"proxy": "nginx", "web": f"gunicorn, {options.workers} sync workers", "streams": "uvicorn, 1 process",
+        result["topology"] = {"proxy": "nginx", "web": f"gunicorn, {options.workers} sync workers", "streams": "uvicorn, 2 processes",
                               "matcher": "run_matcher", "worker": "celery, 2 processes", "ceiling": platform.ceiling}
         sampler = ConnectionSampler(platform)
         sampler.start()

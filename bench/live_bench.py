@@ -1,5 +1,5 @@
 """Live updates at scale, on the shipped topology (deploy/topology.py): `--streams` Server-Sent Events
-streams open through nginx on the one uvicorn process, while the order mix of http_bench.py runs
+streams open through nginx on the uvicorn processes (2, as shipped), while the order mix of http_bench.py runs
 through the API (the matcher announcing each batch, the Celery worker each settlement). For every
 event a stream receives: publish-to-arrival, from the `sent` time the announcement carries (the
 publisher's clock, this machine's) to the moment the stream read it. Also the platform's PostgreSQL
@@ -127,7 +127,7 @@ def main() -> None:
         result["processes_alive"] = platform.alive()
         result["ceiling"] = platform.ceiling
     fresh_book()
-    print(json.dumps({"benchmark": "live", "topology": "nginx -> uvicorn (1 process) for the streams; the mix through gunicorn",
+    print(json.dumps({"benchmark": "live", "topology": "nginx -> uvicorn (2 processes) for the streams; the mix through gunicorn",
                       "coalesce_ms": int(os.environ.get("LIVE_COALESCE_MS", "100")), **result}))
 
 

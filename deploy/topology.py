@@ -238,9 +238,12 @@ class Topology:
 APPLICATION_PREFIX = "carbon-platform-"
 COUNTER_APPLICATION = "carbon-topology-counter"
 
-# The live streams' server: one uvicorn process (async: thousands of idle streams cost it almost
-# nothing), which the other pages never reach (nginx routes only the streams to it).
-STREAMS_ARGS = ["--no-access-log", "--timeout-graceful-shutdown", "5", "--log-level", "warning"]
+# The live streams' server: uvicorn (async: thousands of idle streams cost it almost nothing), which
+# the other pages never reach (nginx routes only the streams to it). STREAMS_WORKERS processes (2, as
+# compose runs it): each announcement is written to every stream, and two processes write their
+# halves on both cores (README: Benchmarks, live_bench).
+STREAMS_ARGS = ["--workers", os.environ.get("STREAMS_WORKERS", "2"), "--no-access-log", "--timeout-graceful-shutdown", "5",
+                "--log-level", "warning"]
 
 
 def _user_exists(name: str) -> bool:
