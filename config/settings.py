@@ -383,6 +383,9 @@ LIVE_RETRY_MS = env_int("LIVE_RETRY_MS", 2000, minimum=100)  # the browser's rec
 LIVE_TOKEN_SECONDS = env_int("LIVE_TOKEN_SECONDS", 900, minimum=10)
 # Per channel, a stream hears at most one announcement per this many milliseconds (core.live.Fanout).
 LIVE_COALESCE_MS = env_int("LIVE_COALESCE_MS", 100, minimum=0)
+# An open page re-reads its fragments at most once per this many milliseconds (static/js/live.js): an
+# announcement carries no data, so each one would bring a request from every open page.
+LIVE_REFRESH_MS = env_int("LIVE_REFRESH_MS", 1000, minimum=0)
 
 # Compliance (RULEBOOK.md: Compliance cycle).
 COMPLIANCE_OFFSET_SHARE = env_decimal("COMPLIANCE_OFFSET_SHARE", "0.05")  # CCER cover at most 5 % of the obligation

@@ -146,7 +146,7 @@ def _trade_page(request: HttpRequest, instrument: Instrument, *, ticket: dict[st
         "instruments": Instrument.objects.order_by("symbol"),
         "tape": _tape(instrument, market),
         "ticket": ticket,
-        "retry_ms": settings.LIVE_RETRY_MS,
+        "retry_ms": settings.LIVE_RETRY_MS, "refresh_ms": settings.LIVE_REFRESH_MS,
         **_stream_urls(request.user, instrument),
     }
     return render(request, "trading/trade.html", context, status=status)
@@ -350,7 +350,7 @@ def market(request: HttpRequest) -> HttpResponse:
     if chosen and not any(r["instrument"].symbol == chosen for r in rows):
         raise Http404("No such instrument")
     return render(request, "trading/market.html", {
-        "rows": rows, "chosen": chosen, "retry_ms": settings.LIVE_RETRY_MS,
+        "rows": rows, "chosen": chosen, "retry_ms": settings.LIVE_RETRY_MS, "refresh_ms": settings.LIVE_REFRESH_MS,
         "stream_url": _market_stream_url(), "stream_refresh_url": reverse("market-stream-url"),
     })
 

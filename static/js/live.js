@@ -1,7 +1,9 @@
 // Live updates (core/live.py): a Server-Sent Events stream announces what changed ("market" or
 // "org"); the page then re-reads its fragments (htmx elements listening for live-market / live-org
-// on <body>). Bursts are coalesced; every (re)connection refreshes everything, so nothing missed
-// while disconnected stays stale. The stream URL is signed and works for a while; when the stream
+// on <body>). Bursts are coalesced, and a page re-reads at most once per data-refresh-ms
+// (LIVE_REFRESH_MS), however busy the market: with many pages open, each announcement would otherwise
+// bring one request per page. Every (re)connection refreshes everything, so nothing missed while
+// disconnected stays stale. The stream URL is signed and works for a while; when the stream
 // server refuses it (expired: the browser closes the stream), the page asks for a new one.
 (function () {
   "use strict";
@@ -9,9 +11,11 @@
   var status = document.getElementById("live-status");
   if (!root || !root.dataset.streamUrl || !window.EventSource) { return; }
   var retry = parseInt(root.dataset.retryMs, 10) || 2000;
+  var every = parseInt(root.dataset.refreshMs, 10) || 0;
   var url = root.dataset.streamUrl;
   var pending = {};
   var timer = null;
+  var flushed = 0;
 
   function show(state, text) {
     root.dataset.live = state;
@@ -20,6 +24,7 @@
 
   function flush() {
     timer = null;
+    flushed = Date.now();
     Object.keys(pending).forEach(function (kind) {
       document.body.dispatchEvent(new CustomEvent("live-" + kind));
     });
@@ -28,7 +33,7 @@
 
   function schedule(kind) {
     pending[kind] = true;
-    if (!timer) { timer = setTimeout(flush, 120); }
+    if (!timer) { timer = setTimeout(flush, Math.max(120, flushed + every - Date.now())); }
   }
 
   function connect() {

@@ -288,3 +288,28 @@ def test_on_a_phone_the_orders_page_shows_status_and_cancels(browser, server, tr
     expect(page).to_have_url(re.compile(r"/orders/$"))
     expect(row).to_contain_text("Cancelled")
     expect(row.get_by_role("button")).to_have_count(0)
+
+
+def test_an_open_market_page_re_reads_at_most_once_per_live_refresh_ms_however_busy_the_market(browser, traders):
+    import time as clock
+    from itertools import pairwise
+
+    from core.live import publish
+
+    with asgi_server(LIVE_REFRESH_MS="1000", LIVE_COALESCE_MS="0") as url:
+        page = browser.new_context(viewport=DESKTOP).new_page()
+        page.goto(f"{url}/market/")
+        expect(page.locator("#live-status")).to_have_attribute("data-state", "connected")
+        page.wait_for_timeout(1500)  # the refresh of the connection is done
+        started = page.evaluate("performance.now()")
+        begun = clock.monotonic()
+        while clock.monotonic() - begun < 3:  # an announcement every 50 ms: 60 in all
+            publish("market")
+            clock.sleep(0.05)
+        page.wait_for_timeout(1500)  # the last announcement's refresh, never dropped
+        reads = page.evaluate("""started => performance.getEntriesByType("resource")
+            .filter(entry => entry.name.includes("/market/table/") && entry.startTime > started)
+            .map(entry => entry.startTime - started)""", started)
+    assert 3 <= len(reads) <= 5, reads  # one per second of announcements, and the trailing one; not 60
+    assert all(later - earlier >= 950 for earlier, later in pairwise(reads)), reads
+    assert reads[-1] > 3000, reads  # the last announcement was followed by a read
