@@ -12,7 +12,7 @@ WORKDIR /app
 # Pango and fonts for WeasyPrint (PDF exports: Latin, and WenQuanYi Micro Hei for Chinese names).
 RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-wqy-microhei \
     && rm -rf /var/lib/apt/lists/*
-COPY requirements.txt .
+COPY requirements.txt constraints.txt ./
 RUN pip install -r requirements.txt
 COPY . .
 # collectstatic needs settings that load; the real secret comes from the environment at run time.
@@ -40,7 +40,7 @@ FROM postgres:16-bookworm AS backup
 RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-venv libpango-1.0-0 libpangoft2-1.0-0 \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY requirements.txt .
+COPY requirements.txt constraints.txt ./
 RUN python3 -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir -r requirements.txt
 ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 COPY . .
