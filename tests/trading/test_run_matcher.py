@@ -26,6 +26,14 @@ def test_events_that_commit_while_the_matcher_lingers_share_its_batch(funded, ce
     settings.MATCHER_LINGER_MS = 600
     command = Command()
     command.stopping = False
+    waiting = threading.Event()
+    wait = command._wait
+
+    def waits(*args, **kwargs):  # the loop has listened, loaded the book and drained once: it waits now
+        waiting.set()
+        return wait(*args, **kwargs)
+
+    command._wait = waits
 
     def serve() -> None:
         try:
@@ -36,7 +44,7 @@ def test_events_that_commit_while_the_matcher_lingers_share_its_batch(funded, ce
     matcher = threading.Thread(target=serve)
     matcher.start()
     try:
-        time.sleep(0.5)  # listening, the book loaded
+        assert waiting.wait(10)  # (a fixed pause raced the matcher's start on a busy machine)
         before = len(batches())
         buy = place(trader_a, "buy", "54.00", 100)
         time.sleep(0.1)  # without the linger, the buy would be matched alone by now
