@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,7 +91,7 @@ class Topology:
     env: dict[str, str] = field(default_factory=dict)  # more settings, for every process
     run_dir: Path | None = None  # configurations and logs; a new temporary folder by default
     processes: dict[str, subprocess.Popen] = field(default_factory=dict, init=False)
-    _counting: list = field(default_factory=list, init=False, repr=False)  # connections() keeps its two here
+    _counting: Any = field(default=None, init=False, repr=False)  # the connection connections() asks through
 
     @property
     def url(self) -> str:
@@ -200,11 +201,10 @@ class Topology:
         come out of max_worker_processes, not max_connections)."""
         import psycopg2
 
-        if not self._counting:
-            counting = psycopg2.connect(self.database_url, application_name=COUNTER_APPLICATION)
-            counting.autocommit = True
-            self._counting.append(counting)
-        with self._counting[0].cursor() as cursor:
+        if self._counting is None:
+            self._counting = psycopg2.connect(self.database_url, application_name=COUNTER_APPLICATION)
+            self._counting.autocommit = True
+        with self._counting.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND application_name LIKE %s "
                            "AND backend_type = 'client backend'", [self.db_name, f"{APPLICATION_PREFIX}%"])
             return int(cursor.fetchone()[0])
@@ -217,9 +217,9 @@ class Topology:
         return (self.run_dir / f"{name}.log").read_text(errors="replace")
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
-        for counting in self._counting:
-            counting.close()
-        self._counting.clear()
+        if self._counting is not None:
+            self._counting.close()
+            self._counting = None
         # The proxy first: no new requests.
         order = [name for name in ("nginx", "web", "streams", "matcher", "worker", "beat") if name in self.processes]
         for name in order:

@@ -277,8 +277,6 @@ class AccountStatusChange(models.Model):
         FREEZE_HOLDING = "freeze_holding", _("Freeze part of a holding")
         UNFREEZE_HOLDING = "unfreeze_holding", _("Unfreeze part of a holding")
 
-    HOLDING_ACTIONS = (Action.FREEZE_HOLDING, Action.UNFREEZE_HOLDING)
-
     class Status(models.TextChoices):
         PROPOSED = "proposed", _("Proposed, awaiting a second regulator")
         APPROVED = "approved", _("Approved and done")

@@ -82,7 +82,8 @@ def _check_holding(account: Account, action: str, asset: Asset | None, amount: i
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise InvalidInput(_("The amount must be positive."), field="amount")
     if account.status == Account.Status.CLOSED:
-        raise InvalidInput(services.STATUS_REFUSALS["account.freeze"] % {
+        refusal = "account.freeze" if action == Action.FREEZE_HOLDING else "account.unfreeze"
+        raise InvalidInput(services.STATUS_REFUSALS[refusal] % {
             "account": account.number, "status": str(account.get_status_display()).lower()}, field="account")
     bucket = _HOLDING[action][0]
     balance = Balance.objects.filter(account=account, asset=asset).first()

@@ -192,8 +192,8 @@ def day_statistics(instrument: Instrument, day: dt.date) -> dict[str, Any]:
 
 def market_overview(day: dt.date) -> list[dict[str, Any]]:
     """Per instrument: last price, change against the reference price (the previous close), the day's
-    volume and turnover. The last price is each instrument's latest trade, found through the
-    (instrument, executed_at) index: never a scan of every trade."""
+    volume and turnover. The last price is each instrument's latest trade, one step back along the
+    (instrument, executed_at, id) index: never a scan of every trade."""
     latest = Trade.objects.filter(instrument=OuterRef("pk")).order_by("-executed_at", "-id").values("price")[:1]
     instruments = list(Instrument.objects.select_related("asset").annotate(last_price=Subquery(latest)).order_by("symbol"))
     today = _day_statistics_by_instrument(day)
